@@ -1,0 +1,41 @@
+"""Exit statuses and the errors that map to them (one place, documented in the README)."""
+
+from __future__ import annotations
+
+from enum import IntEnum
+
+
+class ExitStatus(IntEnum):
+    """What `authsurge` returns to the shell."""
+
+    SUCCESS = 0
+    GATE_FAILED = 1  # an SLO threshold was breached, or compare found a regression
+    BAD_INPUT = 2  # usage, scenario, trace, run directory, unreachable target, port in use
+    RUN_FAILED = 3  # the harness itself failed mid-run; the run directory is still written
+    INTERRUPTED = 130  # Ctrl-C; the run directory is still written
+
+
+class AuthsurgeError(Exception):
+    """Base error: its message is shown to the user as is, without a traceback."""
+
+    exit_status: ExitStatus = ExitStatus.BAD_INPUT
+
+
+class BadInput(AuthsurgeError):
+    """Something the user gave us is wrong; nothing was run."""
+
+
+class ScenarioError(BadInput):
+    """A scenario file (or an override) does not fit the schema."""
+
+
+class TargetUnreachable(BadInput):
+    """The target did not answer before the run started."""
+
+
+class RunDirError(BadInput):
+    """A run directory is missing, empty or corrupt."""
+
+
+class RunFailed(AuthsurgeError):
+    exit_status = ExitStatus.RUN_FAILED

@@ -1,0 +1,189 @@
+"""Per-request records and resource samples, streamed to the run directory.
+
+Why an Arrow IPC stream first and Parquet second: a Parquet file is readable only once
+its footer is written at close, so a harness killed with SIGKILL would leave nothing.
+Each writer appends one record batch to an Arrow IPC *stream* (``*.arrows``) at least
+once a second; a stream is readable up to its last complete batch, so a SIGKILL loses at
+most the unflushed second. A clean close (also SIGINT) compacts the stream into a
+Parquet shard and removes it. Readers (``authsurge.analysis.load``) take both.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.ipc as ipc
+import pyarrow.parquet as pq
+
+# Outcome vocabulary: "ok" or the class of error, used by journeys and analysis alike.
+OK = "ok"
+HTTP_4XX = "http_4xx"
+HTTP_5XX = "http_5xx"
+TIMEOUT = "timeout"
+CONNECTION = "connection"
+UNEXPECTED_PAGE = "unexpected_page"  # a page that is not what the step expects (no form, bad redirect)
+INVALID_RESPONSE = "invalid_response"  # garbage where JSON or a token was expected
+REJECTED = "rejected"  # the server said no in its own words (wrong password, invalid_grant)
+DROPPED = "dropped"  # an arrival that could not start: concurrency cap reached
+ABANDONED = "abandoned"  # a person who gave up after the last failed attempt
+OUTCOMES = (OK, HTTP_4XX, HTTP_5XX, TIMEOUT, CONNECTION, UNEXPECTED_PAGE, INVALID_RESPONSE,
+            REJECTED, DROPPED, ABANDONED)
+
+# Row kinds in the requests table.
+KIND_REQUEST = "request"  # one HTTP request, named by its step
+KIND_JOURNEY = "journey"  # one attempt at a whole journey, latency from its intended start
+KIND_DROPPED = "dropped"  # an arrival that never started
+
+REQUEST_SCHEMA = pa.schema([
+    pa.field("kind", pa.string()),
+    pa.field("t_intended", pa.float64()),  # epoch s the schedule meant the journey to start (NaN: closed model)
+    pa.field("t_start", pa.float64()),  # epoch s the request (or journey) actually started
+    pa.field("step", pa.string()),  # "login.submit"; for journey rows the journey name
+    pa.field("journey", pa.string()),
+    pa.field("journey_id", pa.string()),  # one attempt of one person, unique in the run
+    pa.field("person_id", pa.string()),  # the same across a person's retries
+    pa.field("attempt", pa.int16()),  # 1 = first try
+    pa.field("method", pa.string()),
+    pa.field("status", pa.int32()),  # HTTP status, 0 when there was no response
+    pa.field("outcome", pa.string()),  # "ok" or an error class above
+    pa.field("reason", pa.string()),  # short and secret-free: "403 on POST /accounts/login/"
+    pa.field("latency_ms", pa.float64()),  # request: service time; journey: end - t_intended
+    pa.field("bytes", pa.int64()),
+    pa.field("worker", pa.string()),
+])
+
+RESOURCE_SCHEMA = pa.schema([
+    pa.field("t", pa.float64()),  # epoch s
+    pa.field("source", pa.string()),  # "target" or "harness:<worker>"
+    pa.field("cpu_percent", pa.float64()),  # summed over processes, 100 = one core busy
+    pa.field("rss_bytes", pa.int64()),
+    pa.field("processes", pa.int32()),
+    pa.field("loop_lag_ms", pa.float64()),  # gevent loop lag (harness only, NaN otherwise)
+    pa.field("cpu_count", pa.int32()),  # cores the source may use
+])
+
+_DEFAULTS: dict[str, Any] = {
+    "kind": KIND_REQUEST, "t_intended": float("nan"), "t_start": float("nan"), "step": "",
+    "journey": "", "journey_id": "", "person_id": "", "attempt": 1, "method": "", "status": 0,
+    "outcome": OK, "reason": "", "latency_ms": float("nan"), "bytes": 0, "worker": "",
+    "t": float("nan"), "source": "", "cpu_percent": float("nan"), "rss_bytes": 0,
+    "processes": 0, "loop_lag_ms": float("nan"), "cpu_count": 0,
+}
+
+
+class StreamTable:
+    """Buffers rows and appends them to an Arrow IPC stream; `close` compacts to Parquet.
+
+    Thread- and greenlet-safe for `append`; call `flush` at least once a second (the
+    runner does) and `close` once at the end.
+    """
+
+    def __init__(self, parquet_path: Path, schema: pa.Schema) -> None:
+        self.parquet_path = Path(parquet_path)
+        self.stream_path = self.parquet_path.with_suffix(".arrows")
+        self.schema = schema
+        self._columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+        self._lock = threading.Lock()
+        self._rows = 0
+        self.rows_written = 0
+        self.parquet_path.parent.mkdir(parents=True, exist_ok=True)
+        self._sink = open(self.stream_path, "wb")  # noqa: SIM115 - closed in close()
+        self._writer = ipc.new_stream(self._sink, schema)
+        self._closed = False
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        with self._lock:
+            for name, values in self._columns.items():
+                value = row.get(name)
+                values.append(_DEFAULTS[name] if value is None else value)
+            self._rows += 1
+
+    def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
+        for row in rows:
+            self.append(row)
+
+    def flush(self) -> int:
+        """Write what is buffered as one record batch and fsync-free flush it; return rows."""
+        with self._lock:
+            if self._closed or self._rows == 0:
+                return 0
+            columns, self._columns = self._columns, {name: [] for name in self.schema.names}
+            rows, self._rows = self._rows, 0
+            batch = pa.record_batch(
+                [pa.array(columns[f.name], type=f.type) for f in self.schema], schema=self.schema
+            )
+            self._writer.write_batch(batch)
+            self._sink.flush()
+            self.rows_written += rows
+            return rows
+
+    def close(self) -> None:
+        """Flush, then compact the stream into a Parquet shard and remove the stream."""
+        self.flush()
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._writer.close()
+            self._sink.close()
+        table = read_stream(self.stream_path, self.schema)
+        tmp = self.parquet_path.with_suffix(".parquet.tmp")
+        pq.write_table(table, tmp, compression="zstd")
+        os.replace(tmp, self.parquet_path)
+        self.stream_path.unlink(missing_ok=True)
+
+
+def read_stream(path: Path, schema: pa.Schema) -> pa.Table:
+    """Read an Arrow IPC stream up to its last complete batch (a killed writer leaves a torn tail)."""
+    batches: list[pa.RecordBatch] = []
+    try:
+        with open(path, "rb") as f:
+            reader = ipc.open_stream(f)
+            while True:
+                try:
+                    batches.append(reader.read_next_batch())
+                except StopIteration:
+                    break
+    except (pa.ArrowInvalid, OSError, EOFError):
+        pass  # torn tail or an empty file: keep what was complete
+    if not batches:
+        return schema.empty_table()
+    return pa.Table.from_batches(batches, schema=schema)
+
+
+class Flusher:
+    """Flushes a set of tables every `interval` seconds from a background thread.
+
+    A real OS thread (not a greenlet) so that a busy gevent loop cannot starve it; the
+    runner stops it before closing the tables.
+    """
+
+    def __init__(self, tables: Iterable[StreamTable], interval: float = 0.5) -> None:
+        self.tables = list(tables)
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="authsurge-flusher", daemon=True)
+
+    def start(self) -> Flusher:
+        self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            for table in self.tables:
+                table.flush()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+
+def now() -> float:
+    return time.time()

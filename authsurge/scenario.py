@@ -1,0 +1,509 @@
+"""Scenario files: the pydantic schema, YAML loading, overrides and friendly errors.
+
+A scenario is data: target, credentials, flow settings, journeys (compositions of step
+groups), traffic, behaviour, SLOs and run bounds. Unknown keys are errors with a
+"did you mean" hint; every error names the file, the line and the key.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from authsurge.errors import ScenarioError
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=False)
+
+
+# --- target -----------------------------------------------------------------------------
+
+class TargetConfig(Strict):
+    base_url: str = "http://127.0.0.1:8000"
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
+    timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    insecure: bool = False  # skip certificate checks; logged loudly
+    pids: list[int] = Field(default_factory=list)  # target processes to sample (local targets)
+    pid_file: Path | None = None  # or read the target's main PID from here
+    port: int | None = None  # or sample whatever listens on this local port
+    prometheus_url: str | None = None
+    version: str | None = None  # release label of the target, for compare/history
+    git_commit: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _host_allowed(self) -> TargetConfig:
+        host = urlsplit(self.base_url).hostname or ""
+        if host not in self.allowed_hosts:
+            raise ValueError(
+                f"host {host!r} of base_url is not in allowed_hosts {self.allowed_hosts}; "
+                "add it there if you really mean to load it"
+            )
+        return self
+
+
+# --- credentials ------------------------------------------------------------------------
+
+class CredentialsConfig(Strict):
+    pattern: str = "user{n:04d}"  # usernames from a pattern over [first, first+count)
+    first: Annotated[int, Field(ge=0)] = 1
+    count: Annotated[int, Field(ge=1)] = 100
+    csv: Path | None = None  # or usernames from the first column of a CSV file
+    password_env: str = "AUTHSURGE_PASSWORD"  # the shared password comes from here ...
+    password_file: Path | None = None  # ... or from the first line of this file
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        try:
+            v.format(n=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(f"must be a format string using {{n}}, e.g. 'user{{n:04d}}' ({exc})") from None
+        return v
+
+
+class ClientConfig(Strict):
+    client_id: str
+    auth_method: Literal["none", "client_secret_basic", "client_secret_post"] = "none"
+    secret_env: str | None = None  # client secret from this environment variable ...
+    secret_file: Path | None = None  # ... or from this file
+
+    @model_validator(mode="after")
+    def _secret_source(self) -> ClientConfig:
+        if self.auth_method != "none" and not (self.secret_env or self.secret_file):
+            raise ValueError(f"auth_method {self.auth_method} needs secret_env or secret_file")
+        return self
+
+
+# --- flow settings (read by authsurge.journeys) -----------------------------------------
+
+class SuccessRule(Strict):
+    """How a form POST is judged a successful login; every rule given must hold."""
+
+    status: list[int] | None = None  # e.g. [302, 303]
+    redirect_matches: str | None = None  # regex on the Location header
+    cookie_set: str | None = None  # a cookie with this name must be set
+    text_present: str | None = None
+    text_absent: str | None = None
+
+
+class FormSpec(Strict):
+    """Where a login form is and what its fields are called (auto-detected when left out)."""
+
+    selector: str | None = None  # CSS selector of the form; default: the form with a password input
+    username_field: str | None = None
+    password_field: str | None = None
+    extra_fields: dict[str, str] = Field(default_factory=dict)
+
+
+class FormLoginSettings(Strict):
+    login_url: str = "/accounts/login/"
+    form: FormSpec = Field(default_factory=FormSpec)
+    success: SuccessRule = Field(default_factory=lambda: SuccessRule(status=[302, 303]))
+
+
+class FormLogoutSettings(Strict):
+    url: str = "/accounts/logout/"
+    method: Literal["POST", "GET"] = "POST"
+    csrf_cookie: str | None = "csrftoken"  # take the CSRF token from this cookie ...
+    csrf_page: str | None = None  # ... or from the form on this page
+    csrf_field: str = "csrfmiddlewaretoken"
+    csrf_header: str | None = None  # also send it in this header (e.g. X-CSRFToken)
+    expect_status: list[int] = Field(default_factory=lambda: [200, 302, 303])
+
+
+class OidcSettings(Strict):
+    issuer: str  # discovery at {issuer}/.well-known/openid-configuration
+    discovery_url: str | None = None
+    client: ClientConfig
+    redirect_uri: str
+    scope: str = "openid profile"
+    login_form: FormSpec = Field(default_factory=FormSpec)
+    consent: Literal["auto", "never"] = "auto"  # auto: submit a consent form when one appears
+    consent_form: FormSpec = Field(default_factory=FormSpec)
+    consent_fields: dict[str, str] = Field(default_factory=lambda: {"allow": "Authorize"})
+    expect_id_token: bool = True
+    expect_refresh_token: bool = True
+    max_redirects: Annotated[int, Field(ge=1, le=50)] = 15
+    post_logout_redirect_uri: str | None = None
+
+
+class TokenSettings(Strict):
+    refreshes: Annotated[int, Field(ge=0)] = 1  # refresh this many times per journey
+    client_credentials: ClientConfig | None = None  # for the client_credentials step
+    client_credentials_scope: str | None = None
+    introspection_client: ClientConfig | None = None  # who may call introspection
+
+
+class ApiEndpoint(Strict):
+    path: str
+    method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = "GET"
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    expect_status: list[int] = Field(default_factory=lambda: [200])
+    name: str | None = None  # step name; default "api.call"
+
+
+class ApiSettings(Strict):
+    auth: Literal["auto", "session", "bearer"] = "auto"  # auto: bearer when a token is held
+    endpoints: list[ApiEndpoint] = Field(default_factory=lambda: [ApiEndpoint(path="/api/me")])
+    calls: Annotated[int, Field(ge=0)] = 1  # calls per journey
+
+
+class FlowSettings(Strict):
+    form_login: FormLoginSettings = Field(default_factory=FormLoginSettings)
+    form_logout: FormLogoutSettings = Field(default_factory=FormLogoutSettings)
+    oidc: OidcSettings | None = None
+    tokens: TokenSettings = Field(default_factory=TokenSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+
+STEP_GROUPS = (
+    "form_login", "form_logout", "oidc_login", "oidc_logout", "token_refresh",
+    "token_introspect", "token_revoke", "userinfo", "client_credentials", "api",
+)
+StepGroup = Literal[
+    "form_login", "form_logout", "oidc_login", "oidc_logout", "token_refresh",
+    "token_introspect", "token_revoke", "userinfo", "client_credentials", "api",
+]
+
+
+class JourneyConfig(Strict):
+    """What one person does: step groups in order (keycloak-benchmark style composition)."""
+
+    steps: Annotated[list[StepGroup], Field(min_length=1)]
+    logout_share: Annotated[float, Field(ge=0, le=1)] = 1.0  # share of people who run logout steps
+
+
+# --- traffic ----------------------------------------------------------------------------
+
+class SteadyShape(Strict):
+    kind: Literal["steady"]
+    rate: Annotated[float, Field(ge=0)]  # arrivals/s
+    duration_s: Annotated[float, Field(gt=0)] | None = None
+
+
+class StepRampShape(Strict):
+    kind: Literal["step_ramp"]
+    start_rate: Annotated[float, Field(ge=0)]
+    step_rate: Annotated[float, Field(gt=0)]
+    step_s: Annotated[float, Field(gt=0)]  # hold each level this long
+    steps: Annotated[int, Field(ge=1, le=1000)]
+
+
+class LinearRampShape(Strict):
+    kind: Literal["linear_ramp"]
+    from_rate: Annotated[float, Field(ge=0)]
+    to_rate: Annotated[float, Field(ge=0)]
+    duration_s: Annotated[float, Field(gt=0)]
+
+
+class SpikeShape(Strict):
+    kind: Literal["spike"]
+    baseline: Annotated[float, Field(ge=0)]  # arrivals/s before and after
+    multiplier: Annotated[float, Field(ge=1)]  # surge peak = baseline * multiplier
+    start_s: Annotated[float, Field(ge=0)] = 10.0
+    rise_s: Annotated[float, Field(ge=0)] = 10.0
+    hold_s: Annotated[float, Field(ge=0)] = 30.0
+    decay_s: Annotated[float, Field(ge=0)] = 10.0
+    tail_s: Annotated[float, Field(ge=0)] = 10.0
+
+
+class TraceShape(Strict):
+    kind: Literal["trace"]
+    file: Path  # CSV: t_s plus one arrivals/s column per journey (relative to the scenario file)
+    time_compression: Annotated[float, Field(gt=0)] = 1.0  # 60: one trace minute per second
+    rate_scale: Annotated[float, Field(gt=0)] | Literal["auto"] = 1.0
+    columns: dict[str, str] = Field(default_factory=dict)  # CSV column -> journey name
+    auto_peak_multiple: Annotated[float, Field(gt=0)] = 2.0  # with rate_scale auto: peak = this x capacity
+
+
+Shape = Annotated[
+    SteadyShape | StepRampShape | LinearRampShape | SpikeShape | TraceShape,
+    Field(discriminator="kind"),
+]
+
+
+class ClosedModel(Strict):
+    users: Annotated[int, Field(ge=1)]
+    spawn_rate: Annotated[float, Field(gt=0)] = 10.0
+
+
+class TrafficConfig(Strict):
+    model: Literal["open", "closed"] = "open"
+    shape: Shape | None = None  # open model: total arrivals/s over time
+    mix: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)  # journey -> share
+    arrivals: Literal["poisson", "uniform"] = "poisson"
+    seed: int = 1
+    max_concurrency: Annotated[int, Field(ge=1)] = 2000  # journeys in flight; more are dropped
+    closed: ClosedModel | None = None
+
+    @model_validator(mode="after")
+    def _model_fits(self) -> TrafficConfig:
+        if self.model == "open" and self.shape is None:
+            raise ValueError("the open model needs traffic.shape")
+        if self.model == "closed" and self.closed is None:
+            raise ValueError("the closed model needs traffic.closed.users")
+        return self
+
+
+# --- behaviour, SLOs, run bounds ---------------------------------------------------------
+
+class ThinkTime(Strict):
+    kind: Literal["immediate", "fixed", "exponential"] = "exponential"
+    base_s: Annotated[float, Field(ge=0)] = 1.0  # fixed wait, or the first backoff
+    cap_s: Annotated[float, Field(ge=0)] = 30.0
+    jitter: Annotated[float, Field(ge=0, le=1)] = 0.5  # +/- share of the wait
+
+
+class RetryBehaviour(Strict):
+    share: Annotated[float, Field(ge=0, le=1)] = 0.0  # share of people who retry a failed journey
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    think: ThinkTime = Field(default_factory=ThinkTime)
+
+
+class Behaviour(Strict):
+    retry: RetryBehaviour = Field(default_factory=RetryBehaviour)
+
+
+_SLO_RE = re.compile(
+    r"^\s*(?P<step>[\w.*:-]+)\s+(?P<metric>p50|p90|p95|p99|max|error_rate)\s*"
+    r"(?P<op><=|<)\s*(?P<value>[\d.]+)\s*(?P<unit>ms|s|%)?"
+    r"(?:\s+at\s+offered\s*<=\s*(?P<offered>[\d.]+)\s*/s)?\s*$"
+)
+
+
+class Slo(Strict):
+    """A threshold, e.g. 'login.submit p95 < 800ms at offered <= 100/s' or '* error_rate < 1%'."""
+
+    step: str
+    metric: Literal["p50", "p90", "p95", "p99", "max", "error_rate"]
+    max: float  # ms for latencies, a fraction (0.01) for error_rate
+    at_offered_max: float | None = None  # judge only windows at or below this offered load
+
+    @classmethod
+    def parse(cls, text: str) -> Slo:
+        m = _SLO_RE.match(text)
+        if not m:
+            raise ValueError(
+                f"cannot read SLO {text!r}; expected e.g. 'login.submit p95 < 800ms at offered <= 100/s'"
+            )
+        value = float(m["value"])
+        if m["metric"] == "error_rate":
+            value = value / 100 if m["unit"] == "%" else value
+        elif m["unit"] == "s":
+            value *= 1000
+        offered = float(m["offered"]) if m["offered"] else None
+        return cls(step=m["step"], metric=m["metric"], max=value, at_offered_max=offered)
+
+
+class AnalysisConfig(Strict):
+    window_s: Annotated[float, Field(gt=0)] = 1.0
+    settle_s: Annotated[float, Field(ge=0)] = 2.0  # seconds discarded after each load change
+    goodput_share: Annotated[float, Field(gt=0, le=1)] = 0.9  # knee: goodput < share x offered
+    knee_p95_ms: Annotated[float, Field(gt=0)] | None = None  # knee: p95 above this
+
+
+class RunBounds(Strict):
+    duration_s: Annotated[float, Field(gt=0, le=24 * 3600)] = 60.0
+    max_journeys: Annotated[int, Field(ge=1)] = 100_000
+    workers: Annotated[int, Field(ge=0, le=256)] = 1  # 0: one per core
+    drain_s: Annotated[float, Field(ge=0)] = 5.0  # wait this long for journeys in flight at the end
+
+
+class Scenario(Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    target: TargetConfig = Field(default_factory=TargetConfig)
+    credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
+    flows: FlowSettings = Field(default_factory=FlowSettings)
+    journeys: dict[str, JourneyConfig]
+    traffic: TrafficConfig
+    behaviour: Behaviour = Field(default_factory=Behaviour)
+    slos: list[Slo] = Field(default_factory=list)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    run: RunBounds = Field(default_factory=RunBounds)
+    source: Path | None = Field(default=None, exclude=True)  # the file it came from
+
+    @field_validator("slos", mode="before")
+    @classmethod
+    def _slo_strings(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [Slo.parse(s) if isinstance(s, str) else s for s in v]
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        if not self.journeys:
+            raise ValueError("journeys: define at least one journey")
+        for name in self.traffic.mix:
+            if name not in self.journeys:
+                raise ValueError(f"traffic.mix names journey {name!r}, which is not in journeys "
+                                 f"({', '.join(self.journeys)})")
+        shape = self.traffic.shape
+        if isinstance(shape, TraceShape):
+            for column, journey in shape.columns.items():
+                if journey not in self.journeys:
+                    raise ValueError(f"traffic.shape.columns maps {column!r} to unknown journey {journey!r}")
+        needs_oidc = {"oidc_login", "oidc_logout", "token_refresh", "token_introspect",
+                      "token_revoke", "userinfo"}
+        for name, journey in self.journeys.items():
+            used = needs_oidc.intersection(journey.steps)
+            if used and self.flows.oidc is None:
+                raise ValueError(f"journey {name!r} uses {sorted(used)}, which need flows.oidc")
+            if "client_credentials" in journey.steps and self.flows.tokens.client_credentials is None:
+                raise ValueError(f"journey {name!r} uses client_credentials, which needs "
+                                 "flows.tokens.client_credentials")
+        return self
+
+    def journey_mix(self) -> dict[str, float]:
+        """Share of arrivals per journey, normalised; equal shares when no mix is given."""
+        mix = self.traffic.mix or {name: 1.0 for name in self.journeys}
+        total = sum(mix.values())
+        if total <= 0:
+            raise ScenarioError("traffic.mix: the shares add up to zero")
+        return {name: share / total for name, share in mix.items() if share > 0}
+
+    def resolve_path(self, path: Path) -> Path:
+        """A path from the scenario, relative to the scenario file's folder."""
+        if path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
+
+    def public_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain data, safe to store: secrets are never in it, only
+        the names of the variables and files that hold them."""
+        return self.model_dump(mode="json", exclude_none=True)
+
+
+# --- loading ----------------------------------------------------------------------------
+
+def load_scenario(path: str | os.PathLike[str], overrides: list[str] | None = None) -> Scenario:
+    """Read, override and validate a scenario file; raise ScenarioError with file:line on any problem."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError(f"{path}: no such scenario file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(f"{path}: cannot read scenario file ({exc})") from None
+    return parse_scenario(text, path, overrides)
+
+
+def parse_scenario(text: str, path: Path, overrides: list[str] | None = None) -> Scenario:
+    try:
+        data = yaml.safe_load(text)
+        lines = _key_lines(yaml.compose(text))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{path}:{mark.line + 1}" if mark is not None else str(path)
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ScenarioError(f"{where}: YAML syntax error: {problem}") from None
+    if not isinstance(data, dict):
+        raise ScenarioError(f"{path}: a scenario must be a YAML mapping (name:, journeys:, traffic: ...)")
+    for item in overrides or []:
+        apply_override(data, item)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_explain(exc, path, lines)) from None
+    scenario.source = path.resolve()
+    return scenario
+
+
+def apply_override(data: dict[str, Any], item: str) -> None:
+    """Apply one `--set key.path=value` override (value parsed as YAML) to raw scenario data."""
+    key, sep, raw = item.partition("=")
+    if not sep or not key.strip():
+        raise ScenarioError(f"--set {item!r}: expected key.path=value, e.g. run.duration_s=30")
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    node: Any = data
+    parts = key.strip().split(".")
+    for part in parts[:-1]:
+        if not isinstance(node, dict):
+            raise ScenarioError(f"--set {key}: {part!r} is inside a value that is not a mapping")
+        node = node.setdefault(part, {})
+    if not isinstance(node, dict):
+        raise ScenarioError(f"--set {key}: the parent of {parts[-1]!r} is not a mapping")
+    node[parts[-1]] = value
+
+
+def _key_lines(node: yaml.Node | None, prefix: tuple[Any, ...] = ()) -> dict[tuple[Any, ...], int]:
+    """Map each key path in the YAML document to its 1-based line."""
+    lines: dict[tuple[Any, ...], int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            path = (*prefix, key_node.value)
+            lines[path] = key_node.start_mark.line + 1
+            lines.update(_key_lines(value_node, path))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            path = (*prefix, index)
+            lines[path] = item.start_mark.line + 1
+            lines.update(_key_lines(item, path))
+    return lines
+
+
+def _explain(exc: ValidationError, path: Path, lines: dict[tuple[Any, ...], int]) -> str:
+    messages = []
+    for error in exc.errors():
+        loc = tuple(str(p) if not isinstance(p, int) else p for p in error["loc"])
+        # pydantic puts the discriminator tag (e.g. 'spike') into loc; the YAML has no such key
+        yaml_loc = tuple(p for p in loc if p not in {"steady", "step_ramp", "linear_ramp", "spike", "trace"})
+        line = _nearest_line(yaml_loc, lines)
+        key = ".".join(str(p) for p in yaml_loc) or "(top level)"
+        where = f"{path}:{line}" if line else str(path)
+        msg = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "extra_forbidden":
+            msg = "unknown key" + _suggest(yaml_loc, exc)
+        elif error["type"] == "missing":
+            msg = "required key is missing"
+        messages.append(f"{where}: {key}: {msg}")
+    return "\n".join(messages)
+
+
+def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:
+    while loc:
+        if loc in lines:
+            return lines[loc]
+        loc = loc[:-1]
+    return None
+
+
+def _suggest(loc: tuple[Any, ...], exc: ValidationError) -> str:
+    """'; did you mean X?' for a misspelt key, from the model(s) that may own it."""
+    models: list[Any] = [Scenario]
+    for part in loc[:-1]:
+        fields = [m.model_fields[part] for m in models if part in getattr(m, "model_fields", {})]
+        models = [m for f in fields for m in _models_of(f.annotation)]
+    known = sorted({name for m in models for name in m.model_fields})
+    if not known:
+        return ""
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    return f"; did you mean {close[0]!r}?" if close else f"; expected one of: {', '.join(known)}"
+
+
+def _models_of(annotation: Any) -> list[Any]:
+    """The pydantic models inside an annotation (unions, Optional, Annotated, list/dict)."""
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        return [annotation]
+    return [m for arg in getattr(annotation, "__args__", ()) for m in _models_of(arg)]
