@@ -354,21 +354,32 @@ class Scenario(Strict):
             raise ValueError("journeys: define at least one journey")
         for name in self.traffic.mix:
             if name not in self.journeys:
-                raise ValueError(f"traffic.mix names journey {name!r}, which is not in journeys "
+                raise ValueError(f"traffic.mix: names journey {name!r}, which is not in journeys "
                                  f"({', '.join(self.journeys)})")
         shape = self.traffic.shape
         if isinstance(shape, TraceShape):
             for column, journey in shape.columns.items():
                 if journey not in self.journeys:
-                    raise ValueError(f"traffic.shape.columns maps {column!r} to unknown journey {journey!r}")
+                    raise ValueError(f"traffic.shape.columns: maps {column!r} to unknown journey {journey!r}")
+        oidc = self.flows.oidc
+        if oidc is not None:
+            # a relative issuer follows the target, so `--target URL` moves both together
+            for attr in ("issuer", "discovery_url"):
+                value = getattr(oidc, attr)
+                if value and value.startswith("/"):
+                    setattr(oidc, attr, self.target.base_url + value)
+            for attr in ("issuer", "discovery_url"):
+                host = urlsplit(getattr(oidc, attr) or "").hostname
+                if host and host not in self.target.allowed_hosts:
+                    raise ValueError(f"flows.oidc.{attr}: host {host!r} is not in target.allowed_hosts")
         needs_oidc = {"oidc_login", "oidc_logout", "token_refresh", "token_introspect",
                       "token_revoke", "userinfo"}
         for name, journey in self.journeys.items():
             used = needs_oidc.intersection(journey.steps)
             if used and self.flows.oidc is None:
-                raise ValueError(f"journey {name!r} uses {sorted(used)}, which need flows.oidc")
+                raise ValueError(f"journeys.{name}.steps: {sorted(used)} need flows.oidc")
             if "client_credentials" in journey.steps and self.flows.tokens.client_credentials is None:
-                raise ValueError(f"journey {name!r} uses client_credentials, which needs "
+                raise ValueError(f"journeys.{name}.steps: client_credentials needs "
                                  "flows.tokens.client_credentials")
         return self
 
@@ -473,12 +484,21 @@ def _explain(exc: ValidationError, path: Path, lines: dict[tuple[Any, ...], int]
         key = ".".join(str(p) for p in yaml_loc) or "(top level)"
         where = f"{path}:{line}" if line else str(path)
         msg = error["msg"].removeprefix("Value error, ")
+        if not yaml_loc and (m := _LEADING_KEY.match(msg)):
+            # a cross-field check names its own key path: "traffic.mix: ..."
+            yaml_loc = tuple(int(p) if p.isdigit() else p for p in m["key"].split("."))
+            key, msg = m["key"], m["rest"]
+            line = _nearest_line(yaml_loc, lines)
+            where = f"{path}:{line}" if line else str(path)
         if error["type"] == "extra_forbidden":
             msg = "unknown key" + _suggest(yaml_loc, exc)
         elif error["type"] == "missing":
             msg = "required key is missing"
         messages.append(f"{where}: {key}: {msg}")
     return "\n".join(messages)
+
+
+_LEADING_KEY = re.compile(r"^(?P<key>[A-Za-z_][\w]*(?:\.[\w-]+)+): (?P<rest>.*)$", re.S)
 
 
 def _nearest_line(loc: tuple[Any, ...], lines: dict[tuple[Any, ...], int]) -> int | None:

@@ -1,0 +1,37 @@
+# authsurge: two commands do everything on a fresh machine: `make demo` and `make test`.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: demo test lint bench setup clean help
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+# Re-install only when pyproject.toml changes (the stamp is newer otherwise).
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+setup: $(STAMP) ## create .venv and install authsurge with its dev tools
+
+demo: $(STAMP) ## serve the embedded target, run the demo surge, analyze, print where the report is
+	$(BIN)/authsurge demo
+
+test: $(STAMP) ## run the whole test suite (starts and stops real servers on 127.0.0.1)
+	$(BIN)/python -m pytest
+
+lint: $(STAMP) ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check authsurge tests bench locustfiles analysis
+	$(BIN)/ruff format --check authsurge
+	$(BIN)/mypy authsurge
+
+bench: $(STAMP) ## run every benchmark under bench/ and print one table (never part of make test)
+	$(BIN)/python bench/run_all.py
+
+clean: ## remove the virtualenv, runs and caches
+	rm -rf $(VENV) runs .authsurge .pytest_cache .ruff_cache .mypy_cache bench/results

@@ -1,0 +1,5 @@
+import sys
+
+from authsurge.cli import main
+
+sys.exit(main())

@@ -1,0 +1,202 @@
+"""The `authsurge` command: parses arguments, calls the library, maps errors to exit codes.
+
+Exit codes (also in the README): 0 success; 1 an SLO threshold was breached or compare
+found a regression; 2 bad input (usage, scenario, trace, run directory, unreachable
+target, port in use) - nothing was run; 3 the run itself failed (its directory is still
+written); 130 interrupted by Ctrl-C (its directory is still written).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import shlex
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from authsurge import __version__
+from authsurge.errors import AuthsurgeError, ExitStatus
+
+log = logging.getLogger("authsurge")
+
+EPILOG = """exit codes: 0 ok, 1 SLO breached / regression, 2 bad input (nothing run),
+3 run failed (run directory kept), 130 interrupted (run directory kept)"""
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="authsurge",
+        description="Load-test authentication paths the way an App-Store surge hits them.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"authsurge {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    p = sub.add_parser("run", help="run a scenario against a target and write a run directory",
+                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("scenario", type=Path, help="scenario YAML file")
+    p.add_argument("--target", metavar="URL", help="target base URL (overrides target.base_url)")
+    p.add_argument("--duration", type=float, metavar="S", help="run bound in seconds (run.duration_s)")
+    p.add_argument("--out", type=Path, default=Path("runs"), metavar="DIR",
+                   help="folder for run directories (default: runs/)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario value, e.g. --set traffic.shape.rate=20 (repeatable)")
+    p.add_argument("--rate-scale", metavar="X|auto",
+                   help="scale a trace's rates; 'auto' measures login capacity first (calibrate)")
+    p.add_argument("--workers", type=int, metavar="N",
+                   help="local Locust worker processes (0: one per core; default: scenario's run.workers)")
+    p.add_argument("--target-pid", type=int, action="append", default=[], metavar="PID",
+                   help="sample CPU/RSS of this target process and its children (repeatable)")
+    p.add_argument("--no-progress", action="store_true", help="no live progress line")
+    p.add_argument("--analyze", action="store_true", help="analyze the run when it ends")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("validate", help="check a scenario file without running it")
+    p.add_argument("scenario", type=Path)
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.set_defaults(func=cmd_validate)
+
+    p = sub.add_parser("analyze", help="capacity curves, knees and first-to-fail for a run directory")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("--json", action="store_true", help="print the analysis as JSON (stable schema)")
+    p.add_argument("--no-plots", action="store_true", help="skip writing plots")
+    p.set_defaults(func=cmd_analyze)
+
+    p = sub.add_parser("runs", help="list run directories")
+    p.add_argument("--root", type=Path, default=Path("runs"), help="folder of run directories (default: runs/)")
+    p.set_defaults(func=cmd_runs)
+
+    p = sub.add_parser("demo", help="serve the embedded target, run the demo surge, analyze, stop")
+    p.add_argument("--scenario", type=Path, default=Path("scenarios/demo_spike.yaml"))
+    p.add_argument("--out", type=Path, default=Path("runs"))
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+    from authsurge.target.cli import add_target_parser
+    add_target_parser(sub)
+    return parser
+
+
+def cmd_validate(args: argparse.Namespace) -> int:
+    from authsurge.scenario import load_scenario
+    from authsurge.traffic import build_plan, curves_for
+
+    scenario = load_scenario(args.scenario, args.overrides)
+    shape = scenario.traffic.shape
+    if shape is not None and not (getattr(shape, "rate_scale", 1.0) == "auto"):
+        curves = curves_for(scenario)
+        plan = build_plan(curves, scenario.traffic.arrivals, scenario.traffic.seed, scenario.run.max_journeys)
+        peak = sum(c.peak() for c in curves.values())
+        print(f"{args.scenario}: ok - {len(scenario.journeys)} journey(s), about {len(plan)} arrivals "
+              f"over {scenario.run.duration_s:.0f} s, peak {peak:.1f} arrivals/s")
+    else:
+        print(f"{args.scenario}: ok")
+    return ExitStatus.SUCCESS
+
+
+def _scenario_for_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from authsurge.scenario import load_scenario
+
+    overrides = list(args.overrides)
+    if getattr(args, "target", None):
+        overrides.append(f"target.base_url={args.target}")
+    if getattr(args, "duration", None) is not None:
+        overrides.append(f"run.duration_s={args.duration}")
+    if getattr(args, "workers", None) is not None:
+        overrides.append(f"run.workers={args.workers}")
+    return load_scenario(args.scenario, overrides)
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    scenario = _scenario_for_run(args)
+    from authsurge import runner  # imports locust, which monkey-patches: only when running
+
+    rate_scale = None
+    if args.rate_scale is not None:
+        if args.rate_scale == "auto":
+            from authsurge.calibrate import calibrate_rate_scale
+            rate_scale = calibrate_rate_scale(scenario, progress=not args.no_progress)
+        else:
+            try:
+                rate_scale = float(args.rate_scale)
+            except ValueError:
+                raise AuthsurgeError(f"--rate-scale: expected a number or 'auto', got {args.rate_scale!r}") from None
+    command = "authsurge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
+    result = runner.run(runner.RunOptions(scenario=scenario, out_root=args.out, target_pids=args.target_pid,
+                                          rate_scale=rate_scale, command=command,
+                                          progress=not args.no_progress))
+    print(f"run directory: {result.run_dir} ({result.status})")
+    status = {"complete": ExitStatus.SUCCESS, "interrupted": ExitStatus.INTERRUPTED}.get(
+        result.status, ExitStatus.RUN_FAILED)
+    if status == ExitStatus.SUCCESS and (args.analyze or scenario.slos):
+        return _analyze(result.run_dir, as_json=False, plots=True)
+    return status
+
+
+def _analyze(run_dir: Path, as_json: bool, plots: bool) -> int:
+    from authsurge.analysis import analyze_run
+
+    analysis = analyze_run(run_dir)
+    data = analysis.to_json()
+    from authsurge.rundir import write_json_atomic
+    write_json_atomic(Path(run_dir) / "analysis.json", data)
+    written = []
+    if plots:
+        from authsurge.report.plots import write_plots
+        written = write_plots(analysis, Path(run_dir) / "plots")
+    if as_json:
+        print(json.dumps(data, indent=2, default=str))
+    else:
+        print(analysis.summary_text())
+        for path in written:
+            if path.suffix == ".png":
+                print(f"plot: {path}")
+        print(f"analysis: {Path(run_dir) / 'analysis.json'}")
+    failed = [s for s in data.get("slos", []) if not s.get("passed", True)]
+    return ExitStatus.GATE_FAILED if failed else ExitStatus.SUCCESS
+
+
+def cmd_analyze(args: argparse.Namespace) -> int:
+    return _analyze(args.run_dir, as_json=args.json, plots=not args.no_plots)
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from authsurge.history import list_runs
+
+    rows = list_runs(args.root)
+    if not rows:
+        print(f"no runs under {args.root}")
+        return ExitStatus.SUCCESS
+    print(f"{'run':48} {'scenario':20} {'status':11} {'target':28} {'journeys':>8} {'first to fail'}")
+    for r in rows:
+        print(f"{r['run_id']:48} {r['scenario']:20} {r['status']:11} {r['target']:28} "
+              f"{r['journeys']:>8} {r['first_to_fail']}")
+    return ExitStatus.SUCCESS
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from authsurge.demo import run_demo
+
+    return run_demo(args.scenario, args.out, args.overrides, progress=not args.no_progress)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
+                        format="%(levelname)s %(name)s: %(message)s")
+    try:
+        return int(args.func(args))
+    except AuthsurgeError as exc:
+        print(f"authsurge: error: {exc}", file=sys.stderr)
+        return int(exc.exit_status)
+    except KeyboardInterrupt:
+        print("authsurge: interrupted", file=sys.stderr)
+        return int(ExitStatus.INTERRUPTED)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""`make demo`: serve the embedded target, run the demo surge against it, analyze, always stop it."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+from authsurge.errors import ExitStatus
+
+DEMO_PASSWORD = "surge-demo-password"  # the embedded target's documented demo password
+DEMO_CLIENT_SECRET = "surge-demo-secret"
+
+
+def run_demo(scenario_path: Path, out_root: Path, overrides: list[str], *, progress: bool = True) -> int:
+    # The demo target and the harness must agree on the demo credentials; real runs export their own.
+    os.environ.setdefault("AUTHSURGE_PASSWORD", DEMO_PASSWORD)
+    os.environ.setdefault("AUTHSURGE_CLIENT_SECRET", DEMO_CLIENT_SECRET)
+    from authsurge import runner  # locust first: it monkey-patches sockets
+    from authsurge.scenario import load_scenario
+    from authsurge.target import TargetOptions, running_target
+
+    scenario = load_scenario(scenario_path, overrides)  # bad input fails before anything starts
+    options = TargetOptions(port=0, data_dir=Path(".authsurge/demo-target"))
+    say(f"starting the embedded target (Django + django-oauth-toolkit, data in {options.data_dir}) ...")
+    with running_target(options) as target:
+        say(f"target up at {target.base_url} (PIDs {target.pids()})")
+        scenario = load_scenario(scenario_path, [*overrides, f"target.base_url={target.base_url}"])
+        result = runner.run(runner.RunOptions(scenario=scenario, out_root=out_root,
+                                              target_pids=target.pids(), command="make demo",
+                                              progress=progress))
+    say(f"target stopped; run directory: {result.run_dir} ({result.status})")
+    if result.status != "complete":
+        return ExitStatus.INTERRUPTED if result.status == "interrupted" else ExitStatus.RUN_FAILED
+    from authsurge.cli import _analyze
+
+    status = _analyze(result.run_dir, as_json=False, plots=True)
+    report = _report(result.run_dir)
+    say("")
+    say(f"run directory: {result.run_dir}")
+    say(f"plots:         {result.run_dir / 'plots'}")
+    if report:
+        say(f"report:        {report}")
+    return status
+
+
+def _report(run_dir: Path) -> Path | None:
+    try:
+        from authsurge.report.html import write_report
+    except ImportError:  # the HTML report is optional until it is built
+        return None
+    return write_report(run_dir)
+
+
+def say(text: str) -> None:
+    print(text, flush=True)

@@ -1,0 +1,182 @@
+"""The open-model driver: starts each person's journey at its planned time, whatever the target does.
+
+One driver runs per worker process as a Locust user, taking its slice of the plan.
+Arrivals never wait for earlier journeys (an open workload): when `max_concurrency`
+journeys are in flight a new arrival is *dropped* and recorded, never silently skipped.
+Latency of a journey is measured from its intended start, so a late generator or a
+queueing target cannot hide (coordinated omission).
+"""
+
+from __future__ import annotations
+
+import gevent
+from gevent.pool import Group
+
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from authsurge.journeys import AccountPool, Journey, JourneyContext, JourneyResult
+from authsurge.recorder import Recorder
+from authsurge.traffic.behaviour import RetryPolicy
+from authsurge.traffic.schedule import Plan
+
+log = logging.getLogger(__name__)
+
+LATE_S = 1.0  # an arrival started this much after its planned time counts as late
+WINDOW_S = 10.0  # shortfall is judged per window of this length
+
+
+@dataclass
+class Shortfall:
+    """Per-window bookkeeping of planned vs started arrivals (for warnings and meta.json)."""
+
+    planned: dict[int, int] = field(default_factory=dict)
+    started: dict[int, int] = field(default_factory=dict)
+    dropped: dict[int, int] = field(default_factory=dict)
+    late: dict[int, int] = field(default_factory=dict)
+    max_lag_s: dict[int, float] = field(default_factory=dict)
+
+    def windows(self, t0: float) -> list[dict[str, Any]]:
+        """Windows where fewer than 95% of planned first attempts started on time."""
+        out = []
+        for w, planned in sorted(self.planned.items()):
+            on_time = self.started.get(w, 0) - self.late.get(w, 0)
+            if planned and on_time < 0.95 * planned:
+                out.append({"start": t0 + w * WINDOW_S, "end": t0 + (w + 1) * WINDOW_S,
+                            "planned": planned, "started": self.started.get(w, 0),
+                            "dropped": self.dropped.get(w, 0), "late": self.late.get(w, 0),
+                            "max_lag_s": round(self.max_lag_s.get(w, 0.0), 3)})
+        return out
+
+
+class OpenModelDriver:
+    def __init__(self, *, environment: Any, plan: Plan, journeys: dict[str, Journey],
+                 accounts: AccountPool | None, recorder: Recorder, retry: RetryPolicy,
+                 base_url: str, t0: float, deadline: float, max_concurrency: int,
+                 max_journeys: int, worker: str) -> None:
+        self.environment = environment
+        self.plan = plan
+        self.journeys = journeys
+        self.accounts = accounts
+        self.recorder = recorder
+        self.retry = retry
+        self.base_url = base_url
+        self.t0 = t0
+        self.deadline = deadline
+        self.max_concurrency = max_concurrency
+        self.max_journeys = max_journeys
+        self.worker = worker
+        self.in_flight = Group()
+        self.thinking = Group()  # people waiting to retry
+        self.started = 0
+        self.persons = 0
+        self.shortfall = Shortfall()
+        self.stopping = False
+        self._seq = 0
+
+    # -- the schedule ---------------------------------------------------------------------
+    def run(self) -> None:
+        """Start every planned arrival at its time; return when the plan or the deadline ends."""
+        for arrival in self.plan:
+            if self.stopping:
+                break
+            intended = self.t0 + arrival.t
+            if intended >= self.deadline:
+                break
+            wait = intended - time.time()
+            if wait > 0:
+                gevent.sleep(wait)
+            if self.stopping:
+                break
+            w = int(arrival.t // WINDOW_S)
+            self.shortfall.planned[w] = self.shortfall.planned.get(w, 0) + 1
+            self.persons += 1
+            person = f"{self.worker}-p{self.persons}"
+            if self._start(arrival.journey, person, 1, intended):
+                self.shortfall.started[w] = self.shortfall.started.get(w, 0) + 1
+                lag = time.time() - intended
+                if lag > LATE_S:
+                    self.shortfall.late[w] = self.shortfall.late.get(w, 0) + 1
+                self.shortfall.max_lag_s[w] = max(self.shortfall.max_lag_s.get(w, 0.0), lag)
+            else:
+                self.shortfall.dropped[w] = self.shortfall.dropped.get(w, 0) + 1
+
+    def drain(self, timeout: float) -> None:
+        """Wait up to `timeout` s for journeys in flight; then stop them (their rows are kept)."""
+        self.stopping = True
+        self.thinking.kill(block=False)
+        self.in_flight.join(timeout=timeout)
+        self.in_flight.kill(block=True, timeout=2)
+
+    # -- one person, one attempt ---------------------------------------------------------
+    def _start(self, journey_name: str, person: str, attempt: int, intended: float) -> bool:
+        if self.started >= self.max_journeys:
+            self.stopping = True
+            log.warning("run.max_journeys reached on worker %s: no new journeys start", self.worker)
+            return False
+        if len(self.in_flight) >= self.max_concurrency:
+            self.recorder.drop(journey=journey_name, person_id=person, attempt=attempt,
+                               t_intended=intended, reason="concurrency cap reached (traffic.max_concurrency)")
+            return False
+        journey = self.journeys[journey_name]
+        account = None
+        if journey.needs_account and self.accounts is not None:
+            account = self.accounts.acquire()
+            if account is None:
+                self.recorder.drop(journey=journey_name, person_id=person, attempt=attempt,
+                                   t_intended=intended, reason="no free account (raise credentials.count)")
+                return False
+        self.started += 1
+        self._seq += 1
+        self.in_flight.spawn(self._attempt, journey, account, person, attempt, intended,
+                             f"{self.worker}-j{self._seq}")
+        return True
+
+    def _attempt(self, journey: Journey, account: Any, person: str, attempt: int,
+                 intended: float, journey_id: str) -> None:
+        t_start = time.time()
+        ctx = JourneyContext(environment=self.environment, base_url=self.base_url, account=account,
+                             journey=journey.name, journey_id=journey_id, person_id=person,
+                             attempt=attempt, t_intended=intended, worker=self.worker)
+        result: JourneyResult | None = None
+        try:
+            result = journey.run(ctx)
+        except gevent.GreenletExit:
+            result = JourneyResult(ok=False, outcome="interrupted", step=None,
+                                   reason="stopped at the end of the run")
+            raise
+        except Exception as exc:  # a bug in a journey must not end the run; it is recorded
+            log.exception("journey %s raised", journey.name)
+            result = JourneyResult(ok=False, outcome="harness_error", step=None,
+                                   reason=f"harness error: {type(exc).__name__}")
+        finally:
+            if account is not None and self.accounts is not None:
+                self.accounts.release(account)
+            if result is not None:
+                self.recorder.journey(journey=journey.name, journey_id=journey_id, person_id=person,
+                                      attempt=attempt, t_intended=intended, t_start=t_start,
+                                      t_end=time.time(), ok=result.ok, outcome=result.outcome,
+                                      step=result.step, reason=result.reason)
+        if not result.ok and not self.stopping and self._retries(person, attempt):
+            self.thinking.spawn(self._retry_later, journey.name, person, attempt + 1)
+
+    def _retries(self, person: str, attempt: int) -> bool:
+        if not self.retry.can_retry(attempt):
+            return False
+        if attempt == 1:
+            return self.retry.will_retry()
+        return True
+
+    def _retry_later(self, journey_name: str, person: str, attempt: int) -> None:
+        wait = self.retry.think_s(attempt - 1)
+        gevent.sleep(wait)
+        intended = time.time()
+        if not self.stopping and intended < self.deadline:
+            self._start(journey_name, person, attempt, intended)
+
+
+def retry_policy(config: Any, seed: int, worker_index: int) -> RetryPolicy:
+    return RetryPolicy(config, random.Random(seed * 1_000_003 + worker_index))

@@ -1,0 +1,93 @@
+"""Turns Locust request events and journey outcomes into rows of the requests table."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from authsurge import record
+from authsurge.record import StreamTable
+
+
+def classify_exception(exc: BaseException | None, status: int) -> str:
+    """Outcome class for a request reported without one (e.g. from a user's own locustfile)."""
+    if exc is None:
+        return record.OK
+    if 400 <= status < 500:
+        return record.HTTP_4XX
+    if status >= 500:
+        return record.HTTP_5XX
+    name = type(exc).__name__.lower()
+    text = str(exc).lower()
+    if "timeout" in name or "timed out" in text or "timeout" in text:
+        return record.TIMEOUT
+    if status == 0:
+        return record.CONNECTION
+    return record.INVALID_RESPONSE
+
+
+class Recorder:
+    """A listener on `events.request` plus journey/drop rows, writing to one StreamTable."""
+
+    def __init__(self, table: StreamTable, worker: str) -> None:
+        self.table = table
+        self.worker = worker
+        self.requests = 0
+        self.journeys = 0
+        self.journeys_ok = 0
+        self.dropped = 0
+
+    def attach(self, events: Any) -> None:
+        events.request.add_listener(self.on_request)
+
+    def on_request(self, request_type: str = "", name: str = "", response_time: float = math.nan,
+                   response_length: int = 0, response: Any = None, context: dict[str, Any] | None = None,
+                   exception: BaseException | None = None, start_time: float | None = None,
+                   **_: Any) -> None:
+        ctx = context or {}
+        status = ctx.get("status")
+        if status is None:
+            status = int(getattr(response, "status_code", 0) or 0)
+        row = {
+            "kind": record.KIND_REQUEST,
+            "t_start": start_time,
+            "step": name,
+            "method": request_type,
+            "latency_ms": float(response_time) if response_time is not None else math.nan,
+            "bytes": int(response_length or 0),
+            "status": status,
+            "worker": self.worker,
+            "outcome": ctx.get("outcome") or classify_exception(exception, status),
+            "reason": ctx.get("reason") or (_short(exception) if exception is not None else ""),
+        }
+        for key in ("journey", "journey_id", "person_id", "attempt", "t_intended"):
+            if key in ctx:
+                row[key] = ctx[key]
+        self.table.append(row)
+        self.requests += 1
+
+    def journey(self, *, journey: str, journey_id: str, person_id: str, attempt: int,
+                t_intended: float, t_start: float, t_end: float, ok: bool, outcome: str,
+                step: str | None, reason: str) -> None:
+        self.table.append({
+            "kind": record.KIND_JOURNEY, "t_intended": t_intended, "t_start": t_start,
+            "step": journey, "journey": journey, "journey_id": journey_id, "person_id": person_id,
+            "attempt": attempt, "outcome": outcome,
+            "reason": f"{step}: {reason}" if step and not ok else reason,
+            "latency_ms": (t_end - t_intended) * 1000.0, "worker": self.worker,
+        })
+        self.journeys += 1
+        self.journeys_ok += ok
+
+    def drop(self, *, journey: str, person_id: str, attempt: int, t_intended: float, reason: str) -> None:
+        self.table.append({
+            "kind": record.KIND_DROPPED, "t_intended": t_intended, "t_start": t_intended,
+            "step": journey, "journey": journey, "person_id": person_id, "attempt": attempt,
+            "outcome": record.DROPPED, "reason": reason, "worker": self.worker,
+        })
+        self.dropped += 1
+
+
+def _short(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text if len(text) <= 200 else text[:197] + "..."

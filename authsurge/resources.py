@@ -1,0 +1,153 @@
+"""Once-a-second CPU/RSS samples of the target's processes and of the harness itself."""
+
+from __future__ import annotations
+
+import logging
+import os
+import threading
+import time
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import psutil
+
+from authsurge.record import StreamTable
+
+log = logging.getLogger(__name__)
+
+
+def pids_listening_on(port: int) -> list[int]:
+    """PIDs with a TCP socket listening on `port` (local targets found by port)."""
+    try:
+        conns = psutil.net_connections(kind="tcp")
+    except (psutil.AccessDenied, OSError):
+        return []
+    return sorted({c.pid for c in conns if c.pid and c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port})
+
+
+def target_pids(base_url: str, pids: Iterable[int] = (), pid_file: Path | None = None,
+                port: int | None = None) -> list[int]:
+    """The target's process ids from explicit PIDs, a PID file, or (loopback only) its port."""
+    found = list(pids)
+    if pid_file is not None:
+        try:
+            found.append(int(Path(pid_file).read_text().split()[0]))
+        except (OSError, ValueError, IndexError):
+            log.warning("cannot read target PID file %s; target CPU will not be sampled", pid_file)
+    if not found:
+        parts = urlsplit(base_url)
+        if parts.hostname in ("127.0.0.1", "localhost", "::1"):
+            found = pids_listening_on(port or parts.port or (443 if parts.scheme == "https" else 80))
+    return sorted(set(found))
+
+
+class ProcessGroup:
+    """A set of root processes and their children; cpu_percent summed (100 = one core)."""
+
+    def __init__(self, pids: Iterable[int]) -> None:
+        self.roots = [p for p in (self._proc(pid) for pid in pids) if p is not None]
+        self._procs: dict[int, psutil.Process] = {}
+
+    @staticmethod
+    def _proc(pid: int) -> psutil.Process | None:
+        try:
+            return psutil.Process(pid)
+        except psutil.Error:
+            return None
+
+    def sample(self) -> tuple[float, int, int]:
+        current: dict[int, psutil.Process] = {}
+        for root in self.roots:
+            try:
+                for p in [root, *root.children(recursive=True)]:
+                    current[p.pid] = self._procs.get(p.pid, p)
+            except psutil.Error:
+                continue
+        cpu, rss = 0.0, 0
+        for pid, p in current.items():
+            try:
+                with p.oneshot():
+                    # the first call of cpu_percent on a new Process object returns 0.0 and primes it
+                    cpu += p.cpu_percent(None)
+                    rss += p.memory_info().rss
+            except psutil.Error:
+                current.pop(pid, None)
+        self._procs = current
+        return cpu, rss, len(current)
+
+
+class LoopLag:
+    """Worst gevent loop lag seen since the last read, measured by a sleeping greenlet."""
+
+    def __init__(self, interval: float = 0.1) -> None:
+        self.interval = interval
+        self.worst_ms = 0.0
+        self._greenlet = None
+
+    def start(self) -> LoopLag:
+        import gevent
+
+        def run() -> None:
+            while True:
+                t = time.perf_counter()
+                gevent.sleep(self.interval)
+                self.worst_ms = max(self.worst_ms, (time.perf_counter() - t - self.interval) * 1000)
+
+        self._greenlet = gevent.spawn(run)
+        return self
+
+    def read(self) -> float:
+        worst, self.worst_ms = self.worst_ms, 0.0
+        return worst
+
+    def stop(self) -> None:
+        if self._greenlet is not None:
+            self._greenlet.kill(block=False)
+
+
+class ResourceSampler:
+    """Samples target and harness once a second from an OS thread into a StreamTable."""
+
+    def __init__(self, table: StreamTable, target: list[int], worker: str,
+                 loop_lag: Callable[[], float] | None = None, interval: float = 1.0) -> None:
+        self.table = table
+        self.target = ProcessGroup(target) if target else None
+        self.harness = ProcessGroup([os.getpid()])
+        self.worker = worker
+        self.loop_lag = loop_lag
+        self.interval = interval
+        self.latest: dict[str, float] = {}
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="authsurge-resources", daemon=True)
+
+    def start(self) -> ResourceSampler:
+        self._sample()  # primes cpu_percent
+        self._thread.start()
+        return self
+
+    def _sample(self) -> None:
+        now = time.time()
+        if self.target is not None:
+            cpu, rss, n = self.target.sample()
+            self.latest["target_cpu"] = cpu
+            self.table.append({"t": now, "source": "target", "cpu_percent": cpu, "rss_bytes": rss,
+                               "processes": n, "cpu_count": psutil.cpu_count() or 1})
+        cpu, rss, n = self.harness.sample()
+        lag = self.loop_lag() if self.loop_lag else float("nan")
+        self.latest["harness_cpu"] = cpu
+        self.latest["loop_lag_ms"] = lag
+        self.table.append({"t": now, "source": f"harness:{self.worker}", "cpu_percent": cpu,
+                           "rss_bytes": rss, "processes": n, "loop_lag_ms": lag, "cpu_count": 1})
+
+    def _run(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self._sample()
+            except Exception:  # a sampler must never take the run down
+                log.debug("resource sample failed", exc_info=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=3)

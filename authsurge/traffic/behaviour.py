@@ -1,0 +1,32 @@
+"""What people do when a login fails: retry after a think time, up to N attempts, then give up."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+from authsurge.scenario import RetryBehaviour
+
+
+@dataclass
+class RetryPolicy:
+    config: RetryBehaviour
+    rng: random.Random
+
+    def will_retry(self) -> bool:
+        """Decided once per person, at their first failure: some people never retry."""
+        return self.rng.random() < self.config.share
+
+    def can_retry(self, attempt: int) -> bool:
+        return attempt < self.config.max_attempts
+
+    def think_s(self, attempt: int) -> float:
+        """Seconds a person waits after failed attempt number `attempt` (1-based)."""
+        think = self.config.think
+        if think.kind == "immediate":
+            return 0.0
+        wait = think.base_s if think.kind == "fixed" else think.base_s * 2 ** (attempt - 1)
+        wait = min(wait, think.cap_s)
+        if think.jitter:
+            wait *= 1 + self.rng.uniform(-think.jitter, think.jitter)
+        return max(wait, 0.0)
