@@ -51,7 +51,18 @@ def build_parser() -> argparse.ArgumentParser:
                    help="sample CPU/RSS of this target process and its children (repeatable)")
     p.add_argument("--no-progress", action="store_true", help="no live progress line")
     p.add_argument("--analyze", action="store_true", help="analyze the run when it ends")
+    dist = p.add_argument_group("several machines (Locust master/worker)")
+    dist.add_argument("--master", action="store_true",
+                      help="be the master and wait for remote workers (see `authsurge worker`)")
+    dist.add_argument("--expect-workers", type=int, default=1, metavar="N", help="with --master: workers to wait for")
+    dist.add_argument("--master-bind", default="0.0.0.0:5557", metavar="HOST:PORT",
+                      help="with --master: where workers connect (default 0.0.0.0:5557)")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("worker", help="be a load-generating worker of a remote `authsurge run --master`")
+    p.add_argument("--master-host", default="127.0.0.1")
+    p.add_argument("--master-port", type=int, default=5557)
+    p.set_defaults(func=cmd_worker)
 
     p = sub.add_parser("validate", help="check a scenario file without running it")
     p.add_argument("scenario", type=Path)
@@ -125,9 +136,15 @@ def cmd_run(args: argparse.Namespace) -> int:
             except ValueError:
                 raise AuthsurgeError(f"--rate-scale: expected a number or 'auto', got {args.rate_scale!r}") from None
     command = "authsurge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    result = runner.run(runner.RunOptions(scenario=scenario, out_root=args.out, target_pids=args.target_pid,
-                                          rate_scale=rate_scale, command=command,
-                                          progress=not args.no_progress))
+    options = runner.RunOptions(scenario=scenario, out_root=args.out, target_pids=args.target_pid,
+                                rate_scale=rate_scale, command=command, progress=not args.no_progress)
+    if args.master:
+        host, _, port = args.master_bind.rpartition(":")
+        if not host or not port.isdigit() or args.expect_workers < 1:
+            raise AuthsurgeError("--master-bind needs HOST:PORT and --expect-workers at least 1")
+        options.expect_workers = args.expect_workers
+        options.master_bind = (host, int(port))
+    result = runner.run(options)
     print(f"run directory: {result.run_dir} ({result.status})")
     status = {"complete": ExitStatus.SUCCESS, "interrupted": ExitStatus.INTERRUPTED}.get(
         result.status, ExitStatus.RUN_FAILED)
@@ -175,6 +192,12 @@ def cmd_runs(args: argparse.Namespace) -> int:
         print(f"{r['run_id']:48} {r['scenario']:20} {r['status']:11} {r['target']:28} "
               f"{r['journeys']:>8} {r['first_to_fail']}")
     return ExitStatus.SUCCESS
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from authsurge.worker import serve
+
+    return serve(args.master_host, args.master_port)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -123,6 +123,15 @@ class StreamTable:
             self.rows_written += rows
             return rows
 
+    def write_batch(self, batch: pa.RecordBatch) -> None:
+        """Append a batch made elsewhere (a worker's shipment) straight to the stream."""
+        with self._lock:
+            if self._closed:
+                return
+            self._writer.write_batch(batch.cast(self.schema) if batch.schema != self.schema else batch)
+            self._sink.flush()
+            self.rows_written += batch.num_rows
+
     def close(self) -> None:
         """Flush, then compact the stream into a Parquet shard and remove the stream."""
         self.flush()
@@ -137,6 +146,47 @@ class StreamTable:
         pq.write_table(table, tmp, compression="zstd")
         os.replace(tmp, self.parquet_path)
         self.stream_path.unlink(missing_ok=True)
+
+
+class ShippingTable:
+    """The StreamTable API on a worker: each flush serialises one batch and hands it to `send`
+    (Locust's worker-to-master message), so every worker's rows reach the master's run directory."""
+
+    def __init__(self, schema: pa.Schema, send: Callable[[bytes], None]) -> None:
+        self.schema = schema
+        self.send = send
+        self._columns: dict[str, list[Any]] = {name: [] for name in schema.names}
+        self._lock = threading.Lock()
+        self._rows = 0
+        self.rows_written = 0
+
+    append = StreamTable.append
+    extend = StreamTable.extend
+
+    def flush(self) -> int:
+        with self._lock:
+            if self._rows == 0:
+                return 0
+            columns, self._columns = self._columns, {name: [] for name in self.schema.names}
+            rows, self._rows = self._rows, 0
+        batch = pa.record_batch([pa.array(columns[f.name], type=f.type) for f in self.schema], schema=self.schema)
+        self.send(batch_to_bytes(batch))
+        self.rows_written += rows
+        return rows
+
+    def close(self) -> None:
+        self.flush()
+
+
+def batch_to_bytes(batch: pa.RecordBatch) -> bytes:
+    sink = pa.BufferOutputStream()
+    with ipc.new_stream(sink, batch.schema) as writer:
+        writer.write_batch(batch)
+    return sink.getvalue().to_pybytes()
+
+
+def bytes_to_batches(data: bytes) -> list[pa.RecordBatch]:
+    return list(ipc.open_stream(pa.py_buffer(data)))
 
 
 def read_stream(path: Path, schema: pa.Schema) -> pa.Table:
@@ -160,8 +210,8 @@ def read_stream(path: Path, schema: pa.Schema) -> pa.Table:
 class Flusher:
     """Flushes a set of tables every `interval` seconds from a background thread.
 
-    A real OS thread (not a greenlet) so that a busy gevent loop cannot starve it; the
-    runner stops it before closing the tables.
+    In a process that gevent has patched (every Locust process) the thread is a greenlet;
+    the runner stops it before closing the tables.
     """
 
     def __init__(self, tables: Iterable[StreamTable], interval: float = 0.5) -> None:
