@@ -143,6 +143,11 @@ class OidcSettings(Strict):
     expect_refresh_token: bool = True
     max_redirects: Annotated[int, Field(ge=1, le=50)] = 15
     post_logout_redirect_uri: str | None = None
+    logout_fields: dict[str, str] = Field(default_factory=dict)  # sent with a logout confirmation form
+    # Discovery overrides, e.g. {revocation_endpoint: /o/revoke_token/} for a provider whose
+    # discovery document leaves an endpoint out (django-oauth-toolkit lists no revocation
+    # or introspection endpoint); relative URLs are relative to the target's base_url.
+    endpoints: dict[str, str] = Field(default_factory=dict)
 
 
 class TokenSettings(Strict):
@@ -150,6 +155,8 @@ class TokenSettings(Strict):
     client_credentials: ClientConfig | None = None  # for the client_credentials step
     client_credentials_scope: str | None = None
     introspection_client: ClientConfig | None = None  # who may call introspection
+    revoke: Literal["auto", "access_token", "refresh_token", "both"] = "auto"  # auto: refresh token if held
+    token_url: str | None = None  # token endpoint for client_credentials when there is no flows.oidc
 
 
 class ApiEndpoint(Strict):
