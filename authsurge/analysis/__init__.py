@@ -1,0 +1,265 @@
+"""Run analysis: a run directory in, capacity curves, knees and a surge verdict out.
+
+    from authsurge.analysis import analyze_run
+    analysis = analyze_run("runs/20260101T000000Z-surge")
+    print(analysis.summary_text())
+    analysis.write_json()            # runs/<id>/analysis.json (schema: authsurge.analysis.schema)
+
+The stages, one module each: load (run dir -> DataFrames), windows (per step and window),
+curves (steady-state points per load level), knee (knee, capacity, first to fail),
+bottleneck (target resources at the knee), usl (scalability fit), verdict (headroom,
+retries, drops, SLOs), summary (the sentence a capacity planner acts on).
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from authsurge.analysis import schema
+from authsurge.analysis.bottleneck import bottleneck, resource_windows
+from authsurge.analysis.curves import Curves, capacity_curves
+from authsurge.analysis.knee import Knee, criteria_for, find_knee, first_to_fail, knee_rule
+from authsurge.analysis.load import ANALYSIS_COLUMNS, RunData, load_run
+from authsurge.analysis.usl import usl_for_points
+from authsurge.analysis.verdict import (
+    dropped_journeys,
+    evaluate_slos,
+    headroom,
+    peak_demand,
+    retry_amplification,
+)
+from authsurge.analysis.windows import (
+    PERCENTILE_COLUMNS,
+    SCOPE_REQUEST,
+    RecordIndex,
+    build_index,
+    grouped_quantiles,
+    window_table,
+)
+from authsurge.record import OK
+from authsurge.scenario import AnalysisConfig
+
+__all__ = ["RunAnalysis", "RunData", "analyze_run", "load_run"]
+
+Progress = Callable[[str], None]
+
+
+@dataclass
+class RunAnalysis:
+    """The frames of one run and everything derived from them."""
+
+    data: RunData
+    config: AnalysisConfig
+    index: RecordIndex
+    windows: pd.DataFrame  # one row per (series, window); see authsurge.analysis.windows
+    curves: Curves  # capacity curve points per series
+    knees: dict[str, Knee]
+    steps: dict[str, dict[str, Any]]  # request steps, JSON-ready (schema STEP)
+    journeys: dict[str, dict[str, Any]]  # journeys, JSON-ready (schema STEP)
+    first_to_fail: list[dict[str, Any]]
+    verdict: dict[str, Any]
+    slos: list[dict[str, Any]]
+    retry: dict[str, Any]
+    dropped: dict[str, Any]
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def run_dir(self) -> Path:
+        return self.data.run_dir
+
+    @property
+    def meta(self) -> dict[str, Any]:
+        return self.data.meta
+
+    @property
+    def points(self) -> pd.DataFrame:
+        return self.curves.points
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON-ready dict with the stable schema documented in authsurge.analysis.schema."""
+        meta = self.meta
+        target = meta.get("target")
+        doc = {
+            "format_version": schema.ANALYSIS_FORMAT_VERSION,
+            "run": {
+                "id": meta.get("run_id") or self.run_dir.name,
+                "scenario": meta.get("scenario"),
+                "target": target.get("base_url") if isinstance(target, dict) else target,
+                "duration_s": meta.get("duration_s"),
+                "status": meta.get("status"),
+                "started_at": meta.get("started_at"),
+                "ended_at": meta.get("ended_at"),
+                "records": int(len(self.data.requests)),
+                "shards": list(self.data.shards),
+            },
+            "config": {"window_s": self.config.window_s, "settle_s": self.config.settle_s,
+                       "goodput_share": self.config.goodput_share,
+                       "knee_p95_ms": self.config.knee_p95_ms},
+            "curves": {"mode": self.curves.mode, "rule": self.curves.rule},
+            "steps": self.steps,
+            "journeys": self.journeys,
+            "first_to_fail": self.first_to_fail,
+            "verdict": self.verdict,
+            "slos": self.slos,
+            "retry": self.retry,
+            "dropped": self.dropped,
+            "warnings": list(self.warnings),
+        }
+        return _clean(doc)
+
+    def write_json(self, path: str | Path | None = None) -> Path:
+        """Write analysis.json (beside the raw data, never over it) atomically; return its path."""
+        path = Path(path) if path is not None else self.run_dir / "analysis.json"
+        tmp = path.with_suffix(path.suffix + ".tmp")
+        tmp.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+        return path
+
+    def summary_text(self) -> str:
+        """The sentence a capacity planner can act on, then one line per step and the caveats."""
+        from authsurge.analysis.summary import summary_text
+
+        return summary_text(self.to_json())
+
+
+def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> RunAnalysis:
+    """Load a run directory and analyse it; RunDirError when there is nothing to analyse."""
+    def step(name: str) -> None:
+        if progress is not None:
+            progress(name)
+
+    step("load")
+    data = load_run(run_dir, columns=ANALYSIS_COLUMNS)
+    warnings = data.warnings
+    config = data.config
+    slos = data.slos
+    step("windows")
+    index = build_index(data.requests, data.started_at, config.window_s)
+    windows = window_table(index)
+    step("curves")
+    curves = capacity_curves(index, windows, data.meta, config.settle_s, warnings)
+    step("knees")
+    rule = knee_rule(config, slos)
+    knees = {name: find_knee(curves.of(name), criteria_for(name, config, slos), rule)
+             for name in index.series_names}
+    resources = resource_windows(data.resources, index)
+    if resources is None:
+        warnings.append("no resources.parquet: target CPU and memory at the knee are unknown")
+    step("steps")
+    summaries = _series_summaries(data.requests, index)
+    entries: dict[str, dict[str, Any]] = {}
+    for name in index.series_names:
+        points = curves.of(name)
+        entry = summaries[name]
+        entry["offered_max"] = float(points["offered_rps"].max()) if not points.empty else None
+        entry["goodput_max"] = float(points["goodput_rps"].max()) if not points.empty else None
+        entry["curve"] = _curve_json(points)
+        entry["knee"] = knees[name].to_json()
+        entry["usl"] = usl_for_points(points)
+        entry["bottleneck"] = bottleneck(name, knees[name], curves, index, resources)
+        entries[name] = {key: entry[key] for key in schema.STEP_KEYS}
+    request_steps = [n for n, sc in zip(index.series_names, index.series_scopes, strict=True)
+                     if sc == SCOPE_REQUEST]
+    steps = {n: entries[n] for n in request_steps}
+    journeys = {n.removeprefix("journey:"): entries[n] for n in index.series_names
+                if n not in steps}
+    step("verdict")
+    ranked = first_to_fail({n: knees[n] for n in request_steps})
+    demand = peak_demand(index, windows, curves, data.schedule, config)
+    verdict = headroom(demand, knees)
+    slo_results = evaluate_slos(slos, index, windows)
+    retry = retry_amplification(data.requests, index)
+    dropped = dropped_journeys(index, data.meta)
+    if data.meta.get("status") not in (None, "complete"):
+        warnings.append(f"run status is {data.meta.get('status')!r}: the run did not complete; "
+                        "the analysis covers what was recorded")
+    step("done")
+    return RunAnalysis(data, config, index, windows, curves, knees, steps, journeys, ranked,
+                       verdict, slo_results, retry, dropped, warnings)
+
+
+def _series_summaries(requests: pd.DataFrame, index: RecordIndex) -> dict[str, dict[str, Any]]:
+    """Whole-run counts, error classes, top failure reasons and latency percentiles per series."""
+    n_s = index.n_series
+    valid = index.series >= 0
+    series = index.series[valid].astype(np.int64)
+    total = np.bincount(series, minlength=n_s)
+    ok = np.bincount(series, weights=index.ok[valid], minlength=n_s).astype(np.int64)
+    n_o = len(index.outcome_names)
+    by_class = np.bincount(series * n_o + index.outcome[valid], minlength=n_s * n_o).reshape(n_s, n_o)
+    _, pct = grouped_quantiles(index, np.where(index.series >= 0, index.series, -1).astype(np.int64),
+                               n_s)
+    reasons = _top_reasons(requests, index)
+    out = {}
+    for s, name in enumerate(index.series_names):
+        errors = int(total[s] - ok[s])
+        out[name] = {
+            "scope": index.series_scopes[s],
+            "requests": int(total[s]), "ok": int(ok[s]), "errors": errors,
+            "error_rate": errors / total[s] if total[s] else None,
+            "errors_by_class": {o: int(by_class[s, j]) for j, o in enumerate(index.outcome_names)
+                                if o != OK and by_class[s, j]},
+            "top_errors": reasons.get(s, []),
+            **{col: pct[s, j] for j, col in enumerate(PERCENTILE_COLUMNS)},
+        }
+    return out
+
+
+def _top_reasons(requests: pd.DataFrame, index: RecordIndex, top: int = 3) -> dict[int, list[dict[str, Any]]]:
+    if "reason" not in requests:
+        return {}
+    failed = (~index.ok) & (index.series >= 0)
+    if not failed.any():
+        return {}
+    reason = requests["reason"].astype("category")
+    codes = reason.cat.codes.to_numpy()[failed].astype(np.int64)
+    n_r = len(reason.cat.categories)
+    series = index.series[failed].astype(np.int64)
+    counts = np.bincount(series * n_r + np.maximum(codes, 0), minlength=index.n_series * n_r)
+    counts = counts.reshape(index.n_series, n_r)
+    out: dict[int, list[dict[str, Any]]] = {}
+    names = [str(c) for c in reason.cat.categories]
+    for s in range(index.n_series):  # series: a handful
+        best = np.argsort(counts[s])[::-1][:top]
+        out[s] = [{"reason": names[r] or "(no reason given)", "count": int(counts[s, r])}
+                  for r in best if counts[s, r] > 0]
+    return out
+
+
+def _curve_json(points: pd.DataFrame) -> list[dict[str, Any]]:
+    columns = {"offered_rps": "offered", "arrivals_rps": "arrivals", "goodput_rps": "goodput",
+               "error_rate": "error_rate", "p50": "p50", "p90": "p90", "p95": "p95", "p99": "p99",
+               "max": "max", "concurrency": "concurrency", "level_rate": "level_rate",
+               "windows": "windows", "t_first": "t_first", "t_last": "t_last"}
+    frame = points[list(columns)].rename(columns=columns)
+    return frame.to_dict(orient="records")
+
+
+def _clean(value: Any) -> Any:
+    """Plain JSON types: numpy scalars to Python, NaN/inf to None, floats rounded for reading."""
+    if isinstance(value, dict):
+        return {str(k): _clean(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_clean(v) for v in value]
+    if isinstance(value, bool | np.bool_):
+        return bool(value)
+    if isinstance(value, int | np.integer):
+        return int(value)
+    if isinstance(value, float | np.floating):
+        x = float(value)
+        if not math.isfinite(x):
+            return None
+        # 6 significant digits, but never round an epoch timestamp to whole seconds
+        return round(x, 3) if abs(x) >= 1e6 else float(f"{x:.6g}")
+    if isinstance(value, Path):
+        return str(value)
+    return value

@@ -1,0 +1,260 @@
+"""Run directory -> DataFrames (format_version 1, see docs/CONTRACTS.md).
+
+What is read, and how damage is handled:
+
+- ``meta.json`` is required: a missing directory, a missing or unreadable meta.json, an
+  unknown format_version, or a run without a single readable request record raise
+  `RunDirError` (exit status 2).
+- ``requests/*.parquet`` are the clean shards; ``requests/*.arrows`` are the Arrow IPC
+  streams of writers that never closed (a crash, SIGKILL) and are read up to their last
+  complete batch. A stream whose Parquet shard of the same stem exists is a leftover from a
+  crash after compaction and is skipped: the Parquet file holds the same rows.
+- A shard that cannot be read (corrupt Parquet, wrong columns) becomes a warning in
+  `RunData.warnings` and the rest of the run is still analysed. Nothing here prints.
+- ``schedule.parquet`` and ``resources.parquet`` (or its leftover ``resources.arrows``)
+  are optional; when absent the frames are None and the analysis says so.
+
+Memory: string columns with few distinct values (step, outcome, reason, ...) are read as
+Arrow dictionaries and become pandas categoricals, so a row costs about 60 bytes.
+`journey_id` (unique per attempt, never needed by the analysis) is not loaded by
+`analyze_run`; pass ``columns=None`` to get every column.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from authsurge.errors import RunDirError
+from authsurge.record import REQUEST_SCHEMA, RESOURCE_SCHEMA, read_stream
+from authsurge.scenario import AnalysisConfig, Slo
+
+FORMAT_VERSION = 1  # the run-directory format this reader understands
+
+# Low-cardinality strings: categoricals. person_id / journey_id stay (Arrow-backed) strings.
+REQUEST_CATEGORICALS = ("kind", "step", "journey", "method", "outcome", "reason", "worker")
+RESOURCE_CATEGORICALS = ("source",)
+
+# What analyze_run needs; journey_id is unique per row and would cost ~25 bytes a row.
+ANALYSIS_COLUMNS = ("kind", "t_intended", "t_start", "step", "journey", "person_id", "attempt",
+                    "status", "outcome", "reason", "latency_ms")
+
+SCHEDULE_SCHEMA = pa.schema([("t", pa.float64()), ("journey", pa.string()),
+                             ("planned_rate", pa.float64())])
+
+
+@dataclass
+class RunData:
+    """Everything a run directory holds that the analysis reads."""
+
+    run_dir: Path
+    meta: dict[str, Any]
+    requests: pd.DataFrame  # REQUEST_SCHEMA columns (strings as categoricals)
+    schedule: pd.DataFrame | None  # t, journey, planned_rate; None when absent
+    resources: pd.DataFrame | None  # RESOURCE_SCHEMA columns; None when absent
+    warnings: list[str] = field(default_factory=list)
+    shards: list[str] = field(default_factory=list)  # request files read, relative to run_dir
+
+    @property
+    def config(self) -> AnalysisConfig:
+        """meta["analysis"] as the scenario model (defaults for missing keys)."""
+        return analysis_config(self.meta, self.warnings)
+
+    @property
+    def slos(self) -> list[Slo]:
+        return parse_slos(self.meta, self.warnings)
+
+    @property
+    def started_at(self) -> float:
+        """Epoch s the run started: meta started_at, else the first record."""
+        started = self.meta.get("started_at")
+        if isinstance(started, int | float) and math.isfinite(started):
+            return float(started)
+        return float(self.requests["t_start"].min())
+
+
+def load_run(run_dir: str | Path, *, columns: tuple[str, ...] | list[str] | None = None) -> RunData:
+    """Read a run directory into DataFrames; raise RunDirError when nothing usable is there."""
+    run_dir = Path(run_dir)
+    if not run_dir.exists():
+        raise RunDirError(f"{run_dir}: no such run directory")
+    if not run_dir.is_dir():
+        raise RunDirError(f"{run_dir}: not a directory (give the run directory, e.g. runs/<id>/)")
+    warnings: list[str] = []
+    meta = read_meta(run_dir)
+    requests, shards = _read_requests(run_dir, columns, warnings)
+    schedule = _read_schedule(run_dir, warnings)
+    resources = _read_resources(run_dir, warnings)
+    return RunData(run_dir, meta, requests, schedule, resources, warnings, shards)
+
+
+def read_meta(run_dir: Path) -> dict[str, Any]:
+    """meta.json, validated enough to trust: a mapping with a format_version we read."""
+    path = run_dir / "meta.json"
+    try:
+        meta = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunDirError(f"{run_dir}: no meta.json; is this a run directory (runs/<id>/)?") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunDirError(f"{path}: unreadable ({exc}); the run directory is damaged") from None
+    if not isinstance(meta, dict):
+        raise RunDirError(f"{path}: expected a JSON object, found {type(meta).__name__}")
+    version = meta.get("format_version")
+    if version is None:
+        raise RunDirError(f"{path}: no format_version; not written by authsurge?")
+    if version != FORMAT_VERSION:
+        raise RunDirError(f"{path}: format_version {version!r}; this authsurge reads "
+                          f"format_version {FORMAT_VERSION} (upgrade authsurge to analyse it)")
+    return meta
+
+
+def analysis_config(meta: dict[str, Any], warnings: list[str] | None = None) -> AnalysisConfig:
+    raw = meta.get("analysis") or {}
+    try:
+        return AnalysisConfig.model_validate(raw)
+    except ValueError as exc:
+        if warnings is not None:
+            warnings.append(f"meta.json analysis settings unusable ({_first_line(exc)}); using defaults")
+        return AnalysisConfig()
+
+
+def parse_slos(meta: dict[str, Any], warnings: list[str] | None = None) -> list[Slo]:
+    """meta["slos"]: model dumps (what the runner writes) or SLO strings; bad ones are warnings."""
+    slos: list[Slo] = []
+    for item in meta.get("slos") or []:
+        try:
+            slos.append(Slo.parse(item) if isinstance(item, str) else Slo.model_validate(item))
+        except ValueError as exc:
+            if warnings is not None:
+                warnings.append(f"meta.json SLO {item!r} skipped: {_first_line(exc)}")
+    return slos
+
+
+# --- requests ---------------------------------------------------------------------------
+
+def _read_requests(run_dir: Path, columns: tuple[str, ...] | list[str] | None,
+                   warnings: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    names = list(columns) if columns is not None else list(REQUEST_SCHEMA.names)
+    unknown = [c for c in names if c not in REQUEST_SCHEMA.names]
+    if unknown:
+        raise ValueError(f"unknown request columns {unknown}; known: {REQUEST_SCHEMA.names}")
+    target = _target_schema(REQUEST_SCHEMA, names, REQUEST_CATEGORICALS)
+    folder = run_dir / "requests"
+    tables: list[pa.Table] = []
+    shards: list[str] = []
+    for path in _shard_files(folder):
+        table = _read_shard(path, REQUEST_SCHEMA, target, warnings, run_dir)
+        if table is not None and table.num_rows:
+            tables.append(table)
+            shards.append(str(path.relative_to(run_dir)))
+    if not tables:
+        detail = "; ".join(warnings) if warnings else "requests/ has no shards"
+        raise RunDirError(f"{run_dir}: no request records to analyse ({detail})")
+    # Shards have their own dictionaries; unify so each column becomes one categorical.
+    # No combine_chunks: to_pandas concatenates anyway, and a combined copy doubles the peak.
+    table = pa.concat_tables(tables).unify_dictionaries()
+    del tables
+    frame = table.to_pandas(split_blocks=True, self_destruct=True)
+    return frame, shards
+
+
+def _shard_files(folder: Path) -> list[Path]:
+    """*.parquet plus *.arrows without a Parquet twin, in a stable order."""
+    if not folder.is_dir():
+        return []
+    parquet = sorted(folder.glob("*.parquet"))
+    stems = {p.stem for p in parquet}
+    streams = sorted(p for p in folder.glob("*.arrows") if p.stem not in stems)
+    return sorted(parquet + streams)
+
+
+def _read_shard(path: Path, schema: pa.Schema, target: pa.Schema, warnings: list[str],
+                run_dir: Path) -> pa.Table | None:
+    rel = path.relative_to(run_dir)
+    if path.suffix == ".arrows":
+        table = read_stream(path, schema)
+        if table.num_rows == 0:
+            warnings.append(f"{rel}: an unclosed stream with no complete batch; skipped")
+            return None
+        warnings.append(f"{rel}: the writer did not close cleanly (crashed or killed run); "
+                        f"read {table.num_rows:,} rows up to its last complete batch")
+    else:
+        try:
+            table = pq.read_table(path, columns=[n for n in target.names],
+                                  read_dictionary=[f.name for f in target
+                                                   if pa.types.is_dictionary(f.type)])
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            warnings.append(f"{rel}: unreadable Parquet shard ({_first_line(exc)}); skipped")
+            return None
+    try:
+        return _conform(table, target)
+    except (pa.ArrowException, KeyError, ValueError) as exc:
+        warnings.append(f"{rel}: columns do not match the record format ({_first_line(exc)}); skipped")
+        return None
+
+
+def _target_schema(schema: pa.Schema, names: list[str], categoricals: tuple[str, ...]) -> pa.Schema:
+    fields = []
+    for name in names:
+        f = schema.field(name)
+        if name in categoricals:
+            f = pa.field(name, pa.dictionary(pa.int32(), pa.string()))
+        fields.append(f)
+    return pa.schema(fields)
+
+
+def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
+    """Select and cast to the target schema (dictionary-encode categoricals)."""
+    columns = []
+    for f in target:
+        column = table.column(f.name)
+        if pa.types.is_dictionary(f.type) and not pa.types.is_dictionary(column.type):
+            column = column.cast(pa.string()).dictionary_encode()
+        if column.type != f.type:
+            column = column.cast(f.type)
+        columns.append(column)
+    return pa.Table.from_arrays(columns, schema=target)
+
+
+# --- schedule and resources -------------------------------------------------------------
+
+def _read_schedule(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
+    path = run_dir / "schedule.parquet"
+    if not path.exists():
+        return None
+    try:
+        table = _conform(pq.read_table(path), _target_schema(SCHEDULE_SCHEMA, SCHEDULE_SCHEMA.names,
+                                                             ("journey",)))
+    except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
+        warnings.append(f"schedule.parquet: unreadable ({_first_line(exc)}); "
+                        "peak demand falls back to the observed offered load")
+        return None
+    return table.to_pandas()
+
+
+def _read_resources(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
+    path = run_dir / "resources.parquet"
+    stream = run_dir / "resources.arrows"
+    target = _target_schema(RESOURCE_SCHEMA, RESOURCE_SCHEMA.names, RESOURCE_CATEGORICALS)
+    if path.exists():
+        chosen = path
+    elif stream.exists():
+        chosen = stream
+    else:
+        return None
+    table = _read_shard(chosen, RESOURCE_SCHEMA, target, warnings, run_dir)
+    if table is None or table.num_rows == 0:
+        return None
+    return table.to_pandas()
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

@@ -1,0 +1,140 @@
+"""The summary a capacity planner acts on, written from analysis.json (so the numbers match it).
+
+First a sentence: which step saturates first, at what load, what the target ran out of,
+how far the other steps go, and what the surge peak needs. Then one line per step, the
+SLOs, retries, drops and warnings.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def rate(x: float | None) -> str:
+    """A rate as printed everywhere in the summary: 2,100 / 55.6 / 4.25."""
+    if x is None:
+        return "?"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def multiple(x: float | None) -> str:
+    return "?" if x is None else f"{x:.1f}x"
+
+
+def ms(x: float | None) -> str:
+    return "?" if x is None else f"{x:,.0f} ms"
+
+
+def percent(x: float | None) -> str:
+    return "?" if x is None else f"{x * 100:.1f}%"
+
+
+def _bottleneck_clause(b: dict[str, Any]) -> str:
+    kind = b.get("kind")
+    if kind == "cpu":
+        return (f", when target CPU reaches {b['target_cpu_percent']:.0f}% of "
+                f"{b['target_cpu_count']} {'core' if b['target_cpu_count'] == 1 else 'cores'}")
+    if kind == "cpu_per_process":
+        return f", when its target processes are CPU-bound ({b['text'].split(': ', 1)[-1]})"
+    if kind == "memory":
+        return f", while target memory grows {b['rss_growth']:.1f}x"
+    if kind == "none":
+        cpu = b.get("target_cpu_percent")
+        cores = b.get("target_cpu_count")
+        of = f" of {cores} cores" if cores else ""
+        return (f", with no saturated target resource visible (CPU {cpu:.0f}%{of})"
+                if cpu is not None else "")
+    return ""
+
+
+def headline(doc: dict[str, Any]) -> str:
+    steps = doc["steps"]
+    ranked = doc["first_to_fail"]
+    verdict = doc["verdict"]
+    parts: list[str] = []
+    first = ranked[0] if ranked else None
+    if first and first["reached"]:
+        step = steps[first["step"]]
+        knee = step["knee"]
+        lead = (f"{first['step']} saturates first, at about {rate(knee['capacity'])} req/s on this "
+                f"deployment (knee at {rate(knee['offered'])} req/s offered")
+        if knee.get("arrivals") is not None:
+            lead += f", {rate(knee['arrivals'])} journeys/s arriving"
+        lead += f": {knee['reason']})" + _bottleneck_clause(step["bottleneck"])
+        parts.append(lead)
+        last = ranked[-1]
+        if len(ranked) > 1 and not last["reached"]:
+            parts.append(f"{last['step']} stays healthy up to "
+                         f"{rate(steps[last['step']]['knee']['max_offered'])} req/s")
+        elif len(ranked) > 1:
+            parts.append(f"{last['step']} holds out longest, to {rate(last['knee_offered'])} req/s "
+                         "offered")
+    elif ranked:
+        best = ranked[-1]
+        parts.append(f"no step saturates in the measured range; {best['step']} stays healthy up to "
+                     f"{rate(steps[best['step']]['knee']['max_offered'])} req/s")
+    else:
+        parts.append("no request steps were recorded")
+    if verdict["status"] == "fails":
+        parts.append(f"the surge peak needs {multiple(verdict['multiple_needed'])} today's "
+                     f"{verdict['limiting_step']} capacity")
+    elif verdict["status"] == "survives":
+        room = verdict["steps"][verdict["limiting_step"]]["headroom"]
+        parts.append(f"the surge peak fits, with {multiple(room)} headroom on "
+                     f"{verdict['limiting_step']}")
+    elif verdict.get("limiting_step"):
+        parts.append(verdict["text"])
+    return "; ".join(parts) + "."  # no capital: a step name leads, and its case matters
+
+
+def step_line(name: str, step: dict[str, Any]) -> str:
+    knee = step["knee"]
+    if knee["reached"]:
+        text = (f"{name}: knee at {rate(knee['offered'])} req/s offered ({knee['reason']}), "
+                f"capacity {rate(knee['capacity'])} req/s")
+        per_cpu = step["bottleneck"].get("capacity_per_vcpu")
+        if per_cpu is not None:
+            text += f" ({rate(per_cpu)} req/s per vCPU)"
+    else:
+        text = (f"{name}: no knee up to {rate(knee['max_offered'])} req/s offered, "
+                f"p95 {ms(step['p95'])}")
+    bottleneck = step["bottleneck"]
+    if knee["reached"] and bottleneck.get("text"):
+        text += f"; {bottleneck['text']}"
+    if bottleneck.get("harness_warning"):
+        text += f"; WARNING {bottleneck['harness_warning']}"
+    return text
+
+
+def summary_text(doc: dict[str, Any]) -> str:
+    lines = [headline(doc), ""]
+    lines += [f"  {step_line(name, step)}" for name, step in doc["steps"].items()]
+    slos = [s for s in doc["slos"] if s["passed"] is not None]
+    failed = [s for s in slos if not s["passed"]]
+    if slos:
+        text = f"SLOs: {len(slos) - len(failed)} of {len(slos)} met"
+        for s in failed:
+            shown = percent(s["measured"]) if s["unit"] == "fraction" else ms(s["measured"])
+            text += f"; FAILED {s['slo']}: {shown} on {s['worst_step']}"
+        lines.append(text)
+    retry = doc["retry"]
+    if retry.get("available"):
+        peak = (retry.get("peak_window") or {}).get("amplification")
+        text = f"Retries: {retry['amplification']:.2f} attempts per person"
+        if peak is not None:
+            text += f" ({peak:.2f} in the busiest window)"
+        lines.append(text)
+    dropped = doc["dropped"]
+    if dropped["count"]:
+        lines.append(f"Dropped journeys: {dropped['count']:,} ({percent(dropped['share'])} of "
+                     "arrivals; the harness's concurrency cap was reached)")
+    verdict = doc["verdict"]
+    lines.append(f"Verdict: {verdict['status']}: {verdict['text']} (demand from the "
+                 f"{verdict['demand_basis']})")
+    for warning in doc["warnings"]:
+        lines.append(f"Warning: {warning}")
+    return "\n".join(lines)

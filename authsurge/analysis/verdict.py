@@ -1,0 +1,265 @@
+"""Surge verdict: headroom against the planned peak, retry amplification, drops, SLOs.
+
+Peak demand per step (``demand_basis``):
+
+- "schedule" (preferred): the planned peak from schedule.parquet. For each journey j,
+  requests_per_arrival[s][j] is the number of step-s requests the run made per arrival of
+  journey j, counted in the windows where journey j was healthy (journey error rate
+  <= 1 - goodput_share, so upstream failures do not hide downstream requests). Then
+  demand_s(t) = sum_j planned_rate_j(t) x requests_per_arrival[s][j] and the peak is its
+  maximum over the schedule. Retries are not in the plan; see ``retry``.
+- "observed" (no schedule.parquet or no journey rows): the highest offered load of the
+  step over its curve points (steady state), or over its windows when it has no points.
+
+headroom = capacity / peak demand; multiple_needed = peak demand / capacity. For a step
+without a knee the capacity is a lower bound, so headroom is a lower bound too.
+
+Retry amplification = attempts / persons, where attempts are all journey arrivals
+(started or dropped) and persons the distinct person_id among them; at the peak window
+(most arrivals) it is attempts / first attempts arriving in that window.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from authsurge.analysis.curves import Curves
+from authsurge.analysis.knee import Knee, slo_applies, slo_text
+from authsurge.analysis.windows import SCOPE_JOURNEY, SCOPE_REQUEST, RecordIndex, grouped_quantiles
+from authsurge.scenario import AnalysisConfig, Slo
+
+DEMAND_RULE_SCHEDULE = ("peak demand = max over the schedule of sum over journeys of planned "
+                        "arrivals/s x the step's requests per arrival (measured in windows where "
+                        "the journey was healthy); retries excluded")
+DEMAND_RULE_OBSERVED = ("peak demand = the highest steady offered load of the step in this run "
+                        "(no schedule.parquet or no journey rows to scale the plan)")
+_LATENCY_METRICS = {"p50": 0, "p90": 1, "p95": 2, "p99": 3, "max": 4}
+
+
+def peak_demand(index: RecordIndex, windows: pd.DataFrame, curves: Curves,
+                schedule: pd.DataFrame | None, config: AnalysisConfig) -> dict[str, Any]:
+    """Planned (or observed) peak load per request step, with the basis used."""
+    steps = [n for n, sc in zip(index.series_names, index.series_scopes, strict=True)
+             if sc == SCOPE_REQUEST]
+    per_arrival = _requests_per_arrival(index, windows, config)
+    plan = _planned_rates(schedule, index.journey_names)
+    if per_arrival is not None and plan is not None:
+        ratios, journeys = per_arrival
+        rates, peak_arrivals = plan
+        out: dict[str, Any] = {"basis": "schedule", "rule": DEMAND_RULE_SCHEDULE,
+                               "peak_arrivals": peak_arrivals, "steps": {}}
+        for name in steps:
+            s = index.series_of(name)
+            demand = rates @ ratios[s]  # [T, J] x [J]: planned step req/s each second
+            out["steps"][name] = {
+                "peak_demand": float(demand.max()) if demand.size else 0.0,
+                "requests_per_arrival": {journeys[j]: float(ratios[s, j])
+                                         for j in range(len(journeys)) if ratios[s, j] > 0},
+            }
+        return out
+    out = {"basis": "observed", "rule": DEMAND_RULE_OBSERVED, "peak_arrivals": None, "steps": {}}
+    for name in steps:
+        pts = curves.of(name)
+        if not pts.empty:
+            peak = float(pts["offered_rps"].max())
+        else:
+            peak = float(windows.loc[windows["series"] == name, "offered_rps"].max())
+        out["steps"][name] = {"peak_demand": peak, "requests_per_arrival": None}
+    return out
+
+
+def _requests_per_arrival(index: RecordIndex, windows: pd.DataFrame, config: AnalysisConfig
+                          ) -> tuple[np.ndarray, list[str]] | None:
+    """[n_series, n_journeys] step requests per journey arrival, over healthy windows."""
+    n_j, n_w, n_s = len(index.journey_names), index.n_windows, index.n_series
+    if n_j == 0:
+        return None
+    journey_series = {}
+    for s, (name, scope) in enumerate(zip(index.series_names, index.series_scopes, strict=True)):
+        if scope == SCOPE_JOURNEY:
+            journey_series[name.removeprefix("journey:")] = s
+    if not journey_series:
+        return None
+    error_rate = windows["error_rate"].to_numpy().reshape(n_s, n_w)
+    completed = windows["completed"].to_numpy().reshape(n_s, n_w)
+    healthy = np.zeros((n_j, n_w), dtype=bool)
+    for j, name in enumerate(index.journey_names):  # journeys: a handful
+        s = journey_series.get(name)
+        if s is not None:
+            healthy[j] = (completed[s] > 0) & (error_rate[s] <= 1.0 - config.goodput_share)
+    if not healthy.any():
+        return None
+    has_j = (index.journey >= 0) & (index.series >= 0)
+    req = has_j & ~(index.is_journey | index.is_dropped)
+    arr = has_j & (index.is_journey | index.is_dropped)
+    j_req = index.journey[req].astype(np.int64)
+    w_req = index.arrive_w[req].astype(np.int64)
+    in_healthy = healthy[j_req, w_req]
+    key = index.series[req].astype(np.int64)[in_healthy] * n_j + j_req[in_healthy]
+    requests = np.bincount(key, minlength=n_s * n_j).reshape(n_s, n_j)
+    j_arr = index.journey[arr].astype(np.int64)
+    w_arr = index.arrive_w[arr].astype(np.int64)
+    arrivals = np.bincount(j_arr[healthy[j_arr, w_arr]], minlength=n_j)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        ratios = np.where(arrivals > 0, requests / np.maximum(arrivals, 1), 0.0)
+    return ratios, index.journey_names
+
+
+def _planned_rates(schedule: pd.DataFrame | None, journeys: list[str]
+                   ) -> tuple[np.ndarray, float] | None:
+    """[seconds, n_journeys] planned arrivals/s in the index's journey order, and the total peak."""
+    if schedule is None or schedule.empty:
+        return None
+    table = schedule.pivot_table(index="t", columns="journey", values="planned_rate",
+                                 aggfunc="sum", observed=True).fillna(0.0)
+    if not set(map(str, table.columns)) & set(journeys):
+        return None
+    table.columns = table.columns.astype(str)
+    rates = table.reindex(columns=journeys, fill_value=0.0).to_numpy(dtype=float)
+    return rates, float(table.sum(axis=1).max())
+
+
+def headroom(demand: dict[str, Any], knees: dict[str, Knee]) -> dict[str, Any]:
+    """Capacity against peak demand per step, and the verdict."""
+    steps: dict[str, Any] = {}
+    for name, d in demand["steps"].items():
+        knee = knees.get(name)
+        capacity = knee.capacity if knee else None
+        peak = d["peak_demand"]
+        lower = bool(knee is None or not knee.reached)
+        room = capacity / peak if capacity and peak and peak > 0 else None
+        need = peak / capacity if capacity and peak and capacity > 0 else None
+        steps[name] = {"peak_demand": peak, "capacity": capacity, "headroom": room,
+                       "multiple_needed": need, "capacity_is_lower_bound": lower,
+                       "requests_per_arrival": d["requests_per_arrival"]}
+    failing = {n: s for n, s in steps.items()
+               if s["multiple_needed"] is not None and s["multiple_needed"] > 1}
+    known = {n: s for n, s in failing.items() if not s["capacity_is_lower_bound"]}
+    unknown = {n: s for n, s in failing.items() if s["capacity_is_lower_bound"]}
+    if known:
+        worst = max(known, key=lambda n: known[n]["multiple_needed"])
+        status = "fails"
+        text = (f"the surge peak needs {known[worst]['multiple_needed']:.1f}x today's {worst} "
+                f"capacity ({_rate(steps[worst]['peak_demand'])} req/s planned vs "
+                f"{_rate(steps[worst]['capacity'])} req/s)")
+    elif unknown:
+        worst = max(unknown, key=lambda n: unknown[n]["multiple_needed"])
+        status = "unknown"
+        text = (f"the surge peak ({_rate(steps[worst]['peak_demand'])} req/s of {worst}) lies beyond "
+                f"the measured range (healthy up to {_rate(steps[worst]['capacity'])} req/s); "
+                "rerun with a higher ramp")
+    else:
+        rooms = {n: s["headroom"] for n, s in steps.items() if s["headroom"] is not None}
+        worst = min(rooms, key=lambda n: rooms[n]) if rooms else None
+        status = "survives" if worst else "unknown"
+        text = (f"the surge peak fits: the tightest step, {worst}, has {rooms[worst]:.1f}x headroom"
+                if worst else "no demand or capacity to compare")
+    return {"status": status, "text": text, "limiting_step": worst,
+            "multiple_needed": steps[worst]["multiple_needed"] if worst else None,
+            "demand_basis": demand["basis"], "demand_rule": demand["rule"],
+            "peak_arrivals": demand["peak_arrivals"], "steps": steps}
+
+
+def retry_amplification(requests: pd.DataFrame, index: RecordIndex) -> dict[str, Any]:
+    arrivals = (index.is_journey | index.is_dropped) & (index.series >= 0)
+    attempts = int(arrivals.sum())
+    if attempts == 0:
+        return {"available": False, "note": "no journey rows: retries cannot be told apart",
+                "attempts": 0, "persons": 0, "amplification": None, "peak_window": None}
+    persons = int(requests["person_id"][arrivals].nunique()) if "person_id" in requests else 0
+    if persons == 0:  # no person ids recorded: first attempts stand for persons
+        persons = int((arrivals & index.first_attempt).sum())
+    per_window = np.bincount(index.arrive_w[arrivals], minlength=index.n_windows)
+    firsts = np.bincount(index.arrive_w[arrivals & index.first_attempt], minlength=index.n_windows)
+    peak = int(np.argmax(per_window))
+    return {
+        "available": True, "attempts": attempts, "persons": persons,
+        "retries": attempts - persons,
+        "amplification": attempts / persons if persons else None,
+        "peak_window": {
+            "t": float(index.window_start(peak)), "window": peak,
+            "attempts": int(per_window[peak]), "first_attempts": int(firsts[peak]),
+            "amplification": float(per_window[peak] / firsts[peak]) if firsts[peak] else None,
+        },
+        "rule": "attempts / distinct persons over the run; at the peak window (most arrivals) "
+                "attempts / first attempts arriving in it",
+    }
+
+
+def dropped_journeys(index: RecordIndex, meta: dict[str, Any]) -> dict[str, Any]:
+    dropped = index.is_dropped & (index.series >= 0)
+    arrivals = (index.is_journey | index.is_dropped) & (index.series >= 0)
+    n = int(dropped.sum())
+    total = int(arrivals.sum())
+    by_journey: dict[str, int] = {}
+    if n:
+        codes = index.journey[dropped]
+        counts = np.bincount(codes[codes >= 0], minlength=len(index.journey_names))
+        by_journey = {index.journey_names[j]: int(c) for j, c in enumerate(counts) if c}
+    per_window = np.bincount(index.arrive_w[dropped], minlength=index.n_windows) if n else np.zeros(1)
+    return {
+        "count": n, "share": n / total if total else None, "by_journey": by_journey,
+        "peak_rps": float(per_window.max() / index.window_s),
+        "meta_dropped_journeys": (meta.get("traffic") or {}).get("dropped_journeys"),
+    }
+
+
+def evaluate_slos(slos: list[Slo], index: RecordIndex, windows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Each SLO over the whole run (its steps' raw records), with the measured value and pass/fail."""
+    n_s, n_w = index.n_series, index.n_windows
+    offered = windows["offered_rps"].to_numpy().reshape(n_s, n_w)
+    series = index.series.astype(np.int64)
+    out = []
+    for slo in slos:
+        names = [n for n, sc in zip(index.series_names, index.series_scopes, strict=True)
+                 if sc == SCOPE_REQUEST and slo_applies(slo, n)]
+        if not names:  # an SLO may name a journey
+            names = [n for n in index.series_names if slo_applies(slo, n.removeprefix("journey:"))]
+        entry: dict[str, Any] = {
+            "slo": slo_text(slo), "step": slo.step, "metric": slo.metric, "max": slo.max,
+            "at_offered_max": slo.at_offered_max,
+            "unit": "fraction" if slo.metric == "error_rate" else "ms",
+            "measured": None, "passed": None, "worst_step": None, "per_step": {},
+        }
+        if not names:
+            entry["note"] = "no step matches; not judged"
+            out.append(entry)
+            continue
+        wanted = np.zeros(n_s, dtype=bool)
+        wanted[[index.series_of(n) for n in names]] = True
+        allowed = np.broadcast_to(wanted[:, None], (n_s, n_w))
+        if slo.at_offered_max is not None:
+            allowed = allowed & (offered <= slo.at_offered_max)
+        rec = (series >= 0) & allowed[np.maximum(series, 0), index.end_w]
+        if slo.metric == "error_rate":
+            done = np.bincount(series[rec], minlength=n_s)
+            bad = np.bincount(series[rec], weights=~index.ok[rec], minlength=n_s)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                values = np.where(done > 0, bad / np.maximum(done, 1), np.nan)
+        else:
+            _, pct = grouped_quantiles(index, np.where(rec, series, -1), n_s)
+            values = pct[:, _LATENCY_METRICS[slo.metric]]
+        per_step = {n: _num(values[index.series_of(n)]) for n in names}
+        judged = {n: v for n, v in per_step.items() if v is not None}
+        entry["per_step"] = per_step
+        if judged:
+            worst = max(judged, key=lambda n: judged[n])
+            entry.update(measured=judged[worst], worst_step=worst, passed=judged[worst] <= slo.max)
+        else:
+            entry["note"] = "no records in range; not judged"
+        out.append(entry)
+    return out
+
+
+def _num(x: float) -> float | None:
+    return float(x) if x is not None and math.isfinite(x) else None
+
+
+def _rate(x: float | None) -> str:
+    if x is None:
+        return "?"
+    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"
