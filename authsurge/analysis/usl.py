@@ -84,7 +84,8 @@ def fit_usl(n: np.ndarray | list[float], x: np.ndarray | list[float], *, method:
     r2 = 1.0 - float(np.sum((x - fitted) ** 2)) / ss_tot if ss_tot > 0 else math.nan
     n_max = float(n.max())
     limit = max_extrapolation * n_max
-    if kappa > 0 and sigma < 1:
+    # a kappa whose term stays below 1e-6 across the data is numerical dust, not coherency
+    if kappa * n_max * n_max > 1e-6 and sigma < 1:
         n_star = math.sqrt((1.0 - sigma) / kappa)
         if n_star <= limit:
             peak_n, peak_x, status = n_star, float(usl(np.array(n_star), lam, sigma, kappa)), "predicted"
