@@ -1,0 +1,1 @@
+"""Reports of analysed runs: plots (and, later, HTML and compare)."""
