@@ -1,0 +1,168 @@
+"""`authsurge target serve|stop|status`: thin argument parsing over authsurge.target.
+
+The main CLI calls `add_target_parser(subparsers)`; each action sets `func(args) -> int`.
+`python -m authsurge.target.cli ...` runs the same actions on their own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Sequence
+from dataclasses import asdict
+from pathlib import Path
+
+from authsurge.errors import AuthsurgeError, ExitStatus
+from authsurge.target.options import (
+    CLIENT_SECRET_ENV,
+    DEFAULT_DATA_DIR,
+    DEFAULT_HASHER_ITERATIONS,
+    DEMO_CLIENT_SECRET,
+    DEMO_PASSWORD,
+    PASSWORD_ENV,
+    TargetOptions,
+)
+
+SERVE_DESCRIPTION = f"""\
+Serve the embedded target: Django form login (CSRF) and django-oauth-toolkit as an
+OpenID Connect provider, on gunicorn (gthread), SQLite in WAL mode, loopback only.
+The first start creates the data dir: database, RSA signing key, OIDC clients
+(surge-public, surge-consent, surge-confidential, surge-service) and users
+user0001..userNNNN sharing the password from ${PASSWORD_ENV}; the confidential
+clients use ${CLIENT_SECRET_ENV}. When a variable is not set, serve uses the
+documented demo value (authsurge/target/README.md) and says so. Later starts reuse
+the data dir and add users when --users grew.
+Without --foreground the target keeps running in the background; stop it with
+`authsurge target stop`."""
+
+
+def add_target_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
+    """Register `target serve|stop|status` on the main CLI's subparsers."""
+    parser = subparsers.add_parser(
+        "target", help="serve, stop or inspect the embedded target (Django + django-oauth-toolkit)",
+        description="The embedded default target: a real Django + django-oauth-toolkit auth stack.")
+    add_actions(parser.add_subparsers(dest="target_command", metavar="ACTION", required=True))
+    return parser
+
+
+def add_actions(sub: argparse._SubParsersAction) -> None:
+    d = TargetOptions()
+    p = sub.add_parser("serve", help="start the target (in the background unless --foreground)",
+                       description=SERVE_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    g = p.add_argument_group("where")
+    g.add_argument("--host", default=d.host, help=f"loopback address to listen on (default {d.host})")
+    g.add_argument("--port", type=int, default=d.port, help=f"TCP port, 0 picks a free one (default {d.port})")
+    g.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
+                   help=f"database, keys, PID file and log (default {DEFAULT_DATA_DIR})")
+    g = p.add_argument_group("how big")
+    g.add_argument("--workers", type=int, default=d.workers, help=f"gunicorn worker processes (default {d.workers})")
+    g.add_argument("--threads", type=int, default=d.threads, help=f"threads per worker (default {d.threads})")
+    g.add_argument("--users", type=int, default=d.users, help=f"test users user0001..userNNNN (default {d.users})")
+    g = p.add_argument_group("how fast")
+    g.add_argument("--hasher-iterations", type=int, default=DEFAULT_HASHER_ITERATIONS, metavar="N",
+                   help=f"PBKDF2 iterations: the CPU cost of one password check (default {DEFAULT_HASHER_ITERATIONS})")
+    g.add_argument("--login-capacity", type=float, metavar="N",
+                   help="allow at most N password checks per second across all workers (default: no cap)")
+    g.add_argument("--login-queue", type=int, metavar="Q",
+                   help="password checks that may wait for a slot; more get 503 at once (default: N)")
+    g.add_argument("--delay-ms", type=float, default=0.0, metavar="D",
+                   help="sleep D ms in every request except /healthz (a slow target; default 0)")
+    p.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops the target")
+    p.set_defaults(func=cmd_serve)
+
+    p = sub.add_parser("stop", help="stop the target running from a data dir (by its PID file)")
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help=f"default {DEFAULT_DATA_DIR}")
+    p.add_argument("--timeout", type=float, default=10.0, metavar="S",
+                   help="seconds between SIGTERM and SIGKILL (default 10)")
+    p.set_defaults(func=cmd_stop)
+
+    p = sub.add_parser("status", help="is a target running from a data dir, and where (exit 0 if it answers)")
+    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help=f"default {DEFAULT_DATA_DIR}")
+    p.add_argument("--json", action="store_true", help="print the status as JSON")
+    p.set_defaults(func=cmd_status)
+
+
+def options_from_args(args: argparse.Namespace) -> TargetOptions:
+    return TargetOptions(host=args.host, port=args.port, workers=args.workers, threads=args.threads,
+                         users=args.users, hasher_iterations=args.hasher_iterations,
+                         login_capacity=args.login_capacity, login_queue=args.login_queue,
+                         delay_ms=args.delay_ms, data_dir=args.data_dir).checked()
+
+
+def use_demo_secrets_if_unset() -> None:
+    """serve (only serve) falls back to the documented demo values; it names the variable, never the value."""
+    for env, value in ((PASSWORD_ENV, DEMO_PASSWORD), (CLIENT_SECRET_ENV, DEMO_CLIENT_SECRET)):
+        if not os.environ.get(env):
+            os.environ[env] = value
+            print(f"{env} is not set: using the documented demo value (authsurge/target/README.md); "
+                  "export your own for anything but a demo", file=sys.stderr)
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from authsurge.target.process import start_target
+
+    opts = options_from_args(args)
+    use_demo_secrets_if_unset()
+    if not args.foreground:
+        target = start_target(opts, log=print, detach=True)
+        print(f"stop it with: authsurge target stop --data-dir {args.data_dir}")
+        return ExitStatus.SUCCESS
+    target = start_target(opts, log=print)
+    print("serving in the foreground; Ctrl-C stops it", flush=True)
+    try:
+        while target.is_running():
+            time.sleep(0.5)
+        print(f"authsurge: error: the target exited by itself; see {target.data_dir / 'gunicorn.log'}",
+              file=sys.stderr)
+        return ExitStatus.RUN_FAILED
+    except KeyboardInterrupt:
+        return ExitStatus.SUCCESS  # Ctrl-C is how a foreground target is meant to end
+    finally:
+        target.stop()
+        print("target stopped", flush=True)
+
+
+def cmd_stop(args: argparse.Namespace) -> int:
+    from authsurge.target.process import stop_target
+
+    if stop_target(args.data_dir, timeout_s=args.timeout):
+        print(f"target from {args.data_dir} stopped")
+    else:
+        print(f"no target running from {args.data_dir}")
+    return ExitStatus.SUCCESS
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from authsurge.target.process import target_status
+
+    status = target_status(args.data_dir)
+    if args.json:
+        print(json.dumps(asdict(status), default=str, indent=2))
+    elif status.running:
+        health = "answers /healthz" if status.healthy else "does NOT answer /healthz"
+        print(f"running at {status.base_url} (PIDs {status.pids}), {health}; "
+              f"{status.users} users; data dir {status.data_dir}")
+    else:
+        print(f"not running (data dir {status.data_dir}"
+              + (f", {status.users} users" if status.users is not None else ", not created yet") + ")")
+    # like `systemctl status`: scripts can ask "is it up?" through the exit status
+    return ExitStatus.SUCCESS if status.running and status.healthy else 1
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m authsurge.target.cli",
+                                     description="serve, stop or inspect the embedded target")
+    add_actions(parser.add_subparsers(dest="target_command", metavar="ACTION", required=True))
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args))
+    except AuthsurgeError as exc:
+        print(f"authsurge: error: {exc}", file=sys.stderr)
+        return int(exc.exit_status)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,46 @@
+"""gunicorn configuration (`gunicorn -c python:authsurge.target.gunicorn_conf`), read from
+the AUTHSURGE_TARGET_* environment start_target sets."""
+
+from __future__ import annotations
+
+import os
+import signal
+import threading
+import time
+from typing import Any
+
+_host = os.environ.get("AUTHSURGE_TARGET_HOST", "127.0.0.1")
+_port = os.environ.get("AUTHSURGE_TARGET_PORT", "8000")
+
+bind = [f"[{_host}]:{_port}" if ":" in _host else f"{_host}:{_port}"]
+worker_class = "gthread"
+workers = int(os.environ.get("AUTHSURGE_TARGET_WORKERS", "2"))
+threads = int(os.environ.get("AUTHSURGE_TARGET_THREADS", "4"))
+wsgi_app = "authsurge.target.wsgi:application"
+# Load Django once in the master and fork: workers come up in a fraction of a second and
+# share the imported code. Nothing opens a database connection at import time.
+preload_app = True
+accesslog = None  # a log line per request would cost more than some of the requests
+errorlog = "-"
+loglevel = "warning"
+proc_name = "authsurge-target"
+graceful_timeout = 5  # in-flight requests finish (a capacity wait is at most Q/N s)
+timeout = 60
+keepalive = 5
+
+
+def when_ready(server: Any) -> None:
+    """Stop with the process that started us when it dies without stopping us (a killed
+    test run, a crashed harness), so no target outlives its owner. Off for
+    `authsurge target serve` (detached), whose owner exits on purpose."""
+    owner = int(os.environ.get("AUTHSURGE_TARGET_OWNER_PID", "0"))
+    if not owner:
+        return
+
+    def watch() -> None:
+        while os.getppid() == owner:
+            time.sleep(0.5)
+        server.log.warning("the process that started the target (PID %s) is gone; stopping", owner)
+        os.kill(os.getpid(), signal.SIGTERM)
+
+    threading.Thread(target=watch, name="owner-watch", daemon=True).start()

@@ -1,0 +1,46 @@
+"""Middleware for the two load knobs: `--delay-ms` and the 503 of `--login-capacity`."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+
+from authsurge.target.capacity import LoginCapacityExceeded
+
+HEALTH_PATH = "/healthz"
+
+
+class DelayMiddleware:
+    """Sleeps `--delay-ms` before every request except /healthz (which must stay instant,
+    it is how the harness and start_target see that the process is up)."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.delay_s = float(settings.AUTHSURGE_DELAY_MS) / 1000.0
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.delay_s > 0 and request.path != HEALTH_PATH:
+            time.sleep(self.delay_s)
+        return self.get_response(request)
+
+
+class LoginCapacityMiddleware:
+    """Turns a full login queue into 503 with Retry-After, as an overloaded IdP would."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        if not isinstance(exception, LoginCapacityExceeded):
+            return None
+        response = HttpResponse("login capacity reached, try again later\n", status=503,
+                                content_type="text/plain")
+        response["Retry-After"] = str(max(1, math.ceil(exception.wait_s)))
+        return response

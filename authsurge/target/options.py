@@ -1,0 +1,138 @@
+"""What the embedded target can be asked to be: `TargetOptions`, their checks, env names.
+
+The options travel to the gunicorn and Django processes as `AUTHSURGE_TARGET_*`
+environment variables (`server_env`), so the settings module and the gunicorn config
+read one source and nothing is shared through module state of the calling process.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from authsurge.errors import BadInput
+
+PASSWORD_ENV = "AUTHSURGE_PASSWORD"  # the one password every test user has
+CLIENT_SECRET_ENV = "AUTHSURGE_CLIENT_SECRET"  # the secret of the confidential OIDC clients
+
+# Documented demo values, used only by `authsurge target serve` (and `make demo`) when the
+# variables are not set. The library never falls back to them on its own.
+DEMO_PASSWORD = "surge-demo-password"
+DEMO_CLIENT_SECRET = "surge-demo-secret"
+
+# PBKDF2-SHA256 iterations of the demo target. Django's own default (1,000,000 in 5.2)
+# makes one login cost ~0.5 s of CPU, so 2 cores would top out near 4 logins/s; at this
+# value a password check costs ~10 ms and the knee of the demo surge lands in its
+# 4..32 arrivals/s ramp (measured numbers in README.md).
+DEFAULT_HASHER_ITERATIONS = 20_000
+
+DEFAULT_DATA_DIR = Path(".authsurge/target")
+LOOPBACK_NAMES = ("localhost",)
+
+
+@dataclass
+class TargetOptions:
+    """How to serve the embedded target (the CLI flags of `authsurge target serve`)."""
+
+    host: str = "127.0.0.1"
+    """Interface to listen on; loopback only (the harness never loads anything else)."""
+    port: int = 8000
+    """TCP port; 0 picks a free one (read it back from `TargetProcess.port`)."""
+    workers: int = 2
+    """gunicorn worker processes."""
+    threads: int = 4
+    """Threads per worker (gunicorn gthread)."""
+    users: int = 200
+    """Test users user0001..userNNNN, all with the password from AUTHSURGE_PASSWORD."""
+    hasher_iterations: int = DEFAULT_HASHER_ITERATIONS
+    """PBKDF2 iterations for passwords and client secrets: the cost of one password check."""
+    login_capacity: float | None = None
+    """Cap password checks at this many per second across all workers (None: no cap)."""
+    login_queue: int | None = None
+    """Password checks that may wait for a slot; more get 503 at once (None: = capacity)."""
+    delay_ms: float = 0.0
+    """Extra server-side sleep on every request except /healthz (a slow target)."""
+    data_dir: Path = field(default_factory=lambda: DEFAULT_DATA_DIR)
+    """Database, RSA key, marker and PID file; reused when the target starts again."""
+    startup_timeout_s: float = 30.0
+    """How long to wait for /healthz after starting gunicorn."""
+    stop_timeout_s: float = 10.0
+    """How long SIGTERM may take before SIGKILL."""
+
+    def checked(self) -> TargetOptions:
+        """Raise BadInput for anything we refuse to serve; returns self for chaining."""
+        if not is_loopback(self.host):
+            raise BadInput(f"--host {self.host}: the embedded target listens on loopback only "
+                           "(127.0.0.1, ::1 or localhost)")
+        if not 0 <= self.port <= 65535:
+            raise BadInput(f"--port {self.port}: must be 0..65535 (0 picks a free port)")
+        for name in ("workers", "threads", "users", "hasher_iterations"):
+            if getattr(self, name) < 1:
+                raise BadInput(f"--{name.replace('_', '-')} must be at least 1")
+        if self.hasher_iterations > 10_000_000:
+            raise BadInput("--hasher-iterations above 10,000,000 would make one login take seconds")
+        if self.users > 1_000_000:
+            raise BadInput("--users: at most 1,000,000")
+        if self.login_capacity is not None and not (0 < self.login_capacity <= 100_000):
+            raise BadInput("--login-capacity must be a rate in (0, 100000] password checks/s")
+        if self.login_queue is not None and self.login_queue < 0:
+            raise BadInput("--login-queue must be 0 or more")
+        if self.login_queue is not None and self.login_capacity is None:
+            raise BadInput("--login-queue only makes sense with --login-capacity")
+        if not (0 <= self.delay_ms <= 60_000):
+            raise BadInput("--delay-ms must be 0..60000")
+        return self
+
+    @property
+    def queue(self) -> int:
+        """The login wait queue actually used (capacity mode only)."""
+        if self.login_queue is not None:
+            return self.login_queue
+        return max(1, math.ceil(self.login_capacity or 0))
+
+    def threads_per_worker(self) -> int:
+        """gthread threads per worker.
+
+        A password check waiting for its capacity slot sleeps in a worker thread. Without
+        spare threads, a full queue would occupy every thread and later requests (the API,
+        /healthz) would queue inside gunicorn instead of getting their answer or a 503, so
+        capacity mode adds room for the whole queue, spread over the workers.
+        """
+        if self.login_capacity is None:
+            return self.threads
+        return self.threads + math.ceil(self.queue / self.workers)
+
+
+def is_loopback(host: str) -> bool:
+    if host in LOOPBACK_NAMES:
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def url_host(host: str) -> str:
+    """The host as it appears in a URL (IPv6 in brackets)."""
+    host = host.strip("[]")
+    return f"[{host}]" if ":" in host else host
+
+
+def server_env(opts: TargetOptions, data_dir: Path, port: int) -> dict[str, str]:
+    """Environment variables that configure the Django settings and the gunicorn config."""
+    env = {
+        "AUTHSURGE_TARGET_DATA_DIR": str(data_dir),
+        "AUTHSURGE_TARGET_HOST": opts.host,
+        "AUTHSURGE_TARGET_PORT": str(port),
+        "AUTHSURGE_TARGET_WORKERS": str(opts.workers),
+        "AUTHSURGE_TARGET_THREADS": str(opts.threads_per_worker()),
+        "AUTHSURGE_TARGET_HASHER_ITERATIONS": str(opts.hasher_iterations),
+        "AUTHSURGE_TARGET_DELAY_MS": repr(float(opts.delay_ms)),
+        "DJANGO_SETTINGS_MODULE": "authsurge.target.settings",
+    }
+    if opts.login_capacity is not None:
+        env["AUTHSURGE_TARGET_LOGIN_CAPACITY"] = repr(float(opts.login_capacity))
+        env["AUTHSURGE_TARGET_LOGIN_QUEUE"] = str(opts.queue)
+    return env

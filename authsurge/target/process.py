@@ -1,0 +1,383 @@
+"""Start, find and stop the embedded target: a gunicorn (gthread) process tree.
+
+start_target prepares the data dir in a child process (authsurge.target.prepare), starts
+`python -m gunicorn` in its own session, waits for /healthz and writes a PID file; stop
+is SIGTERM, a bounded wait, then SIGKILL for whatever is left of the tree.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import psutil
+
+from authsurge.errors import BadInput, TargetUnreachable
+from authsurge.secrets import load_secret
+from authsurge.target.capacity import SLOT_FILE, reset_slots
+from authsurge.target.keys import ensure_rsa_key, ensure_secret_key
+from authsurge.target.options import (
+    CLIENT_SECRET_ENV,
+    PASSWORD_ENV,
+    TargetOptions,
+    server_env,
+    url_host,
+)
+from authsurge.target.prepare import MARKER_FILE
+
+logger = logging.getLogger(__name__)
+
+PID_FILE = "target.pid"  # the gunicorn master's PID, first token (authsurge.resources reads it)
+STATE_FILE = "serve.json"  # where the running target listens and how it was started
+LOG_FILE = "gunicorn.log"
+PREPARE_TIMEOUT_S = 600.0  # migrate + 1,000,000 users fits; 10,000 users take a few seconds
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # so children import this authsurge
+
+
+@dataclass
+class TargetProcess:
+    """A running target; `stop()` (or leaving the `with` block) ends the whole process tree."""
+
+    pid: int
+    """PID of the gunicorn master."""
+    host: str
+    port: int
+    data_dir: Path
+    stop_timeout_s: float = 10.0
+    _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://{url_host(self.host)}:{self.port}"
+
+    @property
+    def issuer(self) -> str:
+        """The OIDC issuer, as in discovery and in every ID token."""
+        return f"{self.base_url}/o"
+
+    def pids(self) -> list[int]:
+        """The master and its worker PIDs (master first), for resource sampling."""
+        try:
+            master = psutil.Process(self.pid)
+            return [self.pid, *sorted(p.pid for p in master.children(recursive=True))]
+        except psutil.Error:
+            return []
+
+    def is_running(self) -> bool:
+        if self._popen is not None:
+            return self._popen.poll() is None
+        return _alive(self.pid)
+
+    def stop(self) -> None:
+        """SIGTERM, wait up to stop_timeout_s, then SIGKILL; idempotent."""
+        _terminate(self.pid, self._popen, self.stop_timeout_s)
+        _remove_pid_file(self.data_dir, self.pid)
+
+    def __enter__(self) -> TargetProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class TargetStatus:
+    running: bool
+    data_dir: Path
+    pid: int | None = None
+    base_url: str | None = None
+    pids: list[int] = field(default_factory=list)
+    healthy: bool = False
+    users: int | None = None
+
+
+def start_target(opts: TargetOptions, *, log: Callable[[str], None] | None = None,
+                 detach: bool = False) -> TargetProcess:
+    """Prepare the data dir if needed, start gunicorn, wait for /healthz, write the PID file.
+
+    `detach=True` (for `authsurge target serve` in the background) lets the target outlive
+    this process; otherwise it stops by itself when this process dies without stopping it.
+    Raises BadInput (port in use, not loopback, a target already running from the data
+    dir, secrets not set) or TargetUnreachable (it did not come up; the log tail says why).
+    """
+    say = log or logger.info
+    opts.checked()
+    data_dir = Path(opts.data_dir).expanduser().resolve()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    running = _running_master(data_dir)
+    if running is not None:
+        raise BadInput(f"a target is already running from {data_dir} (PID {running}); "
+                       f"stop it first: authsurge target stop --data-dir {opts.data_dir}")
+    password = load_secret("the target's user password", env=PASSWORD_ENV)
+    client_secret = load_secret("the target's client secret", env=CLIENT_SECRET_ENV)
+    port = _pick_free_port(opts.host) if opts.port == 0 else opts.port
+    _check_port_free(opts.host, port)
+
+    made = [name for name, new in (("Django secret key", ensure_secret_key(data_dir)),
+                                   ("RSA signing key", ensure_rsa_key(data_dir))) if new]
+    env = _child_env(opts, data_dir, port)
+    summary = _prepare(opts, env | {PASSWORD_ENV: password.reveal(), CLIENT_SECRET_ENV: client_secret.reveal()})
+    say(_describe(data_dir, made, summary, password.source, client_secret.source))
+
+    if opts.login_capacity is not None:
+        reset_slots(data_dir / SLOT_FILE)
+    if not detach:
+        env["AUTHSURGE_TARGET_OWNER_PID"] = str(os.getpid())
+    with open(data_dir / LOG_FILE, "ab") as log_file:
+        popen = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:authsurge.target.gunicorn_conf"],
+            env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+            # its own session: a Ctrl-C in the terminal reaches us, and we stop it in order
+            start_new_session=True)
+    target = TargetProcess(pid=popen.pid, host=opts.host, port=port, data_dir=data_dir,
+                           stop_timeout_s=opts.stop_timeout_s, _popen=popen)
+    try:
+        _wait_healthy(target, popen, opts.startup_timeout_s)
+        (data_dir / PID_FILE).write_text(f"{popen.pid}\n")
+        state = {"pid": popen.pid, "base_url": target.base_url, "host": opts.host, "port": port,
+                 "started_at": time.time(), "workers": opts.workers,
+                 "threads": opts.threads_per_worker(), "hasher_iterations": opts.hasher_iterations,
+                 "login_capacity": opts.login_capacity,
+                 "login_queue": opts.queue if opts.login_capacity else None,
+                 "delay_ms": opts.delay_ms, "detached": detach}
+        (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
+    except BaseException:
+        target.stop()
+        raise
+    say(f"target up at {target.base_url} (gunicorn PID {popen.pid}, {opts.workers} workers x "
+        f"{opts.threads_per_worker()} threads)")
+    return target
+
+
+@contextlib.contextmanager
+def running_target(opts: TargetOptions, *, log: Callable[[str], None] | None = None) -> Iterator[TargetProcess]:
+    """`with running_target(opts) as target:` - always stopped, also on exceptions and Ctrl-C."""
+    target = start_target(opts, log=log)
+    try:
+        yield target
+    finally:
+        target.stop()
+
+
+def stop_target(data_dir: Path, timeout_s: float = 10.0) -> bool:
+    """Stop the target whose PID file is in data_dir; False if none was running."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    pid = _running_master(data_dir)
+    if pid is None:
+        _remove_pid_file(data_dir, None)
+        return False
+    _terminate(pid, None, timeout_s)
+    _remove_pid_file(data_dir, pid)
+    return True
+
+
+def target_status(data_dir: Path) -> TargetStatus:
+    """Whether a target runs from data_dir, where, and whether /healthz answers."""
+    data_dir = Path(data_dir).expanduser().resolve()
+    status = TargetStatus(running=False, data_dir=data_dir, users=_read_json(data_dir / MARKER_FILE).get("users"))
+    pid = _running_master(data_dir)
+    if pid is None:
+        return status
+    state = _read_json(data_dir / STATE_FILE)
+    status.running, status.pid, status.base_url = True, pid, state.get("base_url")
+    with contextlib.suppress(psutil.Error):
+        status.pids = [pid, *sorted(p.pid for p in psutil.Process(pid).children(recursive=True))]
+    if status.base_url:
+        status.healthy = _healthz(status.base_url, timeout=2.0)
+    return status
+
+
+# --- helpers ----------------------------------------------------------------------------
+
+def _child_env(opts: TargetOptions, data_dir: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith("AUTHSURGE_TARGET_") and k not in (PASSWORD_ENV, CLIENT_SECRET_ENV)}
+    env.update(server_env(opts, data_dir, port))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+def _prepare(opts: TargetOptions, env: dict[str, str]) -> dict[str, Any]:
+    try:
+        done = subprocess.run([sys.executable, "-m", "authsurge.target.prepare", "--users", str(opts.users)],
+                              env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=PREPARE_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        raise TargetUnreachable(f"preparing the target's data dir took over {PREPARE_TIMEOUT_S:.0f} s") from None
+    if done.returncode != 0:
+        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
+        raise TargetUnreachable(f"preparing the target's data dir {opts.data_dir} failed:\n{tail}")
+    try:
+        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    except (ValueError, IndexError):
+        raise TargetUnreachable(f"the target setup printed no summary: {done.stdout[-500:]!r}") from None
+    return result
+
+
+def _describe(data_dir: Path, made: list[str], s: dict[str, Any], pw_source: str, secret_source: str) -> str:
+    parts = [f"target data dir {data_dir}:"]
+    if made:
+        parts.append(f"created {', '.join(made)};")
+    if s.get("migrations_applied"):
+        parts.append(f"applied {s['migrations_applied']} migrations ({s['migrate_s']} s);")
+    if s.get("clients_created"):
+        parts.append(f"created OIDC clients {', '.join(s['clients_created'])};")
+    if s.get("clients_updated"):
+        parts.append(f"updated clients {', '.join(s['clients_updated'])};")
+    parts.append(f"{s['users_total']} users ({s['users_created']} new"
+                 + (f", {s['users_rehashed']} re-hashed" if s.get("users_rehashed") else "") + ");")
+    parts.append(f"password from {pw_source}, client secret from {secret_source}")
+    return " ".join(parts)
+
+
+def _addr(host: str, port: int) -> tuple[int, tuple[Any, ...]]:
+    family, _, _, _, sockaddr = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+    return family, sockaddr
+
+
+def _pick_free_port(host: str) -> int:
+    family, sockaddr = _addr(host, 0)
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.bind(sockaddr)
+        return int(s.getsockname()[1])
+
+
+def _check_port_free(host: str, port: int) -> None:
+    # the same bind gunicorn will do (SO_REUSEADDR), so TIME_WAIT leftovers do not count;
+    # gunicorn itself would retry an address in use for 5 s and then exit with a vague log
+    family, sockaddr = _addr(host, port)
+    with socket.socket(family, socket.SOCK_STREAM) as s:
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            s.bind(sockaddr)
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise BadInput(f"port {port} on {host} is already in use; stop whatever listens there "
+                               "(`authsurge target stop`?) or pick another --port (0 picks a free one)") from None
+            raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+
+
+def _healthz(base_url: str, timeout: float) -> bool:
+    try:
+        with urllib.request.urlopen(f"{base_url}/healthz", timeout=timeout) as response:  # noqa: S310 - loopback
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError, ValueError):
+        return False
+
+
+def _wait_healthy(target: TargetProcess, popen: subprocess.Popen[bytes], timeout_s: float) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if popen.poll() is not None:
+            raise TargetUnreachable(f"gunicorn exited with status {popen.returncode} while starting; "
+                                    f"its log ({target.data_dir / LOG_FILE}) ends with:\n{_log_tail(target.data_dir)}")
+        if _healthz(target.base_url, timeout=1.0):
+            return
+        time.sleep(0.1)
+    raise TargetUnreachable(f"the target did not answer {target.base_url}/healthz within {timeout_s:.0f} s; "
+                            f"its log ends with:\n{_log_tail(target.data_dir)}")
+
+
+def _log_tail(data_dir: Path, lines: int = 15) -> str:
+    try:
+        return "\n".join((data_dir / LOG_FILE).read_text(errors="replace").splitlines()[-lines:])
+    except OSError:
+        return "(no log)"
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
+
+
+def _running_master(data_dir: Path) -> int | None:
+    """The PID in the PID file if that process is alive and is this data dir's gunicorn
+    (a stale PID file may name a recycled PID that we must not signal)."""
+    try:
+        pid = int((data_dir / PID_FILE).read_text().split()[0])
+        proc = psutil.Process(pid)
+        if not _alive(pid) or "gunicorn" not in " ".join(proc.cmdline()):
+            return None
+        with contextlib.suppress(psutil.AccessDenied):
+            if proc.environ().get("AUTHSURGE_TARGET_DATA_DIR") != str(data_dir):
+                return None
+        return pid
+    except (OSError, ValueError, IndexError, psutil.Error):
+        return None
+
+
+def _remove_pid_file(data_dir: Path, pid: int | None) -> None:
+    path = data_dir / PID_FILE
+    try:
+        if pid is None or int(path.read_text().split()[0]) == pid:
+            path.unlink()
+    except (OSError, ValueError, IndexError):
+        pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.Error:
+        return False
+
+
+def _wait_gone(procs: list[psutil.Process], popen: subprocess.Popen[bytes] | None, timeout_s: float) -> list[psutil.Process]:
+    """Wait until the processes exit (zombies count as gone); returns the survivors."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        if popen is not None:
+            popen.poll()  # reap our own child so it does not linger as a zombie
+        alive = [p for p in procs if _alive(p.pid) and _same(p)]
+        if not alive or time.monotonic() >= deadline:
+            return alive
+        time.sleep(0.05)
+
+
+def _same(proc: psutil.Process) -> bool:
+    try:
+        return proc.is_running()  # False when the PID now belongs to another process
+    except psutil.Error:
+        return False
+
+
+def _terminate(pid: int, popen: subprocess.Popen[bytes] | None, timeout_s: float) -> None:
+    try:
+        master = psutil.Process(pid)
+        tree = [master, *master.children(recursive=True)]
+    except psutil.Error:
+        if popen is not None:
+            popen.poll()
+        return
+    # gunicorn's SIGTERM is a graceful stop: workers finish in-flight requests
+    with contextlib.suppress(psutil.Error):
+        master.send_signal(signal.SIGTERM)
+    survivors = _wait_gone(tree, popen, timeout_s)
+    for proc in survivors:
+        with contextlib.suppress(psutil.Error):
+            proc.kill()
+    if survivors:
+        logger.warning("target PID %s did not stop within %.0f s; killed %d process(es)",
+                       pid, timeout_s, len(survivors))
+        survivors = _wait_gone(survivors, popen, 5.0)
+    if popen is not None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            popen.wait(timeout=1.0)

@@ -1,0 +1,137 @@
+"""Django settings of the embedded target, configured by AUTHSURGE_TARGET_* variables.
+
+start_target sets the variables (authsurge.target.options.server_env) for the setup
+process and for gunicorn; the data dir must already hold the keys (authsurge.target.keys).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from authsurge.target.keys import RSA_KEY_FILE, SECRET_KEY_FILE
+
+
+def _env(name: str, default: str | None = None) -> str:
+    value = os.environ.get(f"AUTHSURGE_TARGET_{name}", default)
+    if value is None:
+        raise RuntimeError(f"AUTHSURGE_TARGET_{name} is not set: start the target with "
+                           "authsurge.target.start_target or `authsurge target serve`")
+    return value
+
+
+AUTHSURGE_DATA_DIR = Path(_env("DATA_DIR")).resolve()
+AUTHSURGE_HOST = _env("HOST", "127.0.0.1")
+AUTHSURGE_PORT = int(_env("PORT", "8000"))
+AUTHSURGE_HASHER_ITERATIONS = int(_env("HASHER_ITERATIONS", "20000"))
+AUTHSURGE_DELAY_MS = float(_env("DELAY_MS", "0"))
+AUTHSURGE_LOGIN_CAPACITY = float(_env("LOGIN_CAPACITY", "0")) or None
+AUTHSURGE_LOGIN_QUEUE = int(_env("LOGIN_QUEUE", "0"))
+_url_host = f"[{AUTHSURGE_HOST}]" if ":" in AUTHSURGE_HOST else AUTHSURGE_HOST
+AUTHSURGE_BASE_URL = f"http://{_url_host}:{AUTHSURGE_PORT}"
+
+SECRET_KEY = (AUTHSURGE_DATA_DIR / SECRET_KEY_FILE).read_text().strip()
+DEBUG = False
+ALLOWED_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+
+INSTALLED_APPS = [
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "oauth2_provider",
+]
+
+MIDDLEWARE = [
+    "authsurge.target.middleware.DelayMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "authsurge.target.middleware.LoginCapacityMiddleware",
+]
+
+ROOT_URLCONF = "authsurge.target.urls"
+WSGI_APPLICATION = "authsurge.target.wsgi.application"
+
+TEMPLATES = [{
+    "BACKEND": "django.template.backends.django.DjangoTemplates",
+    "DIRS": [Path(__file__).resolve().parent / "templates"],
+    "APP_DIRS": True,  # DOT's consent and logout-confirmation templates
+    "OPTIONS": {"context_processors": [
+        "django.template.context_processors.request",
+        "django.contrib.auth.context_processors.auth",
+    ]},
+}]
+
+DATABASES = {
+    "default": {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": AUTHSURGE_DATA_DIR / "db.sqlite3",
+        # Several worker processes write (sessions, last_login, tokens): WAL lets readers
+        # go on during a write; IMMEDIATE takes the write lock at BEGIN, so two
+        # transactions never deadlock upgrading read locks (SQLITE_BUSY that the busy
+        # timeout cannot retry); the busy timeout makes writers queue instead of failing.
+        "OPTIONS": {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL",
+        },
+        "CONN_MAX_AGE": 600,  # one connection per gunicorn thread, not one per request
+    }
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = ["authsurge.target.hashers.SurgePBKDF2PasswordHasher"]
+AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
+AUTHENTICATION_BACKENDS = [
+    "authsurge.target.backends.CapacityLimitedBackend" if AUTHSURGE_LOGIN_CAPACITY
+    else "django.contrib.auth.backends.ModelBackend"
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/accounts/profile/"
+LOGOUT_REDIRECT_URL = None  # render registration/logged_out.html (200)
+
+STATIC_URL = "/static/"  # DOT's templates link their CSS; it is not served (nobody fetches it)
+
+SESSION_ENGINE = "django.contrib.sessions.backends.db"
+USE_TZ = True
+TIME_ZONE = "UTC"
+USE_I18N = False
+
+OAUTH2_PROVIDER = {
+    "OIDC_ENABLED": True,
+    "OIDC_RSA_PRIVATE_KEY": (AUTHSURGE_DATA_DIR / RSA_KEY_FILE).read_text(),
+    # Fixed, not derived from each request's Host header: ID tokens and discovery carry
+    # the same issuer whether a client says 127.0.0.1 or localhost.
+    "OIDC_ISS_ENDPOINT": f"{AUTHSURGE_BASE_URL}/o",
+    "OIDC_RP_INITIATED_LOGOUT_ENABLED": True,
+    # Log out at once when id_token_hint names the signed-in user; otherwise DOT shows
+    # its own confirmation form (the spec's MUST-prompt cases).
+    "OIDC_RP_INITIATED_LOGOUT_ALWAYS_PROMPT": False,
+    "OAUTH2_VALIDATOR_CLASS": "authsurge.target.oidc.SurgeOAuth2Validator",
+    "SCOPES": {
+        "openid": "OpenID Connect",
+        "profile": "Your user name",
+        "email": "Your email address",
+        "read": "Read access",
+        "write": "Write access",
+        "introspection": "Introspect tokens",
+    },
+    "DEFAULT_SCOPES": ["openid", "read"],
+    "PKCE_REQUIRED": True,  # every authorization-code client, public or confidential
+    "ROTATE_REFRESH_TOKEN": True,  # DOT's default, stated because the tests rely on it
+}
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    # Under load every 4xx (a wrong password, a 401) and every capacity 503 is expected:
+    # logging each would fill gunicorn.log and cost CPU, so only real errors are kept.
+    "filters": {"not_503": {"()": "django.utils.log.CallbackFilter",
+                            "callback": lambda record: getattr(record, "status_code", None) != 503}},
+    "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["not_503"]}},
+    "loggers": {"django.request": {"level": "ERROR"}},
+    "root": {"handlers": ["stderr"], "level": "WARNING"},
+}

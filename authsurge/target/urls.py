@@ -1,0 +1,25 @@
+"""URLs: Django's login/logout views, DOT's OAuth2/OIDC endpoints under /o/, our small views."""
+
+from __future__ import annotations
+
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from oauth2_provider import urls as dot_urls
+
+from authsurge.target import views
+
+# Only the protocol endpoints of DOT: its application/token management pages, device
+# flow and dynamic registration are left out (nothing in a surge test uses them, and
+# the management pages would let any test user register clients).
+_dot_patterns = [p for p in dot_urls.base_urlpatterns if not p.name.startswith("device")]
+oauth2_patterns = (_dot_patterns + dot_urls.oidc_urlpatterns, dot_urls.app_name)
+
+urlpatterns = [
+    path("", views.index, name="index"),
+    path("healthz", views.healthz, name="healthz"),
+    path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("accounts/profile/", views.profile, name="profile"),
+    path("api/me", views.api_me, name="api-me"),
+    path("o/", include(oauth2_patterns, namespace="oauth2_provider")),
+]

@@ -1,0 +1,51 @@
+"""The target's own small views; login, logout and all of OIDC are Django's and DOT's."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+from oauth2_provider.oauth2_backends import get_oauthlib_core
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    # No session, user or DB access here: it answers while the database is busy.
+    return HttpResponse("ok", content_type="text/plain")
+
+
+@require_GET
+def index(request: HttpRequest) -> HttpResponse:
+    return render(request, "index.html")
+
+
+@login_required
+def profile(request: HttpRequest) -> HttpResponse:
+    return render(request, "profile.html")
+
+
+def _unauthorized(error: str) -> JsonResponse:
+    response = JsonResponse({"error": error}, status=401)
+    response["WWW-Authenticate"] = f'Bearer error="{error}"' if error == "invalid_token" else "Bearer"
+    return response
+
+
+@require_GET
+def api_me(request: HttpRequest) -> JsonResponse:
+    """The protected API: a DOT bearer token (Authorization header) or a Django session.
+
+    A bearer header, when present, decides: an invalid token is 401 even with a session
+    cookie, as a resource server would treat it. Client-credentials tokens have no user.
+    """
+    if request.META.get("HTTP_AUTHORIZATION", "").lower().startswith("bearer "):
+        valid, oauth_request = get_oauthlib_core().verify_request(request, scopes=[])
+        if not valid:
+            return _unauthorized("invalid_token")
+        token = oauth_request.access_token
+        user = token.user.get_username() if token.user else None
+        client = token.application.client_id if token.application else None
+        return JsonResponse({"user": user, "auth": "bearer", "client": client})
+    if request.user.is_authenticated:
+        return JsonResponse({"user": request.user.get_username(), "auth": "session"})
+    return _unauthorized("unauthenticated")
