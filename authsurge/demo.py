@@ -3,22 +3,19 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 from authsurge.errors import ExitStatus
 
-DEMO_PASSWORD = "surge-demo-password"  # the embedded target's documented demo password
-DEMO_CLIENT_SECRET = "surge-demo-secret"
-
-
 def run_demo(scenario_path: Path, out_root: Path, overrides: list[str], *, progress: bool = True) -> int:
-    # The demo target and the harness must agree on the demo credentials; real runs export their own.
-    os.environ.setdefault("AUTHSURGE_PASSWORD", DEMO_PASSWORD)
-    os.environ.setdefault("AUTHSURGE_CLIENT_SECRET", DEMO_CLIENT_SECRET)
     from authsurge import runner  # locust first: it monkey-patches sockets
     from authsurge.scenario import load_scenario
-    from authsurge.target import TargetOptions, running_target
+    from authsurge.target import (CLIENT_SECRET_ENV, DEMO_CLIENT_SECRET, DEMO_PASSWORD, PASSWORD_ENV,
+                                  TargetOptions, running_target)
+
+    # The demo target and the harness must agree on the demo credentials; real runs export their own.
+    os.environ.setdefault(PASSWORD_ENV, DEMO_PASSWORD)
+    os.environ.setdefault(CLIENT_SECRET_ENV, DEMO_CLIENT_SECRET)
 
     scenario = load_scenario(scenario_path, overrides)  # bad input fails before anything starts
     options = TargetOptions(port=0, data_dir=Path(".authsurge/demo-target"))
