@@ -67,22 +67,22 @@ def usl(n: np.ndarray, lam: float, sigma: float, kappa: float) -> np.ndarray:
 def fit_usl(n: np.ndarray | list[float], x: np.ndarray | list[float], *, method: str = "nonlinear",
             max_extrapolation: float = MAX_EXTRAPOLATION) -> UslFit:
     """Fit the USL to concurrency n and throughput x; ValueError when the data cannot carry it."""
-    n = np.asarray(n, dtype=float)
-    x = np.asarray(x, dtype=float)
-    keep = np.isfinite(n) & np.isfinite(x) & (n > 0) & (x > 0)
-    n, x = n[keep], x[keep]
-    if np.unique(n).size < 3:
-        raise ValueError(f"needs at least 3 distinct concurrency levels, has {np.unique(n).size}")
+    n_all = np.asarray(n, dtype=float)
+    x_all = np.asarray(x, dtype=float)
+    keep = np.isfinite(n_all) & np.isfinite(x_all) & (n_all > 0) & (x_all > 0)
+    conc, tput = n_all[keep], x_all[keep]
+    if np.unique(conc).size < 3:
+        raise ValueError(f"needs at least 3 distinct concurrency levels, has {np.unique(conc).size}")
     if method == "nonlinear":
-        lam, sigma, kappa = _fit_nonlinear(n, x)
+        lam, sigma, kappa = _fit_nonlinear(conc, tput)
     elif method == "normalised":
-        lam, sigma, kappa = _fit_normalised(n, x)
+        lam, sigma, kappa = _fit_normalised(conc, tput)
     else:
         raise ValueError(f"unknown method {method!r}; use 'nonlinear' or 'normalised'")
-    fitted = usl(n, lam, sigma, kappa)
-    ss_tot = float(np.sum((x - x.mean()) ** 2))
-    r2 = 1.0 - float(np.sum((x - fitted) ** 2)) / ss_tot if ss_tot > 0 else math.nan
-    n_max = float(n.max())
+    fitted = usl(conc, lam, sigma, kappa)
+    ss_tot = float(np.sum((tput - tput.mean()) ** 2))
+    r2 = 1.0 - float(np.sum((tput - fitted) ** 2)) / ss_tot if ss_tot > 0 else math.nan
+    n_max = float(conc.max())
     limit = max_extrapolation * n_max
     # a kappa whose term stays below 1e-6 across the data is numerical dust, not coherency
     if kappa * n_max * n_max > 1e-6 and sigma < 1:
@@ -99,7 +99,7 @@ def fit_usl(n: np.ndarray | list[float], x: np.ndarray | list[float], *, method:
         note = "no retrograde term (kappa = 0): throughput levels off towards lambda/sigma"
         if sigma > 0:
             note += f" = {lam / sigma:,.4g}, which lies beyond the measured range; not extrapolated"
-    return UslFit(float(sigma), float(kappa), float(lam), r2, int(n.size), n_max, peak_n, peak_x,
+    return UslFit(float(sigma), float(kappa), float(lam), r2, int(conc.size), n_max, peak_n, peak_x,
                   status, method, note)
 
 

@@ -78,7 +78,7 @@ def _requests_per_arrival(index: RecordIndex, windows: pd.DataFrame, config: Ana
     n_j, n_w, n_s = len(index.journey_names), index.n_windows, index.n_series
     if n_j == 0:
         return None
-    journey_series = {}
+    journey_series: dict[str, int] = {}
     for s, (name, scope) in enumerate(zip(index.series_names, index.series_scopes, strict=True)):
         if scope == SCOPE_JOURNEY:
             journey_series[name.removeprefix("journey:")] = s
@@ -88,9 +88,9 @@ def _requests_per_arrival(index: RecordIndex, windows: pd.DataFrame, config: Ana
     completed = windows["completed"].to_numpy().reshape(n_s, n_w)
     healthy = np.zeros((n_j, n_w), dtype=bool)
     for j, name in enumerate(index.journey_names):  # journeys: a handful
-        s = journey_series.get(name)
-        if s is not None:
-            healthy[j] = (completed[s] > 0) & (error_rate[s] <= 1.0 - config.goodput_share)
+        js = journey_series.get(name)
+        if js is not None:
+            healthy[j] = (completed[js] > 0) & (error_rate[js] <= 1.0 - config.goodput_share)
     if not healthy.any():
         return None
     has_j = (index.journey >= 0) & (index.series >= 0)
@@ -140,6 +140,7 @@ def headroom(demand: dict[str, Any], knees: dict[str, Knee]) -> dict[str, Any]:
                if s["multiple_needed"] is not None and s["multiple_needed"] > 1}
     known = {n: s for n, s in failing.items() if not s["capacity_is_lower_bound"]}
     unknown = {n: s for n, s in failing.items() if s["capacity_is_lower_bound"]}
+    worst: str | None
     if known:
         worst = max(known, key=lambda n: known[n]["multiple_needed"])
         status = "fails"

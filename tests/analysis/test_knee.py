@@ -12,7 +12,7 @@ from authsurge.analysis import RunAnalysis, analyze_run
 from authsurge.analysis.knee import Criterion, find_knee, first_to_fail
 from authsurge.scenario import Slo
 
-from .synth import SynthRun, Step, write_run
+from .synth import Step, SynthRun, write_run
 
 SUBMIT_CAPACITY = 50.0
 FORM_CAPACITY = 80.0

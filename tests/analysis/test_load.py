@@ -14,7 +14,7 @@ from authsurge.analysis import analyze_run, load_run
 from authsurge.errors import ExitStatus, RunDirError
 from authsurge.record import REQUEST_SCHEMA, StreamTable
 
-from .synth import SynthRun, Step, tear_stream, write_run
+from .synth import Step, SynthRun, tear_stream, write_run
 
 
 def shard_rows(run: Path) -> dict[str, int]:

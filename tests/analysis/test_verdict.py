@@ -13,7 +13,7 @@ import pytest
 from authsurge.analysis import RunAnalysis, analyze_run, load_run
 from authsurge.scenario import Slo
 
-from .synth import SynthRun, Step, write_run
+from .synth import Step, SynthRun, write_run
 
 
 def test_headroom_against_the_planned_peak(ramp_analysis: RunAnalysis) -> None:

@@ -1,0 +1,209 @@
+"""Benchmark: `analyze_run` on 10 million synthetic request records.
+
+    python bench/bench_analysis.py [--rows N] [--json OUT] [--keep DIR]
+
+Writes a step-ramp run directory (4 Parquet shards written with pyarrow directly, plus
+meta.json, schedule.parquet, resources.parquet) with a planted knee, then analyses it in
+a fresh child process so that its peak RSS is the analysis's alone, not the generator's.
+Targets on a 2-core machine: < 30 s and < 4 GiB at 10M rows. Prints one result line.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from authsurge.record import REQUEST_SCHEMA, RESOURCE_SCHEMA
+
+T0 = 1_700_000_000.0
+LEVELS = 10
+LEVEL_S = 60
+SHARDS = 4
+ROWS_PER_JOURNEY = 5  # journey row + login.form + login.submit + 2 x api.call
+TARGET_SECONDS = 30.0
+TARGET_RSS_GIB = 4.0
+
+
+def generate(run_dir: Path, rows: int, seed: int = 1) -> dict[str, float]:
+    """A run with a knee: login.submit is planted at 55% of the top arrival rate."""
+    rng = np.random.default_rng(seed)
+    journeys = max(rows // ROWS_PER_JOURNEY, LEVELS)
+    base = journeys / (LEVEL_S * LEVELS * (LEVELS + 1) / 2)
+    rates = base * np.arange(1, LEVELS + 1)
+    per_level = np.floor(rates * LEVEL_S).astype(np.int64)
+    per_level[-1] += journeys - per_level.sum()
+    level = np.repeat(np.arange(LEVELS), per_level)
+    t_int = np.sort(T0 + level * LEVEL_S + rng.random(journeys) * LEVEL_S)
+    level = np.floor((t_int - T0) / LEVEL_S).astype(np.int64).clip(0, LEVELS - 1)
+    capacity = 0.55 * rates[-1]
+    p_ok = np.minimum(1.0, capacity / rates)[level]
+    rho = (rates / capacity)[level]
+
+    (run_dir / "requests").mkdir(parents=True, exist_ok=True)
+    ids = pc.cast(pa.array(np.arange(journeys)), pa.string())
+    person = pc.binary_join_element_wise("p", ids, "")
+    journey_id = pc.binary_join_element_wise("j", ids, "-1", "")
+    submit_ok = rng.random(journeys) < p_ok
+    now = t_int + 0.001
+    columns: dict[str, list[np.ndarray]] = {k: [] for k in ("kind", "step", "t_start", "lat", "ok")}
+
+    def add(kind: int, step: int, start: np.ndarray, lat: np.ndarray, ok: np.ndarray) -> None:
+        columns["kind"].append(np.full(journeys, kind, np.int8))
+        columns["step"].append(np.full(journeys, step, np.int8))
+        columns["t_start"].append(start)
+        columns["lat"].append(lat)
+        columns["ok"].append(ok)
+
+    factor = np.where(rho > 1, 2.5 + 12 * (rho - 1), 1 + 1.5 * rho ** 2)
+    for step, base_ms in ((0, 20.0), (1, 80.0), (2, 15.0), (2, 15.0)):
+        lat = base_ms * rng.lognormal(0, 0.25, journeys) * (factor if step == 1 else 1.0)
+        ok = submit_ok if step == 1 else np.ones(journeys, bool)
+        lat = np.where(ok, lat, 5.0)
+        add(0, step, now.copy(), lat, ok)
+        now += lat / 1000 + 0.002
+    add(1, 3, t_int + 0.001, (now - t_int) * 1000, submit_ok)
+
+    kind = np.concatenate(columns["kind"])
+    step = np.concatenate(columns["step"])
+    ok = np.concatenate(columns["ok"])
+    n = kind.size
+    reps = n // journeys
+    take = np.tile(np.arange(journeys), reps)
+    kinds = pa.DictionaryArray.from_arrays(pa.array(kind), pa.array(["request", "journey"]))
+    steps = pa.DictionaryArray.from_arrays(pa.array(step),
+                                           pa.array(["login.form", "login.submit", "api.call", "login_api"]))
+    outcome = pa.DictionaryArray.from_arrays(pa.array((~ok).astype(np.int8)), pa.array(["ok", "http_5xx"]))
+    reason = pa.DictionaryArray.from_arrays(pa.array((~ok).astype(np.int8)), pa.array(["", "503 on POST"]))
+    method = pa.DictionaryArray.from_arrays(pa.array(np.where(step == 1, 1, 0).astype(np.int8)),
+                                            pa.array(["GET", "POST"]))
+    table = pa.table({
+        "kind": kinds, "t_intended": np.tile(t_int, reps), "t_start": np.concatenate(columns["t_start"]),
+        "step": steps, "journey": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)),
+                                                                 pa.array(["login_api"])),
+        "journey_id": pc.take(journey_id, take), "person_id": pc.take(person, take),
+        "attempt": np.ones(n, np.int16), "method": method,
+        "status": np.where(ok, 200, 503).astype(np.int32), "outcome": outcome, "reason": reason,
+        "latency_ms": np.concatenate(columns["lat"]), "bytes": np.full(n, 1000, np.int64),
+        "worker": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)), pa.array(["w"])),
+    }).cast(REQUEST_SCHEMA)
+    bounds = np.linspace(0, n, SHARDS + 1).astype(np.int64)
+    for i in range(SHARDS):  # contiguous slices: a shard per worker
+        pq.write_table(table.slice(bounds[i], bounds[i + 1] - bounds[i]),
+                       run_dir / "requests" / f"worker-{i}.parquet", compression="zstd")
+
+    seconds = np.arange(LEVELS * LEVEL_S)
+    load = np.minimum(1.0, rates[seconds // LEVEL_S] / capacity)
+    res = pa.table({
+        "t": np.concatenate([T0 + seconds + 0.5] * 2), "source": ["target"] * seconds.size +
+        ["harness:worker-0"] * seconds.size,
+        "cpu_percent": np.concatenate([195 * load, 40 * load]),
+        "rss_bytes": np.full(2 * seconds.size, 200_000_000, np.int64),
+        "processes": np.full(2 * seconds.size, 3, np.int32),
+        "loop_lag_ms": np.concatenate([np.full(seconds.size, np.nan), np.full(seconds.size, 3.0)]),
+        "cpu_count": np.full(2 * seconds.size, 2, np.int32),
+    }).cast(RESOURCE_SCHEMA)
+    pq.write_table(res, run_dir / "resources.parquet")
+    pq.write_table(pa.table({"t": T0 + seconds.astype(float), "journey": ["login_api"] * seconds.size,
+                             "planned_rate": rates[seconds // LEVEL_S]}), run_dir / "schedule.parquet")
+    meta = {
+        "format_version": 1, "run_id": run_dir.name, "scenario": "bench", "status": "complete",
+        "started_at": T0, "ended_at": T0 + LEVELS * LEVEL_S + 2, "duration_s": LEVELS * LEVEL_S + 2,
+        "target": {"base_url": "http://127.0.0.1:8000"}, "harness": {"cpu_count": 2},
+        "traffic": {"model": "open", "shape": "step_ramp", "dropped_journeys": 0},
+        "levels": [{"start": T0 + i * LEVEL_S, "end": T0 + (i + 1) * LEVEL_S, "rate": float(r)}
+                   for i, r in enumerate(rates)],
+        "analysis": {"window_s": 1.0, "settle_s": 2.0, "goodput_share": 0.9, "knee_p95_ms": None},
+        "slos": ["login.submit p95 < 800ms", "* error_rate < 1%"],
+        "bench": {"planted_capacity": capacity},  # extra keys are ignored by readers
+    }
+    (run_dir / "meta.json").write_text(json.dumps(meta))
+    return {"rows": float(n), "planted_capacity": float(capacity)}
+
+
+def analyse_in_this_process(run_dir: Path) -> None:
+    """Child mode: time analyze_run and print JSON with seconds, stage times and peak RSS."""
+    from authsurge.analysis import analyze_run
+
+    marks: list[tuple[str, float]] = []
+    started = time.perf_counter()
+    analysis = analyze_run(run_dir, progress=lambda stage: marks.append((stage, time.perf_counter())))
+    seconds = time.perf_counter() - started
+    stages = {name: round(marks[i + 1][1] - t, 2) for i, (name, t) in enumerate(marks[:-1])}
+    doc = analysis.to_json()
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # KiB on Linux
+    print(json.dumps({"seconds": seconds, "peak_rss_bytes": peak_kib * 1024, "stages": stages,
+                      "records": doc["run"]["records"],
+                      "planted": analysis.meta.get("bench", {}).get("planted_capacity"),
+                      "capacity": doc["steps"]["login.submit"]["knee"]["capacity"],
+                      "reason": doc["steps"]["login.submit"]["knee"]["reason"],
+                      "first_to_fail": doc["first_to_fail"][0]["step"]}))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=10_000_000, help="request records (default 10M)")
+    parser.add_argument("--json", type=Path, help="write the result here (bench/run_all.py format)")
+    parser.add_argument("--keep", type=Path, help="generate into (or reuse) this run directory")
+    parser.add_argument("--analyse-only", type=Path, help=argparse.SUPPRESS)  # the child process
+    args = parser.parse_args()
+    if args.analyse_only:
+        analyse_in_this_process(args.analyse_only)
+        return 0
+
+    tmp = None
+    if args.keep is not None:
+        run_dir = args.keep
+    else:
+        tmp = Path(tempfile.mkdtemp(prefix="authsurge-bench-"))
+        run_dir = tmp / "run"
+    try:
+        if not (run_dir / "meta.json").exists():
+            started = time.perf_counter()
+            info = generate(run_dir, args.rows)
+            print(f"generated {int(info['rows']):,} rows in {time.perf_counter() - started:.1f} s "
+                  f"({run_dir})", file=sys.stderr)
+        child = subprocess.run([sys.executable, __file__, "--analyse-only", str(run_dir)],
+                               capture_output=True, text=True, check=False)
+        if child.returncode != 0:
+            print(child.stderr, file=sys.stderr)
+            return 1
+        result = json.loads(child.stdout.strip().splitlines()[-1])
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    gib = result["peak_rss_bytes"] / 2**30
+    ok_time = result["seconds"] < TARGET_SECONDS
+    ok_rss = gib < TARGET_RSS_GIB
+    stages = ", ".join(f"{k} {v:.1f} s" for k, v in result["stages"].items())
+    print(f"analyze_run: {result['records']:,} rows in {result['seconds']:.1f} s, peak RSS {gib:.2f} GiB "
+          f"(targets < {TARGET_SECONDS:.0f} s: {'met' if ok_time else 'MISSED'}, < {TARGET_RSS_GIB:.0f} GiB: "
+          f"{'met' if ok_rss else 'MISSED'}) [{stages}]; {result['first_to_fail']} capacity "
+          f"{result['capacity']:,.0f} req/s (planted {result['planted'] or float('nan'):,.0f}; "
+          f"knee: {result['reason']})")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps({"benchmark": "analysis", "rows": [
+            {"metric": "records", "value": result["records"], "unit": "rows"},
+            {"metric": "analyze_run time", "value": round(result["seconds"], 2), "unit": "s",
+             "target": f"< {TARGET_SECONDS:.0f}", "meets_target": ok_time},
+            {"metric": "analyze_run peak RSS", "value": round(gib, 3), "unit": "GiB",
+             "target": f"< {TARGET_RSS_GIB:.0f}", "meets_target": ok_rss},
+        ], "stages_s": result["stages"]}, indent=2))
+    return 0 if ok_time and ok_rss else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
