@@ -45,6 +45,7 @@ from authsurge.analysis.windows import (
     grouped_quantiles,
     window_table,
 )
+from authsurge.errors import RunDirError
 from authsurge.record import OK
 from authsurge.scenario import AnalysisConfig
 
@@ -143,7 +144,12 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     config = data.config
     slos = data.slos
     step("windows")
-    index = build_index(data.requests, data.started_at, config.window_s)
+    ended = data.meta.get("ended_at")
+    index = build_index(data.requests, data.started_at, config.window_s,
+                        ended if isinstance(ended, int | float) else None, warnings)
+    if index.n_series == 0:
+        raise RunDirError(f"{data.run_dir}: no analysable records (no request or journey rows "
+                          "with a step name and a time)")
     windows = window_table(index)
     step("curves")
     curves = capacity_curves(index, windows, data.meta, config.settle_s, warnings)

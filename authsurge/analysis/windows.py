@@ -74,7 +74,14 @@ class RecordIndex:
         return self.series_names.index(name)
 
 
-def build_index(requests: pd.DataFrame, started_at: float, window_s: float) -> RecordIndex:
+# Records this far outside the run are clock garbage; kept, they would make millions of windows.
+MAX_EARLY_S = 600.0  # arrived before started_at
+MAX_LATE_S = 3600.0  # arrived after ended_at
+MAX_LATENCY_S = 3600.0
+
+
+def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
+                ended_at: float | None = None, warnings: list[str] | None = None) -> RecordIndex:
     """Map every record to its series, arrival window and completion window."""
     kind = requests["kind"].astype("category")
     step = requests["step"].astype("category")
@@ -106,6 +113,16 @@ def build_index(requests: pd.DataFrame, started_at: float, window_s: float) -> R
     step_names = [str(s) for s in step.cat.categories]
     lookup = np.full((2, max(len(step_names), 1)), -1, dtype=np.int32)
     valid = np.isfinite(arrive) & (step_codes >= 0) & (is_req | is_jr)
+    plausible = end - arrive <= MAX_LATENCY_S
+    if np.isfinite(started_at):
+        plausible &= arrive >= started_at - MAX_EARLY_S
+    if ended_at is not None and np.isfinite(ended_at):
+        plausible &= arrive <= ended_at + MAX_LATE_S
+    implausible = int((valid & ~plausible).sum())
+    if implausible and warnings is not None:
+        warnings.append(f"{implausible:,} records with timestamps or latencies far outside the run "
+                        "(clock or recording errors) were left out")
+    valid &= plausible
     used_req = np.unique(step_codes[valid & is_req])
     used_jr = np.unique(step_codes[valid & is_jr])
     names: list[str] = []

@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from authsurge.analysis.windows import build_index, grouped_quantiles, window_table
 
@@ -90,3 +92,29 @@ def test_grouped_quantiles_leave_out_group_minus_one() -> None:
     assert counts.tolist() == [4, 0]
     assert values[0].tolist() == pytest.approx([2.5, 3.7, 3.85, 3.97, 4.0])
     assert np.isnan(values[1]).all()
+
+
+def test_records_far_outside_the_run_are_left_out_with_a_warning() -> None:
+    df = frame([{"step": "a", "t_start": T0 + 0.5, "latency_ms": 10.0},
+                {"step": "a", "t_start": 0.0, "latency_ms": 10.0},  # a clock at the epoch
+                {"step": "a", "t_start": T0 + 1.0, "latency_ms": 1e12}])  # a garbage latency
+    warnings: list[str] = []
+    index = build_index(df, T0, 1.0, T0 + 10.0, warnings)
+    assert index.n_windows == 1 and index.t0 == T0
+    assert index.series.tolist() == [0, -1, -1]
+    assert warnings == ["2 records with timestamps or latencies far outside the run "
+                        "(clock or recording errors) were left out"]
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.tuples(st.floats(0, 20), st.floats(0, 5000), st.sampled_from(["a", "b"]),
+                          st.booleans()), min_size=1, max_size=60),
+       st.sampled_from([0.5, 1.0, 2.5]))
+def test_window_totals_conserve_records_and_busy_time(records, window_s) -> None:
+    df = frame([{"step": s, "t_start": T0 + t, "latency_ms": lat, "outcome": "ok" if ok else "http_5xx"}
+                for t, lat, s, ok in records])
+    table = window_table(build_index(df, T0, window_s))
+    assert table["offered"].sum() == table["completed"].sum() == len(records)
+    assert table["ok"].sum() == sum(ok for *_, ok in records)
+    busy = sum(lat for _, lat, _, _ in records) / 1000.0
+    assert table["concurrency"].sum() * window_s == pytest.approx(busy, rel=1e-9, abs=1e-6)
