@@ -1,0 +1,29 @@
+"""Scenario text and run-directory readers shared by the runner tests."""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pandas as pd
+import pyarrow.parquet as pq
+
+from authsurge import runner
+from authsurge.scenario import parse_scenario
+
+
+def scenario_text(base_url: str, body: str, name: str = "t") -> str:
+    return f'name: {name}\ntarget: {{base_url: "{base_url}"}}\n' + textwrap.dedent(body)
+
+
+def run_scenario(tmp_path: Path, base_url: str, body: str, pids: list[int] | None = None, **opts):
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "scenario.yaml"
+    path.write_text(scenario_text(base_url, body))
+    scenario = parse_scenario(path.read_text(), path)
+    return runner.run(runner.RunOptions(scenario=scenario, out_root=tmp_path / "runs", progress=False,
+                                        target_pids=pids or [], **opts))
+
+
+def records(run_dir: Path) -> pd.DataFrame:
+    return pq.read_table(Path(run_dir) / "requests").to_pandas()
