@@ -14,12 +14,13 @@ Which window a record counts in (``window_s`` from meta.analysis, default 1 s):
   per second stay at its capacity while arrivals keep rising.
 - latency percentiles (linear interpolation, as numpy) are over every record with a
   latency, failures included (as Locust reports them); dropped arrivals have none.
+  Latencies are resolved to 0.1 us (LATENCY_QUANTUM_MS) for the sort.
 - concurrency: the time-average number of records in flight (t_start to completion) in the
   window, from the exact overlap of the intervals with the window.
 
 Everything is vectorised: a record's window is an integer; counts are bincounts over
-(series, window) keys; percentiles come from one global sort by latency followed by a
-stable (radix) sort by group.
+(series, window) keys; percentiles come from one sort of integer (group, latency) keys
+per grouping.
 """
 
 from __future__ import annotations
@@ -33,6 +34,11 @@ import pandas as pd
 from authsurge import record
 
 QUANTILES = (0.50, 0.90, 0.95, 0.99)
+# Percentiles sort integer keys: latency in 0.1 us steps in the low 40 bits (up to 30 hours),
+# the group in the high 23 bits. Sorting values is ~10x faster than argsort on 10M records.
+LATENCY_QUANTUM_MS = 1e-4
+_LAT_BITS = 40
+_LAT_MASK = (1 << _LAT_BITS) - 1
 PERCENTILE_COLUMNS = ("p50", "p90", "p95", "p99", "max")
 SCOPE_REQUEST = "request"
 SCOPE_JOURNEY = "journey"
@@ -58,8 +64,7 @@ class RecordIndex:
     is_journey: np.ndarray  # bool: kind journey (an attempt that started)
     is_dropped: np.ndarray  # bool: kind dropped
     first_attempt: np.ndarray  # bool: attempt == 1
-    lat_order: np.ndarray  # indices of records with a latency, by latency ascending
-    lat_sorted: np.ndarray  # float64 latency_ms in that order
+    lat_q: np.ndarray  # int64 latency in LATENCY_QUANTUM_MS units; -1: none (or not analysed)
     start_rel: np.ndarray  # float64 s since t0 the record started (in flight from here)
     end_rel: np.ndarray  # float64 s since t0 it completed
 
@@ -98,11 +103,10 @@ def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
     t_start = requests["t_start"].to_numpy(dtype=np.float64)
     t_int = requests["t_intended"].to_numpy(dtype=np.float64)
     lat = requests["latency_ms"].to_numpy(dtype=np.float64)
-    has_int = np.isfinite(t_int)
-    arrive = np.where(is_jr & has_int, t_int, t_start)
-    lat_s = lat / 1000.0
-    # journey latency counts from t_intended; without it (closed model) from t_start
-    end = np.where(is_jr & has_int, t_int, t_start) + lat_s
+    # journeys arrive (and their latency counts) from t_intended; without it (closed model)
+    # from t_start
+    arrive = np.where(is_jr & np.isfinite(t_int), t_int, t_start)
+    end = arrive + lat / 1000.0
     end = np.where(np.isfinite(end), end, arrive)
     # in flight from the actual start; a record that ends before it starts is clamped
     start = np.where(np.isfinite(t_start), t_start, arrive)
@@ -111,7 +115,6 @@ def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
     # series: request steps by their name, journeys (and their drops) by journey name
     step_codes = step.cat.codes.to_numpy()
     step_names = [str(s) for s in step.cat.categories]
-    lookup = np.full((2, max(len(step_names), 1)), -1, dtype=np.int32)
     valid = np.isfinite(arrive) & (step_codes >= 0) & (is_req | is_jr)
     plausible = end - arrive <= MAX_LATENCY_S
     if np.isfinite(started_at):
@@ -123,45 +126,42 @@ def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
         warnings.append(f"{implausible:,} records with timestamps or latencies far outside the run "
                         "(clock or recording errors) were left out")
     valid &= plausible
-    used_req = np.unique(step_codes[valid & is_req])
-    used_jr = np.unique(step_codes[valid & is_jr])
+
+    # one (scope, step) code per record; the few distinct codes become series
+    n_steps = max(len(step_names), 1)
+    combo = np.where(valid, is_jr * n_steps + np.maximum(step_codes, 0), -1)
+    combo_valid = combo[valid]
+    present = np.bincount(combo_valid, minlength=2 * n_steps) > 0
+    first_seen = np.full(2 * n_steps, np.inf)
+    np.minimum.at(first_seen, combo_valid, arrive[valid])  # ufunc.at: fast in numpy >= 1.25
     names: list[str] = []
     scopes: list[str] = []
-    for code in used_req:
-        lookup[0, code] = len(names)
-        names.append(step_names[code])
-        scopes.append(SCOPE_REQUEST)
-    request_names = set(names)
-    for code in used_jr:
-        lookup[1, code] = len(names)
-        name = step_names[code]
-        names.append(f"journey:{name}" if name in request_names else name)
-        scopes.append(SCOPE_JOURNEY)
-    series = np.full(len(requests), -1, dtype=np.int32)
-    series[valid & is_req] = lookup[0, step_codes[valid & is_req]]
-    series[valid & is_jr] = lookup[1, step_codes[valid & is_jr]]
+    codes: list[int] = []
+    request_names = {step_names[c] for c in np.flatnonzero(present[:n_steps])}
+    # series in order of first arrival, so plots and tables follow the journey's order
+    for c in sorted(np.flatnonzero(present), key=lambda c: (first_seen[c], c)):
+        name = step_names[c % n_steps]
+        if c < n_steps:
+            names.append(name)
+            scopes.append(SCOPE_REQUEST)
+        else:
+            names.append(f"journey:{name}" if name in request_names else name)
+            scopes.append(SCOPE_JOURNEY)
+        codes.append(int(c))
+    lookup = np.full(2 * n_steps + 1, -1, dtype=np.int16)  # the last slot maps combo -1
+    lookup[codes] = np.arange(len(codes), dtype=np.int16)
+    series = lookup[combo]
 
     # window 0 starts at the run start, moved back by whole windows if records precede it
-    first = float(np.nanmin(arrive[valid])) if valid.any() else started_at
+    first = float(first_seen[present].min()) if present.any() else started_at
     t0 = started_at if np.isfinite(started_at) else first
     if first < t0:
         t0 -= np.ceil((t0 - first) / window_s) * window_s
     arrive_rel = arrive - t0
     end_rel = end - t0
-    arrive_w = np.floor(arrive_rel / window_s)
-    end_w = np.floor(end_rel / window_s)
-    arrive_w = np.where(valid, arrive_w, 0).astype(np.int32)
-    end_w = np.where(valid, end_w, 0).astype(np.int32)
+    arrive_w = np.where(valid, np.floor(arrive_rel / window_s), 0).astype(np.int32)
+    end_w = np.where(valid, np.floor(end_rel / window_s), 0).astype(np.int32)
     n_windows = int(max(arrive_w.max(initial=0), end_w.max(initial=0))) + 1
-
-    # order series by first arrival, so plots and tables follow the journey's order
-    firsts = pd.Series(arrive_rel[valid]).groupby(series[valid]).min()
-    order = np.argsort(firsts.reindex(range(len(names))).to_numpy(), kind="stable")
-    remap = np.empty(len(names), dtype=np.int32)
-    remap[order] = np.arange(len(names), dtype=np.int32)
-    series = np.where(series >= 0, remap[np.maximum(series, 0)], -1).astype(np.int16)
-    names = [names[i] for i in order]
-    scopes = [scopes[i] for i in order]
 
     outcome = requests["outcome"].astype("category")
     outcome_names = [str(o) for o in outcome.cat.categories]
@@ -182,14 +182,14 @@ def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
     first_attempt = attempt <= 1
 
     has_lat = np.isfinite(lat) & (series >= 0)
-    idx = np.flatnonzero(has_lat)
-    lat_order = idx[np.argsort(lat[idx])]
+    lat_q = np.where(has_lat, np.clip(np.rint(np.nan_to_num(lat) / LATENCY_QUANTUM_MS), 0, _LAT_MASK),
+                     -1).astype(np.int64)
     return RecordIndex(
         t0=float(t0), window_s=float(window_s), n_windows=n_windows, series_names=names,
         series_scopes=scopes, series=series, arrive_w=arrive_w, end_w=end_w, ok=ok,
         outcome=outcome_codes, outcome_names=outcome_names, journey=journey_codes,
         journey_names=journey_names, is_journey=is_journey, is_dropped=is_dropped,
-        first_attempt=first_attempt, lat_order=lat_order, lat_sorted=lat[lat_order],
+        first_attempt=first_attempt, lat_q=lat_q,
         start_rel=start - t0, end_rel=end_rel,
     )
 
@@ -200,15 +200,15 @@ def grouped_quantiles(index: RecordIndex, group: np.ndarray, n_groups: int,
 
     Returns (counts[n_groups], values[n_groups, len(quantiles) + 1]) with NaN for empty groups.
     """
-    g = group[index.lat_order]
-    keep = g >= 0
-    g = g[keep]
-    values = index.lat_sorted[keep]
-    # records are already ordered by latency: a stable sort by group keeps that order
-    # inside each group (a radix sort when the keys fit 16 bits)
-    key = g.astype(np.uint16) if n_groups <= np.iinfo(np.uint16).max else g.astype(np.int64)
-    order = np.argsort(key, kind="stable")
-    values = values[order]
+    if n_groups >= 1 << (63 - _LAT_BITS):
+        raise ValueError(f"too many groups for one pass ({n_groups:,})")
+    keep = (group >= 0) & (index.lat_q >= 0)
+    g = group[keep].astype(np.int64)
+    # one int64 key per record, group in the high bits and latency in the low ones: a plain
+    # (SIMD) sort of the keys orders records by group, then latency, without an argsort
+    key = (g << _LAT_BITS) | index.lat_q[keep]
+    key.sort()
+    values = (key & _LAT_MASK) * LATENCY_QUANTUM_MS
     counts = np.bincount(g, minlength=n_groups)[:n_groups]
     starts = np.cumsum(counts) - counts
     out = np.full((n_groups, len(quantiles) + 1), np.nan)

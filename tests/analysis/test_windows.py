@@ -81,7 +81,7 @@ def test_window_table_matches_brute_force(ramp_run) -> None:
         values = lat.to_numpy()
         expected = np.percentile(values, [50, 90, 95, 99]).tolist() + [values.max()]
         got = table.loc[(step, w), ["p50", "p90", "p95", "p99", "max"]].to_numpy(dtype=float)
-        assert got == pytest.approx(expected)
+        assert got == pytest.approx(expected, abs=1e-4)  # latencies are resolved to 0.1 us
 
 
 def test_grouped_quantiles_leave_out_group_minus_one() -> None:
