@@ -23,7 +23,7 @@ first_to_fail ranks steps by the load at which they fail. Steps see different re
 rates (one login, three API calls per journey), so the common unit is the surge itself:
 journey arrivals/s in the same windows (``knee.arrivals``); runs without journey rows
 rank by the step's own offered load. Steps with no knee come last, ordered by how far they
-were measured healthy.
+were measured healthy (then by their own offered load).
 """
 
 from __future__ import annotations
@@ -204,8 +204,9 @@ def first_to_fail(knees: dict[str, Knee]) -> list[dict[str, Any]]:
 
     reached = sorted((n for n, k in knees.items() if k.reached),
                      key=lambda n: (knee_value(knees[n]), n))
+    # ties (steps measured over the same surge) go by their own load: the busiest one last
     healthy = sorted((n for n, k in knees.items() if not k.reached),
-                     key=lambda n: (healthy_up_to(knees[n]), n))
+                     key=lambda n: (healthy_up_to(knees[n]), knees[n].max_offered, n))
     order = reached + healthy
     out = []
     for rank, name in enumerate(order, start=1):

@@ -170,3 +170,13 @@ def test_first_to_fail_without_journeys_ranks_by_offered_load() -> None:
     ranked = first_to_fail({"a": a, "b": b})
     assert [r["step"] for r in ranked] == ["b", "a"]
     assert ranked[0]["rank_by"] == "req/s offered to the step"
+
+
+def test_steps_without_a_knee_tie_break_by_their_own_load() -> None:
+    def healthy(peak: float) -> pd.DataFrame:
+        return pd.DataFrame({"offered_rps": [peak / 2, peak], "arrivals_rps": [5.0, 10.0],
+                             "goodput_rps": [peak / 2, peak], "p95": [1.0, 1.0]})
+
+    knees = {name: find_knee(healthy(peak), GOODPUT, "r")
+             for name, peak in (("a.busy", 40.0), ("b.quiet", 10.0), ("c.mid", 20.0))}
+    assert [r["step"] for r in first_to_fail(knees)] == ["b.quiet", "c.mid", "a.busy"]
