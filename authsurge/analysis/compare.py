@@ -45,7 +45,7 @@ Limits: the bootstrap sees the variation inside each run, not between runs (a wa
 cache, a noisy neighbour); min_effect is the guard for that. The rank test gates the
 percentiles, so a change confined to the far tail without any shift in the bulk of the
 distribution is reported as no detectable change. Records per level are subsampled to
-MAX_RECORDS (evenly across its windows) for the percentile bootstrap; the point estimate
+MAX_RECORDS (drawn at random, so every window keeps about the same share) for the percentile bootstrap; the point estimate
 uses all records.
 """
 
