@@ -24,7 +24,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-SLOT_FILE = "login_slots.bin"
+from authsurge.target.layout import SLOT_FILE
+
 _SLOT = struct.Struct("=d")
 
 

@@ -29,6 +29,13 @@ timeout = 60
 keepalive = 5
 
 
+def on_starting(server: Any) -> None:
+    """Prepare the data dir (authsurge.target.prepare) before binding and forking."""
+    from authsurge.target.prepare import prepare_from_stdin
+
+    prepare_from_stdin()
+
+
 def when_ready(server: Any) -> None:
     """Stop with the process that started us when it dies without stopping us (a killed
     test run, a crashed harness), so no target outlives its owner. Off for

@@ -13,8 +13,7 @@ from pathlib import Path
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-SECRET_KEY_FILE = "secret_key"
-RSA_KEY_FILE = "oidc_rsa.pem"
+from authsurge.target.layout import RSA_KEY_FILE, SECRET_KEY_FILE
 
 
 def _write_private(path: Path, data: bytes) -> None:

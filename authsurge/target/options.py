@@ -23,10 +23,12 @@ DEMO_PASSWORD = "surge-demo-password"
 DEMO_CLIENT_SECRET = "surge-demo-secret"
 
 # PBKDF2-SHA256 iterations of the demo target. Django's own default (1,000,000 in 5.2)
-# makes one login cost ~0.5 s of CPU, so 2 cores would top out near 4 logins/s; at this
-# value a password check costs ~10 ms and the knee of the demo surge lands in its
-# 4..32 arrivals/s ramp (measured numbers in README.md).
-DEFAULT_HASHER_ITERATIONS = 20_000
+# costs ~0.6 s of CPU per login: 2 cores would top out near 3 logins/s. At 20,000 a form
+# login costs ~20 ms of target CPU (~50 logins/s per core), so the demo's 4..32 arrivals/s
+# ramp would never reach the knee. At 100,000 a login costs ~65 ms of CPU (~15 logins/s
+# per core): with the harness on the same 2 cores the knee lands near 15-20 journeys/s,
+# mid-ramp. Measurements in README.md.
+DEFAULT_HASHER_ITERATIONS = 100_000
 
 DEFAULT_DATA_DIR = Path(".authsurge/target")
 LOOPBACK_NAMES = ("localhost",)

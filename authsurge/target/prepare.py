@@ -1,15 +1,16 @@
-"""First-start setup of a data dir, run as `python -m authsurge.target.prepare --users N`.
+"""Setup of a data dir on every start: migrate, OIDC clients, test users.
 
-Runs in its own process (start_target launches it) because Django settings can be
-configured only once per process, and the caller may be a test session or the harness.
-It migrates, creates the OIDC clients and the test users, and prints one JSON line that
-says what it did (never a secret). The password and client secret come from
-AUTHSURGE_PASSWORD and AUTHSURGE_CLIENT_SECRET.
+It runs in the gunicorn master (`on_starting`, after the app is preloaded and before
+the socket is bound or any worker forked): Django is set up there anyway, and Django
+settings can be configured once per process only, so the caller (a test session, the
+harness) must not do it itself. start_target writes the password, client secret and
+user count as one JSON line to the master's stdin - never environment or argv, which
+other local users can read - and waits for PREPARED_FILE, which says what was done
+(never a secret).
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
@@ -17,8 +18,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from authsurge.target.layout import MARKER_FILE, PREPARED_FILE
+
 USERNAME_PATTERN = "user{n:04d}"
-MARKER_FILE = "target.json"
 MARKER_FORMAT = 1
 
 REDIRECT_URI = "http://127.0.0.1/callback"
@@ -123,43 +125,51 @@ def write_marker(data_dir: Path, summary: dict[str, Any], iterations: int) -> No
         "clients": [c["client_id"] for c in client_specs()],
         "redirect_uri": REDIRECT_URI, "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI,
     })
+    write_json(path, marker)
+
+
+def write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(marker, indent=2) + "\n")
+    tmp.write_text(json.dumps(data, indent=2) + "\n")
     os.replace(tmp, path)
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m authsurge.target.prepare")
-    parser.add_argument("--users", type=int, required=True)
-    args = parser.parse_args(argv)
-    password = os.environ.get("AUTHSURGE_PASSWORD", "")
-    client_secret = os.environ.get("AUTHSURGE_CLIENT_SECRET", "")
-    if not password or not client_secret:
-        print("AUTHSURGE_PASSWORD and AUTHSURGE_CLIENT_SECRET must be set", file=sys.stderr)
-        return 2
-
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "authsurge.target.settings")
-    import django
+def prepare(users: int, password: str, client_secret: str) -> dict[str, Any]:
+    """Bring the data dir's database up to date; returns what was done. Django must be set up."""
     from django.conf import settings
     from django.core.management import call_command
-    from django.db import connection
+    from django.db import connections
     from django.db.migrations.executor import MigrationExecutor
 
-    django.setup()
     started = time.monotonic()
-    executor = MigrationExecutor(connection)
+    executor = MigrationExecutor(connections["default"])
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:
         call_command("migrate", verbosity=0, interactive=False)
     summary: dict[str, Any] = {"migrations_applied": len(pending),
                                "migrate_s": round(time.monotonic() - started, 2)}
     summary["clients_created"], summary["clients_updated"] = ensure_clients(client_secret)
-    summary.update(ensure_users(args.users, password))
+    summary.update(ensure_users(users, password))
     write_marker(Path(settings.AUTHSURGE_DATA_DIR), summary, settings.AUTHSURGE_HASHER_ITERATIONS)
-    connection.close()
-    print(json.dumps(summary), flush=True)
-    return 0
+    # no connection may cross the fork into the workers
+    connections.close_all()
+    return summary
 
 
-if __name__ == "__main__":
-    sys.exit(main())
+def prepare_from_stdin() -> None:
+    """The gunicorn master's on_starting hook: read the request, prepare, report."""
+    from django.conf import settings
+
+    out = Path(settings.AUTHSURGE_DATA_DIR) / PREPARED_FILE
+    try:
+        request = json.loads(sys.stdin.readline() or "{}")
+        users, password, client_secret = request["users"], request["password"], request["client_secret"]
+    except (ValueError, KeyError, TypeError):
+        write_json(out, {"error": "no setup request on stdin (start the target with start_target)"})
+        raise SystemExit(2) from None
+    try:
+        summary = prepare(int(users), password, client_secret)
+    except Exception as exc:
+        write_json(out, {"error": f"{type(exc).__name__}: {exc}"})
+        raise
+    write_json(out, summary)

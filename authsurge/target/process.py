@@ -1,8 +1,9 @@
 """Start, find and stop the embedded target: a gunicorn (gthread) process tree.
 
-start_target prepares the data dir in a child process (authsurge.target.prepare), starts
-`python -m gunicorn` in its own session, waits for /healthz and writes a PID file; stop
-is SIGTERM, a bounded wait, then SIGKILL for whatever is left of the tree.
+start_target makes the keys, starts `python -m gunicorn` in its own session, hands the
+gunicorn master the setup request on stdin (authsurge.target.prepare runs there), waits
+for the setup report and /healthz and writes a PID file; stop is SIGTERM, a bounded
+wait, then SIGKILL for whatever is left of the tree.
 """
 
 from __future__ import annotations
@@ -28,8 +29,16 @@ import psutil
 
 from authsurge.errors import BadInput, TargetUnreachable
 from authsurge.secrets import load_secret
-from authsurge.target.capacity import SLOT_FILE, reset_slots
+from authsurge.target.capacity import reset_slots
 from authsurge.target.keys import ensure_rsa_key, ensure_secret_key
+from authsurge.target.layout import (
+    LOG_FILE,
+    MARKER_FILE,
+    PID_FILE,
+    PREPARED_FILE,
+    SLOT_FILE,
+    STATE_FILE,
+)
 from authsurge.target.options import (
     CLIENT_SECRET_ENV,
     PASSWORD_ENV,
@@ -37,13 +46,9 @@ from authsurge.target.options import (
     server_env,
     url_host,
 )
-from authsurge.target.prepare import MARKER_FILE
 
 logger = logging.getLogger(__name__)
 
-PID_FILE = "target.pid"  # the gunicorn master's PID, first token (authsurge.resources reads it)
-STATE_FILE = "serve.json"  # where the running target listens and how it was started
-LOG_FILE = "gunicorn.log"
 PREPARE_TIMEOUT_S = 600.0  # migrate + 1,000,000 users fits; 10,000 users take a few seconds
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # so children import this authsurge
 
@@ -107,7 +112,7 @@ class TargetStatus:
 
 def start_target(opts: TargetOptions, *, log: Callable[[str], None] | None = None,
                  detach: bool = False) -> TargetProcess:
-    """Prepare the data dir if needed, start gunicorn, wait for /healthz, write the PID file.
+    """Start gunicorn, prepare the data dir if needed, wait for /healthz; returns the handle.
 
     `detach=True` (for `authsurge target serve` in the background) lets the target outlive
     this process; otherwise it stops by itself when this process dies without stopping it.
@@ -130,24 +135,29 @@ def start_target(opts: TargetOptions, *, log: Callable[[str], None] | None = Non
     made = [name for name, new in (("Django secret key", ensure_secret_key(data_dir)),
                                    ("RSA signing key", ensure_rsa_key(data_dir))) if new]
     env = _child_env(opts, data_dir, port)
-    summary = _prepare(opts, env | {PASSWORD_ENV: password.reveal(), CLIENT_SECRET_ENV: client_secret.reveal()})
-    say(_describe(data_dir, made, summary, password.source, client_secret.source))
-
-    if opts.login_capacity is not None:
-        reset_slots(data_dir / SLOT_FILE)
     if not detach:
         env["AUTHSURGE_TARGET_OWNER_PID"] = str(os.getpid())
+    if opts.login_capacity is not None:
+        reset_slots(data_dir / SLOT_FILE)
+    (data_dir / PREPARED_FILE).unlink(missing_ok=True)
     with open(data_dir / LOG_FILE, "ab") as log_file:
         popen = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:authsurge.target.gunicorn_conf"],
-            env=env, stdin=subprocess.DEVNULL, stdout=log_file, stderr=log_file,
+            env=env, stdin=subprocess.PIPE, stdout=log_file, stderr=log_file,
             # its own session: a Ctrl-C in the terminal reaches us, and we stop it in order
             start_new_session=True)
     target = TargetProcess(pid=popen.pid, host=opts.host, port=port, data_dir=data_dir,
                            stop_timeout_s=opts.stop_timeout_s, _popen=popen)
     try:
-        _wait_healthy(target, popen, opts.startup_timeout_s)
+        # written at once, so `authsurge target stop` also reaches a target still starting
         (data_dir / PID_FILE).write_text(f"{popen.pid}\n")
+        request = {"users": opts.users, "password": password.reveal(), "client_secret": client_secret.reveal()}
+        assert popen.stdin is not None
+        with contextlib.suppress(BrokenPipeError), popen.stdin:  # if it died, _wait_prepared says why
+            popen.stdin.write((json.dumps(request) + "\n").encode())
+        summary = _wait_prepared(target, popen)
+        say(_describe(data_dir, made, summary, password.source, client_secret.source))
+        _wait_healthy(target, popen, opts.startup_timeout_s)
         state = {"pid": popen.pid, "base_url": target.base_url, "host": opts.host, "port": port,
                  "started_at": time.time(), "workers": opts.workers,
                  "threads": opts.threads_per_worker(), "hasher_iterations": opts.hasher_iterations,
@@ -212,21 +222,23 @@ def _child_env(opts: TargetOptions, data_dir: Path, port: int) -> dict[str, str]
     return env
 
 
-def _prepare(opts: TargetOptions, env: dict[str, str]) -> dict[str, Any]:
-    try:
-        done = subprocess.run([sys.executable, "-m", "authsurge.target.prepare", "--users", str(opts.users)],
-                              env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=PREPARE_TIMEOUT_S)
-    except subprocess.TimeoutExpired:
-        raise TargetUnreachable(f"preparing the target's data dir took over {PREPARE_TIMEOUT_S:.0f} s") from None
-    if done.returncode != 0:
-        tail = "\n".join(done.stderr.strip().splitlines()[-15:])
-        raise TargetUnreachable(f"preparing the target's data dir {opts.data_dir} failed:\n{tail}")
-    try:
-        result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
-    except (ValueError, IndexError):
-        raise TargetUnreachable(f"the target setup printed no summary: {done.stdout[-500:]!r}") from None
-    return result
+def _wait_prepared(target: TargetProcess, popen: subprocess.Popen[bytes]) -> dict[str, Any]:
+    """Wait for the gunicorn master's setup report (migrations, clients, users)."""
+    path = target.data_dir / PREPARED_FILE
+    deadline = time.monotonic() + PREPARE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if path.exists():
+            report = _read_json(path)
+            if "error" in report:
+                raise TargetUnreachable(f"preparing the target's data dir {target.data_dir} failed: "
+                                        f"{report['error']}\n{_log_tail(target.data_dir)}")
+            if report:
+                return report
+        if popen.poll() is not None:
+            raise TargetUnreachable(f"gunicorn exited with status {popen.returncode} while preparing "
+                                    f"{target.data_dir}; its log ends with:\n{_log_tail(target.data_dir)}")
+        time.sleep(0.05)
+    raise TargetUnreachable(f"preparing the target's data dir took over {PREPARE_TIMEOUT_S:.0f} s")
 
 
 def _describe(data_dir: Path, made: list[str], s: dict[str, Any], pw_source: str, secret_source: str) -> str:

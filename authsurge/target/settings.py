@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from authsurge.target.keys import RSA_KEY_FILE, SECRET_KEY_FILE
+from authsurge.target.layout import DB_FILE, RSA_KEY_FILE, SECRET_KEY_FILE
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -23,7 +23,7 @@ def _env(name: str, default: str | None = None) -> str:
 AUTHSURGE_DATA_DIR = Path(_env("DATA_DIR")).resolve()
 AUTHSURGE_HOST = _env("HOST", "127.0.0.1")
 AUTHSURGE_PORT = int(_env("PORT", "8000"))
-AUTHSURGE_HASHER_ITERATIONS = int(_env("HASHER_ITERATIONS", "20000"))
+AUTHSURGE_HASHER_ITERATIONS = int(_env("HASHER_ITERATIONS"))
 AUTHSURGE_DELAY_MS = float(_env("DELAY_MS", "0"))
 AUTHSURGE_LOGIN_CAPACITY = float(_env("LOGIN_CAPACITY", "0")) or None
 AUTHSURGE_LOGIN_QUEUE = int(_env("LOGIN_QUEUE", "0"))
@@ -68,7 +68,7 @@ TEMPLATES = [{
 DATABASES = {
     "default": {
         "ENGINE": "django.db.backends.sqlite3",
-        "NAME": AUTHSURGE_DATA_DIR / "db.sqlite3",
+        "NAME": AUTHSURGE_DATA_DIR / DB_FILE,
         # Several worker processes write (sessions, last_login, tokens): WAL lets readers
         # go on during a write; IMMEDIATE takes the write lock at BEGIN, so two
         # transactions never deadlock upgrading read locks (SQLITE_BUSY that the busy

@@ -11,6 +11,7 @@ import string
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import numpy as np
 import pytest
 import requests
 
@@ -95,6 +96,11 @@ def test_login_capacity_holds_successes_at_n_per_second(target_factory, target_e
             requests.get(f"{target.base_url}/api/me", timeout=10)
             api_latencies.append(time.monotonic() - t0)
 
+    # warm every worker thread up first (DB connection, templates): slow first requests
+    # would bunch the early completions and tilt a few-second measurement
+    drive_logins(target.base_url, target_env.password, 2 * capacity, 0.4, users=20)
+    time.sleep(0.6)  # let the queue empty before the measured run
+
     with ThreadPoolExecutor(max_workers=1) as side:
         probe = side.submit(probe_api)
         results = drive_logins(target.base_url, target_env.password, 2 * capacity, 3.0, users=20)
@@ -104,8 +110,11 @@ def test_login_capacity_holds_successes_at_n_per_second(target_factory, target_e
     refused = [done - sent for sent, done, status in results if status == 503]
     other = [status for _, _, status in results if status not in (302, 503)]
     assert not other
-    # slots are 1/N apart, so successes complete at N/s from the first to the last
-    rate = (len(ok) - 1) / (ok[-1] - ok[0])
+    # slots are 1/N apart, so successes complete at N/s: the least-squares slope of
+    # "successes so far" over time, without the first and last tenth (less sensitive to
+    # jitter at the ends than first-to-last)
+    cut = len(ok) // 10
+    rate = float(np.polyfit(ok[cut:len(ok) - cut], np.arange(cut, len(ok) - cut), 1)[0])
     print(f"{len(ok)} ok, {len(refused)} refused, {rate:.2f} successes/s, api {max(api_latencies):.3f} s")
     assert rate == pytest.approx(capacity, rel=0.05), f"{rate:.2f} successes/s"
     assert len(refused) >= 0.25 * len(results)  # offered 2N: a good share finds the queue full

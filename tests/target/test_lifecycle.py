@@ -108,7 +108,8 @@ def test_second_target_on_the_same_data_dir_is_refused(target, target_env):
         start_target(TargetOptions(port=0, data_dir=target.data_dir))
 
 
-def test_cli_serve_status_stop_through_the_pid_file(target_env, tmp_path, capsys):
+def test_cli_serve_status_stop_through_the_pid_file(target_env, seeded_data_dir, capsys):
+    tmp_path = seeded_data_dir
     data_dir = str(tmp_path)
     try:
         assert target_cli(["serve", "--port", "0", "--data-dir", data_dir, "--users", "2",
@@ -148,9 +149,9 @@ OWNER = textwrap.dedent("""
 """)
 
 
-def test_target_stops_when_its_owner_is_killed(target_env, tmp_path):
+def test_target_stops_when_its_owner_is_killed(target_env, seeded_data_dir):
     """A test run killed with SIGKILL must not leave a target behind."""
-    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(tmp_path)], stdout=subprocess.PIPE, text=True)
+    owner = subprocess.Popen([sys.executable, "-c", OWNER, str(seeded_data_dir)], stdout=subprocess.PIPE, text=True)
     pids: list[int] = []
     try:
         line = owner.stdout.readline()  # type: ignore[union-attr]

@@ -1,0 +1,11 @@
+"""Names of the files in a target's data dir (one place, so every module agrees)."""
+
+DB_FILE = "db.sqlite3"  # SQLite, WAL mode
+SECRET_KEY_FILE = "secret_key"  # Django SECRET_KEY, 0600, made once
+RSA_KEY_FILE = "oidc_rsa.pem"  # RS256 signing key of ID tokens, 0600, made once
+MARKER_FILE = "target.json"  # what the data dir holds: users, iterations, clients
+PREPARED_FILE = "prepared.json"  # what the last start's setup did (written by the gunicorn master)
+PID_FILE = "target.pid"  # the gunicorn master's PID, first token (authsurge.resources reads it)
+STATE_FILE = "serve.json"  # where the running target listens and how it was started
+LOG_FILE = "gunicorn.log"  # warnings and errors; no access log
+SLOT_FILE = "login_slots.bin"  # capacity mode: the last slot handed out (float64)
