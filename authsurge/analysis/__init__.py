@@ -223,14 +223,14 @@ def _series_summaries(requests: pd.DataFrame, index: RecordIndex) -> dict[str, d
 def _top_reasons(requests: pd.DataFrame, index: RecordIndex, top: int = 3) -> dict[int, list[dict[str, Any]]]:
     if "reason" not in requests:
         return {}
-    failed = (~index.ok) & (index.series >= 0)
+    reason = requests["reason"].astype("category")
+    failed = (~index.ok) & (index.series >= 0) & (reason.cat.codes.to_numpy() >= 0)
     if not failed.any():
         return {}
-    reason = requests["reason"].astype("category")
     codes = reason.cat.codes.to_numpy()[failed].astype(np.int64)
     n_r = len(reason.cat.categories)
     series = index.series[failed].astype(np.int64)
-    counts = np.bincount(series * n_r + np.maximum(codes, 0), minlength=index.n_series * n_r)
+    counts = np.bincount(series * n_r + codes, minlength=index.n_series * n_r)
     counts = counts.reshape(index.n_series, n_r)
     out: dict[int, list[dict[str, Any]]] = {}
     names = [str(c) for c in reason.cat.categories]

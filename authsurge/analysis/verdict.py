@@ -171,8 +171,12 @@ def retry_amplification(requests: pd.DataFrame, index: RecordIndex) -> dict[str,
     if attempts == 0:
         return {"available": False, "note": "no journey rows: retries cannot be told apart",
                 "attempts": 0, "persons": 0, "amplification": None, "peak_window": None}
-    persons = int(requests["person_id"][arrivals].nunique()) if "person_id" in requests else 0
-    if persons == 0:  # no person ids recorded: first attempts stand for persons
+    persons = 0
+    if "person_id" in requests:
+        ids = requests["person_id"][arrivals]
+        if not (ids.isna() | (ids == "")).any():
+            persons = int(ids.nunique())
+    if persons == 0:  # person ids missing: each person has exactly one first attempt
         persons = int((arrivals & index.first_attempt).sum())
     per_window = np.bincount(index.arrive_w[arrivals], minlength=index.n_windows)
     firsts = np.bincount(index.arrive_w[arrivals & index.first_attempt], minlength=index.n_windows)
