@@ -1,10 +1,14 @@
-"""The one DOT extension point we use: extra OIDC claims, through DOT's own validator hook."""
+"""Our two DOT extensions, both through hooks DOT offers: extra claims, a fuller discovery."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from oauth2_provider.oauth2_validators import OAuth2Validator
+from oauth2_provider.settings import oauth2_settings
+from oauth2_provider.views import ConnectDiscoveryInfoView
 
 
 class SurgeOAuth2Validator(OAuth2Validator):
@@ -12,3 +16,23 @@ class SurgeOAuth2Validator(OAuth2Validator):
     # in the ID token / userinfo when that scope was granted.
     def get_additional_claims(self, request: Any) -> dict[str, Any]:
         return {"preferred_username": request.user.get_username()}
+
+
+class DiscoveryView(ConnectDiscoveryInfoView):
+    """DOT's OIDC discovery document plus revocation_endpoint and introspection_endpoint.
+
+    DOT publishes those two only in its RFC 8414 metadata; OpenID providers commonly
+    list them in openid-configuration too (both are registered metadata names), and
+    clients (our journeys among them) look for every endpoint in one document.
+    """
+
+    def get(self, request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        response = super().get(request, *args, **kwargs)
+        data = json.loads(response.content)
+        methods = oauth2_settings.OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED
+        for key, view_name in (("revocation_endpoint", "revoke-token"), ("introspection_endpoint", "introspect")):
+            data[key] = self._get_endpoint_url(request, view_name, required=True)
+            data[f"{key}_auth_methods_supported"] = methods
+        extended = JsonResponse(data)
+        extended["Access-Control-Allow-Origin"] = response.get("Access-Control-Allow-Origin", "*")
+        return extended

@@ -121,6 +121,7 @@ OAUTH2_PROVIDER = {
     },
     "DEFAULT_SCOPES": ["openid", "read"],
     "PKCE_REQUIRED": True,  # every authorization-code client, public or confidential
+    "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only, as RFC 9700 asks; no "plain"
     "ROTATE_REFRESH_TOKEN": True,  # DOT's default, stated because the tests rely on it
 }
 

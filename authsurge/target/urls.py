@@ -3,16 +3,23 @@
 from __future__ import annotations
 
 from django.contrib.auth import views as auth_views
-from django.urls import include, path
+from django.urls import include, path, re_path
 from oauth2_provider import urls as dot_urls
 
 from authsurge.target import views
+from authsurge.target.oidc import DiscoveryView
 
 # Only the protocol endpoints of DOT: its application/token management pages, device
 # flow and dynamic registration are left out (nothing in a surge test uses them, and
 # the management pages would let any test user register clients).
 _dot_patterns = [p for p in dot_urls.base_urlpatterns if not p.name.startswith("device")]
-oauth2_patterns = (_dot_patterns + dot_urls.oidc_urlpatterns, dot_urls.app_name)
+_discovery = "oidc-connect-discovery-info"
+_oidc_patterns = [
+    # DOT's own discovery view, extended (authsurge.target.oidc.DiscoveryView)
+    re_path(r"^\.well-known/openid-configuration/?$", DiscoveryView.as_view(), name=_discovery),
+    *[p for p in dot_urls.oidc_urlpatterns if p.name != _discovery],
+]
+oauth2_patterns = (_dot_patterns + _oidc_patterns, dot_urls.app_name)
 
 urlpatterns = [
     path("", views.index, name="index"),

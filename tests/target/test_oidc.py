@@ -110,10 +110,11 @@ def test_discovery_names_the_loopback_issuer_and_its_endpoints(target, discovery
     assert discovery["issuer"] == f"http://127.0.0.1:{target.port}/o" == target.issuer
     for key, path in [("authorization_endpoint", "/o/authorize/"), ("token_endpoint", "/o/token/"),
                       ("userinfo_endpoint", "/o/userinfo/"), ("jwks_uri", "/o/.well-known/jwks.json"),
-                      ("end_session_endpoint", "/o/logout/")]:
+                      ("end_session_endpoint", "/o/logout/"), ("revocation_endpoint", "/o/revoke_token/"),
+                      ("introspection_endpoint", "/o/introspect/")]:
         assert discovery[key] == target.base_url + path
     assert "RS256" in discovery["id_token_signing_alg_values_supported"]
-    assert "S256" in discovery["code_challenge_methods_supported"]
+    assert discovery["code_challenge_methods_supported"] == ["S256"]
 
 
 def test_auth_code_with_pkce_gives_tokens_a_signed_id_token_and_userinfo(target, target_env, discovery):
@@ -151,10 +152,14 @@ def test_code_with_a_wrong_verifier_is_rejected(target, target_env):
     assert r.status_code == 400 and r.json()["error"] == "invalid_grant"
 
 
-def test_authorize_without_pkce_is_refused(target, target_env):
+@pytest.mark.parametrize("pkce", ["missing", "plain"])
+def test_authorize_without_s256_pkce_is_refused(target, target_env, pkce):
     s = requests.Session()
-    params = authorize_params("surge-public", "x", "n1")
-    del params["code_challenge"], params["code_challenge_method"]
+    params = authorize_params("surge-public", "x" * 43, "n1")
+    if pkce == "missing":
+        del params["code_challenge"], params["code_challenge_method"]
+    else:
+        params["code_challenge_method"] = "plain"
     r = s.get(f"{target.base_url}/o/authorize/", params=params, allow_redirects=False, timeout=TIMEOUT)
     # anonymous: login first; the PKCE check comes once the user is known
     login_url = urljoin(target.base_url, r.headers["Location"])
