@@ -16,10 +16,11 @@ import codecs
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import urldefrag, urlencode, urljoin
+from urllib.parse import urldefrag, urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
+from authsurge.journeys.urls import quote_value
 from authsurge.secrets import Secret
 
 # Input types whose value a browser never submits as a plain field.
@@ -87,8 +88,9 @@ class Form:
             out.append((c.name, c.value))
         return out
 
-    def login_fields(self, username_field: str | None = None,
-                     password_field: str | None = None) -> tuple[str | None, str | None]:
+    def login_fields(
+        self, username_field: str | None = None, password_field: str | None = None
+    ) -> tuple[str | None, str | None]:
         """Names of the username and password fields: given, or guessed from the form.
 
         The password field is the first password input; the username field is the last
@@ -102,19 +104,24 @@ class Form:
                     pw_index, password_field = i, c.name
                     break
         else:
-            pw_index = next((i for i, c in enumerate(self.controls) if c.name == password_field), None)
+            pw_index = next(
+                (i for i, c in enumerate(self.controls) if c.name == password_field), None
+            )
         if username_field is None:
             before = self.controls[:pw_index] if pw_index is not None else self.controls
             candidates = [c for c in before if c.kind in _USERNAME_TYPES and c.name]
             if candidates:
                 username_field = candidates[-1].name
             elif pw_index is not None:
-                after = [c for c in self.controls[pw_index + 1:] if c.kind in _USERNAME_TYPES and c.name]
+                after = [
+                    c for c in self.controls[pw_index + 1 :] if c.kind in _USERNAME_TYPES and c.name
+                ]
                 username_field = after[0].name if after else None
         return username_field, password_field
 
-    def fill(self, values: Mapping[str, str | Secret] | None = None, *,
-             submit: bool = True) -> list[tuple[str, str | Secret]]:
+    def fill(
+        self, values: Mapping[str, str | Secret] | None = None, *, submit: bool = True
+    ) -> list[tuple[str, str | Secret]]:
         """The pairs to send: successful controls, the default submit button, then `values`.
 
         A value replaces the first field of that name (later duplicates are dropped, as a
@@ -133,18 +140,38 @@ class Form:
                     pairs.append((name, value))
                 else:
                     pairs[index] = (name, value)
-                    pairs[index + 1:] = [p for p in pairs[index + 1:] if p[0] != name]
+                    pairs[index + 1 :] = [p for p in pairs[index + 1 :] if p[0] != name]
         return pairs
+
+    def request(
+        self, pairs: list[tuple[str, str | Secret]], page_url: str
+    ) -> tuple[str, str, bytes | None, dict[str, str]]:
+        """(method, url, body, headers) of submitting `pairs` from the page at `page_url`.
+
+        Sent as a browser sends it: Origin and Referer of the page (Django checks them
+        over https), urlencoded (multipart forms are rare on login pages and are sent
+        urlencoded too).
+        """
+        encoded = self.encode(pairs)
+        headers = {"Accept": "text/html,*/*", "Referer": page_url, "Origin": origin(page_url)}
+        if self.method == "GET":
+            action = self.action.split("?", 1)[0]  # a GET form replaces the action's query
+            return "GET", action + "?" + encoded.decode("ascii"), None, headers
+        return "POST", self.action, encoded, headers
 
     def encode(self, pairs: list[tuple[str, str | Secret]]) -> bytes:
         """urlencoded body (or query) in the page's charset; the one place a Secret is revealed."""
-        plain = [(n, v.reveal() if isinstance(v, Secret) else v) for n, v in pairs]
         # A character the charset cannot hold becomes a numeric character reference,
         # which is what browsers send.
-        return urlencode(plain, encoding=self.charset, errors="xmlcharrefreplace").encode("ascii")
+        cs = self.charset
+        return "&".join(
+            f"{quote_value(n, cs)}=" + quote_value(v.reveal() if isinstance(v, Secret) else v, cs)
+            for n, v in pairs
+        ).encode("ascii")
 
 
 # --- decoding and parsing ---------------------------------------------------------------
+
 
 def charset_of(body: bytes, content_type: str | None) -> str:
     """The page's encoding: Content-Type charset, else a <meta> charset, else UTF-8."""
@@ -152,9 +179,9 @@ def charset_of(body: bytes, content_type: str | None) -> str:
         m = _CT_CHARSET.search(content_type)
         if m:
             return _known_charset(m.group(1))
-    m = _META_CHARSET.search(body[:2048])
-    if m:
-        return _known_charset(m.group(1).decode("ascii", "replace"))
+    meta = _META_CHARSET.search(body[:2048])
+    if meta:
+        return _known_charset(meta.group(1).decode("ascii", "replace"))
     return "utf-8"
 
 
@@ -187,9 +214,15 @@ def forms_in(tree: LexborHTMLParser, page_url: str, charset: str = "utf-8") -> l
     return [_form(tree, node, page_url, charset) for node in tree.css("form")]
 
 
-def find_form(tree: LexborHTMLParser, page_url: str, charset: str = "utf-8", *,
-              selector: str | None = None, password: bool | None = None,
-              field_names: tuple[str, ...] = ()) -> Form | None:
+def find_form(
+    tree: LexborHTMLParser,
+    page_url: str,
+    charset: str = "utf-8",
+    *,
+    selector: str | None = None,
+    password: bool | None = None,
+    field_names: tuple[str, ...] = (),
+) -> Form | None:
     """The form to submit on a page.
 
     selector: the first form matching this CSS selector (or containing the matched node).
@@ -210,11 +243,13 @@ def find_form(tree: LexborHTMLParser, page_url: str, charset: str = "utf-8", *,
                 return f
     # A page may carry a search or language form too; a POST form is the likelier target.
     posts = [f for f in candidates if f.method == "POST"]
-    return (posts or candidates or [None])[0]
+    chosen = posts or candidates
+    return chosen[0] if chosen else None
 
 
-def login_form(tree: LexborHTMLParser, page_url: str, charset: str = "utf-8",
-               selector: str | None = None) -> Form | None:
+def login_form(
+    tree: LexborHTMLParser, page_url: str, charset: str = "utf-8", selector: str | None = None
+) -> Form | None:
     """The login form: the one matching `selector`, else the first with a password input."""
     if selector:
         return find_form(tree, page_url, charset, selector=selector)
@@ -227,9 +262,13 @@ def _form(tree: LexborHTMLParser, node: LexborNode, page_url: str, charset: str)
     # An empty or missing action submits to the page itself (HTML spec), fragment removed.
     target = urljoin(page_url, action) if action else page_url
     method = (attrs.get("method") or "get").strip().upper()
-    form = Form(action=urldefrag(target)[0], method="POST" if method == "POST" else "GET",
-                enctype=(attrs.get("enctype") or "application/x-www-form-urlencoded").lower(),
-                charset=_form_charset(attrs.get("accept-charset"), charset), id=attrs.get("id"))
+    form = Form(
+        action=urldefrag(target)[0],
+        method="POST" if method == "POST" else "GET",
+        enctype=(attrs.get("enctype") or "application/x-www-form-urlencoded").lower(),
+        charset=_form_charset(attrs.get("accept-charset"), charset),
+        id=attrs.get("id"),
+    )
     nodes = node.css(_CONTROLS)
     if form.id:
         # Controls outside the form that point at it with form="id" (oidc-provider's
@@ -254,8 +293,13 @@ def _control(n: LexborNode) -> Control | None:
         kind = (a.get("type") or "text").strip().lower()
         if kind in ("checkbox", "radio"):
             value = a.get("value")
-            return Control(name, kind, "on" if value is None else value, checked="checked" in a,
-                           disabled=disabled)
+            return Control(
+                name,
+                kind,
+                "on" if value is None else value,
+                checked="checked" in a,
+                disabled=disabled,
+            )
         if not name and kind not in _SUBMIT_TYPES:
             return None
         return Control(name, kind, a.get("value") or "", disabled=disabled)
@@ -296,6 +340,12 @@ def _form_charset(accept: str | None, page_charset: str) -> str:
             continue
         return _known_charset(name)
     return page_charset
+
+
+def origin(url: str) -> str:
+    """scheme://host[:port] of a URL (the Origin header a browser sends)."""
+    scheme, _, rest = url.partition("://")
+    return f"{scheme}://{rest.split('/', 1)[0]}"
 
 
 def _css_string(value: str) -> str:

@@ -1,0 +1,157 @@
+"""Who logs in: accounts from a pattern or a CSV, the shared password, client secrets.
+
+Each concurrent journey holds a distinct account (two people typing the same username at
+once is not a surge, it is a lock test). Workers take disjoint slices of the accounts so
+that no account is in use on two workers at once. Passwords and client secrets stay
+`Secret`s from the moment they are read; nothing here ever formats their values.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+from collections import deque
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from authsurge.errors import BadInput
+from authsurge.scenario import ClientConfig, CredentialsConfig, Scenario
+from authsurge.secrets import Secret, load_secret
+
+# Step groups that type a password, and those that talk to the OIDC client.
+PASSWORD_GROUPS = frozenset(("form_login", "oidc_login"))
+OIDC_CLIENT_GROUPS = frozenset(
+    ("oidc_login", "oidc_logout", "token_refresh", "token_revoke", "token_introspect", "userinfo")
+)
+_HEADER_NAMES = frozenset(("username", "user", "login", "email", "name", "account"))
+
+
+@dataclass(frozen=True)
+class Account:
+    username: str
+    password: Secret = field(repr=False)
+    index: int = 0  # position in the full list (before the worker slice)
+
+
+@dataclass
+class ScenarioSecrets:
+    """Every secret a scenario's journeys need; `vars()` of it lists them (for redaction)."""
+
+    password: Secret | None = None
+    clients: dict[str, Secret] = field(default_factory=dict)  # client_id -> secret
+
+    def client_secret(self, client: ClientConfig | None) -> Secret | None:
+        if client is None or client.auth_method == "none":
+            return None
+        try:
+            return self.clients[client.client_id]
+        except KeyError:
+            raise BadInput(f"no secret loaded for client {client.client_id!r}") from None
+
+
+def load_scenario_secrets(
+    scenario: Scenario, environ: dict[str, str] | None = None
+) -> ScenarioSecrets:
+    """The password and client secrets the scenario's journeys use; BadInput when one is missing."""
+    environ = dict(os.environ) if environ is None else environ
+    used = {group for journey in scenario.journeys.values() for group in journey.steps}
+    creds = scenario.credentials
+    secrets = ScenarioSecrets()
+    if used & PASSWORD_GROUPS:
+        pw_file = scenario.resolve_path(creds.password_file) if creds.password_file else None
+        secrets.password = load_secret("credentials password", creds.password_env, pw_file, environ)
+    clients: list[ClientConfig] = []
+    flows = scenario.flows
+    if flows.oidc is not None and used & OIDC_CLIENT_GROUPS:
+        clients.append(flows.oidc.client)
+    if "client_credentials" in used and flows.tokens.client_credentials is not None:
+        clients.append(flows.tokens.client_credentials)
+    if "token_introspect" in used and flows.tokens.introspection_client is not None:
+        clients.append(flows.tokens.introspection_client)
+    for client in clients:
+        if client.auth_method == "none" or client.client_id in secrets.clients:
+            continue
+        file = scenario.resolve_path(client.secret_file) if client.secret_file else None
+        secrets.clients[client.client_id] = load_secret(
+            f"client secret of {client.client_id}", client.secret_env, file, environ
+        )
+    return secrets
+
+
+def usernames(credentials: CredentialsConfig, base_dir: Path | None = None) -> list[str]:
+    """All usernames: the first CSV column (a header row is skipped), or the pattern's range."""
+    if credentials.csv is None:
+        return [
+            credentials.pattern.format(n=n)
+            for n in range(credentials.first, credentials.first + credentials.count)
+        ]
+    path = credentials.csv
+    if not path.is_absolute() and base_dir is not None:
+        path = base_dir / path
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [row[0].strip() for row in csv.reader(f) if row and row[0].strip()]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise BadInput(f"credentials.csv {path}: cannot read it ({type(exc).__name__})") from None
+    if rows and rows[0].lower() in _HEADER_NAMES:
+        rows = rows[1:]
+    if not rows:
+        raise BadInput(f"credentials.csv {path}: no usernames in its first column")
+    return rows
+
+
+class AccountPool:
+    """Distinct accounts for concurrent journeys; `acquire` returns None when all are in use.
+
+    Accounts are handed out least recently used first, so a run cycles through all of
+    them instead of hammering the first few (per-user caches and rate limits are part of
+    what a surge tests).
+    """
+
+    def __init__(
+        self,
+        credentials: CredentialsConfig,
+        password: Secret | None,
+        base_dir: Path | None = None,
+        *,
+        worker_index: int = 0,
+        worker_count: int = 1,
+    ) -> None:
+        if password is None:
+            raise BadInput(
+                "AccountPool needs the password (load_scenario_secrets found no journey "
+                "that logs in)"
+            )
+        if not 0 <= worker_index < worker_count:
+            raise ValueError(f"worker_index {worker_index} outside 0..{worker_count - 1}")
+        names = usernames(credentials, base_dir)
+        mine = [
+            Account(name, password, i)
+            for i, name in enumerate(names)
+            if i % worker_count == worker_index
+        ]
+        if not mine:
+            raise BadInput(
+                f"{len(names)} account(s) cannot be split over {worker_count} workers; "
+                "raise credentials.count"
+            )
+        self.size = len(mine)
+        self._free: deque[Account] = deque(mine)
+        self._busy: set[str] = set()
+
+    def acquire(self) -> Account | None:
+        if not self._free:
+            return None
+        account = self._free.popleft()
+        self._busy.add(account.username)
+        return account
+
+    def release(self, account: Account) -> None:
+        # Releasing twice (or an account from elsewhere) must not duplicate it in the pool.
+        if account.username in self._busy:
+            self._busy.discard(account.username)
+            self._free.append(account)
+
+    @property
+    def in_use(self) -> int:
+        return len(self._busy)

@@ -1,0 +1,207 @@
+"""Journeys: a scenario's step groups composed into what one person does, run many times.
+
+A `Journey` is built once per scenario journey and run concurrently by many greenlets;
+everything that belongs to one person (browser, cookies, tokens) lives in the
+`JourneyState` of one run, and everything shared (settings, the OIDC discovery cache, the
+TLS context) lives in the step objects. Composition is keycloak-benchmark style: a list
+of step groups, each making named requests.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+
+from authsurge import record
+from authsurge.errors import BadInput
+from authsurge.journeys.api import ApiCalls
+from authsurge.journeys.credentials import ScenarioSecrets
+from authsurge.journeys.form_login import FormLogin
+from authsurge.journeys.http import HttpClient, HttpSettings, Reporter, StepFailed
+from authsurge.journeys.logout import FormLogout, OidcLogout
+from authsurge.journeys.oidc import OidcLogin, Provider
+from authsurge.journeys.state import JourneyContext, JourneyResult, JourneyState, Step
+from authsurge.journeys.tokens import ClientCredentials, Introspect, Refresh, Revoke, Userinfo
+from authsurge.scenario import ClientConfig, FlowSettings, Scenario
+from authsurge.secrets import Secret
+
+# Step groups that need a token from an earlier step, and which earlier steps give one.
+_NEEDS = {
+    "token_refresh": ("oidc_login",),
+    "oidc_logout": ("oidc_login",),
+    "userinfo": ("oidc_login",),
+    "token_introspect": ("oidc_login", "client_credentials"),
+    "token_revoke": ("oidc_login", "client_credentials"),
+}
+
+
+class Journey:
+    """What one person does: step groups in order. `run` never raises for target failures."""
+
+    def __init__(
+        self,
+        name: str,
+        steps: Sequence[Step],
+        http: HttpSettings | None = None,
+        *,
+        logout_share: float = 1.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        if not steps:
+            raise BadInput(f"journey {name!r} has no steps")
+        self.name = name
+        self.steps = list(steps)
+        self.http = http or HttpSettings()
+        self.logout_share = logout_share
+        self.needs_account = any(s.needs_account for s in self.steps)
+        self._rng = rng or random.Random()
+
+    def __repr__(self) -> str:
+        return f"Journey({self.name!r}, [{', '.join(s.group for s in self.steps)}])"
+
+    def run(self, ctx: JourneyContext) -> JourneyResult:
+        """One attempt: a new browser (connections, cookie jar), the steps, then close."""
+        logs_out = self.logout_share >= 1.0 or self._rng.random() < self.logout_share
+        with person(ctx, self.http) as state:
+            try:
+                for step in self.steps:
+                    if step.logout and not logs_out:
+                        continue
+                    step(state)
+            except StepFailed as failed:
+                return JourneyResult(False, failed.outcome, failed.step, failed.reason)
+        return JourneyResult(True, record.OK, None, "")
+
+
+@contextmanager
+def person(ctx: JourneyContext, http: HttpSettings | None = None) -> Iterator[JourneyState]:
+    """A fresh person for one attempt; their connections are closed on the way out.
+
+    For custom flows and tests: `with person(ctx) as state: FormLogin()(state)`.
+    """
+    reporter = Reporter(
+        ctx.environment.events.request.fire,
+        {
+            "journey": ctx.journey,
+            "journey_id": ctx.journey_id,
+            "person_id": ctx.person_id,
+            "attempt": ctx.attempt,
+            "t_intended": ctx.t_intended,
+            "worker": ctx.worker,
+        },
+    )
+    client = HttpClient(http or HttpSettings(), reporter)
+    try:
+        yield JourneyState(ctx=ctx, http=client, account=ctx.account)
+    finally:
+        client.close()
+
+
+StepFactory = Callable[[FlowSettings, ScenarioSecrets, "_Shared"], Step]
+
+
+class _Shared:
+    """What the step groups of one journey share: the OIDC provider (discovery cache)."""
+
+    def __init__(self, flows: FlowSettings, secrets: ScenarioSecrets) -> None:
+        self._flows = flows
+        self._secrets = secrets
+        self._provider: Provider | None = None
+
+    @property
+    def provider(self) -> Provider | None:
+        oidc = self._flows.oidc
+        if oidc is not None and self._provider is None:
+            self._provider = Provider(oidc, self._secrets.client_secret(oidc.client))
+        return self._provider
+
+
+def _oidc_client(
+    flows: FlowSettings, secrets: ScenarioSecrets
+) -> tuple[ClientConfig | None, Secret | None]:
+    client = flows.oidc.client if flows.oidc else None
+    return client, secrets.client_secret(client)
+
+
+def _required(provider: Provider | None, group: str) -> Provider:
+    if provider is None:
+        raise BadInput(f"step group {group} needs flows.oidc")
+    return provider
+
+
+def _introspect(flows: FlowSettings, secrets: ScenarioSecrets, shared: _Shared) -> Step:
+    client = flows.tokens.introspection_client or (flows.oidc.client if flows.oidc else None)
+    return Introspect(shared.provider, client, secrets.client_secret(client), flows.tokens)
+
+
+def _client_credentials(flows: FlowSettings, secrets: ScenarioSecrets, shared: _Shared) -> Step:
+    client = flows.tokens.client_credentials
+    if client is None:
+        raise BadInput("client_credentials needs flows.tokens.client_credentials")
+    if shared.provider is None and not flows.tokens.token_url:
+        raise BadInput("client_credentials needs flows.oidc (discovery) or flows.tokens.token_url")
+    return ClientCredentials(shared.provider, client, secrets.client_secret(client), flows.tokens)
+
+
+STEP_FACTORIES: dict[str, StepFactory] = {
+    "form_login": lambda f, s, sh: FormLogin(f.form_login),
+    "form_logout": lambda f, s, sh: FormLogout(f.form_logout),
+    "oidc_login": lambda f, s, sh: OidcLogin(_required(sh.provider, "oidc_login")),
+    "oidc_logout": lambda f, s, sh: OidcLogout(_required(sh.provider, "oidc_logout")),
+    "token_refresh": lambda f, s, sh: Refresh(
+        _required(sh.provider, "token_refresh"), *_oidc_client(f, s), f.tokens
+    ),
+    "token_revoke": lambda f, s, sh: Revoke(
+        _required(sh.provider, "token_revoke"), *_oidc_client(f, s), f.tokens
+    ),
+    "userinfo": lambda f, s, sh: Userinfo(
+        _required(sh.provider, "userinfo"), *_oidc_client(f, s), f.tokens
+    ),
+    "token_introspect": _introspect,
+    "client_credentials": _client_credentials,
+    "api": lambda f, s, sh: ApiCalls(f.api),
+}
+
+
+def compose(
+    name: str,
+    groups: Sequence[str],
+    flows: FlowSettings,
+    secrets: ScenarioSecrets,
+    http: HttpSettings | None = None,
+    *,
+    logout_share: float = 1.0,
+) -> Journey:
+    """A journey from step group names, e.g. compose("sso", ["oidc_login", "api"], ...)."""
+    check_order(name, groups)
+    shared = _Shared(flows, secrets)
+    unknown = [g for g in groups if g not in STEP_FACTORIES]
+    if unknown:
+        raise BadInput(
+            f"journey {name!r}: unknown step group(s) {unknown}; known: {', '.join(STEP_FACTORIES)}"
+        )
+    steps = [STEP_FACTORIES[g](flows, secrets, shared) for g in groups]
+    return Journey(name, steps, http, logout_share=logout_share)
+
+
+def check_order(name: str, groups: Sequence[str]) -> None:
+    """A step that uses a token must come after a step that gets one."""
+    for i, group in enumerate(groups):
+        sources = _NEEDS.get(group)
+        if sources and not any(g in sources for g in groups[:i]):
+            raise BadInput(
+                f"journey {name!r}: {group} needs {' or '.join(sources)} earlier in its steps"
+            )
+
+
+def build_journeys(scenario: Scenario, secrets: ScenarioSecrets) -> dict[str, Journey]:
+    """One Journey per scenario journey (each with its own discovery cache)."""
+    base_dir = scenario.source.parent if scenario.source else None
+    http = HttpSettings.from_target(scenario.target, base_dir)
+    return {
+        name: compose(
+            name, config.steps, scenario.flows, secrets, http, logout_share=config.logout_share
+        )
+        for name, config in scenario.journeys.items()
+    }

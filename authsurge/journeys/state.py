@@ -1,0 +1,67 @@
+"""What the runner hands a journey (context), what it gets back (result), and what one
+person carries from step to step (state: browser, account, tokens)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Protocol
+
+if TYPE_CHECKING:
+    from authsurge.journeys.credentials import Account
+    from authsurge.journeys.http import HttpClient
+
+
+@dataclass
+class JourneyContext:
+    """Built by the runner for each attempt."""
+
+    environment: Any  # locust.env.Environment: every request fires environment.events.request
+    base_url: str
+    account: Account | None  # from AccountPool; None for journeys that need none
+    journey: str  # journey name from the scenario
+    journey_id: str
+    person_id: str
+    attempt: int
+    t_intended: float  # epoch s the schedule meant this journey to start
+    worker: str
+
+
+@dataclass
+class JourneyResult:
+    ok: bool
+    outcome: str  # record.OK or an error class
+    step: str | None  # the step that failed
+    reason: str
+
+
+@dataclass
+class JourneyState:
+    """One person during one attempt: their browser, account and the tokens they hold."""
+
+    ctx: JourneyContext
+    http: HttpClient
+    account: Account | None
+    access_token: str | None = None
+    refresh_token: str | None = None
+    id_token: str | None = None
+    revoked: set[str] = field(default_factory=set)  # token kinds revoked by token.revoke
+
+    @property
+    def base_url(self) -> str:
+        return self.ctx.base_url
+
+    def revoked_hint(self) -> str:
+        """Added to a failure reason when a revoked token is the likely cause."""
+        if not self.revoked:
+            return ""
+        return f"{' and '.join(sorted(self.revoked))} revoked earlier by token.revoke"
+
+
+class Step(Protocol):
+    """One step group of a journey (form_login, oidc_login, api, ...)."""
+
+    group: str  # the scenario's step group name
+    needs_account: bool
+    logout: bool  # skipped for people outside JourneyConfig.logout_share
+
+    def __call__(self, state: JourneyState) -> None: ...
