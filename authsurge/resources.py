@@ -45,8 +45,9 @@ def target_pids(base_url: str, pids: Iterable[int] = (), pid_file: Path | None =
 class ProcessGroup:
     """A set of root processes and their children; cpu_percent summed (100 = one core)."""
 
-    def __init__(self, pids: Iterable[int]) -> None:
+    def __init__(self, pids: Iterable[int], children: bool = True) -> None:
         self.roots = [p for p in (self._proc(pid) for pid in pids) if p is not None]
+        self.children = children
         self._procs: dict[int, psutil.Process] = {}
 
     @staticmethod
@@ -60,7 +61,8 @@ class ProcessGroup:
         current: dict[int, psutil.Process] = {}
         for root in self.roots:
             try:
-                for p in [root, *root.children(recursive=True)]:
+                family = root.children(recursive=True) if self.children else []
+                for p in [root, *family]:
                     current[p.pid] = self._procs.get(p.pid, p)
             except psutil.Error:
                 continue
@@ -113,7 +115,8 @@ class ResourceSampler:
                  loop_lag: Callable[[], float] | None = None, interval: float = 1.0) -> None:
         self.table = table
         self.target = ProcessGroup(target) if target else None
-        self.harness = ProcessGroup([os.getpid()])
+        # not the children: `make demo` runs the target as a child of the harness process
+        self.harness = ProcessGroup([os.getpid()], children=False)
         self.worker = worker
         self.loop_lag = loop_lag
         self.interval = interval
