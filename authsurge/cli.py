@@ -15,14 +15,21 @@ import shlex
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from authsurge import __version__
 from authsurge.errors import AuthsurgeError, ExitStatus
+
+if TYPE_CHECKING:
+    from authsurge.scenario import Scenario
 
 log = logging.getLogger("authsurge")
 
 EPILOG = """exit codes: 0 ok, 1 SLO breached / regression, 2 bad input (nothing run),
 3 run failed (run directory kept), 130 interrupted (run directory kept)"""
+COMPARE_EPILOG = """a difference is better/worse when its bootstrap interval excludes 0, it is at least
+--min-effect, and (latency) the Mann-Whitney U test agrees; see authsurge.analysis.compare.
+exit codes: 0 no regression, 1 regression (with --fail-on regression), 2 bad input"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -75,8 +82,38 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-plots", action="store_true", help="skip writing plots")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("runs", help="list run directories")
+    p = sub.add_parser("report", help="a self-contained HTML report of a run (and a one-page summary)")
+    p.add_argument("run_dir", type=Path)
+    p.add_argument("-o", "--out", type=Path, metavar="FILE",
+                   help="report file (default: RUN_DIR/report.html; with --summary: a folder, default RUN_DIR)")
+    p.add_argument("--baseline", type=Path, metavar="RUN_DIR",
+                   help="an earlier run of the same scenario: adds a comparison (see `authsurge compare`)")
+    p.add_argument("--summary", action="store_true",
+                   help="write the one-page leadership summary (summary.md, summary.pdf) instead")
+    p.add_argument("--force", action="store_true", help="with --baseline: compare even different scenarios")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="is a candidate run better, worse or unchanged against a base run?",
+                       epilog=COMPARE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("base", type=Path, help="base run directory (e.g. the last release)")
+    p.add_argument("candidate", type=Path, help="candidate run directory")
+    p.add_argument("--json", action="store_true", help="print the comparison as JSON")
+    p.add_argument("--fail-on", choices=("regression", "none"), default="regression",
+                   help="exit 1 when a step is detectably worse (default), or never")
+    p.add_argument("--force", action="store_true", help="compare runs of different scenarios anyway")
+    p.add_argument("--confidence", type=float, default=0.95, metavar="P",
+                   help="confidence level of the bootstrap intervals (default 0.95)")
+    p.add_argument("--min-effect", type=float, default=0.10, metavar="SHARE",
+                   help="smallest relative change called better/worse (default 0.10 = 10%%)")
+    p.add_argument("--plot", type=Path, metavar="FILE", help="write the comparison figure (PNG)")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("runs", help="list run directories (and plot capacity across them)")
     p.add_argument("--root", type=Path, default=Path("runs"), help="folder of run directories (default: runs/)")
+    p.add_argument("--scenario", metavar="NAME", help="only runs of this scenario")
+    p.add_argument("--target", metavar="TEXT", help="only runs whose target URL contains TEXT (or version is TEXT)")
+    p.add_argument("--trend", type=Path, metavar="FILE",
+                   help="plot each step's capacity at the knee across the (analysed) runs (PNG/SVG)")
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("demo", help="serve the embedded target, run the demo surge, analyze, stop")
@@ -108,7 +145,7 @@ def cmd_validate(args: argparse.Namespace) -> int:
     return ExitStatus.SUCCESS
 
 
-def _scenario_for_run(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _scenario_for_run(args: argparse.Namespace) -> Scenario:
     from authsurge.scenario import load_scenario
 
     overrides = list(args.overrides)
@@ -155,8 +192,10 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _analyze(run_dir: Path, as_json: bool, plots: bool) -> int:
     from authsurge.analysis import analyze_run
+    from authsurge.report.progress import StageProgress
 
-    analysis = analyze_run(run_dir)
+    with StageProgress(f"analyze {run_dir}") as progress:
+        analysis = analyze_run(run_dir, progress=progress)
     data = analysis.to_json()
     from authsurge.rundir import write_json_atomic
     write_json_atomic(Path(run_dir) / "analysis.json", data)
@@ -172,7 +211,8 @@ def _analyze(run_dir: Path, as_json: bool, plots: bool) -> int:
             if path.suffix == ".png":
                 print(f"plot: {path}")
         print(f"analysis: {Path(run_dir) / 'analysis.json'}")
-    failed = [s for s in data.get("slos", []) if not s.get("passed", True)]
+    # passed is null when an SLO could not be judged (no step matched): not a breach
+    failed = [s for s in data.get("slos", []) if s.get("passed") is False]
     return ExitStatus.GATE_FAILED if failed else ExitStatus.SUCCESS
 
 
@@ -180,17 +220,67 @@ def cmd_analyze(args: argparse.Namespace) -> int:
     return _analyze(args.run_dir, as_json=args.json, plots=not args.no_plots)
 
 
-def cmd_runs(args: argparse.Namespace) -> int:
-    from authsurge.history import list_runs
+def cmd_report(args: argparse.Namespace) -> int:
+    from authsurge.report.progress import StageProgress
 
-    rows = list_runs(args.root)
+    with StageProgress(f"report {args.run_dir}") as progress:
+        if args.summary:
+            from authsurge.report.summary import write_summary
+            files = write_summary(args.run_dir, args.out, baseline=args.baseline, force=args.force,
+                                  progress=progress)
+        else:
+            from authsurge.report.html import write_report
+            path = write_report(args.run_dir, args.out, baseline=args.baseline, force=args.force,
+                                progress=progress)
+    if args.summary:
+        print("\n\n".join(files.sentences))
+        print(f"summary: {files.markdown}")
+        print(f"summary: {files.pdf}" if files.pdf else f"note: {files.pdf_note}")
+    else:
+        print(f"report: {path}")
+    return ExitStatus.SUCCESS
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from authsurge.analysis.compare import CompareRule, compare_dirs
+    from authsurge.report.progress import StageProgress
+
+    rule = CompareRule(confidence=args.confidence, min_effect=args.min_effect)
+    with StageProgress("compare") as progress:
+        comparison = compare_dirs(args.base, args.candidate, rule, force=args.force, progress=progress)
+    doc = comparison.to_json()
+    if args.plot:
+        from authsurge.report.compare import comparison_figure, render_png
+        base, cand = comparison.base.to_json(), comparison.candidate.to_json()
+        args.plot.parent.mkdir(parents=True, exist_ok=True)
+        args.plot.write_bytes(render_png(lambda: comparison_figure(doc, base, cand)))
+    if args.json:
+        print(json.dumps(doc, indent=2))
+    else:
+        from authsurge.report.compare import compare_text
+        print(compare_text(doc))
+        if args.plot:
+            print(f"plot: {args.plot}")
+    if args.fail_on == "regression" and comparison.regressions:
+        return ExitStatus.GATE_FAILED
+    return ExitStatus.SUCCESS
+
+
+def cmd_runs(args: argparse.Namespace) -> int:
+    from authsurge.history import format_table, list_runs
+
+    rows = list_runs(args.root, scenario=args.scenario, target=args.target)
     if not rows:
-        print(f"no runs under {args.root}")
+        print(f"no runs under {args.root}" + (" matching the filters" if args.scenario or args.target else ""))
         return ExitStatus.SUCCESS
-    print(f"{'run':48} {'scenario':20} {'status':11} {'target':28} {'journeys':>8} {'first to fail'}")
-    for r in rows:
-        print(f"{r['run_id']:48} {r['scenario']:20} {r['status']:11} {r['target']:28} "
-              f"{r['journeys']:>8} {r['first_to_fail']}")
+    print(format_table(rows))
+    if args.trend:
+        from authsurge.report.trend import write_trend
+        analysed = [r for r in rows if r["analysed"]]
+        path = write_trend(analysed, args.trend)
+        skipped = len(rows) - len(analysed)
+        print(f"trend: {path} ({len(analysed)} analysed run(s)"
+              + (f"; {skipped} never analysed, left out: `authsurge analyze` them" if skipped else "") + ")")
     return ExitStatus.SUCCESS
 
 

@@ -6,17 +6,22 @@ collapse (a slow target slows its own arrivals); `authsurge run` uses the open m
 
 from __future__ import annotations
 
+import gevent
 from locust import User, constant, events, task  # noqa: I001 - locust first: gevent must patch before ssl
 from locust.env import Environment
-
-import gevent
 
 import itertools
 import time
 from typing import Any
 
 from authsurge import record, rundir
-from authsurge.journeys import AccountPool, Journey, JourneyContext, build_journeys, load_scenario_secrets
+from authsurge.journeys import (
+    AccountPool,
+    Journey,
+    JourneyContext,
+    build_journeys,
+    load_scenario_secrets,
+)
 from authsurge.recorder import Recorder
 from authsurge.scenario import Scenario
 
@@ -89,8 +94,9 @@ def run_closed(opts: Any) -> Any:
     recorder = Recorder(requests, "worker-0")
     recorder.attach(env.events)
     env.authsurge_recorder = recorder  # type: ignore[attr-defined]
-    from authsurge.traffic.schedule import Plan
     import numpy as np
+
+    from authsurge.traffic.schedule import Plan
 
     p = r.Prepared(opts, {}, Plan(np.empty(0), np.empty(0, dtype=np.int32), []), opts.target_pids, run_dir,
                    r.all_secrets(secrets))

@@ -7,11 +7,18 @@ from pathlib import Path
 
 from authsurge.errors import ExitStatus
 
+
 def run_demo(scenario_path: Path, out_root: Path, overrides: list[str], *, progress: bool = True) -> int:
     from authsurge import runner  # locust first: it monkey-patches sockets
     from authsurge.scenario import load_scenario
-    from authsurge.target import (CLIENT_SECRET_ENV, DEMO_CLIENT_SECRET, DEMO_PASSWORD, PASSWORD_ENV,
-                                  TargetOptions, running_target)
+    from authsurge.target import (
+        CLIENT_SECRET_ENV,
+        DEMO_CLIENT_SECRET,
+        DEMO_PASSWORD,
+        PASSWORD_ENV,
+        TargetOptions,
+        running_target,
+    )
 
     # The demo target and the harness must agree on the demo credentials; real runs export their own.
     os.environ.setdefault(PASSWORD_ENV, DEMO_PASSWORD)

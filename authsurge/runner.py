@@ -8,13 +8,13 @@ own messages, so a run on several machines still lands in one run directory.
 
 from __future__ import annotations
 
+import gevent
+import gevent.event
+import locust as locust_pkg
 from locust import User, events, task  # noqa: I001 - locust first: gevent must patch before ssl
 from locust.env import Environment
 from locust.exception import StopUser
 from locust.stats import StatsCSVFileWriter, stats_history
-
-import gevent
-import gevent.event
 
 import getpass
 import logging
@@ -32,7 +32,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import locust as locust_pkg
 import psutil
 
 import authsurge
@@ -120,7 +119,7 @@ class SurgeDriver(User):
 
     @task
     def drive(self) -> None:
-        setup: DriverSetup = self.environment.authsurge  # type: ignore[attr-defined]
+        setup: DriverSetup = self.environment.authsurge
         try:
             driver = setup.make_driver(self.environment)
             driver.run()

@@ -317,7 +317,8 @@ class Slo(Strict):
         elif m["unit"] == "s":
             value *= 1000
         offered = float(m["offered"]) if m["offered"] else None
-        return cls(step=m["step"], metric=m["metric"], max=value, at_offered_max=offered)
+        return cls.model_validate({"step": m["step"], "metric": m["metric"], "max": value,
+                                   "at_offered_max": offered})
 
 
 class AnalysisConfig(Strict):
@@ -381,11 +382,11 @@ class Scenario(Strict):
                     raise ValueError(f"flows.oidc.{attr}: host {host!r} is not in target.allowed_hosts")
         needs_oidc = {"oidc_login", "oidc_logout", "token_refresh", "token_introspect",
                       "token_revoke", "userinfo"}
-        for name, journey in self.journeys.items():
-            used = needs_oidc.intersection(journey.steps)
+        for name, config in self.journeys.items():
+            used = needs_oidc.intersection(config.steps)
             if used and self.flows.oidc is None:
                 raise ValueError(f"journeys.{name}.steps: {sorted(used)} need flows.oidc")
-            if "client_credentials" in journey.steps and self.flows.tokens.client_credentials is None:
+            if "client_credentials" in config.steps and self.flows.tokens.client_credentials is None:
                 raise ValueError(f"journeys.{name}.steps: client_credentials needs "
                                  "flows.tokens.client_credentials")
         return self

@@ -7,10 +7,9 @@ machine's own environment, never over the wire.
 
 from __future__ import annotations
 
+import gevent
 from locust import events  # noqa: I001 - locust first: gevent must patch before ssl
 from locust.env import Environment
-
-import gevent
 
 import argparse
 import logging
@@ -26,7 +25,15 @@ from authsurge import record
 from authsurge.errors import AuthsurgeError, ExitStatus
 from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, ResourceSampler
-from authsurge.runner import MSG_DONE, MSG_RECORDS, MSG_RESOURCES, MSG_SETUP, MSG_STOP, DriverSetup, SurgeDriver
+from authsurge.runner import (
+    MSG_DONE,
+    MSG_RECORDS,
+    MSG_RESOURCES,
+    MSG_SETUP,
+    MSG_STOP,
+    DriverSetup,
+    SurgeDriver,
+)
 from authsurge.scenario import Scenario
 from authsurge.traffic.shapes import RateCurve
 

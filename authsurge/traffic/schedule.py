@@ -7,6 +7,7 @@ N-th arrival: the totals do not depend on the number of workers.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
@@ -29,7 +30,7 @@ class Plan:
     def __len__(self) -> int:
         return len(self.times)
 
-    def __iter__(self):  # type: ignore[no-untyped-def]
+    def __iter__(self) -> Iterator[Arrival]:
         names = self.names
         for t, j in zip(self.times.tolist(), self.journeys.tolist(), strict=True):
             yield Arrival(t, names[j])

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from authsurge.errors import ScenarioError
 from authsurge.scenario import (
     LinearRampShape,
     Scenario,
@@ -129,14 +130,16 @@ def curves_for(scenario: Scenario, rate_scale: float | None = None) -> dict[str,
         mapping = shape.columns or {c: c for c in trace.columns}
         missing = [c for c in mapping if c not in trace.columns]
         if missing:
-            from authsurge.errors import ScenarioError
             raise ScenarioError(f"{shape.file}: trace has no column(s) {missing}; it has {list(trace.columns)}")
         return {journey: from_trace(trace, column, shape, float(scale)).truncated(duration)
                 for column, journey in mapping.items() if journey in scenario.journeys}
-    total = {
-        SteadyShape: lambda s: steady(s, duration),
-        StepRampShape: step_ramp,
-        LinearRampShape: linear_ramp,
-        SpikeShape: spike,
-    }[type(shape)](shape).truncated(duration)
+    if isinstance(shape, SteadyShape):
+        total = steady(shape, duration)
+    elif isinstance(shape, StepRampShape):
+        total = step_ramp(shape)
+    elif isinstance(shape, LinearRampShape):
+        total = linear_ramp(shape)
+    else:
+        total = spike(shape)
+    total = total.truncated(duration)
     return {name: total.scaled(share) for name, share in scenario.journey_mix().items()}

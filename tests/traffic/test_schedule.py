@@ -7,7 +7,7 @@ import pytest
 
 from authsurge.scenario import SpikeShape, SteadyShape, StepRampShape
 from authsurge.traffic.schedule import build_plan, planned_rate_table
-from authsurge.traffic.shapes import spike, step_ramp, steady
+from authsurge.traffic.shapes import spike, steady, step_ramp
 
 
 def test_uniform_arrivals_follow_each_step_ramp_level_exactly():

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from authsurge.scenario import LinearRampShape, SpikeShape, SteadyShape, StepRampShape
-from authsurge.traffic.shapes import RateCurve, linear_ramp, spike, step_ramp, steady
+from authsurge.traffic.shapes import RateCurve, linear_ramp, spike, steady, step_ramp
 
 rates = st.floats(min_value=0, max_value=500, allow_nan=False)
 durations = st.floats(min_value=0.5, max_value=600, allow_nan=False)
