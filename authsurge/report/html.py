@@ -1,0 +1,336 @@
+"""The HTML report of a run: one self-contained file that opens offline.
+
+    from authsurge.report.html import write_report
+    path = write_report("runs/<id>")                     # runs/<id>/report.html
+    path = write_report("runs/<id>", baseline="runs/<older id>")   # with a compare section
+
+Inline CSS, figures as base64 PNG data: URIs, no script and no link to anything outside
+the file (a Content-Security-Policy meta tag forbids any fetch but data: images). The
+numbers are analysis.json's (re-analysed when missing or stale, see
+authsurge.report.inputs); this module only formats them.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import os
+from collections.abc import Callable
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from authsurge import __version__
+from authsurge.analysis.summary import headline, ms, multiple, percent, rate
+from authsurge.report.inputs import ReportInputs, harness_health, load_inputs
+
+Progress = Callable[[str], None]
+SHORTFALL_ROWS = 30
+
+FIGURE_TEXT = {
+    "capacity": ("Capacity curves", "Goodput against offered load per step, steady state only; "
+                 "the dashed line is goodput = offered, X marks each step's knee."),
+    "latency": ("Latency percentiles", "p50, p90, p95 and p99 against offered load, one panel per "
+                "step; the dotted line is the step's knee."),
+    "errors": ("Error rate", "Share of completed requests that failed, against offered load; "
+               "dotted lines are the knees."),
+    "timeline": ("Timeline", "Arrivals, goodput and errors per second over the run, with each "
+                 "step's knee and the target's CPU (right axis)."),
+}
+
+
+def write_report(run_dir: str | Path, out: str | Path | None = None, *,
+                 baseline: str | Path | None = None, force: bool = False,
+                 progress: Progress | None = None, rule: Any = None) -> Path:
+    """Write the HTML report of a run (default RUN_DIR/report.html) and return its path.
+
+    `baseline`: an earlier run of the same scenario to compare with (BadInput when the
+    scenarios differ, unless `force`); `rule`: an authsurge.analysis.compare.CompareRule.
+    """
+    run_dir = Path(run_dir)
+    comparison = None
+    analysis = None
+    if baseline is not None:
+        from authsurge.analysis.compare import compare_dirs
+
+        comparison = compare_dirs(baseline, run_dir, rule, force=force, progress=progress)
+        analysis = comparison.candidate
+    inputs = load_inputs(run_dir, progress=progress, analysis=analysis)
+    if progress:
+        progress("render")
+    html = render_report(inputs, comparison)
+    path = Path(out) if out is not None else run_dir / "report.html"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(html, encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def environment() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("authsurge.report", "templates"),
+        autoescape=jinja2.select_autoescape(["html"]),
+        undefined=jinja2.StrictUndefined,  # a missing value is a bug, not an empty cell
+        trim_blocks=True, lstrip_blocks=True)
+    return env
+
+
+def data_uri(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
+
+
+def render_report(inputs: ReportInputs, comparison: Any = None) -> str:
+    doc, meta = inputs.doc, inputs.meta
+    css = resources.files("authsurge.report").joinpath("templates/report.css").read_text("utf-8")
+    context = {
+        "css": css, "run": doc["run"], "version": __version__,
+        "target_version": (meta.get("target") or {}).get("version"),
+        "started": utc(doc["run"].get("started_at")),
+        "duration": seconds(doc["run"].get("duration_s")),
+        "verdict": doc["verdict"], "verdict_class": doc["verdict"]["status"],
+        "headline": sentence_case(headline(doc)),
+        "facts": facts(doc),
+        "slos": slo_rows(doc),
+        "figures": [{"name": name, "title": FIGURE_TEXT[name][0], "caption": FIGURE_TEXT[name][1],
+                     "uri": data_uri(path.read_bytes())}
+                    for name, path in inputs.figures.items()],
+        "steps": step_rows(doc),
+        "ranking": ranking_rows(doc),
+        "knee_rule": _first_step(doc, lambda s: s["knee"]["rule"]) or "",
+        "curve_rule": doc["curves"]["rule"],
+        "metadata": metadata_rows(doc, meta),
+        "harness": [], "shortfall": [], "shortfall_more": 0,
+        "warnings": doc["warnings"],
+        "command": meta.get("command") or "(not recorded)",
+        "compare": compare_context(comparison) if comparison is not None else None,
+    }
+    health = harness_health(inputs.run_dir, meta)
+    context["harness"] = harness_rows(health, doc)
+    t0 = doc["run"].get("started_at") or 0
+    windows = health["shortfall"]
+    context["shortfall"] = [
+        {"start": f"{w.get('start', 0) - t0:.0f}", "end": f"{w.get('end', 0) - t0:.0f}",
+         "planned": w.get("planned", ""), "started": w.get("started", ""),
+         "dropped": w.get("dropped", ""), "late": w.get("late", ""),
+         "max_lag_s": w.get("max_lag_s", "")} for w in windows[:SHORTFALL_ROWS]]
+    context["shortfall_more"] = max(0, len(windows) - SHORTFALL_ROWS)
+    return environment().get_template("report.html").render(**context)
+
+
+# --- formatting ----------------------------------------------------------------------
+
+def utc(epoch: Any) -> str:
+    if not isinstance(epoch, int | float):
+        return "?"
+    return dt.datetime.fromtimestamp(epoch, dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def seconds(x: Any) -> str:
+    if not isinstance(x, int | float):
+        return "duration unknown"
+    return f"{x:,.0f} s" if x < 120 else f"{x / 60:,.1f} min"
+
+
+def sentence_case(text: str) -> str:
+    # the analysis leaves the first letter alone because a step name may lead; a sentence in
+    # the report starts with a capital only when it is a plain word
+    return text
+
+
+def _first_step(doc: dict[str, Any], get: Callable[[dict[str, Any]], Any]) -> Any:
+    for step in doc["steps"].values():
+        return get(step)
+    return None
+
+
+def facts(doc: dict[str, Any]) -> list[dict[str, str]]:
+    """The headline box's tiles: first to fail, its knee and capacity, the surge, SLOs."""
+    out: list[dict[str, str]] = []
+    ranked = doc["first_to_fail"]
+    first = ranked[0] if ranked else None
+    verdict = doc["verdict"]
+    if first and first["reached"]:
+        knee = doc["steps"][first["step"]]["knee"]
+        arrivals = (f"{rate(knee['arrivals'])} journeys/s arriving"
+                    if knee.get("arrivals") is not None else "")
+        out.append({"k": "fails first", "v": first["step"], "n": knee["reason"]})
+        out.append({"k": "at load (knee)", "v": f"{rate(knee['offered'])} req/s offered",
+                    "n": arrivals})
+        out.append({"k": "its capacity", "v": f"{rate(knee['capacity'])} req/s",
+                    "n": "successful requests per second it sustains"})
+    elif ranked:
+        best = ranked[-1]
+        out.append({"k": "fails first", "v": "nothing in range",
+                    "n": f"healthy up to {rate(best['healthy_up_to'])} req/s"})
+    limiting = verdict.get("limiting_step")
+    if limiting:
+        step = verdict["steps"][limiting]
+        if verdict["status"] == "fails":
+            out.append({"k": "surge needs", "v": f"{multiple(verdict['multiple_needed'])} capacity",
+                        "n": f"of {limiting}: {rate(step['peak_demand'])} req/s planned at the peak"})
+        else:
+            out.append({"k": "surge headroom", "v": multiple(step["headroom"]),
+                        "n": f"on {limiting} ({rate(step['peak_demand'])} req/s at the peak)"
+                        + (", a lower bound" if step["capacity_is_lower_bound"] else "")})
+    if verdict.get("peak_arrivals") is not None:
+        out.append({"k": "surge peak", "v": f"{rate(verdict['peak_arrivals'])} journeys/s",
+                    "n": f"demand from the {verdict['demand_basis']}"})
+    judged = [s for s in doc["slos"] if s.get("passed") is not None]
+    if doc["slos"]:
+        met = sum(1 for s in judged if s["passed"])
+        out.append({"k": "SLOs met", "v": f"{met} of {len(judged)}",
+                    "n": f"{len(doc['slos']) - len(judged)} not judged" if len(judged) < len(doc["slos"]) else ""})
+    return out
+
+
+def _slo_value(s: dict[str, Any], value: Any) -> str:
+    if value is None:
+        return "?"
+    return percent(value) if s.get("unit") == "fraction" else ms(value)
+
+
+def slo_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for s in doc["slos"]:
+        passed = s.get("passed")
+        result = "met" if passed else "BREACHED" if passed is False else f"not judged ({s.get('note', '')})"
+        rows.append({"slo": s["slo"], "measured": _slo_value(s, s.get("measured")),
+                     "worst_step": s.get("worst_step"), "result": result,
+                     "css": "pass" if passed else "fail" if passed is False else "muted"})
+    return rows
+
+
+def step_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    verdict_steps = doc["verdict"].get("steps") or {}
+    for name, s in doc["steps"].items():
+        knee = s["knee"]
+        v = verdict_steps.get(name) or {}
+        top = s["top_errors"][0] if s["top_errors"] else None
+        bound = " (lower bound)" if knee.get("capacity_is_lower_bound") else ""
+        rows.append({
+            "name": name, "requests": f"{s['requests']:,}", "error_rate": percent(s["error_rate"]),
+            "p50": ms(s["p50"]), "p95": ms(s["p95"]), "p99": ms(s["p99"]),
+            "knee_offered": rate(knee["offered"]) if knee["reached"] else "not reached",
+            "knee_arrivals": rate(knee["arrivals"]) if knee["reached"] else "",
+            "capacity": f"{rate(knee['capacity'])}{bound}",
+            "per_vcpu": rate(s["bottleneck"].get("capacity_per_vcpu"))
+            if s["bottleneck"].get("capacity_per_vcpu") is not None else "",
+            "peak_demand": rate(v.get("peak_demand")) if v.get("peak_demand") is not None else "",
+            "headroom": ("≥ " if v.get("capacity_is_lower_bound") else "")
+            + multiple(v.get("headroom")) if v.get("headroom") is not None else "",
+            "reason": knee["reason"], "bottleneck": s["bottleneck"].get("text") or "",
+            "top_error": f"{top['reason']} ({top['count']:,})" if top else "",
+            "harness_warning": s["bottleneck"].get("harness_warning"),
+        })
+    return rows
+
+
+def ranking_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    rows = []
+    for r in doc["first_to_fail"]:
+        margin = ""
+        if r.get("margin_to_next") is not None:
+            margin = (">" if r.get("margin_is_lower_bound") else "") + f"{r['margin_to_next']:.2f}x"
+        rows.append({"rank": r["rank"], "step": r["step"], "rank_by": r["rank_by"],
+                     "knee": rate(r["knee"]) if r["reached"] else
+                     f"none (healthy to {rate(r['healthy_up_to'])})",
+                     "reason": r["reason"], "margin": margin})
+    return rows
+
+
+def metadata_rows(doc: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, str]]:
+    target: dict[str, Any] = meta.get("target") or {}
+    target = target if isinstance(target, dict) else {}
+    harness = meta.get("harness") or {}
+    traffic = meta.get("traffic") or {}
+    config = doc["config"]
+    rows = [
+        ("scenario", f"{meta.get('scenario', '?')}" + (f" ({meta['scenario_file']})"
+                                                       if meta.get("scenario_file") else "")),
+        ("target", target.get("base_url") or "?"),
+        ("target version", target.get("version") or "not given (scenario target.version)"),
+        ("target commit", target.get("git_commit") or "not given"),
+        ("run", f"{doc['run']['id']}, status {meta.get('status', '?')}"),
+        ("started / ended (UTC)", f"{utc(meta.get('started_at'))} / {utc(meta.get('ended_at'))}"),
+        ("duration", seconds(meta.get("duration_s"))),
+        ("traffic", f"{traffic.get('model', '?')} model, shape {traffic.get('shape', '?')}, "
+                    f"arrivals {traffic.get('arrivals', '?')}"
+                    + (f", rate scale {traffic['rate_scale']}" if traffic.get("rate_scale") else "")),
+        ("records", f"{doc['run']['records']:,} in {len(doc['run']['shards'])} shard(s)"),
+        ("harness", ", ".join(f"{k} {harness[k]}" for k in ("authsurge", "locust", "python")
+                              if harness.get(k)) or "?"),
+        ("load generator host", f"{harness.get('host', '?')}, {harness.get('cpu_count', '?')} CPUs, "
+                                f"{harness.get('workers', '?')} worker(s)"),
+        ("analysis settings", f"window {config['window_s']:g} s, settle {config['settle_s']:g} s, "
+                              f"knee at goodput < {config['goodput_share']:.0%} of offered"
+                              + (f" or p95 > {config['knee_p95_ms']:g} ms"
+                                 if config.get("knee_p95_ms") else "")),
+    ]
+    retry = doc["retry"]
+    if retry.get("available"):
+        rows.append(("retries", f"{retry['amplification']:.2f} attempts per person "
+                                f"({retry['retries']:,} retries by {retry['persons']:,} people)"))
+    return rows
+
+
+def harness_rows(health: dict[str, Any], doc: dict[str, Any]) -> list[tuple[str, str]]:
+    rows = []
+    if health["peak_cpu_percent"] is not None:
+        rows.append(("generator CPU, peak", f"{health['peak_cpu_percent']:.0f}% of a core "
+                                            "(busiest worker; near 100% the generator may be the limit)"))
+    if health["mean_cpu_percent"]:
+        rows.append(("generator CPU, mean", ", ".join(f"{w} {c:.0f}%"
+                                                      for w, c in health["mean_cpu_percent"].items())))
+    if health["peak_loop_lag_ms"] is not None:
+        rows.append(("event-loop lag, worst", f"{health['peak_loop_lag_ms']:.0f} ms"))
+    dropped = doc["dropped"]
+    rows.append(("dropped journeys", f"{dropped['count']:,}"
+                 + (f" ({percent(dropped['share'])} of arrivals; concurrency cap reached)"
+                    if dropped["count"] else "")))
+    if health["planned_journeys"] is not None:
+        rows.append(("journeys planned / started", f"{health['planned_journeys']:,} / "
+                                                   f"{health['started_journeys'] or 0:,}"))
+    n = len(health["shortfall"])
+    rows.append(("arrivals on schedule", "yes" if n == 0 else f"no: {n} window(s) short"))
+    warned = [f"{name}: {s['bottleneck']['harness_warning']}" for name, s in doc["steps"].items()
+              if s["bottleneck"].get("harness_warning")]
+    rows.append(("harness at the knees", "; ".join(warned) if warned else "no warning"))
+    return rows
+
+
+def compare_context(comparison: Any) -> dict[str, Any]:
+    from authsurge.report.compare import change_text, comparison_figure, render_png, value_text
+
+    doc = comparison.to_json()
+    rows = []
+    for name, step in doc["steps"].items():
+        for key in ("knee", "capacity"):
+            m = step[key]
+            rows.append(_compare_row(name, f"{key} ({m['unit']})", m, value_text, change_text))
+        for level in step["levels"]:
+            if not level["judged"]:
+                continue
+            for m in level["metrics"].values():
+                rows.append(_compare_row(name, f"{m['name']} at {level['label']}", m, value_text,
+                                         change_text))
+    base_doc, cand_doc = comparison.base.to_json(), comparison.candidate.to_json()
+    png = render_png(lambda: comparison_figure(doc, base_doc, cand_doc))
+    judged = ", ".join(f"{name} {step['levels_judged']} of {len(step['levels'])}"
+                       for name, step in doc["steps"].items())
+    return {"base": doc["base"]["id"], "candidate": doc["candidate"]["id"], "judged": judged,
+            "verdict": doc["verdict"],
+            "verdict_class": {"regression": "worse", "improvement": "better"}.get(doc["verdict"], ""),
+            "rule": doc["rule"]["text"], "rows": rows, "figure": data_uri(png),
+            "confidence": f"{doc['rule']['confidence']:.0%}", "warnings": doc["warnings"]}
+
+
+def _compare_row(step: str, metric: str, m: dict[str, Any], value_text: Any, change_text: Any
+                 ) -> dict[str, str]:
+    return {"step": step, "metric": metric, "base": value_text(m, "base"),
+            "candidate": value_text(m, "candidate"), "change": change_text(m),
+            "label": m["label"], "css": {"worse": "worse", "better": "better"}.get(m["label"], ""),
+            "note": m["note"]}

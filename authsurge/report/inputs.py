@@ -1,0 +1,135 @@
+"""What a report needs from a run directory: its analysis.json and its plots, kept fresh.
+
+analysis.json (and plots/) are reused when they are newer than every raw input of the
+run (meta.json, requests/, schedule.parquet, resources.parquet) and were written in the
+current analysis format; otherwise the run is analysed again through authsurge.analysis
+and both are rewritten. The report never computes an analysis number itself.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from authsurge.analysis import schema
+
+if TYPE_CHECKING:
+    from authsurge.analysis import RunAnalysis
+
+Progress = Callable[[str], None]
+FIGURES = ("capacity", "latency", "errors", "timeline")  # authsurge.report.plots.FIGURES
+RAW_INPUTS = ("meta.json", "schedule.parquet", "resources.parquet", "resources.arrows")
+
+
+@dataclass
+class ReportInputs:
+    run_dir: Path
+    doc: dict[str, Any]  # analysis.json
+    meta: dict[str, Any]
+    figures: dict[str, Path]  # name -> PNG
+    analysis: RunAnalysis | None = None  # set when this call analysed the run
+    reanalysed: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def newest_input(run_dir: Path) -> float:
+    """mtime of the newest raw input of the run (what analysis.json is derived from)."""
+    paths = [run_dir / name for name in RAW_INPUTS]
+    requests = run_dir / "requests"
+    if requests.is_dir():
+        paths += list(requests.iterdir())
+    return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
+
+
+def analysis_is_fresh(run_dir: Path) -> bool:
+    path = run_dir / "analysis.json"
+    if not path.exists() or path.stat().st_mtime < newest_input(run_dir):
+        return False
+    try:
+        doc = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return isinstance(doc, dict) and doc.get("format_version") == schema.ANALYSIS_FORMAT_VERSION \
+        and all(k in doc for k in schema.TOP_LEVEL_KEYS)
+
+
+def plots_are_fresh(run_dir: Path) -> bool:
+    analysis = run_dir / "analysis.json"
+    if not analysis.exists():
+        return False
+    made = analysis.stat().st_mtime
+    pngs = [run_dir / "plots" / f"{name}.png" for name in FIGURES]
+    # plots are written right after analysis.json, by the same command: 2 s of slack
+    return all(p.exists() and p.stat().st_mtime >= made - 2.0 for p in pngs)
+
+
+def load_inputs(run_dir: str | Path, *, progress: Progress | None = None,
+                analysis: RunAnalysis | None = None) -> ReportInputs:
+    """analysis.json and the plots of a run, analysing it first when they are missing or stale."""
+    from authsurge.analysis.load import read_meta
+
+    run_dir = Path(run_dir)
+    meta = read_meta(run_dir) if analysis is None else analysis.meta  # RunDirError when not a run
+    if analysis is None and analysis_is_fresh(run_dir) and plots_are_fresh(run_dir):
+        doc = json.loads((run_dir / "analysis.json").read_text(encoding="utf-8"))
+        return ReportInputs(run_dir, doc, meta, _figures(run_dir))
+    return _analyse(run_dir, progress, analysis)
+
+
+def _analyse(run_dir: Path, progress: Progress | None, analysis: RunAnalysis | None) -> ReportInputs:
+    from authsurge.analysis import analyze_run
+    from authsurge.report.plots import write_plots
+
+    if analysis is None:
+        analysis = analyze_run(run_dir, progress=progress)
+    analysis.write_json()
+    if progress:
+        progress("plots")
+    write_plots(analysis, run_dir / "plots")
+    return ReportInputs(run_dir, analysis.to_json(), analysis.meta, _figures(run_dir), analysis,
+                        reanalysed=True)
+
+
+def _figures(run_dir: Path) -> dict[str, Path]:
+    return {name: run_dir / "plots" / f"{name}.png" for name in FIGURES
+            if (run_dir / "plots" / f"{name}.png").exists()}
+
+
+def harness_health(run_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
+    """How the load generator itself fared: CPU, event-loop lag, drops and shortfall windows.
+
+    CPU and lag are the recorded samples' peaks (resources.parquet, source "harness:*");
+    the mean CPU comes from meta.json's CPU seconds per worker over the run's duration.
+    """
+    traffic = meta.get("traffic") or {}
+    harness = meta.get("harness") or {}
+    out: dict[str, Any] = {
+        "peak_cpu_percent": None, "peak_loop_lag_ms": None, "mean_cpu_percent": {},
+        "dropped_journeys": traffic.get("dropped_journeys"),
+        "planned_journeys": traffic.get("planned_journeys"),
+        "started_journeys": traffic.get("started_journeys"),
+        "shortfall": list(traffic.get("shortfall") or []),
+        "on_schedule": traffic.get("on_schedule"),
+    }
+    duration = meta.get("duration_s")
+    for worker, cpu_s in (harness.get("worker_cpu_s") or {}).items():
+        if isinstance(cpu_s, int | float) and isinstance(duration, int | float) and duration > 0:
+            out["mean_cpu_percent"][worker] = 100.0 * cpu_s / duration
+    path = run_dir / "resources.parquet"
+    if path.exists():
+        try:
+            import pyarrow.compute as pc
+            import pyarrow.parquet as pq
+
+            table = pq.read_table(path, columns=["source", "cpu_percent", "loop_lag_ms"])
+            mask = pc.starts_with(table["source"].cast("string"), "harness")
+            sub = table.filter(mask)
+            if sub.num_rows:
+                out["peak_cpu_percent"] = pc.max(sub["cpu_percent"]).as_py()
+                out["peak_loop_lag_ms"] = pc.max(sub["loop_lag_ms"]).as_py()
+        except Exception:  # a damaged resources file costs this line of the report, not the report
+            pass
+    return out
