@@ -27,7 +27,8 @@ def list_runs(root: Path, scenario: str | None = None, target: str | None = None
             continue
         if not isinstance(meta, dict):
             continue
-        target_info = meta.get("target") if isinstance(meta.get("target"), dict) else {}
+        target_info = meta.get("target") or {}
+        target_info = target_info if isinstance(target_info, dict) else {}
         base_url = target_info.get("base_url") or ""
         version = target_info.get("version") or ""
         if scenario and meta.get("scenario") != scenario:
