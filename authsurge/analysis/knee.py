@@ -8,6 +8,10 @@ and stop at the first point that fails any criterion:
 - an SLO that names the step (or matches it, e.g. ``*``) is breached at that point; an SLO
   with ``at offered <= X/s`` only judges points at or below X.
 
+A point built from fewer than MIN_POINT_REQUESTS completed requests is too thin to judge
+(a handful of Poisson arrivals in a short bin can fall 10% short by chance): it neither
+passes nor fails. Such points still show on the curve.
+
 The knee's offered load is interpolated linearly between the last passing point and the
 first failing one, where that criterion's margin crosses zero; when several criteria
 fail at the same point, the one that crosses at the lower load is the reason. A knee at
@@ -37,6 +41,8 @@ import numpy as np
 import pandas as pd
 
 from authsurge.scenario import AnalysisConfig, Slo
+
+MIN_POINT_REQUESTS = 30  # fewer completed requests than this: a point is too thin to judge
 
 CAPACITY_RULE = ("capacity: median goodput of the points at and after the knee when goodput "
                  "saturates; the goodput interpolated at the knee when a latency or error "
@@ -109,7 +115,8 @@ def knee_rule(config: AnalysisConfig, slos: list[Slo]) -> str:
         parts.append("an SLO on the step is breached")
     return ("knee: the first curve point where " + " or ".join(parts) +
             "; its offered load is interpolated linearly between the last passing and the "
-            "first failing point")
+            f"first failing point; points of fewer than {MIN_POINT_REQUESTS} completed requests are "
+            "not judged")
 
 
 @dataclass
@@ -149,6 +156,8 @@ def find_knee(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> Kne
     max_offered = float(np.nanmax(offered))
     max_arrivals = float(np.nanmax(arrivals)) if np.isfinite(arrivals).any() else math.nan
     margins = np.vstack([c.margins(points) for c in criteria])
+    if "completed" in points:
+        margins[:, points["completed"].to_numpy() < MIN_POINT_REQUESTS] = np.nan
     failing = np.nan_to_num(margins, nan=0.0) < 0
     fail_any = failing.any(axis=0)
     if not fail_any.any():
