@@ -58,9 +58,14 @@ class FormLogout:
         body = form_encode({s.csrf_field: token} if token else {}).encode("ascii")
         resp = http.request("logout", "POST", url, body=body, headers=headers, form=True)
         if resp.status not in s.expect_status:
-            raise http.fail_status(
-                resp, "" if token else f"no CSRF token: cookie {s.csrf_cookie} not held"
-            )
+            missing = ""
+            if not token:
+                missing = (
+                    f"no CSRF token: cookie {s.csrf_cookie} not held"
+                    if s.csrf_cookie
+                    else "no CSRF token: set csrf_cookie or csrf_page"
+                )
+            raise http.fail_status(resp, missing)
         http.ok(resp)
 
 
