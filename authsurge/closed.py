@@ -84,7 +84,7 @@ def run_closed(opts: Any) -> Any:
     closed = s.traffic.closed
     assert closed is not None  # the schema requires it for the closed model
     secrets = load_scenario_secrets(s)
-    r.check_reachable(s.target.base_url, timeout=min(5.0, s.target.timeout_s))
+    r.check_reachable(s.target.base_url, timeout=min(5.0, s.target.timeout_s), tls=r.tls_context(s))
     classes = journey_user_classes(s)
     run_dir = rundir.new_run_dir(opts.out_root, s.name)
     rundir.write_scenario(run_dir, s.public_dict())

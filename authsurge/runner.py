@@ -22,6 +22,7 @@ import os
 import platform
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -39,6 +40,7 @@ from authsurge import record, rundir
 from authsurge.driver import OpenModelDriver, retry_policy
 from authsurge.errors import BadInput, RunFailed, TargetUnreachable
 from authsurge.journeys import AccountPool, build_journeys, load_scenario_secrets
+from authsurge.journeys.http import HttpSettings
 from authsurge.progress import Progress
 from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, ResourceSampler, target_pids
@@ -134,15 +136,35 @@ class SurgeDriver(User):
 
 # --- preparing a run -----------------------------------------------------------------------
 
-def check_reachable(base_url: str, timeout: float = 5.0) -> None:
-    """Any HTTP answer will do; a refused or silent connection stops the run before it starts."""
+def check_reachable(base_url: str, timeout: float = 5.0, tls: ssl.SSLContext | None = None) -> None:
+    """Any HTTP answer will do; a refused or silent connection stops the run before it starts.
+
+    `tls` is the journeys' own context (`tls_context`): a certificate the load would
+    reject fails here, before any load, with what to set.
+    """
     try:
-        urllib.request.urlopen(base_url + "/", timeout=timeout)  # noqa: S310 - the scenario's own target
+        urllib.request.urlopen(base_url + "/", timeout=timeout, context=tls)  # noqa: S310 - the scenario's own target
     except urllib.error.HTTPError:
         return
     except (urllib.error.URLError, OSError, ValueError) as exc:
         reason = getattr(exc, "reason", exc)
-        raise TargetUnreachable(f"target {base_url} is not reachable ({reason}); nothing was run") from None
+        hint = ""
+        if isinstance(reason, ssl.SSLCertVerificationError):
+            hint = ("; the target's certificate is not trusted: set target.ca_bundle to the PEM of the CA "
+                    "that signed it (or target.insecure: true to skip certificate checks, not for real credentials)")
+        raise TargetUnreachable(f"target {base_url} is not reachable ({reason}){hint}; nothing was run") from None
+
+
+def tls_context(s: Scenario) -> ssl.SSLContext | None:
+    """The TLS context the journeys use for an https target (verify_tls, ca_bundle, insecure)."""
+    if not s.target.base_url.startswith("https:"):
+        return None
+    settings = HttpSettings.from_target(s.target, s.source.parent if s.source else None)
+    try:
+        return settings.ssl_context()
+    except (OSError, ssl.SSLError) as exc:
+        raise BadInput(f"target.ca_bundle {settings.ca_bundle}: cannot load it as PEM certificates "
+                       f"({getattr(exc, 'strerror', None) or exc})") from None
 
 
 def worker_count(requested: int) -> int:
@@ -171,7 +193,7 @@ class Prepared:
 def prepare(opts: RunOptions) -> Prepared:
     s = opts.scenario
     secrets = load_scenario_secrets(s)  # a missing secret fails before anything starts
-    check_reachable(s.target.base_url, timeout=min(5.0, s.target.timeout_s))
+    check_reachable(s.target.base_url, timeout=min(5.0, s.target.timeout_s), tls=tls_context(s))
     curves = curves_for(s, opts.rate_scale)
     if not curves:
         raise BadInput("the scenario plans no arrivals (traffic.shape is empty)")

@@ -57,6 +57,9 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
     g.add_argument("--port", type=int, default=d.port, help=f"TCP port, 0 picks a free one (default {d.port})")
     g.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                    help=f"database, keys, PID file and log (default {DEFAULT_DATA_DIR})")
+    g.add_argument("--certfile", type=Path, metavar="PEM",
+                   help="serve HTTPS with this certificate (chain); needs --keyfile (default: plain HTTP)")
+    g.add_argument("--keyfile", type=Path, metavar="PEM", help="private key of --certfile")
     g = p.add_argument_group("how big")
     g.add_argument("--workers", type=int, default=d.workers, help=f"gunicorn worker processes (default {d.workers})")
     g.add_argument("--threads", type=int, default=d.threads, help=f"threads per worker (default {d.threads})")
@@ -89,7 +92,8 @@ def options_from_args(args: argparse.Namespace) -> TargetOptions:
     return TargetOptions(host=args.host, port=args.port, workers=args.workers, threads=args.threads,
                          users=args.users, hasher_iterations=args.hasher_iterations,
                          login_capacity=args.login_capacity, login_queue=args.login_queue,
-                         delay_ms=args.delay_ms, data_dir=args.data_dir).checked()
+                         delay_ms=args.delay_ms, data_dir=args.data_dir,
+                         certfile=args.certfile, keyfile=args.keyfile).checked()
 
 
 def use_demo_secrets_if_unset() -> None:

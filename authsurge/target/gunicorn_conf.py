@@ -27,6 +27,9 @@ proc_name = "authsurge-target"
 graceful_timeout = 5  # in-flight requests finish (a capacity wait is at most Q/N s)
 timeout = 60
 keepalive = 5
+if os.environ.get("AUTHSURGE_TARGET_CERTFILE"):  # HTTPS (TargetOptions.certfile/keyfile)
+    certfile = os.environ["AUTHSURGE_TARGET_CERTFILE"]
+    keyfile = os.environ["AUTHSURGE_TARGET_KEYFILE"]
 
 
 def on_starting(server: Any) -> None:

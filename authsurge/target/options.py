@@ -62,6 +62,10 @@ class TargetOptions:
     """How long to wait for /healthz after starting gunicorn."""
     stop_timeout_s: float = 10.0
     """How long SIGTERM may take before SIGKILL."""
+    certfile: Path | None = None
+    """PEM certificate (chain) to serve HTTPS with (gunicorn --certfile); None: plain HTTP."""
+    keyfile: Path | None = None
+    """PEM private key of `certfile` (gunicorn --keyfile); required with certfile."""
 
     def checked(self) -> TargetOptions:
         """Raise BadInput for anything we refuse to serve; returns self for chaining."""
@@ -85,7 +89,17 @@ class TargetOptions:
             raise BadInput("--login-queue only makes sense with --login-capacity")
         if not (0 <= self.delay_ms <= 60_000):
             raise BadInput("--delay-ms must be 0..60000")
+        if (self.certfile is None) != (self.keyfile is None):
+            raise BadInput("--certfile and --keyfile go together (HTTPS needs both)")
+        for name in ("certfile", "keyfile"):
+            path = getattr(self, name)
+            if path is not None and not Path(path).is_file():
+                raise BadInput(f"--{name} {path}: no such file")
         return self
+
+    @property
+    def scheme(self) -> str:
+        return "https" if self.certfile is not None else "http"
 
     @property
     def queue(self) -> int:
@@ -134,6 +148,9 @@ def server_env(opts: TargetOptions, data_dir: Path, port: int) -> dict[str, str]
         "AUTHSURGE_TARGET_DELAY_MS": repr(float(opts.delay_ms)),
         "DJANGO_SETTINGS_MODULE": "authsurge.target.settings",
     }
+    if opts.certfile is not None and opts.keyfile is not None:
+        env["AUTHSURGE_TARGET_CERTFILE"] = str(Path(opts.certfile).resolve())
+        env["AUTHSURGE_TARGET_KEYFILE"] = str(Path(opts.keyfile).resolve())
     if opts.login_capacity is not None:
         env["AUTHSURGE_TARGET_LOGIN_CAPACITY"] = repr(float(opts.login_capacity))
         env["AUTHSURGE_TARGET_LOGIN_QUEUE"] = str(opts.queue)

@@ -15,6 +15,7 @@ import logging
 import os
 import signal
 import socket
+import ssl
 import subprocess
 import sys
 import time
@@ -64,10 +65,13 @@ class TargetProcess:
     data_dir: Path
     stop_timeout_s: float = 10.0
     _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
+    certfile: Path | None = None
+    """The certificate it serves HTTPS with (None: plain HTTP)."""
 
     @property
     def base_url(self) -> str:
-        return f"http://{url_host(self.host)}:{self.port}"
+        scheme = "https" if self.certfile is not None else "http"
+        return f"{scheme}://{url_host(self.host)}:{self.port}"
 
     @property
     def issuer(self) -> str:
@@ -146,8 +150,9 @@ def start_target(opts: TargetOptions, *, log: Callable[[str], None] | None = Non
             env=env, stdin=subprocess.PIPE, stdout=log_file, stderr=log_file,
             # its own session: a Ctrl-C in the terminal reaches us, and we stop it in order
             start_new_session=True)
+    certfile = Path(opts.certfile).resolve() if opts.certfile is not None else None
     target = TargetProcess(pid=popen.pid, host=opts.host, port=port, data_dir=data_dir,
-                           stop_timeout_s=opts.stop_timeout_s, _popen=popen)
+                           stop_timeout_s=opts.stop_timeout_s, _popen=popen, certfile=certfile)
     try:
         # written at once, so `authsurge target stop` also reaches a target still starting
         (data_dir / PID_FILE).write_text(f"{popen.pid}\n")
@@ -163,7 +168,8 @@ def start_target(opts: TargetOptions, *, log: Callable[[str], None] | None = Non
                  "threads": opts.threads_per_worker(), "hasher_iterations": opts.hasher_iterations,
                  "login_capacity": opts.login_capacity,
                  "login_queue": opts.queue if opts.login_capacity else None,
-                 "delay_ms": opts.delay_ms, "detached": detach}
+                 "delay_ms": opts.delay_ms, "detached": detach,
+                 "certfile": str(certfile) if certfile else None}
         (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
     except BaseException:
         target.stop()
@@ -207,7 +213,7 @@ def target_status(data_dir: Path) -> TargetStatus:
     with contextlib.suppress(psutil.Error):
         status.pids = [pid, *sorted(p.pid for p in psutil.Process(pid).children(recursive=True))]
     if status.base_url:
-        status.healthy = _healthz(status.base_url, timeout=2.0)
+        status.healthy = _healthz(status.base_url, timeout=2.0, certfile=state.get("certfile"))
     return status
 
 
@@ -284,12 +290,22 @@ def _check_port_free(host: str, port: int) -> None:
             raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def _healthz(base_url: str, timeout: float) -> bool:
+def _healthz(base_url: str, timeout: float, certfile: str | Path | None = None) -> bool:
     try:
-        with urllib.request.urlopen(f"{base_url}/healthz", timeout=timeout) as response:  # noqa: S310 - loopback
+        context = _pinned_context(certfile) if base_url.startswith("https:") else None
+        with urllib.request.urlopen(f"{base_url}/healthz", timeout=timeout,  # noqa: S310 - loopback
+                                    context=context) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ValueError):
         return False
+
+
+def _pinned_context(certfile: str | Path | None) -> ssl.SSLContext:
+    """Verify /healthz over HTTPS against the served certificate itself (and any CA in its
+    chain file): only our own gunicorn can answer, and verification stays on."""
+    context = ssl.create_default_context(cafile=str(certfile) if certfile else None)
+    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # a leaf may be its own trust anchor
+    return context
 
 
 def _wait_healthy(target: TargetProcess, popen: subprocess.Popen[bytes], timeout_s: float) -> None:
@@ -298,7 +314,7 @@ def _wait_healthy(target: TargetProcess, popen: subprocess.Popen[bytes], timeout
         if popen.poll() is not None:
             raise TargetUnreachable(f"gunicorn exited with status {popen.returncode} while starting; "
                                     f"its log ({target.data_dir / LOG_FILE}) ends with:\n{_log_tail(target.data_dir)}")
-        if _healthz(target.base_url, timeout=1.0):
+        if _healthz(target.base_url, timeout=1.0, certfile=target.certfile):
             return
         time.sleep(0.1)
     raise TargetUnreachable(f"the target did not answer {target.base_url}/healthz within {timeout_s:.0f} s; "

@@ -28,7 +28,8 @@ AUTHSURGE_DELAY_MS = float(_env("DELAY_MS", "0"))
 AUTHSURGE_LOGIN_CAPACITY = float(_env("LOGIN_CAPACITY", "0")) or None
 AUTHSURGE_LOGIN_QUEUE = int(_env("LOGIN_QUEUE", "0"))
 _url_host = f"[{AUTHSURGE_HOST}]" if ":" in AUTHSURGE_HOST else AUTHSURGE_HOST
-AUTHSURGE_BASE_URL = f"http://{_url_host}:{AUTHSURGE_PORT}"
+_scheme = "https" if os.environ.get("AUTHSURGE_TARGET_CERTFILE") else "http"
+AUTHSURGE_BASE_URL = f"{_scheme}://{_url_host}:{AUTHSURGE_PORT}"
 
 SECRET_KEY = (AUTHSURGE_DATA_DIR / SECRET_KEY_FILE).read_text().strip()
 DEBUG = False
