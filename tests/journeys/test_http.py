@@ -7,7 +7,9 @@ from gevent.server import StreamServer
 import gevent
 
 import logging
+import ssl
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -16,6 +18,7 @@ from authsurge.journeys import HttpClient, HttpSettings, StepFailed
 from authsurge.journeys import cookies as cookies_module
 from authsurge.journeys.cookies import CookieJar
 from authsurge.journeys.http import Reporter
+from authsurge.scenario import TargetConfig
 
 # path -> raw response bytes (None: close without answering; "hang": never answer)
 SCRIPT: dict[str, bytes | str | None] = {
@@ -210,3 +213,77 @@ def test_secure_cookie_over_plain_http_is_dropped_with_one_warning(client, caplo
     warnings = [r for r in caplog.records if "Secure flag over plain http" in r.getMessage()]
     assert len(warnings) == 1
     assert "'sid'" in warnings[0].getMessage() and "=s" not in warnings[0].getMessage()
+
+
+# --- TLS --------------------------------------------------------------------------------
+
+
+def _self_signed(tmp_path):
+    import datetime
+    import ipaddress
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "authsurge test")])
+    now = datetime.datetime.now(datetime.UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number()).not_valid_before(now - datetime.timedelta(minutes=5))
+            .not_valid_after(now + datetime.timedelta(hours=1))
+            .add_extension(x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+                           critical=False)
+            .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+            .sign(key, hashes.SHA256()))
+    cert_file, key_file = tmp_path / "cert.pem", tmp_path / "key.pem"
+    cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                           serialization.NoEncryption()))
+    return cert_file, key_file
+
+
+@pytest.fixture()
+def tls_server(tmp_path) -> Iterator[tuple[Scripted, Path]]:
+    cert, key = _self_signed(tmp_path)
+    scripted = Scripted()
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.load_cert_chain(cert, key)
+    scripted.server = StreamServer(("127.0.0.1", 0), scripted.handle, ssl_context=context)
+    scripted.server.start()
+    try:
+        yield scripted, cert
+    finally:
+        scripted.server.stop(timeout=1)
+
+
+def _tls_get(settings: HttpSettings, port: int):
+    events: list[dict] = []
+    with HttpClient(settings, Reporter(lambda **kw: events.append(kw), {})) as http:
+        return http.request("t.step", "GET", f"https://127.0.0.1:{port}/chunked")
+
+
+def test_tls_certificates_are_checked_by_default(tls_server):
+    server, _ = tls_server
+    with pytest.raises(StepFailed) as failed:
+        _tls_get(HttpSettings(timeout_s=2), server.server.server_port)
+    assert failed.value.outcome == record.CONNECTION
+    assert failed.value.reason == "TLS error on GET /chunked: CERTIFICATE_VERIFY_FAILED"
+
+
+def test_tls_ca_bundle_from_the_target_config(tls_server, tmp_path):
+    server, cert = tls_server
+    port = server.server.server_port
+    target = TargetConfig(base_url=f"https://127.0.0.1:{port}", ca_bundle=cert.name, timeout_s=2)
+    settings = HttpSettings.from_target(target, base_dir=cert.parent)
+    assert _tls_get(settings, port).body == b"hello world"
+
+
+def test_insecure_tls_works_and_says_so_loudly(tls_server, caplog):
+    server, _ = tls_server
+    port = server.server.server_port
+    with caplog.at_level(logging.WARNING):
+        settings = HttpSettings.from_target(TargetConfig(base_url=f"https://127.0.0.1:{port}", insecure=True))
+    assert "TLS CERTIFICATE CHECKS ARE OFF" in caplog.text
+    assert _tls_get(settings, port).status == 200
