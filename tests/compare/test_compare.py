@@ -1,0 +1,194 @@
+"""Release comparison, known answers: planted capacities in synthetic runs (tests/planted.py).
+
+- the same planted capacities, another random seed: no detectable change anywhere (no
+  false alarm);
+- login.submit planted 30% lower: login.submit worse, with the knee and capacity shift
+  near -30%, and api.call (healthy in both) unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from authsurge.analysis.compare import (
+    BETTER,
+    SAME,
+    WORSE,
+    CompareRule,
+    Comparison,
+    Metric,
+    _label,
+    _resampled_quantiles,
+    check_comparable,
+    compare_runs,
+)
+from authsurge.cli import main
+from authsurge.errors import BadInput, ExitStatus
+from tests.planted import SLOWER, copy_run, planted_analysis, planted_run
+
+
+@pytest.fixture(scope="module")
+def unchanged(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
+    return compare_runs(planted_analysis("base", tmp_path_factory),
+                        planted_analysis("same", tmp_path_factory))
+
+
+@pytest.fixture(scope="module")
+def slower(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
+    return compare_runs(planted_analysis("base", tmp_path_factory),
+                        planted_analysis("slower_login", tmp_path_factory))
+
+
+def test_reruns_of_the_same_capacity_show_no_detectable_change(unchanged: Comparison) -> None:
+    doc = unchanged.to_json()
+    assert doc["verdict"] == SAME
+    assert doc["regressions"] == [] and doc["improvements"] == []
+    assert set(doc["steps"]) == {"login.form", "login.submit", "api.call"}
+    for name, step in doc["steps"].items():
+        assert step["label"] == SAME, name
+        for key in ("knee", "capacity"):
+            m = step[key]
+            if m["change"] is not None:  # api.call has no knee in either run
+                assert abs(m["change"]) < 0.10, (name, key, m)
+                assert m["ci_low"] <= 0 <= m["ci_high"] or abs(m["change"]) < 0.10
+
+
+def test_every_judged_level_of_a_rerun_is_unchanged(unchanged: Comparison) -> None:
+    doc = unchanged.to_json()
+    judged = [lv for s in doc["steps"].values() for lv in s["levels"] if lv["judged"]]
+    assert judged, "some levels must be matched loads, or the test says nothing"
+    for level in judged:
+        for m in level["metrics"].values():
+            assert m["label"] == SAME, (level["label"], m)
+            assert m["ci_low"] is not None and m["ci_high"] is not None
+
+
+def test_login_planted_30_percent_slower_is_worse(slower: Comparison) -> None:
+    doc = slower.to_json()
+    assert doc["verdict"] == "regression"
+    submit = doc["steps"]["login.submit"]
+    assert submit["label"] == WORSE
+    assert submit["capacity"]["label"] == WORSE
+    assert "login.submit: capacity" in doc["regressions"]
+    # the shift matches the planted change within tolerance; the knee is interpolated
+    # between load levels 10/s apart, so it gets a wider tolerance than the capacity
+    assert submit["capacity"]["change"] == pytest.approx(-SLOWER, abs=0.06)
+    assert submit["knee"]["change"] == pytest.approx(-SLOWER, abs=0.10)
+    assert submit["capacity"]["ci_low"] < -SLOWER + 0.06 and submit["capacity"]["ci_high"] < 0
+
+
+def test_api_call_is_unchanged_when_only_login_got_slower(slower: Comparison) -> None:
+    api = slower.to_json()["steps"]["api.call"]
+    assert api["label"] == SAME
+    assert not any("api.call" in r for r in slower.regressions)
+    judged = [lv for lv in api["levels"] if lv["judged"]]
+    assert judged and all(m["label"] == SAME for lv in judged for m in lv["metrics"].values())
+    # fewer journeys get past login at high surge: api.call sees less load there, and
+    # those levels are shown but not judged
+    assert any("offered load differs" in lv["note"] for lv in api["levels"])
+
+
+def test_comparison_json_is_strict_and_documents_the_rule(slower: Comparison) -> None:
+    doc = slower.to_json()
+    assert json.loads(json.dumps(doc, allow_nan=False)) == doc
+    rule = doc["rule"]
+    assert rule["confidence"] == 0.95 and rule["min_effect"] == 0.10
+    assert "bootstrap" in rule["text"] and "Mann-Whitney" in rule["text"]
+    assert doc["matching"] == "levels"
+    level = next(lv for lv in doc["steps"]["login.submit"]["levels"] if lv["judged"])
+    assert set(level["metrics"]) == {"goodput", "p50", "p95", "p99"}
+    # the matched-load intervals are Bonferroni-adjusted over the step's judged levels
+    judged = doc["steps"]["login.submit"]["levels_judged"]
+    assert level["metrics"]["p95"]["confidence"] == pytest.approx(1 - 0.05 / judged)
+
+
+def test_the_same_runs_give_the_same_comparison(tmp_path_factory: pytest.TempPathFactory) -> None:
+    quick = CompareRule(n_resamples=200, n_resamples_knee=100)
+    base, same = planted_analysis("base", tmp_path_factory), planted_analysis("same", tmp_path_factory)
+    first = compare_runs(base, same, quick).to_json()
+    assert compare_runs(base, same, quick).to_json() == first  # the bootstrap is seeded
+
+
+@pytest.mark.parametrize(("change", "low", "high", "gate", "higher_is_better", "expected"), [
+    (-0.30, -0.40, -0.20, True, True, WORSE),     # capacity down, sure and big
+    (0.30, 0.20, 0.40, True, True, BETTER),       # capacity up
+    (0.30, 0.20, 0.40, True, False, WORSE),       # latency up
+    (-0.30, -0.40, -0.20, True, False, BETTER),   # latency down
+    (-0.30, -0.60, 0.05, True, True, SAME),       # interval includes 0: not detectable
+    (-0.04, -0.05, -0.03, True, True, SAME),      # sure but trivial: below min_effect
+    (0.30, 0.20, 0.40, False, False, SAME),       # rank test disagrees
+    (None, None, None, True, True, SAME),         # nothing to compare
+    (-0.30, None, None, True, True, SAME),        # no interval
+])
+def test_label_rule(change: float | None, low: float | None, high: float | None, gate: bool,
+                    higher_is_better: bool, expected: str) -> None:
+    m = Metric("x", "req/s", 1.0, 1.0, change, low, high)
+    assert _label(m, CompareRule(), higher_is_better=higher_is_better, gate=gate) == expected
+
+
+def test_resampled_quantiles_equal_numpy_when_every_window_is_drawn_once() -> None:
+    rng = np.random.default_rng(3)
+    latency = np.sort(rng.lognormal(3, 0.5, 500))
+    window = rng.integers(0, 12, latency.size)
+    draws = np.vstack([np.arange(12), np.arange(12)[::-1]])  # each window once, any order
+    for q in (0.5, 0.95, 0.99, 1.0):
+        got = _resampled_quantiles((latency, window), draws, 12, [q])[0]
+        assert got == pytest.approx([np.quantile(latency, q)] * 2)
+
+
+def test_resampled_quantiles_count_a_window_drawn_twice_twice() -> None:
+    latency = np.array([1.0, 2.0, 10.0, 20.0])
+    window = np.array([0, 0, 1, 1])
+    got = _resampled_quantiles((latency, window), np.array([[1, 1]]), 2, [0.5])[0]
+    assert got == pytest.approx([np.quantile([10.0, 20.0, 10.0, 20.0], 0.5)])
+
+
+def test_different_scenarios_are_refused_unless_forced(tmp_path: Path,
+                                                       tmp_path_factory: pytest.TempPathFactory,
+                                                       capsys: pytest.CaptureFixture[str]) -> None:
+    other = copy_run("same", tmp_path_factory, tmp_path / "other", scenario="another_scenario")
+    base = planted_run("base", tmp_path_factory).path
+    code = main(["compare", str(base), str(other)])
+    err = capsys.readouterr().err
+    assert code == ExitStatus.BAD_INPUT
+    assert "different scenarios" in err and "--force" in err and "Traceback" not in err
+    with pytest.raises(BadInput, match="different scenarios"):
+        check_comparable({"scenario": "a"}, {"scenario": "b"}, force=False)
+    assert check_comparable({"scenario": "a"}, {"scenario": "b"}, force=True)  # a warning
+    code = main(["compare", str(base), str(other), "--force", "--json", "--fail-on", "none"])
+    doc = json.loads(capsys.readouterr().out)
+    assert code == ExitStatus.SUCCESS
+    assert doc["forced"] is True
+    assert any("different scenarios" in w for w in doc["warnings"])
+
+
+def test_compare_cli_exits_1_on_a_regression_for_ci(tmp_path_factory: pytest.TempPathFactory,
+                                                    tmp_path: Path,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    base = str(planted_run("base", tmp_path_factory).path)
+    slower = str(planted_run("slower_login", tmp_path_factory).path)
+    plot = tmp_path / "compare.png"
+    assert main(["compare", base, slower, "--plot", str(plot)]) == ExitStatus.GATE_FAILED
+    out = capsys.readouterr().out
+    assert "verdict: regression" in out and "login.submit: worse" in out
+    assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 20_000
+
+
+def test_compare_cli_exits_0_without_a_regression(tmp_path_factory: pytest.TempPathFactory,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    base = str(planted_run("base", tmp_path_factory).path)
+    same = str(planted_run("same", tmp_path_factory).path)
+    assert main(["compare", base, same, "--json"]) == ExitStatus.SUCCESS
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["verdict"] == SAME
+
+
+def test_confidence_outside_its_range_is_bad_input(tmp_path_factory: pytest.TempPathFactory,
+                                                   capsys: pytest.CaptureFixture[str]) -> None:
+    base = str(planted_run("base", tmp_path_factory).path)
+    assert main(["compare", base, base, "--confidence", "1.5"]) == ExitStatus.BAD_INPUT
+    assert "--confidence" in capsys.readouterr().err
