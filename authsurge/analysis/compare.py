@@ -36,6 +36,11 @@ The rule (CompareRule; defaults in brackets), for each metric:
     latency, the Mann-Whitney U rank test (scipy.stats.mannwhitneyu, two-sided) on the
     level's records has p < 1 - (adjusted) confidence. Otherwise: *no detectable change*.
 
+The knee has one more condition: its bootstrap cannot move the load levels, and a knee is
+only known to lie between the offered loads of its last passing and first failing levels
+(its bracket). A knee change is only called better or worse when the two runs' brackets do
+not overlap.
+
 Direction: more capacity, a later knee and more goodput are better; more latency is worse.
 A step is worse when any of its metrics is worse, better when some are better and none
 worse. The comparison finds a regression when any step is worse (`authsurge compare`
@@ -97,6 +102,14 @@ class CompareRule:
     """Records per run and level used by the percentile bootstrap (subsampled evenly)."""
     seed: int = 20240601
     """The bootstrap's random seed: the same runs give the same comparison."""
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.confidence < 1:
+            raise BadInput(f"--confidence must be in [0.5, 1), got {self.confidence}")
+        if not 0 <= self.min_effect < 1:
+            raise BadInput(f"--min-effect must be in [0, 1), got {self.min_effect}")
+        if not 0 < self.match_tolerance < 1:
+            raise BadInput(f"match tolerance must be in (0, 1), got {self.match_tolerance}")
 
     def text(self) -> str:
         return (f"better/worse when the {self.confidence:.0%} bootstrap interval of the relative "
@@ -163,6 +176,7 @@ class StepComparison:
     label: str = SAME
     note: str = ""
     knee_reached: tuple[bool, bool] = (True, True)  # (base, candidate)
+    knee_brackets: tuple[tuple[float, float], tuple[float, float]] = ((0, 0), (0, 0))
 
     def metrics(self) -> list[tuple[str, Metric]]:
         out = [("knee", self.knee), ("capacity", self.capacity)]
@@ -174,6 +188,8 @@ class StepComparison:
         return {"label": self.label, "note": self.note, "knee": self.knee.to_json(),
                 "capacity": self.capacity.to_json(),
                 "knee_reached": {"base": self.knee_reached[0], "candidate": self.knee_reached[1]},
+                "knee_bracket": {"base": list(self.knee_brackets[0]),
+                                 "candidate": list(self.knee_brackets[1])},
                 "levels_judged": sum(1 for lv in self.levels if lv.judged),
                 "levels": [lv.to_json() for lv in self.levels]}
 
@@ -259,6 +275,9 @@ def check_comparable(base_meta: dict[str, Any], cand_meta: dict[str, Any], force
     if (base_meta.get("analysis") or {}) != (cand_meta.get("analysis") or {}):
         out.append("the runs use different analysis settings (window_s, settle_s, knee rule): "
                    "knees are judged by each run's own settings")
+    if (base_meta.get("slos") or []) != (cand_meta.get("slos") or []):
+        out.append("the runs have different SLOs: an SLO on a step is part of its knee rule, so "
+                   "a knee set by an SLO in one run only is not a like-for-like comparison")
     return out
 
 
@@ -266,10 +285,6 @@ def compare_runs(base: RunAnalysis, candidate: RunAnalysis, rule: CompareRule | 
                  *, force: bool = False, progress: Progress | None = None) -> Comparison:
     """Compare two analysed runs step by step (see the module docstring for the rule)."""
     rule = rule or CompareRule()
-    if not 0.5 <= rule.confidence < 1:
-        raise BadInput(f"--confidence must be in [0.5, 1), got {rule.confidence}")
-    if not 0 <= rule.min_effect < 1:
-        raise BadInput(f"--min-effect must be in [0, 1), got {rule.min_effect}")
     notes = check_comparable(base.meta, candidate.meta, force)
     rng = np.random.default_rng(rule.seed)
     matching = ("levels" if base.curves.mode == candidate.curves.mode == "steady_levels"
@@ -359,7 +374,8 @@ def _compare_step(name: str, base: _StepData, cand: _StepData, matching: str, ru
                                            adjusted, rule, rng)
         levels.append(level)
     out = StepComparison(name, knee, capacity, levels,
-                         knee_reached=(base.knee.reached, cand.knee.reached))
+                         knee_reached=(base.knee.reached, cand.knee.reached),
+                         knee_brackets=(knee_bracket(base), knee_bracket(cand)))
     labels = [m.label for _, m in out.metrics()]
     out.label = WORSE if WORSE in labels else BETTER if BETTER in labels else SAME
     if not judged:
@@ -580,15 +596,46 @@ def _compare_knees(base: _StepData, cand: _StepData, rule: CompareRule,
         bounds.append("base has no knee: its healthy-up-to load stands in (a lower bound)")
     if not kc.reached:
         bounds.append("candidate has no knee: its healthy-up-to load stands in (a lower bound)")
-    knee.note = capacity.note = "; ".join(bounds)
+    knee.note = capacity.note = _join(*bounds)
     # a lower bound can only show that a run is at least this good: never call it worse
     knee.label = _label(knee, rule, higher_is_better=True)
     capacity.label = _label(capacity, rule, higher_is_better=True)
     for m in (knee, capacity):
         if (m.label == WORSE and not kc.reached) or (m.label == BETTER and not kb.reached):
             m.label = SAME
-            m.note += "; the bound cannot show this direction"
+            m.note = _join(m.note, "the bound cannot show this direction")
+    bb, bc = knee_bracket(base), knee_bracket(cand)
+    if knee.label != SAME and bb[0] <= bc[1] and bc[0] <= bb[1]:
+        # resampling windows cannot move the load levels: a knee is only known to lie between
+        # its last passing and first failing level, and these brackets overlap
+        knee.label = SAME
+        knee.note = _join(knee.note, f"the knees' level brackets overlap (base {_span(bb)}, "
+                                     f"candidate {_span(bc)} req/s): the load levels are too "
+                                     "coarse to tell them apart")
     return knee, capacity
+
+
+def knee_bracket(data: _StepData) -> tuple[float, float]:
+    """Offered loads of the last passing and first failing curve points around the knee.
+
+    Without a knee: [highest load measured, infinity). A knee at the lowest point: [0, it].
+    """
+    k = data.knee
+    offered = data.points["offered_rps"].to_numpy(dtype=float)
+    if not k.reached or k.first_fail_point is None:
+        return (float(k.max_offered), math.inf)
+    high = float(offered[k.first_fail_point])
+    low = float(offered[k.last_pass_point]) if k.last_pass_point is not None else 0.0
+    return (min(low, high), max(low, high))
+
+
+def _span(bracket: tuple[float, float]) -> str:
+    low, high = bracket
+    return f"{low:.4g}+" if math.isinf(high) else f"{low:.4g}-{high:.4g}"
+
+
+def _join(*parts: str) -> str:
+    return "; ".join(p for p in parts if p)
 
 
 def _resampled_knees(data: _StepData, strata: list[np.ndarray], draws: list[np.ndarray],

@@ -303,10 +303,16 @@ def harness_rows(health: dict[str, Any], doc: dict[str, Any]) -> list[tuple[str,
 
 
 def compare_context(comparison: Any) -> dict[str, Any]:
-    from authsurge.report.compare import change_text, comparison_figure, render_png, value_text
+    from authsurge.report.compare import (
+        SYMBOL,
+        change_text,
+        comparison_figure,
+        render_png,
+        value_text,
+    )
 
     doc = comparison.to_json()
-    rows = []
+    rows, level_rows = [], []
     for name, step in doc["steps"].items():
         for key in ("knee", "capacity"):
             m = step[key]
@@ -314,9 +320,14 @@ def compare_context(comparison: Any) -> dict[str, Any]:
         for level in step["levels"]:
             if not level["judged"]:
                 continue
-            for m in level["metrics"].values():
-                rows.append(_compare_row(name, f"{m['name']} at {level['label']}", m, value_text,
-                                         change_text))
+            level_rows.append({
+                "step": name, "level": level["label"],
+                "offered": f"{rate(level['base_offered'])} / {rate(level['candidate_offered'])}",
+                "cells": [{"text": f"{change_text(m)} {SYMBOL.get(m['label'], '')}".strip(),
+                           "css": {"worse": "worse", "better": "better"}.get(m["label"], ""),
+                           "title": f"{value_text(m, 'base')} -> {value_text(m, 'candidate')}"}
+                          for m in (level["metrics"][k] for k in ("goodput", "p50", "p95", "p99"))],
+            })
     base_doc, cand_doc = comparison.base.to_json(), comparison.candidate.to_json()
     png = render_png(lambda: comparison_figure(doc, base_doc, cand_doc))
     judged = ", ".join(f"{name} {step['levels_judged']} of {len(step['levels'])}"
@@ -324,7 +335,8 @@ def compare_context(comparison: Any) -> dict[str, Any]:
     return {"base": doc["base"]["id"], "candidate": doc["candidate"]["id"], "judged": judged,
             "verdict": doc["verdict"],
             "verdict_class": {"regression": "worse", "improvement": "better"}.get(doc["verdict"], ""),
-            "rule": doc["rule"]["text"], "rows": rows, "figure": data_uri(png),
+            "rule": doc["rule"]["text"], "rows": rows, "level_rows": level_rows,
+            "figure": data_uri(png),
             "confidence": f"{doc['rule']['confidence']:.0%}", "warnings": doc["warnings"]}
 
 

@@ -135,8 +135,8 @@ def _slo_sentence(doc: dict[str, Any]) -> str | None:
     if not judged:
         return None
     failed = [s for s in judged if not s["passed"]]
-    text = (f"{len(judged) - len(failed)} of {len(judged)} service-level objectives (SLOs, the "
-            "response-time and error limits we committed to) were met")
+    text = ("Service-level objectives (SLOs, the response-time and error limits we committed "
+            f"to): {len(judged) - len(failed)} of {len(judged)} were met")
     if failed:
         shown = [f"{s['slo']} (measured {percent(s['measured']) if s['unit'] == 'fraction' else ms(s['measured'])})"
                  for s in failed]
