@@ -67,4 +67,11 @@ class ApiCalls:
                     status_outcome(resp.status),
                     with_hints(resp.describe(), oauth_error(resp), hint),
                 )
+            if 200 <= resp.status < 300 and resp.body and resp.content_type.startswith("text/html"):
+                # We asked for JSON: a 200 HTML page is a maintenance or login page, not a success.
+                raise state.http.fail(
+                    resp,
+                    record.INVALID_RESPONSE,
+                    f"HTML page instead of JSON on {resp.method} {resp.path}",
+                )
             state.http.ok(resp)
