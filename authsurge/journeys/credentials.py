@@ -97,7 +97,8 @@ def usernames(credentials: CredentialsConfig, base_dir: Path | None = None) -> l
         rows = rows[1:]
     if not rows:
         raise BadInput(f"credentials.csv {path}: no usernames in its first column")
-    return rows
+    # A name listed twice would let two concurrent journeys share one account.
+    return list(dict.fromkeys(rows))
 
 
 class AccountPool:

@@ -43,8 +43,9 @@ def test_workers_take_disjoint_slices_that_cover_all_accounts():
     assert set().union(*slices) == set(usernames(creds))
 
 
-def test_usernames_from_the_first_csv_column_skip_a_header(tmp_path):
-    (tmp_path / "users.csv").write_text("username,team\nalice,a\n\nbob,b\n carol ,c\n", encoding="utf-8")
+def test_usernames_from_the_first_csv_column_skip_a_header_and_duplicates(tmp_path):
+    (tmp_path / "users.csv").write_text("username,team\nalice,a\n\nbob,b\n carol ,c\nalice,d\n",
+                                        encoding="utf-8")
     creds = CredentialsConfig(csv="users.csv")
     assert usernames(creds, tmp_path) == ["alice", "bob", "carol"]
 
