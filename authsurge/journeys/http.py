@@ -189,7 +189,10 @@ class _Connection:
             self._connect()
         sock = self.sock
         try:
-            sock.sendall(head + body if body else head)
+            data = head + body if body else head
+            sent = sock.send(data)  # one syscall for a request that fits the socket buffer
+            if sent < len(data):
+                sock.sendall(data[sent:])
             answer, data, keep = _read_response(sock, head.startswith(b"HEAD "))
         except BaseException:
             self.close()
@@ -440,9 +443,15 @@ class HttpClient:
         self.jar = CookieJar()
         self._conns: dict[tuple[str, str, int], _Connection] = {}
         self._pending: Response | None = None
+        # One timer per person, re-armed for each request: it bounds the whole request
+        # (connect, send, every read), and re-arming is cheaper than a new one each time.
+        self._timer: gevent.Timeout | None = None
 
     def close(self) -> None:
         self._flush()
+        if self._timer is not None:
+            self._timer.close()
+            self._timer = None
         for conn in self._conns.values():
             conn.close()
         self._conns.clear()
@@ -520,7 +529,10 @@ class HttpClient:
                 record.UNEXPECTED_PAGE,
                 f"cannot send {method} {path}: malformed URL or header",
             )
-        timer = gevent.Timeout.start_new(self.settings.timeout_s)
+        timer = self._timer
+        if timer is None:
+            timer = self._timer = gevent.Timeout(self.settings.timeout_s)
+        timer.start()
         try:
             answer, data = conn.request(head.encode("latin-1", "replace"), body)
         except gevent.Timeout as exc:
@@ -589,7 +601,7 @@ class HttpClient:
                 f"connection error ({type(exc).__name__}) on {method} {path}",
             ) from None
         finally:
-            timer.close()
+            timer.cancel()
         elapsed = _ms(t0)
         resp = Response(step, method, url, path, answer, data, start, elapsed)
         for header in resp.set_cookies:
