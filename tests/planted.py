@@ -6,7 +6,9 @@ analysing one costs a few seconds: a module-level cache keyed by name.
 
 - "base": login.form 80/s, login.submit 50/s, api.call 1000/s (healthy), seed 7;
 - "same": the same capacities, another seed (a rerun of an unchanged release);
-- "slower_login": login.submit planted 30% lower (35/s), another seed.
+- "slower_login": login.submit planted 30% lower (35/s), another seed;
+- "ramp_a", "ramp_b": the base capacities under a continuous linear ramp (no load levels),
+  two seeds.
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ PLANTED: dict[str, dict[str, Any]] = {
     "slower_login": {"seed": 9, "steps": tuple(
         Step(s.name, LOGIN_CAPACITY * (1 - SLOWER), s.base_ms, s.calls, s.method)
         if s.name == "login.submit" else s for s in DEFAULT_STEPS)},
+    "ramp_a": {"seed": 11, "ramp": (5.0, 100.0, 150)},
+    "ramp_b": {"seed": 12, "ramp": (5.0, 100.0, 150)},
 }
 
 _runs: dict[str, SynthRun] = {}

@@ -20,7 +20,12 @@ What is compared, per request step:
   for a step only when the step's offered load agrees within the match tolerance [10%] (retries or
   a failing upstream step change the load a step sees at the same surge; that level is
   then shown, not judged), and it is not judged when the step is past its knee in both
-  runs (both saturated: the knee and capacity say it better).
+  runs (both saturated: the knee and capacity say it better). Latency is judged only where
+  the step is before its knee in both runs: past a knee latency is queueing, which swings
+  by tens of percent with a few percent of load, so there goodput carries the comparison.
+  For continuous shapes latency is shown but never judged: a bin of offered load pools
+  one-second windows from different phases of the run (rising, falling, queue building),
+  and that mix differs between runs; compare step-ramp runs to judge latency.
 
 The rule (CompareRule; defaults in brackets), for each metric:
 
@@ -74,7 +79,7 @@ from authsurge.errors import BadInput
 
 COMPARE_FORMAT_VERSION = 1
 BETTER, WORSE, SAME = "better", "worse", "no detectable change"
-NOT_COMPARED = "not compared"
+NOT_JUDGED = "not judged"
 LATENCY_METRICS = ("p50", "p95", "p99")
 _QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 LEVEL_MATCH = 0.01  # planned level rates within 1% are the same level
@@ -356,6 +361,15 @@ class _StepData:
         rows = self.points.index[self.points["pid"].isin(pids)]
         return bool(len(rows)) and int(rows.min()) >= k.first_fail_point
 
+    def before_knee(self, windows: np.ndarray) -> bool:
+        """Do all these windows belong to curve points before the knee (healthy ones)?"""
+        k = self.knee
+        if not k.reached or k.first_fail_point is None:
+            return True
+        pids = set(self.membership[windows].tolist()) - {-1}
+        rows = self.points.index[self.points["pid"].isin(pids)]
+        return bool(len(rows)) and int(rows.max()) < k.first_fail_point
+
 
 # --- per step -------------------------------------------------------------------------
 
@@ -370,8 +384,14 @@ def _compare_step(name: str, base: _StepData, cand: _StepData, matching: str, ru
     for cell in cells:
         level = cell.level
         if cell.judged:
+            healthy = base.before_knee(cell.base_windows) and cand.before_knee(cell.cand_windows)
+            why = ("" if healthy else
+                   "past the knee in one run: latency there is queueing; not judged")
+            if matching == "offered_bins":
+                why = ("continuous load: a bin pools windows from different phases of the run, "
+                       "so its latency is shown, not judged (compare step ramps for that)")
             level.metrics = _compare_level(base, cand, cell.base_windows, cell.cand_windows,
-                                           adjusted, rule, rng)
+                                           adjusted, rule, rng, latency_not_judged=why)
         levels.append(level)
     out = StepComparison(name, knee, capacity, levels,
                          knee_reached=(base.knee.reached, cand.knee.reached),
@@ -457,8 +477,9 @@ def _offered_bins(base: _StepData, cand: _StepData, rule: CompareRule) -> list[_
 # --- matched-load metrics -------------------------------------------------------------
 
 def _compare_level(base: _StepData, cand: _StepData, wb: np.ndarray, wc: np.ndarray,
-                   confidence: float, rule: CompareRule, rng: np.random.Generator
-                   ) -> dict[str, Metric]:
+                   confidence: float, rule: CompareRule, rng: np.random.Generator, *,
+                   latency_not_judged: str = "") -> dict[str, Metric]:
+    """Goodput and latency percentiles of one matched level; latency_not_judged: why not."""
     lat_b, pos_b = base.records(wb)
     lat_c, pos_c = cand.records(wc)
     sub_b = _subsample(lat_b, pos_b, rule.max_records, rng)
@@ -495,6 +516,11 @@ def _compare_level(base: _StepData, cand: _StepData, wb: np.ndarray, wc: np.ndar
         m = Metric(metric, "ms", vb, vc, _ratio(vc, vb), low[j], high[j], confidence, p_value)
         gate = p_value is not None and p_value < 1 - confidence
         m.label = _label(m, rule, higher_is_better=False, gate=gate)
+        if latency_not_judged:
+            # e.g. past the knee latency is queueing: it swings with a few % of load, so it
+            # is shown, and the change is judged by the knee, capacity and goodput instead
+            m.label = NOT_JUDGED
+            m.note = latency_not_judged
         out[metric] = m
     return out
 
@@ -604,6 +630,13 @@ def _compare_knees(base: _StepData, cand: _StepData, rule: CompareRule,
         if (m.label == WORSE and not kc.reached) or (m.label == BETTER and not kb.reached):
             m.label = SAME
             m.note = _join(m.note, "the bound cannot show this direction")
+    # a knee the load generator made says nothing about the target (analysis.generator)
+    for run, k in (("base", kb), ("candidate", kc)):
+        if getattr(k, "generator_bound", False):
+            for m in (knee, capacity):
+                m.label = SAME
+                m.note = _join(m.note, f"the {run} knee was judged while the load generator was "
+                                       "saturated: not a target capacity")
     bb, bc = knee_bracket(base), knee_bracket(cand)
     if knee.label != SAME and bb[0] <= bc[1] and bc[0] <= bb[1]:
         # resampling windows cannot move the load levels: a knee is only known to lie between

@@ -17,7 +17,7 @@ from matplotlib.figure import Figure
 from authsurge.analysis.summary import ms, rate
 from authsurge.report.plots import STYLE
 
-SYMBOL = {"better": "BETTER", "worse": "WORSE", "no detectable change": "~"}
+SYMBOL = {"better": "BETTER", "worse": "WORSE", "no detectable change": "~", "not judged": "(not judged)"}
 
 
 def change_text(m: dict[str, Any]) -> str:

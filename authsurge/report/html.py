@@ -18,13 +18,16 @@ import os
 from collections.abc import Callable
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 
 from authsurge import __version__
 from authsurge.analysis.summary import headline, ms, multiple, percent, rate
 from authsurge.report.inputs import ReportInputs, harness_health, load_inputs
+
+if TYPE_CHECKING:
+    from authsurge.analysis.compare import CompareRule
 
 Progress = Callable[[str], None]
 SHORTFALL_ROWS = 30
@@ -43,7 +46,7 @@ FIGURE_TEXT = {
 
 def write_report(run_dir: str | Path, out: str | Path | None = None, *,
                  baseline: str | Path | None = None, force: bool = False,
-                 progress: Progress | None = None, rule: Any = None) -> Path:
+                 progress: Progress | None = None, rule: CompareRule | None = None) -> Path:
     """Write the HTML report of a run (default RUN_DIR/report.html) and return its path.
 
     `baseline`: an earlier run of the same scenario to compare with (BadInput when the
@@ -294,6 +297,13 @@ def harness_rows(health: dict[str, Any], doc: dict[str, Any]) -> list[tuple[str,
     if health["planned_journeys"] is not None:
         rows.append(("journeys planned / started", f"{health['planned_journeys']:,} / "
                                                    f"{health['started_journeys'] or 0:,}"))
+    generator = doc.get("generator")  # analysis.json's generator-bound seconds, when present
+    if isinstance(generator, dict) and generator.get("sampled"):
+        bound = generator.get("bound_s")
+        share = generator.get("share_of_run")
+        rows.append(("generator-bound time", "none" if not bound else
+                     f"{bound:,.0f} s ({percent(share)} of the run): the client, not the target, "
+                     "was the limit then"))
     n = len(health["shortfall"])
     rows.append(("arrivals on schedule", "yes" if n == 0 else f"no: {n} window(s) short"))
     warned = [f"{name}: {s['bottleneck']['harness_warning']}" for name, s in doc["steps"].items()

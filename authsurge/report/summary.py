@@ -17,11 +17,14 @@ import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authsurge.analysis.summary import ms, multiple, percent, rate
 from authsurge.report.html import data_uri, environment, utc
 from authsurge.report.inputs import load_inputs
+
+if TYPE_CHECKING:
+    from authsurge.analysis.compare import CompareRule
 
 Progress = Callable[[str], None]
 
@@ -204,7 +207,7 @@ def summary_markdown(doc: dict[str, Any], meta: dict[str, Any], sentences: list[
 
 def write_summary(run_dir: str | Path, out_dir: str | Path | None = None, *,
                   baseline: str | Path | None = None, force: bool = False, pdf: bool = True,
-                  progress: Progress | None = None, rule: Any = None) -> SummaryFiles:
+                  progress: Progress | None = None, rule: CompareRule | None = None) -> SummaryFiles:
     """Write summary.md (+ summary.png) and, when Chromium is available, summary.pdf."""
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir

@@ -31,6 +31,22 @@ from authsurge.errors import BadInput, ExitStatus
 from tests.planted import SLOWER, copy_run, planted_analysis, planted_run
 
 
+@pytest.fixture()
+def analysed_once(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The CLI analyses both runs again; serve the session's analyses of the planted runs."""
+    import authsurge.analysis.compare as compare_module
+
+    names = ("base", "same", "slower_login")
+    by_path = {planted_run(n, tmp_path_factory).path.resolve(): n for n in names}
+    real = compare_module.analyze_run
+
+    def analyze(run_dir: Path, *, progress=None):  # noqa: ANN001, ANN202
+        name = by_path.get(Path(run_dir).resolve())
+        return planted_analysis(name, tmp_path_factory) if name else real(run_dir, progress=progress)
+
+    monkeypatch.setattr(compare_module, "analyze_run", analyze)
+
+
 @pytest.fixture(scope="module")
 def unchanged(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
     return compare_runs(planted_analysis("base", tmp_path_factory),
@@ -81,6 +97,17 @@ def test_login_planted_30_percent_slower_is_worse(slower: Comparison) -> None:
     assert submit["capacity"]["ci_low"] < -SLOWER + 0.06 and submit["capacity"]["ci_high"] < 0
 
 
+def test_past_a_knee_latency_is_shown_but_goodput_judges(slower: Comparison) -> None:
+    levels = [lv for lv in slower.to_json()["steps"]["login.submit"]["levels"] if lv["judged"]]
+    past = [lv for lv in levels if lv["metrics"]["p95"]["label"] == "not judged"]
+    assert past, "the levels between the two knees are past the candidate's knee"
+    for level in past:
+        assert "past the knee in one run" in level["metrics"]["p95"]["note"]
+        assert level["metrics"]["p95"]["change"] is not None  # still shown
+        assert level["metrics"]["goodput"]["label"] in (WORSE, SAME)
+    assert any(lv["metrics"]["goodput"]["label"] == WORSE for lv in past)
+
+
 def test_api_call_is_unchanged_when_only_login_got_slower(slower: Comparison) -> None:
     api = slower.to_json()["steps"]["api.call"]
     assert api["label"] == SAME
@@ -111,6 +138,17 @@ def test_the_same_runs_give_the_same_comparison(tmp_path_factory: pytest.TempPat
     base, same = planted_analysis("base", tmp_path_factory), planted_analysis("same", tmp_path_factory)
     first = compare_runs(base, same, quick).to_json()
     assert compare_runs(base, same, quick).to_json() == first  # the bootstrap is seeded
+
+
+def test_continuous_ramps_compare_on_common_offered_load_bins(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    doc = compare_runs(planted_analysis("ramp_a", tmp_path_factory),
+                       planted_analysis("ramp_b", tmp_path_factory)).to_json()
+    assert doc["matching"] == "offered_bins"
+    assert doc["verdict"] == SAME, doc["regressions"] + doc["improvements"]
+    judged = [lv for s in doc["steps"].values() for lv in s["levels"] if lv["judged"]]
+    assert judged and all(lv["rate"] is None and lv["label"].endswith("req/s") for lv in judged)
+    assert all(lv["metrics"]["p95"]["label"] == "not judged" for lv in judged)
 
 
 @pytest.mark.parametrize(("change", "low", "high", "gate", "higher_is_better", "expected"), [
@@ -147,7 +185,7 @@ def test_resampled_quantiles_count_a_window_drawn_twice_twice() -> None:
     assert got == pytest.approx([np.quantile([10.0, 20.0, 10.0, 20.0], 0.5)])
 
 
-def test_different_scenarios_are_refused_unless_forced(tmp_path: Path,
+def test_different_scenarios_are_refused_unless_forced(analysed_once: None, tmp_path: Path,
                                                        tmp_path_factory: pytest.TempPathFactory,
                                                        capsys: pytest.CaptureFixture[str]) -> None:
     other = copy_run("same", tmp_path_factory, tmp_path / "other", scenario="another_scenario")
@@ -166,7 +204,8 @@ def test_different_scenarios_are_refused_unless_forced(tmp_path: Path,
     assert any("different scenarios" in w for w in doc["warnings"])
 
 
-def test_compare_cli_exits_1_on_a_regression_for_ci(tmp_path_factory: pytest.TempPathFactory,
+def test_compare_cli_exits_1_on_a_regression_for_ci(analysed_once: None,
+                                                    tmp_path_factory: pytest.TempPathFactory,
                                                     tmp_path: Path,
                                                     capsys: pytest.CaptureFixture[str]) -> None:
     base = str(planted_run("base", tmp_path_factory).path)
@@ -178,7 +217,8 @@ def test_compare_cli_exits_1_on_a_regression_for_ci(tmp_path_factory: pytest.Tem
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 20_000
 
 
-def test_compare_cli_exits_0_without_a_regression(tmp_path_factory: pytest.TempPathFactory,
+def test_compare_cli_exits_0_without_a_regression(analysed_once: None,
+                                                  tmp_path_factory: pytest.TempPathFactory,
                                                   capsys: pytest.CaptureFixture[str]) -> None:
     base = str(planted_run("base", tmp_path_factory).path)
     same = str(planted_run("same", tmp_path_factory).path)
