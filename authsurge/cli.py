@@ -211,6 +211,10 @@ def _analyze(run_dir: Path, as_json: bool, plots: bool) -> int:
             if path.suffix == ".png":
                 print(f"plot: {path}")
         print(f"analysis: {Path(run_dir) / 'analysis.json'}")
+    for slo in data.get("slos", []):
+        if slo.get("passed") is None:  # say so: a typo in a step name must not pass silently
+            print(f"warning: SLO not judged: {slo.get('slo')} ({slo.get('note', 'no data')})",
+                  file=sys.stderr)
     # passed is null when an SLO could not be judged (no step matched): not a breach
     failed = [s for s in data.get("slos", []) if s.get("passed") is False]
     return ExitStatus.GATE_FAILED if failed else ExitStatus.SUCCESS

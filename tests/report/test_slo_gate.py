@@ -24,8 +24,11 @@ def test_analyze_exit_status_follows_the_slos(slos: list[str], expected: ExitSta
                                              capsys: pytest.CaptureFixture[str]) -> None:
     run = copy_run("base", tmp_path_factory, tmp_path / "run", slos=slos)
     assert main(["analyze", str(run), "--no-plots"]) == expected
-    out = capsys.readouterr().out
+    captured = capsys.readouterr()
+    out = captured.out
     if shown:
         assert shown in out
+    else:
+        assert "SLO not judged: nosuch.step p95 < 5 ms (no step matches" in captured.err
     doc = json.loads((run / "analysis.json").read_text())
     assert [s["passed"] is False for s in doc["slos"]].count(True) == (expected == ExitStatus.GATE_FAILED)
