@@ -46,6 +46,7 @@ from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, ResourceSampler, target_pids
 from authsurge.scenario import Scenario
 from authsurge.secrets import RedactingFilter, Secret
+from authsurge.selfcheck import generator_bound_s
 from authsurge.traffic import build_plan, curves_for
 from authsurge.traffic.schedule import Plan, planned_rate_table
 from authsurge.traffic.shapes import RateCurve
@@ -321,7 +322,7 @@ def _run_local(p: Prepared) -> RunResult:
         session.close()
         requests.close()
         resources.close()
-        meta = finish_meta(p.meta, status, [setup.summary()], recorder.dropped)
+        meta = finish_meta(p.meta, status, [setup.summary()], recorder.dropped, run_dir=p.run_dir)
         rundir.write_meta(p.run_dir, meta)
     return RunResult(p.run_dir, status, meta)
 
@@ -413,7 +414,8 @@ def _run_distributed(p: Prepared, workers: int) -> RunResult:
             table.close()
         resources.close()
         dropped = sum(int(v.get("dropped", 0)) for v in summaries.values())
-        meta = finish_meta(p.meta or base_meta(p, workers), status, list(summaries.values()), dropped)
+        meta = finish_meta(p.meta or base_meta(p, workers), status, list(summaries.values()), dropped,
+                           run_dir=p.run_dir)
         if len(summaries) < workers and status == "complete":
             meta["status"] = "failed"
         rundir.write_meta(p.run_dir, meta)
@@ -486,7 +488,8 @@ def _levels(curves: dict[str, RateCurve], t0: float) -> list[dict[str, float]]:
             for i, (a, b) in enumerate(spans[0])]
 
 
-def finish_meta(meta: dict[str, Any], status: str, workers: list[dict[str, Any]], dropped: int) -> dict[str, Any]:
+def finish_meta(meta: dict[str, Any], status: str, workers: list[dict[str, Any]], dropped: int,
+                run_dir: Path | None = None) -> dict[str, Any]:
     ended = time.time()
     meta = dict(meta)
     meta["status"] = status
@@ -502,6 +505,8 @@ def finish_meta(meta: dict[str, Any], status: str, workers: list[dict[str, Any]]
                        "on_schedule": not shortfall}
     meta["harness"] = {**meta["harness"],
                        "worker_cpu_s": {s["worker"]: s.get("cpu_s") for s in workers if "worker" in s}}
+    if run_dir is not None:  # resources.parquet is closed by now; None when no harness was sampled
+        meta["harness"]["generator_bound_s"] = generator_bound_s(run_dir, meta.get("started_at"), ended)
     if shortfall:
         log.warning("arrivals fell short of the schedule in %d window(s) (cap reached or generator "
                     "too slow): see meta.json traffic.shortfall", len(shortfall))

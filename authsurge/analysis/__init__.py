@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from authsurge.analysis import schema
+from authsurge.analysis import generator, schema
 from authsurge.analysis.bottleneck import bottleneck, resource_windows
 from authsurge.analysis.curves import Curves, capacity_curves
 from authsurge.analysis.knee import Knee, criteria_for, find_knee, first_to_fail, knee_rule
@@ -72,6 +72,7 @@ class RunAnalysis:
     retry: dict[str, Any]
     dropped: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
+    generator: dict[str, Any] = field(default_factory=dict)  # schema: generator section
 
     @property
     def run_dir(self) -> Path:
@@ -113,6 +114,7 @@ class RunAnalysis:
             "slos": self.slos,
             "retry": self.retry,
             "dropped": self.dropped,
+            "generator": self.generator,
             "warnings": list(self.warnings),
         }
         return _clean(doc)
@@ -160,6 +162,13 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     resources = resource_windows(data.resources, index)
     if resources is None:
         warnings.append("no resources.parquet: target CPU and memory at the knee are unknown")
+    gen = generator.check(data.resources)
+    bound_windows = generator.window_mask(gen, index)
+    for name in index.series_names:
+        generator.mark_knee(name, knees[name], curves, index, bound_windows)
+    gen_section = generator.section(gen, data.started_at, ended if isinstance(ended, int | float) else None)
+    if (note := generator.run_warning(gen_section)) is not None:
+        warnings.append(note)
     step("steps")
     summaries = _series_summaries(data.requests, index)
     entries: dict[str, dict[str, Any]] = {}
@@ -181,7 +190,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     step("verdict")
     ranked = first_to_fail({n: knees[n] for n in request_steps})
     demand = peak_demand(index, windows, curves, data.schedule, config)
-    verdict = headroom(demand, knees)
+    verdict = generator.adjust_verdict(headroom(demand, knees), knees)
     slo_results = evaluate_slos(slos, index, windows)
     retry = retry_amplification(data.requests, index)
     dropped = dropped_journeys(index, data.meta)
@@ -190,7 +199,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
                         "the analysis covers what was recorded")
     step("done")
     return RunAnalysis(data, config, index, windows, curves, knees, steps, journeys, ranked,
-                       verdict, slo_results, retry, dropped, warnings)
+                       verdict, slo_results, retry, dropped, warnings, generator=gen_section)
 
 
 def _series_summaries(requests: pd.DataFrame, index: RecordIndex) -> dict[str, dict[str, Any]]:

@@ -10,8 +10,9 @@ highest-load point when no knee was reached:
 - otherwise "none visible": the limit is elsewhere (locks, connection pools, the
   database, a rate limiter) and the CPU figure says how much room was left.
 
-The harness is checked too: a load generator at ~100% of its core or with a gevent loop
-lag >= 100 ms at the knee may have made the knee itself ("harness_warning").
+The harness is checked too: when the knee (or the peak load) was judged while the load
+generator was saturated (``knee.generator_bound``, rule in authsurge.selfcheck), the knee
+may be the harness's own ("harness_warning", with its CPU and loop lag there).
 
 Capacity is normalised per target CPU core ("req/s per vCPU") with the target's cpu_count.
 """
@@ -26,13 +27,12 @@ import numpy as np
 import pandas as pd
 
 from authsurge.analysis.curves import Curves
+from authsurge.analysis.generator import warning_text
 from authsurge.analysis.knee import Knee
 from authsurge.analysis.windows import RecordIndex
 
 CPU_BUSY_SHARE = 0.9
 MEMORY_GROWTH = 1.5
-HARNESS_CPU_PERCENT = 90.0
-HARNESS_LAG_MS = 100.0
 
 
 @dataclass
@@ -152,13 +152,7 @@ def bottleneck(series: str, knee: Knee, curves: Curves, index: RecordIndex,
     if not knee.reached and out["kind"] in ("cpu", "cpu_per_process", "memory"):
         # the step itself stayed healthy: say what the target looked like, not that it failed
         out["text"] = f"no knee; at this step's peak load the target was {out['text']}"
-    h_cpu = at(res.harness_cpu, row)
-    h_lag = at(res.harness_lag_ms, row)
-    if (math.isfinite(h_cpu) and h_cpu >= HARNESS_CPU_PERCENT) or \
-            (math.isfinite(h_lag) and h_lag >= HARNESS_LAG_MS):
-        out["harness_warning"] = (
-            f"load generator near saturation {where} (CPU {h_cpu:.0f}%, loop lag {h_lag:.0f} ms): "
-            "this knee may be the harness's; add workers and rerun")
+    out["harness_warning"] = warning_text(knee, at(res.harness_cpu, row), at(res.harness_lag_ms, row))
     return out
 
 

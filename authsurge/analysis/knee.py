@@ -135,6 +135,7 @@ class Knee:
     last_pass_point: int | None = None
     max_offered: float = math.nan  # highest offered load measured (req/s)
     max_arrivals: float = math.nan  # highest surge measured (arrivals/s)
+    generator_bound: bool = False  # judged while the load generator was saturated (analysis.generator)
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -142,7 +143,7 @@ class Knee:
             "capacity": self.capacity, "capacity_is_lower_bound": self.capacity_is_lower_bound,
             "reason": self.reason, "rule": self.rule, "capacity_rule": CAPACITY_RULE,
             "at_lowest_point": self.at_lowest_point, "max_offered": self.max_offered,
-            "max_arrivals": self.max_arrivals,
+            "max_arrivals": self.max_arrivals, "generator_bound": self.generator_bound,
         }
 
 
@@ -226,6 +227,7 @@ def first_to_fail(knees: dict[str, Knee]) -> list[dict[str, Any]]:
             "knee": value, "knee_offered": k.offered, "capacity": k.capacity,
             "reason": k.reason, "healthy_up_to": None if k.reached else healthy_up_to(k),
             "next": None, "margin_to_next": None, "margin_is_lower_bound": False,
+            "generator_bound": k.generator_bound,
         }
         if k.reached and rank < len(order) and value:
             nxt = knees[order[rank]]

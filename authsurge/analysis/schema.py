@@ -13,20 +13,34 @@ value that could not be measured is null, never NaN.
     steps               {<request step>: STEP}        one per step, in journey order
     journeys            {<journey name>: STEP}        journey rows (latency from t_intended)
     first_to_fail       [{rank, step, reached, rank_by, knee, knee_offered, capacity, reason,
-                          healthy_up_to, next, margin_to_next, margin_is_lower_bound}]
+                          healthy_up_to, next, margin_to_next, margin_is_lower_bound,
+                          generator_bound}]
                         ranked by knee (in ``rank_by`` units, journey arrivals/s when the
                         run has journey rows), steps without a knee last; margin_to_next is
                         next.knee / knee (a lower bound when the next step has no knee)
     verdict             {status: "fails" | "survives" | "unknown", text, limiting_step,
                          multiple_needed, demand_basis: "schedule" | "observed", demand_rule,
-                         peak_arrivals, steps: {<step>: {peak_demand, capacity, headroom,
-                         multiple_needed, capacity_is_lower_bound, requests_per_arrival}}}
+                         peak_arrivals, generator_bound, steps: {<step>: {peak_demand, capacity,
+                         headroom, multiple_needed, capacity_is_lower_bound,
+                         requests_per_arrival}}}
+                        generator_bound: the limiting step was judged while the load
+                        generator was saturated; status is then "unknown" and the text
+                        says "the client saturated first; add workers" (unless it survives
+                        on the lower-bound capacity)
     slos                [{slo, step, metric, max, at_offered_max, unit, measured, passed,
                           worst_step, per_step: {<step>: value}}]
     retry               {available, attempts, persons, retries, amplification, rule,
                          peak_window: {t, window, attempts, first_attempts, amplification}}
     dropped             {count, share, by_journey: {<journey>: n}, peak_rps,
                          meta_dropped_journeys}
+    generator           {sampled, bound_seconds: [[start, end], ...], bound_s, share_of_run,
+                         rule, per_worker: {<worker>: {samples, saturated_samples, bound_s,
+                         max_cpu_percent, max_loop_lag_ms, bound_seconds, generates_load}}}
+                        seconds where the load generator itself was the limit (rule in
+                        authsurge.selfcheck: a worker's CPU > 90% of one core or loop lag
+                        > 50 ms for 3 samples / 3 s); spans clipped to the run; bound_s and
+                        share_of_run null when no harness was sampled; "master" is
+                        reported but never counted (it generates no load)
     warnings            [text]                        damaged shards, short levels, ...
 
 STEP:
@@ -41,7 +55,12 @@ STEP:
                           concurrency, level_rate, windows, t_first, t_last}]
     knee                {reached, offered, arrivals, capacity, capacity_is_lower_bound,
                          reason, rule, capacity_rule, at_lowest_point, max_offered,
-                         max_arrivals}
+                         max_arrivals, generator_bound}
+                        generator_bound: the point the knee is judged at (its first failing
+                        point, or the highest load without a knee) overlaps generator-bound
+                        seconds. A reached knee then keeps its load, gets
+                        capacity_is_lower_bound true and a reason starting "the client
+                        saturated first; add workers": it is not the target's capacity
     usl                 {status: "fitted" | "not fitted", sigma, kappa, lambda, r2, n_points,
                          n_max_measured, peak_n, peak_throughput,
                          peak_status: "predicted" | "beyond_range" | "no_peak", method, note}
@@ -57,11 +76,11 @@ from __future__ import annotations
 ANALYSIS_FORMAT_VERSION = 1
 
 TOP_LEVEL_KEYS = ("format_version", "run", "config", "curves", "steps", "journeys",
-                  "first_to_fail", "verdict", "slos", "retry", "dropped", "warnings")
+                  "first_to_fail", "verdict", "slos", "retry", "dropped", "generator", "warnings")
 RUN_KEYS = ("id", "scenario", "target", "duration_s", "status", "started_at", "ended_at",
             "records", "shards")
 STEP_KEYS = ("scope", "requests", "ok", "errors", "error_rate", "errors_by_class", "top_errors",
              "p50", "p90", "p95", "p99", "max", "offered_max", "goodput_max", "curve", "knee",
              "usl", "bottleneck")
 KNEE_KEYS = ("reached", "offered", "arrivals", "capacity", "capacity_is_lower_bound", "reason",
-             "rule", "capacity_rule", "at_lowest_point", "max_offered", "max_arrivals")
+             "rule", "capacity_rule", "at_lowest_point", "max_offered", "max_arrivals", "generator_bound")

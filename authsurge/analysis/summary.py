@@ -57,7 +57,10 @@ def headline(doc: dict[str, Any]) -> str:
     verdict = doc["verdict"]
     parts: list[str] = []
     first = ranked[0] if ranked else None
-    if first and first["reached"]:
+    client_first = bool(first and first["reached"] and first.get("generator_bound"))
+    if client_first and first:
+        parts.append(_client_first_lead(first["step"], steps[first["step"]]["knee"], doc))
+    elif first and first["reached"]:
         step = steps[first["step"]]
         knee = step["knee"]
         lead = (f"{first['step']} saturates first, at about {rate(knee['capacity'])} req/s on this "
@@ -86,13 +89,31 @@ def headline(doc: dict[str, Any]) -> str:
         room = verdict["steps"][verdict["limiting_step"]]["headroom"]
         parts.append(f"the surge peak fits, with {multiple(room)} headroom on "
                      f"{verdict['limiting_step']}")
-    elif verdict.get("limiting_step"):
+    elif verdict.get("limiting_step") and not (client_first and verdict.get("generator_bound")):
         parts.append(verdict["text"])
     return "; ".join(parts) + "."  # no capital: a step name leads, and its case matters
 
 
+def _client_first_lead(name: str, knee: dict[str, Any], doc: dict[str, Any]) -> str:
+    """The headline when the first knee was measured while the load generator was saturated."""
+    gen = doc.get("generator") or {}
+    lead = f"the client saturated first; add workers: {name}'s knee at {rate(knee['offered'])} req/s offered"
+    if knee.get("arrivals") is not None:
+        lead += f" ({rate(knee['arrivals'])} journeys/s arriving)"
+    lead += " was measured while the load generator was saturated"
+    if gen.get("bound_s"):
+        share = gen.get("share_of_run")
+        lead += f" ({gen['bound_s']:.0f} s" + (f", {percent(share)} of the run)" if share is not None else ")")
+    return (lead + f", so it is not the target's capacity (the target served at least "
+            f"{rate(knee['capacity'])} req/s)")
+
+
 def step_line(name: str, step: dict[str, Any]) -> str:
     knee = step["knee"]
+    if knee["reached"] and knee.get("generator_bound"):
+        return (f"{name}: knee at {rate(knee['offered'])} req/s offered is the client's, not the target's "
+                f"({knee['reason']}); the target served at least {rate(knee['capacity'])} req/s; "
+                f"WARNING {step['bottleneck'].get('harness_warning') or 'load generator saturated'}")
     if knee["reached"]:
         text = (f"{name}: knee at {rate(knee['offered'])} req/s offered ({knee['reason']}), "
                 f"capacity {rate(knee['capacity'])} req/s")
