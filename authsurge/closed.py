@@ -6,74 +6,39 @@ collapse (a slow target slows its own arrivals); `authsurge run` uses the open m
 
 from __future__ import annotations
 
-import gevent
-from locust import User, constant, events, task  # noqa: I001 - locust first: gevent must patch before ssl
+from locust import User, events  # noqa: I001 - locust first: gevent must patch before ssl
 from locust.env import Environment
 
-import itertools
 import time
 from typing import Any
 
 from authsurge import record, rundir
-from authsurge.journeys import (
-    AccountPool,
-    Journey,
-    JourneyContext,
-    build_journeys,
-    load_scenario_secrets,
-)
+from authsurge.journeys import JourneyContext, JourneyResult, JourneyUser, load_scenario_secrets
 from authsurge.recorder import Recorder
 from authsurge.scenario import Scenario
 
 
-class ClosedJourneyUser(User):
-    """Runs one journey in a loop; `journey` and `accounts` are set on generated subclasses."""
+class RecordedJourneyUser(JourneyUser):
+    """A JourneyUser that also writes one journey row per journey when a recorder is attached."""
 
     abstract = True
-    wait_time = constant(0)
-    journey: Journey
-    accounts: AccountPool | None = None
-    _ids = itertools.count(1)
 
-    @task
-    def one_journey(self) -> None:
-        account = None
-        if self.journey.needs_account and self.accounts is not None:
-            account = self.accounts.acquire()
-            if account is None:  # every account busy: wait rather than share one
-                gevent.sleep(0.1)
-                return
-        n = next(self._ids)
+    def on_journey(self, result: JourneyResult, ctx: JourneyContext) -> None:
         recorder: Recorder | None = getattr(self.environment, "authsurge_recorder", None)
-        worker = recorder.worker if recorder else "locust"
-        t = time.time()
-        ctx = JourneyContext(environment=self.environment, base_url=self.host or "", account=account,
-                             journey=self.journey.name, journey_id=f"{worker}-c{n}",
-                             person_id=f"{worker}-u{id(self)}", attempt=1, t_intended=t, worker=worker)
-        try:
-            result = self.journey.run(ctx)
-        finally:
-            if account is not None and self.accounts is not None:
-                self.accounts.release(account)
         if recorder is not None:
-            recorder.journey(journey=self.journey.name, journey_id=ctx.journey_id, person_id=ctx.person_id,
-                             attempt=1, t_intended=t, t_start=t, t_end=time.time(), ok=result.ok,
-                             outcome=result.outcome, step=result.step, reason=result.reason)
+            recorder.journey(journey=ctx.journey, journey_id=ctx.journey_id, person_id=ctx.person_id,
+                             attempt=1, t_intended=ctx.t_intended, t_start=ctx.t_intended, t_end=time.time(),
+                             ok=result.ok, outcome=result.outcome, step=result.step, reason=result.reason)
 
 
 def journey_user_classes(scenario: Scenario) -> list[type[User]]:
     """One Locust User class per journey, weighted by the scenario's mix."""
-    secrets = load_scenario_secrets(scenario)
-    journeys = build_journeys(scenario, secrets)
-    accounts = None
-    if any(j.needs_account for j in journeys.values()):
-        accounts = AccountPool(scenario.credentials, secrets.password,
-                               scenario.source.parent if scenario.source else None)
+    load_scenario_secrets(scenario)  # a missing secret fails here, before Locust starts
     mix = scenario.journey_mix()
-    return [type(f"{name}_user", (ClosedJourneyUser,), {
-        "journey": journey, "accounts": accounts, "host": scenario.target.base_url,
-        "weight": max(1, round(mix.get(name, 0) * 100)), "abstract": False,
-    }) for name, journey in journeys.items() if name in mix]
+    return [type(f"{name}_user", (RecordedJourneyUser,), {
+        "scenario": scenario, "journey": name, "host": scenario.target.base_url,
+        "weight": max(1, round(mix[name] * 100)), "abstract": False,
+    }) for name in scenario.journeys if name in mix]
 
 
 def run_closed(opts: Any) -> Any:

@@ -122,10 +122,10 @@ class JourneyUser(User):
                 exception=None if result.ok else RuntimeError(f"{result.step}: {result.reason}"),
                 context={"journey": journey.name, "outcome": result.outcome},
             )
-        self.on_journey(result)
+        self.on_journey(result, ctx)
 
-    def on_journey(self, result: JourneyResult) -> None:
-        """Override to react to a journey's result (e.g. stop the user after a failure)."""
+    def on_journey(self, result: JourneyResult, ctx: JourneyContext) -> None:
+        """Override to react to a journey's result (e.g. record it, or stop the user after a failure)."""
 
 
 def _secrets_for(scenario: Scenario, groups: list[str]) -> Any:
