@@ -676,11 +676,11 @@ def _resampled_knees(data: _StepData, strata: list[np.ndarray], draws: list[np.n
     """Knee offered load and capacity of each resampled curve: [batch] arrays."""
     batch = np.atleast_2d(draws[0]).shape[0]
     n_p = len(strata)
-    cols: dict[str, np.ndarray] = {}
     offered = np.empty((batch, n_p))
     goodput = np.empty((batch, n_p))
     arrivals = np.empty((batch, n_p))
     errors = np.empty((batch, n_p))
+    completed = np.empty((batch, n_p))
     lat = {m: np.full((batch, n_p), np.nan) for m in ("p50", "p90", "p95", "p99", "max")}
     for p, (windows, d) in enumerate(zip(strata, draws, strict=True)):
         w = windows[np.atleast_2d(d)]  # [batch, k]: window ids drawn for this point
@@ -689,6 +689,7 @@ def _resampled_knees(data: _StepData, strata: list[np.ndarray], draws: list[np.n
         goodput[:, p] = data.ok[w].sum(axis=1) / seconds
         arrivals[:, p] = data.arrivals_rps[w].mean(axis=1)
         done = data.completed[w].sum(axis=1)
+        completed[:, p] = done
         with np.errstate(invalid="ignore", divide="ignore"):
             errors[:, p] = np.where(done > 0, (done - data.ok[w].sum(axis=1)) / done, np.nan)
         if samples is not None:
@@ -701,7 +702,8 @@ def _resampled_knees(data: _StepData, strata: list[np.ndarray], draws: list[np.n
     frame = _LightPoints if data.light_ok else pd.DataFrame
     for b in range(batch):  # find_knee is per curve: the analysis's own rule, not a copy
         cols = {"offered_rps": offered[b], "arrivals_rps": arrivals[b], "goodput_rps": goodput[b],
-                "error_rate": errors[b], **{m: v[b] for m, v in lat.items()}}
+                "error_rate": errors[b], "completed": completed[b],
+                **{m: v[b] for m, v in lat.items()}}
         k = find_knee(frame(cols), data.criteria, data.rule)
         value = _knee_value(k)
         knee_out[b] = value if value is not None else np.nan
@@ -735,10 +737,13 @@ class _LightPoints:
     def __getitem__(self, name: str) -> _Column:
         return np.asarray(self._columns[name]).view(_Column)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._columns
+
 
 def _light_points_work(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> bool:
-    columns = ["offered_rps", "arrivals_rps", "goodput_rps", "error_rate", "p50", "p90", "p95",
-               "p99", "max"]
+    columns = ["offered_rps", "arrivals_rps", "goodput_rps", "error_rate", "completed", "p50",
+               "p90", "p95", "p99", "max"]
     try:
         light = find_knee(_LightPoints({c: points[c].to_numpy(dtype=float) for c in columns}),
                           criteria, rule)

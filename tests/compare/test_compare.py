@@ -22,7 +22,9 @@ from authsurge.analysis.compare import (
     Comparison,
     Metric,
     _label,
+    _resampled_knees,
     _resampled_quantiles,
+    _StepData,
     check_comparable,
     compare_runs,
 )
@@ -166,6 +168,20 @@ def test_label_rule(change: float | None, low: float | None, high: float | None,
                     higher_is_better: bool, expected: str) -> None:
     m = Metric("x", "req/s", 1.0, 1.0, change, low, high)
     assert _label(m, CompareRule(), higher_is_better=higher_is_better, gate=gate) == expected
+
+
+def test_the_bootstrap_rebuilds_the_analysis_knee_when_every_window_is_drawn_once(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    analysis = planted_analysis("slower_login", tmp_path_factory)
+    for name in analysis.steps:
+        data = _StepData(analysis, name)
+        assert data.light_ok, "find_knee reads more than the light points offer: slow path"
+        strata = [data.point_windows(r) for r in range(len(data.points))]
+        draws = [np.arange(len(w))[None, :] for w in strata]
+        knee, capacity = _resampled_knees(data, strata, draws, None)
+        k = analysis.knees[name]
+        assert knee[0] == pytest.approx(k.offered if k.reached else k.max_offered)
+        assert capacity[0] == pytest.approx(k.capacity)
 
 
 def test_resampled_quantiles_equal_numpy_when_every_window_is_drawn_once() -> None:
