@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from pathlib import Path
 
 import nbformat
-import pytest
-from nbclient import NotebookClient
 
 from .synth import SynthRun
 
@@ -20,12 +21,24 @@ def test_notebook_is_stored_without_outputs() -> None:
     assert NOTEBOOK.stat().st_size < 50_000
 
 
-def test_notebook_executes(ramp_run: SynthRun, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AUTHSURGE_RUN_DIR", str(ramp_run.path))
-    monkeypatch.setenv("MPLBACKEND", "Agg")
-    nb = nbformat.read(NOTEBOOK, as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3",
-                   resources={"metadata": {"path": str(tmp_path)}}).execute()
+EXECUTE = """
+import sys, nbformat
+from nbclient import NotebookClient
+nb = nbformat.read(sys.argv[1], as_version=4)
+NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": sys.argv[2]}}).execute()
+nbformat.write(nb, sys.argv[3])
+"""
+
+
+def test_notebook_executes(ramp_run: SynthRun, tmp_path: Path) -> None:
+    # In a fresh interpreter: once a runner test has imported locust, gevent has patched
+    # this process's subprocess and sockets, and the kernel launcher breaks under it.
+    env = {**os.environ, "AUTHSURGE_RUN_DIR": str(ramp_run.path), "MPLBACKEND": "Agg"}
+    executed = tmp_path / "executed.ipynb"
+    proc = subprocess.run([sys.executable, "-c", EXECUTE, str(NOTEBOOK), str(tmp_path), str(executed)],
+                          env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    nb = nbformat.read(executed, as_version=4)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
