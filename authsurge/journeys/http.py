@@ -443,15 +443,9 @@ class HttpClient:
         self.jar = CookieJar()
         self._conns: dict[tuple[str, str, int], _Connection] = {}
         self._pending: Response | None = None
-        # One timer per person, re-armed for each request: it bounds the whole request
-        # (connect, send, every read), and re-arming is cheaper than a new one each time.
-        self._timer: gevent.Timeout | None = None
 
     def close(self) -> None:
         self._flush()
-        if self._timer is not None:
-            self._timer.close()
-            self._timer = None
         for conn in self._conns.values():
             conn.close()
         self._conns.clear()
@@ -529,10 +523,11 @@ class HttpClient:
                 record.UNEXPECTED_PAGE,
                 f"cannot send {method} {path}: malformed URL or header",
             )
-        timer = self._timer
-        if timer is None:
-            timer = self._timer = gevent.Timeout(self.settings.timeout_s)
-        timer.start()
+        # A new timer per request, bounding the whole request (connect, send, every read).
+        # Not one re-armed timer per person: a stopped and restarted libev timer keeps its
+        # first deadline (ev_timer_stop keeps the time left), so a person's requests would
+        # share one timeout_s between them and a long journey would time out spuriously.
+        timer = gevent.Timeout.start_new(self.settings.timeout_s)
         try:
             answer, data = conn.request(head.encode("latin-1", "replace"), body)
         except gevent.Timeout as exc:
@@ -601,7 +596,7 @@ class HttpClient:
                 f"connection error ({type(exc).__name__}) on {method} {path}",
             ) from None
         finally:
-            timer.cancel()
+            timer.close()
         elapsed = _ms(t0)
         resp = Response(step, method, url, path, answer, data, start, elapsed)
         for header in resp.set_cookies:
