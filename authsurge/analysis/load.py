@@ -13,6 +13,10 @@ What is read, and how damage is handled:
   `RunData.warnings` and the rest of the run is still analysed. Nothing here prints.
 - ``schedule.parquet`` and ``resources.parquet`` (or its leftover ``resources.arrows``)
   are optional; when absent the frames are None and the analysis says so.
+- A meta.json key of the wrong type (``levels: 3``, ``started_at: "x"``), a malformed
+  level, and a start or end time a day away from the records' own times are left out
+  with a warning; the analysis then does without them (the first record's time stands in
+  for started_at). An analysis window under MIN_WINDOW_S falls back to the default.
 
 Memory: string columns with few distinct values (step, outcome, reason, ...) are read as
 Arrow dictionaries and become pandas categoricals, so a row costs about 60 bytes.
@@ -28,6 +32,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -45,6 +50,16 @@ RESOURCE_CATEGORICALS = ("source",)
 # What analyze_run needs; journey_id is unique per row and would cost ~25 bytes a row.
 ANALYSIS_COLUMNS = ("kind", "t_intended", "t_start", "step", "journey", "person_id", "attempt",
                     "status", "outcome", "reason", "latency_ms")
+
+# meta.json keys the analysis (and report) read, and the JSON type each must have.
+META_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
+    **{k: ("a number", (int, float)) for k in ("started_at", "ended_at", "duration_s", "planned_duration_s")},
+    **{k: ("a string", (str,)) for k in ("run_id", "scenario", "scenario_file", "status", "command")},
+    **{k: ("an object", (dict,)) for k in ("target", "harness", "traffic", "analysis")},
+    **{k: ("a list", (list,)) for k in ("levels", "slos")},
+}
+MAX_RUN_SPAN_S = 25 * 3600.0  # runs are bounded at 24 h (run.duration_s) plus the drain
+MIN_WINDOW_S = 0.01  # a finer window makes millions of windows and says nothing about capacity
 
 SCHEDULE_SCHEMA = pa.schema([("t", pa.float64()), ("journey", pa.string()),
                              ("planned_rate", pa.float64())])
@@ -65,7 +80,12 @@ class RunData:
     @property
     def config(self) -> AnalysisConfig:
         """meta["analysis"] as the scenario model (defaults for missing keys)."""
-        return analysis_config(self.meta, self.warnings)
+        config = analysis_config(self.meta, self.warnings)
+        if config.window_s < MIN_WINDOW_S:
+            self.warnings.append(f"meta.json analysis.window_s {config.window_s:g} s is below {MIN_WINDOW_S:g} s; "
+                                 f"using {AnalysisConfig().window_s:g} s")
+            config = config.model_copy(update={"window_s": AnalysisConfig().window_s})
+        return config
 
     @property
     def slos(self) -> list[Slo]:
@@ -73,11 +93,16 @@ class RunData:
 
     @property
     def started_at(self) -> float:
-        """Epoch s the run started: meta started_at, else the first record."""
+        """Epoch s the run started: meta started_at, else the first record (of those within a
+        run's length of the records' median time: one garbage timestamp must not stand in)."""
         started = self.meta.get("started_at")
         if isinstance(started, int | float) and math.isfinite(started):
             return float(started)
-        return float(self.requests["t_start"].min())
+        t = self.requests["t_start"].to_numpy(dtype=np.float64)
+        t = t[np.isfinite(t)]
+        if not t.size:
+            return math.nan
+        return float(t[np.abs(t - np.median(t)) <= MAX_RUN_SPAN_S].min())
 
 
 def load_run(run_dir: str | Path, *, columns: tuple[str, ...] | list[str] | None = None) -> RunData:
@@ -88,15 +113,17 @@ def load_run(run_dir: str | Path, *, columns: tuple[str, ...] | list[str] | None
     if not run_dir.is_dir():
         raise RunDirError(f"{run_dir}: not a directory (give the run directory, e.g. runs/<id>/)")
     warnings: list[str] = []
-    meta = read_meta(run_dir)
+    meta = read_meta(run_dir, warnings)
     requests, shards = _read_requests(run_dir, columns, warnings)
+    _check_run_times(meta, requests, warnings)
     schedule = _read_schedule(run_dir, warnings)
     resources = _read_resources(run_dir, warnings)
     return RunData(run_dir, meta, requests, schedule, resources, warnings, shards)
 
 
-def read_meta(run_dir: Path) -> dict[str, Any]:
-    """meta.json, validated enough to trust: a mapping with a format_version we read."""
+def read_meta(run_dir: Path, warnings: list[str] | None = None) -> dict[str, Any]:
+    """meta.json, validated enough to trust: a mapping with a format_version we read, and
+    without keys of the wrong type (left out, with a warning in `warnings`)."""
     path = run_dir / "meta.json"
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
@@ -112,7 +139,67 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
     if version != FORMAT_VERSION:
         raise RunDirError(f"{path}: format_version {version!r}; this authsurge reads "
                           f"format_version {FORMAT_VERSION} (upgrade authsurge to analyse it)")
+    return _typed_meta(meta, warnings if warnings is not None else [])
+
+
+def _typed_meta(meta: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """Leave out keys of the wrong type and malformed levels, so readers can trust the rest."""
+    meta = dict(meta)
+    for key, (what, types) in META_TYPES.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        bad = not isinstance(value, types) or isinstance(value, bool)
+        if not bad and types == (int, float):
+            bad = not _finite(value)
+            if not bad:
+                meta[key] = float(value)
+        if bad:
+            warnings.append(f"meta.json {key} is {_shown(value)}, not {what}; left out")
+            del meta[key]
+    levels = meta.get("levels")
+    if levels:
+        good = [lv for lv in levels if isinstance(lv, dict) and _finite(lv.get("start")) and _finite(lv.get("end"))
+                and lv["end"] > lv["start"] and (lv.get("rate") is None or _finite(lv.get("rate")))]
+        if len(good) < len(levels):
+            warnings.append(f"meta.json levels: {len(levels) - len(good)} malformed level(s) left out")
+            meta["levels"] = good
+    started, ended = meta.get("started_at"), meta.get("ended_at")
+    if started is not None and ended is not None and ended < started:
+        warnings.append("meta.json ended_at is before started_at; left out")
+        del meta["ended_at"]
     return meta
+
+
+def _check_run_times(meta: dict[str, Any], requests: pd.DataFrame, warnings: list[str]) -> None:
+    """Leave out a start or end time that is further from the records than any run lasts
+    (a damaged meta.json would otherwise stretch the timeline over years of empty windows)."""
+    t = requests["t_start"].to_numpy(dtype=np.float64) if "t_start" in requests else np.empty(0)
+    t = t[np.isfinite(t)]
+    if not t.size:
+        return
+    middle = float(np.median(t))
+    for key in ("started_at", "ended_at"):
+        value = meta.get(key)
+        if value is not None and abs(value - middle) > MAX_RUN_SPAN_S:
+            warnings.append(f"meta.json {key} ({value:.0f}) is more than {MAX_RUN_SPAN_S / 3600:.0f} h away from "
+                            "the records' times; left out")
+            del meta[key]
+
+
+def _finite(value: Any) -> bool:
+    """A JSON number that is a finite float (not a bool, not an int beyond float range)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, str | list | dict) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def analysis_config(meta: dict[str, Any], warnings: list[str] | None = None) -> AnalysisConfig:
@@ -194,10 +281,16 @@ def _read_shard(path: Path, schema: pa.Schema, target: pa.Schema, warnings: list
             warnings.append(f"{rel}: unreadable Parquet shard ({_first_line(exc)}); skipped")
             return None
     try:
-        return _conform(table, target)
+        table = _conform(table, target)
     except (pa.ArrowException, KeyError, ValueError) as exc:
         warnings.append(f"{rel}: columns do not match the record format ({_first_line(exc)}); skipped")
         return None
+    try:
+        table.validate(full=True)  # a damaged page can decode into invalid UTF-8 or bad indices
+    except (pa.ArrowException, ValueError) as exc:
+        warnings.append(f"{rel}: corrupt values ({_first_line(exc)}); skipped")
+        return None
+    return table
 
 
 def _target_schema(schema: pa.Schema, names: list[str], categoricals: tuple[str, ...]) -> pa.Schema:

@@ -83,6 +83,7 @@ class RecordIndex:
 MAX_EARLY_S = 600.0  # arrived before started_at
 MAX_LATE_S = 3600.0  # arrived after ended_at
 MAX_LATENCY_S = 3600.0
+MAX_RUN_S = 24 * 3600.0  # run.duration_s is bounded at 24 h: the bound when ended_at is unknown
 
 
 def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
@@ -116,11 +117,13 @@ def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
     step_codes = step.cat.codes.to_numpy()
     step_names = [str(s) for s in step.cat.categories]
     valid = np.isfinite(arrive) & (step_codes >= 0) & (is_req | is_jr)
-    plausible = end - arrive <= MAX_LATENCY_S
+    plausible = (end - arrive <= MAX_LATENCY_S) & (end >= arrive)  # a negative latency is garbage too
     if np.isfinite(started_at):
         plausible &= arrive >= started_at - MAX_EARLY_S
     if ended_at is not None and np.isfinite(ended_at):
         plausible &= arrive <= ended_at + MAX_LATE_S
+    elif np.isfinite(started_at):
+        plausible &= arrive <= started_at + MAX_RUN_S + MAX_LATE_S
     implausible = int((valid & ~plausible).sum())
     if implausible and warnings is not None:
         warnings.append(f"{implausible:,} records with timestamps or latencies far outside the run "
