@@ -51,7 +51,7 @@ def test_journey_user_composes_step_groups_in_the_locustfile(target, recorded):
         journey = ["oidc_login", "api", "oidc_logout"]
 
     seen = []
-    SsoUser.on_journey = lambda self, result: seen.append(result)  # type: ignore[method-assign]
+    SsoUser.on_journey = lambda self, result, ctx: seen.append(result)  # type: ignore[method-assign]
     user = SsoUser(recorded.env)
     user.run_journey()
     assert seen and seen[0].ok, seen

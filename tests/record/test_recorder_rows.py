@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import threading
+import time
 from pathlib import Path
 
 import pyarrow.parquet as pq
@@ -44,6 +45,7 @@ def test_appends_during_flushes_are_neither_lost_nor_doubled(tmp_path: Path) -> 
     def flush() -> None:
         while not stop.is_set():  # bounded by the appends below
             table.flush()
+            time.sleep(0)  # yield: once gevent has patched this process the "thread" is a greenlet
 
     flusher = threading.Thread(target=flush)
     flusher.start()
