@@ -38,14 +38,21 @@ def login_journeys(scenario: Scenario) -> list[str]:
     return [name for name, j in scenario.journeys.items() if LOGIN_GROUPS.intersection(j.steps)]
 
 
-def probe_result(run_dir: Path, rate: float, warmup_s: float, min_success: float, min_goodput: float) -> Probe:
+def probe_result(
+    run_dir: Path, rate: float, warmup_s: float, min_success: float, min_goodput: float
+) -> Probe:
     """Judge one probe run from its records (journey rows after the warm-up)."""
-    tables = [pq.read_table(p, columns=["kind", "t_intended", "outcome"]) for p in sorted((run_dir / "requests").glob("*.parquet"))]
+    tables = [
+        pq.read_table(p, columns=["kind", "t_intended", "outcome"])
+        for p in sorted((run_dir / "requests").glob("*.parquet"))
+    ]
     if not tables:
         return Probe(rate, 0.0, 0.0, False)
     kind = np.concatenate([t.column("kind").to_numpy(zero_copy_only=False) for t in tables])
     t = np.concatenate([t.column("t_intended").to_numpy() for t in tables])
-    ok = np.concatenate([t.column("outcome").to_numpy(zero_copy_only=False) for t in tables]) == "ok"
+    ok = (
+        np.concatenate([t.column("outcome").to_numpy(zero_copy_only=False) for t in tables]) == "ok"
+    )
     arrivals = kind != "request"  # journeys and drops
     t, ok, kind = t[arrivals], ok[arrivals], kind[arrivals]
     if len(t) == 0:
@@ -58,8 +65,16 @@ def probe_result(run_dir: Path, rate: float, warmup_s: float, min_success: float
     return Probe(rate, goodput, success, success >= min_success and goodput >= min_goodput * rate)
 
 
-def find_capacity(scenario: Scenario, *, start_rate: float = 2.0, probe_s: float = 8.0, max_probes: int = 8,
-                  min_success: float = 0.95, min_goodput: float = 0.9, progress: bool = True) -> float:
+def find_capacity(
+    scenario: Scenario,
+    *,
+    start_rate: float = 2.0,
+    probe_s: float = 8.0,
+    max_probes: int = 8,
+    min_success: float = 0.95,
+    min_goodput: float = 0.9,
+    progress: bool = True,
+) -> float:
     """Login journeys per second the target sustains (the last probe that passed)."""
     from authsurge import runner
 
@@ -79,14 +94,24 @@ def find_capacity(scenario: Scenario, *, start_rate: float = 2.0, probe_s: float
             probe_scenario.run.drain_s = 2.0
             probe_scenario.run.workers = 1
             probe_scenario.slos = []
-            result = runner.run(runner.RunOptions(scenario=probe_scenario, out_root=workdir,
-                                                  command="calibration probe", progress=False))
-            probe = probe_result(result.run_dir, rate, warmup_s=2.0, min_success=min_success,
-                                 min_goodput=min_goodput)
+            result = runner.run(
+                runner.RunOptions(
+                    scenario=probe_scenario,
+                    out_root=workdir,
+                    command="calibration probe",
+                    progress=False,
+                )
+            )
+            probe = probe_result(
+                result.run_dir, rate, warmup_s=2.0, min_success=min_success, min_goodput=min_goodput
+            )
             if progress:
                 verdict = "pass" if probe.passed else "FAIL"
-                print(f"calibrate: probe {i + 1}/{max_probes} at {rate:.1f} logins/s -> goodput "
-                      f"{probe.goodput:.1f}/s, {probe.success:.0%} ok: {verdict}", flush=True)
+                print(
+                    f"calibrate: probe {i + 1}/{max_probes} at {rate:.1f} logins/s -> goodput "
+                    f"{probe.goodput:.1f}/s, {probe.success:.0%} ok: {verdict}",
+                    flush=True,
+                )
             if probe.passed:
                 passed = rate
                 rate += step
@@ -98,8 +123,10 @@ def find_capacity(scenario: Scenario, *, start_rate: float = 2.0, probe_s: float
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if passed <= 0:
-        raise BadInput(f"calibration: the target did not sustain even {start_rate:.1f} logins/s; "
-                       "check the target and the scenario's login settings")
+        raise BadInput(
+            f"calibration: the target did not sustain even {start_rate:.1f} logins/s; "
+            "check the target and the scenario's login settings"
+        )
     return passed
 
 
@@ -119,6 +146,9 @@ def calibrate_rate_scale(scenario: Scenario, *, progress: bool = True) -> float:
         raise BadInput("the trace has no login arrivals to scale")
     scale = shape.auto_peak_multiple * capacity / peak
     if progress:
-        print(f"calibrate: login capacity {capacity:.1f}/s; surge peak {peak:.1f}/s at scale 1; "
-              f"rate_scale {scale:.4g} puts the peak at {shape.auto_peak_multiple:g}x capacity", flush=True)
+        print(
+            f"calibrate: login capacity {capacity:.1f}/s; surge peak {peak:.1f}/s at scale 1; "
+            f"rate_scale {scale:.4g} puts the peak at {shape.auto_peak_multiple:g}x capacity",
+            flush=True,
+        )
     return scale

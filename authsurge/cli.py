@@ -36,37 +36,84 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="authsurge",
         description="Load-test authentication paths the way an App-Store surge hits them.",
-        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--version", action="version", version=f"authsurge {__version__}")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    p = sub.add_parser("run", help="run a scenario against a target and write a run directory",
-                       epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "run",
+        help="run a scenario against a target and write a run directory",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("scenario", type=Path, help="scenario YAML file")
     p.add_argument("--target", metavar="URL", help="target base URL (overrides target.base_url)")
-    p.add_argument("--duration", type=float, metavar="S", help="run bound in seconds (run.duration_s)")
-    p.add_argument("--out", type=Path, default=Path("runs"), metavar="DIR",
-                   help="folder for run directories (default: runs/)")
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario value, e.g. --set traffic.shape.rate=20 (repeatable)")
-    p.add_argument("--rate-scale", metavar="X|auto",
-                   help="scale a trace's rates; 'auto' measures login capacity first (calibrate)")
-    p.add_argument("--workers", type=int, metavar="N",
-                   help="local Locust worker processes (0: one per core; default: scenario's run.workers)")
-    p.add_argument("--target-pid", type=int, action="append", default=[], metavar="PID",
-                   help="sample CPU/RSS of this target process and its children (repeatable)")
+    p.add_argument(
+        "--duration", type=float, metavar="S", help="run bound in seconds (run.duration_s)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("runs"),
+        metavar="DIR",
+        help="folder for run directories (default: runs/)",
+    )
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario value, e.g. --set traffic.shape.rate=20 (repeatable)",
+    )
+    p.add_argument(
+        "--rate-scale",
+        metavar="X|auto",
+        help="scale a trace's rates; 'auto' measures login capacity first (calibrate)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int,
+        metavar="N",
+        help="local Locust worker processes (0: one per core; default: scenario's run.workers)",
+    )
+    p.add_argument(
+        "--target-pid",
+        type=int,
+        action="append",
+        default=[],
+        metavar="PID",
+        help="sample CPU/RSS of this target process and its children (repeatable)",
+    )
     p.add_argument("--no-progress", action="store_true", help="no live progress line")
     p.add_argument("--analyze", action="store_true", help="analyze the run when it ends")
     dist = p.add_argument_group("several machines (Locust master/worker)")
-    dist.add_argument("--master", action="store_true",
-                      help="be the master and wait for remote workers (see `authsurge worker`)")
-    dist.add_argument("--expect-workers", type=int, default=1, metavar="N", help="with --master: workers to wait for")
-    dist.add_argument("--master-bind", default="0.0.0.0:5557", metavar="HOST:PORT",
-                      help="with --master: where workers connect (default 0.0.0.0:5557)")
+    dist.add_argument(
+        "--master",
+        action="store_true",
+        help="be the master and wait for remote workers (see `authsurge worker`)",
+    )
+    dist.add_argument(
+        "--expect-workers",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --master: workers to wait for",
+    )
+    dist.add_argument(
+        "--master-bind",
+        default="0.0.0.0:5557",
+        metavar="HOST:PORT",
+        help="with --master: where workers connect (default 0.0.0.0:5557)",
+    )
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("worker", help="be a load-generating worker of a remote `authsurge run --master`")
+    p = sub.add_parser(
+        "worker", help="be a load-generating worker of a remote `authsurge run --master`"
+    )
     p.add_argument("--master-host", default="127.0.0.1")
     p.add_argument("--master-port", type=int, default=5557)
     p.set_defaults(func=cmd_worker)
@@ -76,44 +123,92 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
     p.set_defaults(func=cmd_validate)
 
-    p = sub.add_parser("analyze", help="capacity curves, knees and first-to-fail for a run directory")
+    p = sub.add_parser(
+        "analyze", help="capacity curves, knees and first-to-fail for a run directory"
+    )
     p.add_argument("run_dir", type=Path)
     p.add_argument("--json", action="store_true", help="print the analysis as JSON (stable schema)")
     p.add_argument("--no-plots", action="store_true", help="skip writing plots")
     p.set_defaults(func=cmd_analyze)
 
-    p = sub.add_parser("report", help="a self-contained HTML report of a run (and a one-page summary)")
+    p = sub.add_parser(
+        "report", help="a self-contained HTML report of a run (and a one-page summary)"
+    )
     p.add_argument("run_dir", type=Path)
-    p.add_argument("-o", "--out", type=Path, metavar="FILE",
-                   help="report file (default: RUN_DIR/report.html; with --summary: a folder, default RUN_DIR)")
-    p.add_argument("--baseline", type=Path, metavar="RUN_DIR",
-                   help="an earlier run of the same scenario: adds a comparison (see `authsurge compare`)")
-    p.add_argument("--summary", action="store_true",
-                   help="write the one-page leadership summary (summary.md, summary.pdf) instead")
-    p.add_argument("--force", action="store_true", help="with --baseline: compare even different scenarios")
+    p.add_argument(
+        "-o",
+        "--out",
+        type=Path,
+        metavar="FILE",
+        help="report file (default: RUN_DIR/report.html; with --summary: a folder, default RUN_DIR)",
+    )
+    p.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="RUN_DIR",
+        help="an earlier run of the same scenario: adds a comparison (see `authsurge compare`)",
+    )
+    p.add_argument(
+        "--summary",
+        action="store_true",
+        help="write the one-page leadership summary (summary.md, summary.pdf) instead",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="with --baseline: compare even different scenarios"
+    )
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("compare", help="is a candidate run better, worse or unchanged against a base run?",
-                       epilog=COMPARE_EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "compare",
+        help="is a candidate run better, worse or unchanged against a base run?",
+        epilog=COMPARE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument("base", type=Path, help="base run directory (e.g. the last release)")
     p.add_argument("candidate", type=Path, help="candidate run directory")
     p.add_argument("--json", action="store_true", help="print the comparison as JSON")
-    p.add_argument("--fail-on", choices=("regression", "none"), default="regression",
-                   help="exit 1 when a step is detectably worse (default), or never")
-    p.add_argument("--force", action="store_true", help="compare runs of different scenarios anyway")
-    p.add_argument("--confidence", type=float, default=0.95, metavar="P",
-                   help="confidence level of the bootstrap intervals (default 0.95)")
-    p.add_argument("--min-effect", type=float, default=0.10, metavar="SHARE",
-                   help="smallest relative change called better/worse (default 0.10 = 10%%)")
+    p.add_argument(
+        "--fail-on",
+        choices=("regression", "none"),
+        default="regression",
+        help="exit 1 when a step is detectably worse (default), or never",
+    )
+    p.add_argument(
+        "--force", action="store_true", help="compare runs of different scenarios anyway"
+    )
+    p.add_argument(
+        "--confidence",
+        type=float,
+        default=0.95,
+        metavar="P",
+        help="confidence level of the bootstrap intervals (default 0.95)",
+    )
+    p.add_argument(
+        "--min-effect",
+        type=float,
+        default=0.10,
+        metavar="SHARE",
+        help="smallest relative change called better/worse (default 0.10 = 10%%)",
+    )
     p.add_argument("--plot", type=Path, metavar="FILE", help="write the comparison figure (PNG)")
     p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("runs", help="list run directories (and plot capacity across them)")
-    p.add_argument("--root", type=Path, default=Path("runs"), help="folder of run directories (default: runs/)")
+    p.add_argument(
+        "--root", type=Path, default=Path("runs"), help="folder of run directories (default: runs/)"
+    )
     p.add_argument("--scenario", metavar="NAME", help="only runs of this scenario")
-    p.add_argument("--target", metavar="TEXT", help="only runs whose target URL contains TEXT (or version is TEXT)")
-    p.add_argument("--trend", type=Path, metavar="FILE",
-                   help="plot each step's capacity at the knee across the (analysed) runs (PNG/SVG)")
+    p.add_argument(
+        "--target",
+        metavar="TEXT",
+        help="only runs whose target URL contains TEXT (or version is TEXT)",
+    )
+    p.add_argument(
+        "--trend",
+        type=Path,
+        metavar="FILE",
+        help="plot each step's capacity at the knee across the (analysed) runs (PNG/SVG)",
+    )
     p.set_defaults(func=cmd_runs)
 
     p = sub.add_parser("demo", help="serve the embedded target, run the demo surge, analyze, stop")
@@ -124,6 +219,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_demo)
 
     from authsurge.target.cli import add_target_parser
+
     add_target_parser(sub)
     return parser
 
@@ -136,10 +232,14 @@ def cmd_validate(args: argparse.Namespace) -> int:
     shape = scenario.traffic.shape
     if shape is not None and not (getattr(shape, "rate_scale", 1.0) == "auto"):
         curves = curves_for(scenario)
-        plan = build_plan(curves, scenario.traffic.arrivals, scenario.traffic.seed, scenario.run.max_journeys)
+        plan = build_plan(
+            curves, scenario.traffic.arrivals, scenario.traffic.seed, scenario.run.max_journeys
+        )
         peak = sum(c.peak() for c in curves.values())
-        print(f"{args.scenario}: ok - {len(scenario.journeys)} journey(s), about {len(plan)} arrivals "
-              f"over {scenario.run.duration_s:.0f} s, peak {peak:.1f} arrivals/s")
+        print(
+            f"{args.scenario}: ok - {len(scenario.journeys)} journey(s), about {len(plan)} arrivals "
+            f"over {scenario.run.duration_s:.0f} s, peak {peak:.1f} arrivals/s"
+        )
     else:
         print(f"{args.scenario}: ok")
     return ExitStatus.SUCCESS
@@ -166,15 +266,24 @@ def cmd_run(args: argparse.Namespace) -> int:
     if args.rate_scale is not None:
         if args.rate_scale == "auto":
             from authsurge.calibrate import calibrate_rate_scale
+
             rate_scale = calibrate_rate_scale(scenario, progress=not args.no_progress)
         else:
             try:
                 rate_scale = float(args.rate_scale)
             except ValueError:
-                raise AuthsurgeError(f"--rate-scale: expected a number or 'auto', got {args.rate_scale!r}") from None
+                raise AuthsurgeError(
+                    f"--rate-scale: expected a number or 'auto', got {args.rate_scale!r}"
+                ) from None
     command = "authsurge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    options = runner.RunOptions(scenario=scenario, out_root=args.out, target_pids=args.target_pid,
-                                rate_scale=rate_scale, command=command, progress=not args.no_progress)
+    options = runner.RunOptions(
+        scenario=scenario,
+        out_root=args.out,
+        target_pids=args.target_pid,
+        rate_scale=rate_scale,
+        command=command,
+        progress=not args.no_progress,
+    )
     if args.master:
         host, _, port = args.master_bind.rpartition(":")
         if not host or not port.isdigit() or args.expect_workers < 1:
@@ -184,7 +293,8 @@ def cmd_run(args: argparse.Namespace) -> int:
     result = runner.run(options)
     print(f"run directory: {result.run_dir} ({result.status})")
     status = {"complete": ExitStatus.SUCCESS, "interrupted": ExitStatus.INTERRUPTED}.get(
-        result.status, ExitStatus.RUN_FAILED)
+        result.status, ExitStatus.RUN_FAILED
+    )
     if status == ExitStatus.SUCCESS and (args.analyze or scenario.slos):
         return _analyze(result.run_dir, as_json=False, plots=True)
     return status
@@ -198,10 +308,12 @@ def _analyze(run_dir: Path, as_json: bool, plots: bool) -> int:
         analysis = analyze_run(run_dir, progress=progress)
     data = analysis.to_json()
     from authsurge.rundir import write_json_atomic
+
     write_json_atomic(Path(run_dir) / "analysis.json", data)
     written = []
     if plots:
         from authsurge.report.plots import write_plots
+
         written = write_plots(analysis, Path(run_dir) / "plots")
     if as_json:
         print(json.dumps(data, indent=2, default=str))
@@ -213,8 +325,10 @@ def _analyze(run_dir: Path, as_json: bool, plots: bool) -> int:
         print(f"analysis: {Path(run_dir) / 'analysis.json'}")
     for slo in data.get("slos", []):
         if slo.get("passed") is None:  # say so: a typo in a step name must not pass silently
-            print(f"warning: SLO not judged: {slo.get('slo')} ({slo.get('note', 'no data')})",
-                  file=sys.stderr)
+            print(
+                f"warning: SLO not judged: {slo.get('slo')} ({slo.get('note', 'no data')})",
+                file=sys.stderr,
+            )
     # passed is null when an SLO could not be judged (no step matched): not a breach
     failed = [s for s in data.get("slos", []) if s.get("passed") is False]
     return ExitStatus.GATE_FAILED if failed else ExitStatus.SUCCESS
@@ -230,12 +344,16 @@ def cmd_report(args: argparse.Namespace) -> int:
     with StageProgress(f"report {args.run_dir}") as progress:
         if args.summary:
             from authsurge.report.summary import write_summary
-            files = write_summary(args.run_dir, args.out, baseline=args.baseline, force=args.force,
-                                  progress=progress)
+
+            files = write_summary(
+                args.run_dir, args.out, baseline=args.baseline, force=args.force, progress=progress
+            )
         else:
             from authsurge.report.html import write_report
-            path = write_report(args.run_dir, args.out, baseline=args.baseline, force=args.force,
-                                progress=progress)
+
+            path = write_report(
+                args.run_dir, args.out, baseline=args.baseline, force=args.force, progress=progress
+            )
     if args.summary:
         print("\n\n".join(files.sentences))
         print(f"summary: {files.markdown}")
@@ -251,10 +369,13 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     rule = CompareRule(confidence=args.confidence, min_effect=args.min_effect)
     with StageProgress("compare") as progress:
-        comparison = compare_dirs(args.base, args.candidate, rule, force=args.force, progress=progress)
+        comparison = compare_dirs(
+            args.base, args.candidate, rule, force=args.force, progress=progress
+        )
     doc = comparison.to_json()
     if args.plot:
         from authsurge.report.compare import comparison_figure, render_png
+
         base, cand = comparison.base.to_json(), comparison.candidate.to_json()
         args.plot.parent.mkdir(parents=True, exist_ok=True)
         args.plot.write_bytes(render_png(lambda: comparison_figure(doc, base, cand)))
@@ -262,6 +383,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
         print(json.dumps(doc, indent=2))
     else:
         from authsurge.report.compare import compare_text
+
         print(compare_text(doc))
         if args.plot:
             print(f"plot: {args.plot}")
@@ -275,16 +397,23 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
     rows = list_runs(args.root, scenario=args.scenario, target=args.target)
     if not rows:
-        print(f"no runs under {args.root}" + (" matching the filters" if args.scenario or args.target else ""))
+        print(
+            f"no runs under {args.root}"
+            + (" matching the filters" if args.scenario or args.target else "")
+        )
         return ExitStatus.SUCCESS
     print(format_table(rows))
     if args.trend:
         from authsurge.report.trend import write_trend
+
         analysed = [r for r in rows if r["analysed"]]
         path = write_trend(analysed, args.trend)
         skipped = len(rows) - len(analysed)
-        print(f"trend: {path} ({len(analysed)} analysed run(s)"
-              + (f"; {skipped} never analysed, left out: `authsurge analyze` them" if skipped else "") + ")")
+        print(
+            f"trend: {path} ({len(analysed)} analysed run(s)"
+            + (f"; {skipped} never analysed, left out: `authsurge analyze` them" if skipped else "")
+            + ")"
+        )
     return ExitStatus.SUCCESS
 
 
@@ -303,8 +432,10 @@ def cmd_demo(args: argparse.Namespace) -> int:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO,
-                        format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
     try:
         return int(args.func(args))
     except AuthsurgeError as exc:

@@ -26,19 +26,40 @@ class RecordedJourneyUser(JourneyUser):
     def on_journey(self, result: JourneyResult, ctx: JourneyContext) -> None:
         recorder: Recorder | None = getattr(self.environment, "authsurge_recorder", None)
         if recorder is not None:
-            recorder.journey(journey=ctx.journey, journey_id=ctx.journey_id, person_id=ctx.person_id,
-                             attempt=1, t_intended=ctx.t_intended, t_start=ctx.t_intended, t_end=time.time(),
-                             ok=result.ok, outcome=result.outcome, step=result.step, reason=result.reason)
+            recorder.journey(
+                journey=ctx.journey,
+                journey_id=ctx.journey_id,
+                person_id=ctx.person_id,
+                attempt=1,
+                t_intended=ctx.t_intended,
+                t_start=ctx.t_intended,
+                t_end=time.time(),
+                ok=result.ok,
+                outcome=result.outcome,
+                step=result.step,
+                reason=result.reason,
+            )
 
 
 def journey_user_classes(scenario: Scenario) -> list[type[User]]:
     """One Locust User class per journey, weighted by the scenario's mix."""
     load_scenario_secrets(scenario)  # a missing secret fails here, before Locust starts
     mix = scenario.journey_mix()
-    return [type(f"{name}_user", (RecordedJourneyUser,), {
-        "scenario": scenario, "journey": name, "host": scenario.target.base_url,
-        "weight": max(1, round(mix[name] * 100)), "abstract": False,
-    }) for name in scenario.journeys if name in mix]
+    return [
+        type(
+            f"{name}_user",
+            (RecordedJourneyUser,),
+            {
+                "scenario": scenario,
+                "journey": name,
+                "host": scenario.target.base_url,
+                "weight": max(1, round(mix[name] * 100)),
+                "abstract": False,
+            },
+        )
+        for name in scenario.journeys
+        if name in mix
+    ]
 
 
 def run_closed(opts: Any) -> Any:
@@ -63,8 +84,14 @@ def run_closed(opts: Any) -> Any:
 
     from authsurge.traffic.schedule import Plan
 
-    p = r.Prepared(opts, {}, Plan(np.empty(0), np.empty(0, dtype=np.int32), []), opts.target_pids, run_dir,
-                   r.all_secrets(secrets))
+    p = r.Prepared(
+        opts,
+        {},
+        Plan(np.empty(0), np.empty(0, dtype=np.int32), []),
+        opts.target_pids,
+        run_dir,
+        r.all_secrets(secrets),
+    )
     p.start_clock(time.time(), workers=1)
     session = r._Session(p, env, env.create_local_runner(), requests, resources, recorder)
     session.show_progress(recorder)
@@ -78,8 +105,18 @@ def run_closed(opts: Any) -> Any:
             session.close()
             requests.close()
             resources.close()
-            meta = r.finish_meta(p.meta, status, [{"worker": "worker-0", "requests": recorder.requests,
-                                                   "started": recorder.journeys, "cpu_s": r._own_cpu_s()}],
-                                 0)
+            meta = r.finish_meta(
+                p.meta,
+                status,
+                [
+                    {
+                        "worker": "worker-0",
+                        "requests": recorder.requests,
+                        "started": recorder.journeys,
+                        "cpu_s": r._own_cpu_s(),
+                    }
+                ],
+                0,
+            )
             rundir.write_meta(run_dir, meta)
     return r.RunResult(run_dir, status, meta)

@@ -8,7 +8,9 @@ from pathlib import Path
 from authsurge.errors import ExitStatus
 
 
-def run_demo(scenario_path: Path, out_root: Path, overrides: list[str], *, progress: bool = True) -> int:
+def run_demo(
+    scenario_path: Path, out_root: Path, overrides: list[str], *, progress: bool = True
+) -> int:
     from authsurge import runner  # locust first: it monkey-patches sockets
     from authsurge.scenario import load_scenario
     from authsurge.target import (
@@ -26,13 +28,21 @@ def run_demo(scenario_path: Path, out_root: Path, overrides: list[str], *, progr
 
     scenario = load_scenario(scenario_path, overrides)  # bad input fails before anything starts
     options = TargetOptions(port=0, data_dir=Path(".authsurge/demo-target"))
-    say(f"starting the embedded target (Django + django-oauth-toolkit, data in {options.data_dir}) ...")
+    say(
+        f"starting the embedded target (Django + django-oauth-toolkit, data in {options.data_dir}) ..."
+    )
     with running_target(options) as target:
         say(f"target up at {target.base_url} (PIDs {target.pids()})")
         scenario = load_scenario(scenario_path, [*overrides, f"target.base_url={target.base_url}"])
-        result = runner.run(runner.RunOptions(scenario=scenario, out_root=out_root,
-                                              target_pids=target.pids(), command="make demo",
-                                              progress=progress))
+        result = runner.run(
+            runner.RunOptions(
+                scenario=scenario,
+                out_root=out_root,
+                target_pids=target.pids(),
+                command="make demo",
+                progress=progress,
+            )
+        )
     say(f"target stopped; run directory: {result.run_dir} ({result.status})")
     if result.status != "complete":
         return ExitStatus.INTERRUPTED if result.status == "interrupted" else ExitStatus.RUN_FAILED

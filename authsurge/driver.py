@@ -45,18 +45,37 @@ class Shortfall:
         for w, planned in sorted(self.planned.items()):
             on_time = self.started.get(w, 0) - self.late.get(w, 0)
             if planned and on_time < 0.95 * planned:
-                out.append({"start": t0 + w * WINDOW_S, "end": t0 + (w + 1) * WINDOW_S,
-                            "planned": planned, "started": self.started.get(w, 0),
-                            "dropped": self.dropped.get(w, 0), "late": self.late.get(w, 0),
-                            "max_lag_s": round(self.max_lag_s.get(w, 0.0), 3)})
+                out.append(
+                    {
+                        "start": t0 + w * WINDOW_S,
+                        "end": t0 + (w + 1) * WINDOW_S,
+                        "planned": planned,
+                        "started": self.started.get(w, 0),
+                        "dropped": self.dropped.get(w, 0),
+                        "late": self.late.get(w, 0),
+                        "max_lag_s": round(self.max_lag_s.get(w, 0.0), 3),
+                    }
+                )
         return out
 
 
 class OpenModelDriver:
-    def __init__(self, *, environment: Any, plan: Plan, journeys: dict[str, Journey],
-                 accounts: AccountPool | None, recorder: Recorder, retry: RetryPolicy,
-                 base_url: str, t0: float, deadline: float, max_concurrency: int,
-                 max_journeys: int, worker: str) -> None:
+    def __init__(
+        self,
+        *,
+        environment: Any,
+        plan: Plan,
+        journeys: dict[str, Journey],
+        accounts: AccountPool | None,
+        recorder: Recorder,
+        retry: RetryPolicy,
+        base_url: str,
+        t0: float,
+        deadline: float,
+        max_concurrency: int,
+        max_journeys: int,
+        worker: str,
+    ) -> None:
         self.environment = environment
         self.plan = plan
         self.journeys = journeys
@@ -118,48 +137,94 @@ class OpenModelDriver:
             log.warning("run.max_journeys reached on worker %s: no new journeys start", self.worker)
             return False
         if len(self.in_flight) >= self.max_concurrency:
-            self.recorder.drop(journey=journey_name, person_id=person, attempt=attempt,
-                               t_intended=intended, reason="concurrency cap reached (traffic.max_concurrency)")
+            self.recorder.drop(
+                journey=journey_name,
+                person_id=person,
+                attempt=attempt,
+                t_intended=intended,
+                reason="concurrency cap reached (traffic.max_concurrency)",
+            )
             return False
         journey = self.journeys[journey_name]
         account = None
         if journey.needs_account and self.accounts is not None:
             account = self.accounts.acquire()
             if account is None:
-                self.recorder.drop(journey=journey_name, person_id=person, attempt=attempt,
-                                   t_intended=intended, reason="no free account (raise credentials.count)")
+                self.recorder.drop(
+                    journey=journey_name,
+                    person_id=person,
+                    attempt=attempt,
+                    t_intended=intended,
+                    reason="no free account (raise credentials.count)",
+                )
                 return False
         self.started += 1
         self._seq += 1
-        self.in_flight.spawn(self._attempt, journey, account, person, attempt, intended,
-                             f"{self.worker}-j{self._seq}")
+        self.in_flight.spawn(
+            self._attempt,
+            journey,
+            account,
+            person,
+            attempt,
+            intended,
+            f"{self.worker}-j{self._seq}",
+        )
         return True
 
-    def _attempt(self, journey: Journey, account: Any, person: str, attempt: int,
-                 intended: float, journey_id: str) -> None:
+    def _attempt(
+        self,
+        journey: Journey,
+        account: Any,
+        person: str,
+        attempt: int,
+        intended: float,
+        journey_id: str,
+    ) -> None:
         t_start = time.time()
-        ctx = JourneyContext(environment=self.environment, base_url=self.base_url, account=account,
-                             journey=journey.name, journey_id=journey_id, person_id=person,
-                             attempt=attempt, t_intended=intended, worker=self.worker)
+        ctx = JourneyContext(
+            environment=self.environment,
+            base_url=self.base_url,
+            account=account,
+            journey=journey.name,
+            journey_id=journey_id,
+            person_id=person,
+            attempt=attempt,
+            t_intended=intended,
+            worker=self.worker,
+        )
         result: JourneyResult | None = None
         try:
             result = journey.run(ctx)
         except gevent.GreenletExit:
-            result = JourneyResult(ok=False, outcome="interrupted", step=None,
-                                   reason="stopped at the end of the run")
+            result = JourneyResult(
+                ok=False, outcome="interrupted", step=None, reason="stopped at the end of the run"
+            )
             raise
         except Exception as exc:  # a bug in a journey must not end the run; it is recorded
             log.exception("journey %s raised", journey.name)
-            result = JourneyResult(ok=False, outcome="harness_error", step=None,
-                                   reason=f"harness error: {type(exc).__name__}")
+            result = JourneyResult(
+                ok=False,
+                outcome="harness_error",
+                step=None,
+                reason=f"harness error: {type(exc).__name__}",
+            )
         finally:
             if account is not None and self.accounts is not None:
                 self.accounts.release(account)
             if result is not None:
-                self.recorder.journey(journey=journey.name, journey_id=journey_id, person_id=person,
-                                      attempt=attempt, t_intended=intended, t_start=t_start,
-                                      t_end=time.time(), ok=result.ok, outcome=result.outcome,
-                                      step=result.step, reason=result.reason)
+                self.recorder.journey(
+                    journey=journey.name,
+                    journey_id=journey_id,
+                    person_id=person,
+                    attempt=attempt,
+                    t_intended=intended,
+                    t_start=t_start,
+                    t_end=time.time(),
+                    ok=result.ok,
+                    outcome=result.outcome,
+                    step=result.step,
+                    reason=result.reason,
+                )
         if not result.ok and not self.stopping and self._retries(person, attempt):
             self.thinking.spawn(self._retry_later, journey.name, person, attempt + 1)
 

@@ -12,7 +12,9 @@ from pathlib import Path
 from typing import Any
 
 
-def list_runs(root: Path, scenario: str | None = None, target: str | None = None) -> list[dict[str, Any]]:
+def list_runs(
+    root: Path, scenario: str | None = None, target: str | None = None
+) -> list[dict[str, Any]]:
     """One row per run directory with a readable meta.json (others are skipped), newest first.
 
     `target` matches a substring of the target URL or its version label.
@@ -44,18 +46,28 @@ def list_runs(root: Path, scenario: str | None = None, target: str | None = None
         knees = {}
         for name, step in (analysis.get("steps") or {}).items():
             knee = step.get("knee") or {}
-            knees[name] = {"offered": knee.get("offered"), "capacity": knee.get("capacity"),
-                           "reached": bool(knee.get("reached"))}
-        rows.append({
-            "run_id": meta_path.parent.name, "path": str(meta_path.parent),
-            "scenario": meta.get("scenario", "?"), "status": meta.get("status", "?"),
-            "target": base_url, "version": version, "git_commit": target_info.get("git_commit") or "",
-            "started_at": meta.get("started_at"),
-            "journeys": (meta.get("traffic") or {}).get("started_journeys", ""),
-            "first_to_fail": first,
-            "verdict": (analysis.get("verdict") or {}).get("status", ""),
-            "analysed": bool(analysis), "knees": knees,
-        })
+            knees[name] = {
+                "offered": knee.get("offered"),
+                "capacity": knee.get("capacity"),
+                "reached": bool(knee.get("reached")),
+            }
+        rows.append(
+            {
+                "run_id": meta_path.parent.name,
+                "path": str(meta_path.parent),
+                "scenario": meta.get("scenario", "?"),
+                "status": meta.get("status", "?"),
+                "target": base_url,
+                "version": version,
+                "git_commit": target_info.get("git_commit") or "",
+                "started_at": meta.get("started_at"),
+                "journeys": (meta.get("traffic") or {}).get("started_journeys", ""),
+                "first_to_fail": first,
+                "verdict": (analysis.get("verdict") or {}).get("status", ""),
+                "analysed": bool(analysis),
+                "knees": knees,
+            }
+        )
     # newest first by start time; directory names (UTC timestamps) break ties and fill gaps
     rows.sort(key=lambda r: (_number(r["started_at"]), r["run_id"]), reverse=True)
     return rows
@@ -77,8 +89,10 @@ def _number(x: Any) -> float:
 
 def format_table(rows: list[dict[str, Any]]) -> str:
     """The `authsurge runs` listing: one line per run."""
-    head = (f"{'run':44} {'scenario':18} {'status':11} {'version':10} {'target':26} "
-            f"{'journeys':>8}  {'first to fail (knee, req/s offered)'}")
+    head = (
+        f"{'run':44} {'scenario':18} {'status':11} {'version':10} {'target':26} "
+        f"{'journeys':>8}  {'first to fail (knee, req/s offered)'}"
+    )
     lines = [head]
     for r in rows:
         first = r["first_to_fail"]
@@ -89,6 +103,8 @@ def format_table(rows: list[dict[str, Any]]) -> str:
             first = f"{first} (no knee)"
         elif not r["analysed"]:
             first = "(not analysed)"
-        lines.append(f"{r['run_id']:44} {str(r['scenario']):18} {str(r['status']):11} "
-                     f"{str(r['version'] or '-'):10} {r['target']:26} {str(r['journeys']):>8}  {first}")
+        lines.append(
+            f"{r['run_id']:44} {str(r['scenario']):18} {str(r['status']):11} "
+            f"{str(r['version'] or '-'):10} {r['target']:26} {str(r['journeys']):>8}  {first}"
+        )
     return "\n".join(lines)

@@ -16,8 +16,18 @@ from authsurge.traffic.schedule import Plan
 class Progress:
     """Redraws one line on a terminal every second; prints a plain line every 5 s otherwise."""
 
-    def __init__(self, plan: Plan, t0: float, duration: float, recorder: Any, environment: Any,
-                 sampler: Any = None, *, enabled: bool = True, stream: TextIO | None = None) -> None:
+    def __init__(
+        self,
+        plan: Plan,
+        t0: float,
+        duration: float,
+        recorder: Any,
+        environment: Any,
+        sampler: Any = None,
+        *,
+        enabled: bool = True,
+        stream: TextIO | None = None,
+    ) -> None:
         self.plan = plan
         self.t0 = t0
         self.duration = duration
@@ -43,15 +53,19 @@ class Progress:
         cpu = ""
         if self.sampler is not None and "target_cpu" in self.sampler.latest:
             cpu = f"  target CPU {self.sampler.latest['target_cpu']:.0f}%"
-        return (f"[{elapsed:5.0f}/{self.duration:.0f} s] planned {planned}  done {self.recorder.journeys}"
-                f"  {rate:6.1f} journeys/s  goodput {goodput:6.1f}/s  failed {errors}"
-                f"  dropped {self.recorder.dropped}{worst}{cpu}")
+        return (
+            f"[{elapsed:5.0f}/{self.duration:.0f} s] planned {planned}  done {self.recorder.journeys}"
+            f"  {rate:6.1f} journeys/s  goodput {goodput:6.1f}/s  failed {errors}"
+            f"  dropped {self.recorder.dropped}{worst}{cpu}"
+        )
 
     def _worst_p95(self) -> str:
         try:
             entries = self.environment.stats.entries.values()
-            worst = max(((e.get_current_response_time_percentile(0.95) or 0, e.name) for e in entries),
-                        default=None)
+            worst = max(
+                ((e.get_current_response_time_percentile(0.95) or 0, e.name) for e in entries),
+                default=None,
+            )
         except Exception:  # Locust's stats API is a courtesy here, not a dependency
             return ""
         return f"  worst p95 {worst[1]} {worst[0]:.0f} ms" if worst else ""

@@ -28,53 +28,88 @@ HTTP_4XX = "http_4xx"
 HTTP_5XX = "http_5xx"
 TIMEOUT = "timeout"
 CONNECTION = "connection"
-UNEXPECTED_PAGE = "unexpected_page"  # a page that is not what the step expects (no form, bad redirect)
+UNEXPECTED_PAGE = (
+    "unexpected_page"  # a page that is not what the step expects (no form, bad redirect)
+)
 INVALID_RESPONSE = "invalid_response"  # garbage where JSON or a token was expected
 REJECTED = "rejected"  # the server said no in its own words (wrong password, invalid_grant)
 DROPPED = "dropped"  # an arrival that could not start: concurrency cap reached
 ABANDONED = "abandoned"  # a person who gave up after the last failed attempt
-OUTCOMES = (OK, HTTP_4XX, HTTP_5XX, TIMEOUT, CONNECTION, UNEXPECTED_PAGE, INVALID_RESPONSE,
-            REJECTED, DROPPED, ABANDONED)
+OUTCOMES = (
+    OK,
+    HTTP_4XX,
+    HTTP_5XX,
+    TIMEOUT,
+    CONNECTION,
+    UNEXPECTED_PAGE,
+    INVALID_RESPONSE,
+    REJECTED,
+    DROPPED,
+    ABANDONED,
+)
 
 # Row kinds in the requests table.
 KIND_REQUEST = "request"  # one HTTP request, named by its step
 KIND_JOURNEY = "journey"  # one attempt at a whole journey, latency from its intended start
 KIND_DROPPED = "dropped"  # an arrival that never started
 
-REQUEST_SCHEMA = pa.schema([
-    pa.field("kind", pa.string()),
-    pa.field("t_intended", pa.float64()),  # epoch s the schedule meant the journey to start (NaN: closed model)
-    pa.field("t_start", pa.float64()),  # epoch s the request (or journey) actually started
-    pa.field("step", pa.string()),  # "login.submit"; for journey rows the journey name
-    pa.field("journey", pa.string()),
-    pa.field("journey_id", pa.string()),  # one attempt of one person, unique in the run
-    pa.field("person_id", pa.string()),  # the same across a person's retries
-    pa.field("attempt", pa.int16()),  # 1 = first try
-    pa.field("method", pa.string()),
-    pa.field("status", pa.int32()),  # HTTP status, 0 when there was no response
-    pa.field("outcome", pa.string()),  # "ok" or an error class above
-    pa.field("reason", pa.string()),  # short and secret-free: "403 on POST /accounts/login/"
-    pa.field("latency_ms", pa.float64()),  # request: service time; journey: end - t_intended
-    pa.field("bytes", pa.int64()),
-    pa.field("worker", pa.string()),
-])
+REQUEST_SCHEMA = pa.schema(
+    [
+        pa.field("kind", pa.string()),
+        pa.field(
+            "t_intended", pa.float64()
+        ),  # epoch s the schedule meant the journey to start (NaN: closed model)
+        pa.field("t_start", pa.float64()),  # epoch s the request (or journey) actually started
+        pa.field("step", pa.string()),  # "login.submit"; for journey rows the journey name
+        pa.field("journey", pa.string()),
+        pa.field("journey_id", pa.string()),  # one attempt of one person, unique in the run
+        pa.field("person_id", pa.string()),  # the same across a person's retries
+        pa.field("attempt", pa.int16()),  # 1 = first try
+        pa.field("method", pa.string()),
+        pa.field("status", pa.int32()),  # HTTP status, 0 when there was no response
+        pa.field("outcome", pa.string()),  # "ok" or an error class above
+        pa.field("reason", pa.string()),  # short and secret-free: "403 on POST /accounts/login/"
+        pa.field("latency_ms", pa.float64()),  # request: service time; journey: end - t_intended
+        pa.field("bytes", pa.int64()),
+        pa.field("worker", pa.string()),
+    ]
+)
 
-RESOURCE_SCHEMA = pa.schema([
-    pa.field("t", pa.float64()),  # epoch s
-    pa.field("source", pa.string()),  # "target" or "harness:<worker>"
-    pa.field("cpu_percent", pa.float64()),  # summed over processes, 100 = one core busy
-    pa.field("rss_bytes", pa.int64()),
-    pa.field("processes", pa.int32()),
-    pa.field("loop_lag_ms", pa.float64()),  # gevent loop lag (harness only, NaN otherwise)
-    pa.field("cpu_count", pa.int32()),  # cores the source may use
-])
+RESOURCE_SCHEMA = pa.schema(
+    [
+        pa.field("t", pa.float64()),  # epoch s
+        pa.field("source", pa.string()),  # "target" or "harness:<worker>"
+        pa.field("cpu_percent", pa.float64()),  # summed over processes, 100 = one core busy
+        pa.field("rss_bytes", pa.int64()),
+        pa.field("processes", pa.int32()),
+        pa.field("loop_lag_ms", pa.float64()),  # gevent loop lag (harness only, NaN otherwise)
+        pa.field("cpu_count", pa.int32()),  # cores the source may use
+    ]
+)
 
 _DEFAULTS: dict[str, Any] = {
-    "kind": KIND_REQUEST, "t_intended": float("nan"), "t_start": float("nan"), "step": "",
-    "journey": "", "journey_id": "", "person_id": "", "attempt": 1, "method": "", "status": 0,
-    "outcome": OK, "reason": "", "latency_ms": float("nan"), "bytes": 0, "worker": "",
-    "t": float("nan"), "source": "", "cpu_percent": float("nan"), "rss_bytes": 0,
-    "processes": 0, "loop_lag_ms": float("nan"), "cpu_count": 0,
+    "kind": KIND_REQUEST,
+    "t_intended": float("nan"),
+    "t_start": float("nan"),
+    "step": "",
+    "journey": "",
+    "journey_id": "",
+    "person_id": "",
+    "attempt": 1,
+    "method": "",
+    "status": 0,
+    "outcome": OK,
+    "reason": "",
+    "latency_ms": float("nan"),
+    "bytes": 0,
+    "worker": "",
+    "t": float("nan"),
+    "source": "",
+    "cpu_percent": float("nan"),
+    "rss_bytes": 0,
+    "processes": 0,
+    "loop_lag_ms": float("nan"),
+    "cpu_count": 0,
 }
 
 
@@ -114,8 +149,10 @@ class _RowBuffer:
                 return None
             popleft = buf.popleft
             columns = list(zip(*[popleft() for _ in range(n)], strict=True))
-        return pa.record_batch([pa.array(columns[i], type=f.type) for i, f in enumerate(self.schema)],
-                               schema=self.schema)
+        return pa.record_batch(
+            [pa.array(columns[i], type=f.type) for i, f in enumerate(self.schema)],
+            schema=self.schema,
+        )
 
 
 class StreamTable(_RowBuffer):
@@ -155,7 +192,9 @@ class StreamTable(_RowBuffer):
         with self._write_lock:
             if self._closed:
                 return
-            self._writer.write_batch(batch.cast(self.schema) if batch.schema != self.schema else batch)
+            self._writer.write_batch(
+                batch.cast(self.schema) if batch.schema != self.schema else batch
+            )
             self._sink.flush()
             self.rows_written += batch.num_rows
 

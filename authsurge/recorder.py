@@ -40,10 +40,18 @@ class Recorder:
     def attach(self, events: Any) -> None:
         events.request.add_listener(self.on_request)
 
-    def on_request(self, request_type: str = "", name: str = "", response_time: float = math.nan,
-                   response_length: int = 0, response: Any = None, context: dict[str, Any] | None = None,
-                   exception: BaseException | None = None, start_time: float | None = None,
-                   **_: Any) -> None:
+    def on_request(
+        self,
+        request_type: str = "",
+        name: str = "",
+        response_time: float = math.nan,
+        response_length: int = 0,
+        response: Any = None,
+        context: dict[str, Any] | None = None,
+        exception: BaseException | None = None,
+        start_time: float | None = None,
+        **_: Any,
+    ) -> None:
         # The hot path: one call per request. The row is built straight in REQUEST_SCHEMA
         # order (see _REQUEST_ORDER), with each column's default where a value is missing.
         ctx = context or _NO_CONTEXT
@@ -52,51 +60,100 @@ class Recorder:
         if status is None:
             status = int(getattr(response, "status_code", 0) or 0)
         t_intended, attempt = get("t_intended"), get("attempt")
-        self.table.append_values((
-            record.KIND_REQUEST,
-            _NAN if t_intended is None else t_intended,
-            _NAN if start_time is None else start_time,
-            name or "",
-            get("journey") or "",
-            get("journey_id") or "",
-            get("person_id") or "",
-            1 if attempt is None else attempt,
-            request_type or "",
-            status,
-            get("outcome") or classify_exception(exception, status),
-            get("reason") or (_short(exception) if exception is not None else ""),
-            _NAN if response_time is None else float(response_time),
-            int(response_length or 0),
-            self.worker,
-        ))
+        self.table.append_values(
+            (
+                record.KIND_REQUEST,
+                _NAN if t_intended is None else t_intended,
+                _NAN if start_time is None else start_time,
+                name or "",
+                get("journey") or "",
+                get("journey_id") or "",
+                get("person_id") or "",
+                1 if attempt is None else attempt,
+                request_type or "",
+                status,
+                get("outcome") or classify_exception(exception, status),
+                get("reason") or (_short(exception) if exception is not None else ""),
+                _NAN if response_time is None else float(response_time),
+                int(response_length or 0),
+                self.worker,
+            )
+        )
         self.requests += 1
 
-    def journey(self, *, journey: str, journey_id: str, person_id: str, attempt: int,
-                t_intended: float, t_start: float, t_end: float, ok: bool, outcome: str,
-                step: str | None, reason: str) -> None:
-        self.table.append({
-            "kind": record.KIND_JOURNEY, "t_intended": t_intended, "t_start": t_start,
-            "step": journey, "journey": journey, "journey_id": journey_id, "person_id": person_id,
-            "attempt": attempt, "outcome": outcome,
-            "reason": f"{step}: {reason}" if step and not ok else reason,
-            "latency_ms": (t_end - t_intended) * 1000.0, "worker": self.worker,
-        })
+    def journey(
+        self,
+        *,
+        journey: str,
+        journey_id: str,
+        person_id: str,
+        attempt: int,
+        t_intended: float,
+        t_start: float,
+        t_end: float,
+        ok: bool,
+        outcome: str,
+        step: str | None,
+        reason: str,
+    ) -> None:
+        self.table.append(
+            {
+                "kind": record.KIND_JOURNEY,
+                "t_intended": t_intended,
+                "t_start": t_start,
+                "step": journey,
+                "journey": journey,
+                "journey_id": journey_id,
+                "person_id": person_id,
+                "attempt": attempt,
+                "outcome": outcome,
+                "reason": f"{step}: {reason}" if step and not ok else reason,
+                "latency_ms": (t_end - t_intended) * 1000.0,
+                "worker": self.worker,
+            }
+        )
         self.journeys += 1
         self.journeys_ok += ok
 
-    def drop(self, *, journey: str, person_id: str, attempt: int, t_intended: float, reason: str) -> None:
-        self.table.append({
-            "kind": record.KIND_DROPPED, "t_intended": t_intended, "t_start": t_intended,
-            "step": journey, "journey": journey, "person_id": person_id, "attempt": attempt,
-            "outcome": record.DROPPED, "reason": reason, "worker": self.worker,
-        })
+    def drop(
+        self, *, journey: str, person_id: str, attempt: int, t_intended: float, reason: str
+    ) -> None:
+        self.table.append(
+            {
+                "kind": record.KIND_DROPPED,
+                "t_intended": t_intended,
+                "t_start": t_intended,
+                "step": journey,
+                "journey": journey,
+                "person_id": person_id,
+                "attempt": attempt,
+                "outcome": record.DROPPED,
+                "reason": reason,
+                "worker": self.worker,
+            }
+        )
         self.dropped += 1
 
 
 _NAN = math.nan
 _NO_CONTEXT: dict[str, Any] = {}
-_REQUEST_ORDER = ("kind", "t_intended", "t_start", "step", "journey", "journey_id", "person_id", "attempt",
-                  "method", "status", "outcome", "reason", "latency_ms", "bytes", "worker")
+_REQUEST_ORDER = (
+    "kind",
+    "t_intended",
+    "t_start",
+    "step",
+    "journey",
+    "journey_id",
+    "person_id",
+    "attempt",
+    "method",
+    "status",
+    "outcome",
+    "reason",
+    "latency_ms",
+    "bytes",
+    "worker",
+)
 if tuple(record.REQUEST_SCHEMA.names) != _REQUEST_ORDER:  # pragma: no cover - a schema change
     raise ImportError("REQUEST_SCHEMA changed: update Recorder.on_request's row order")
 

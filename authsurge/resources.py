@@ -23,11 +23,18 @@ def pids_listening_on(port: int) -> list[int]:
         conns = psutil.net_connections(kind="tcp")
     except (psutil.AccessDenied, OSError):
         return []
-    return sorted({c.pid for c in conns if c.pid and c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port})
+    return sorted(
+        {
+            c.pid
+            for c in conns
+            if c.pid and c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+        }
+    )
 
 
-def target_pids(base_url: str, pids: Iterable[int] = (), pid_file: Path | None = None,
-                port: int | None = None) -> list[int]:
+def target_pids(
+    base_url: str, pids: Iterable[int] = (), pid_file: Path | None = None, port: int | None = None
+) -> list[int]:
     """The target's process ids from explicit PIDs, a PID file, or (loopback only) its port."""
     found = list(pids)
     if pid_file is not None:
@@ -38,7 +45,9 @@ def target_pids(base_url: str, pids: Iterable[int] = (), pid_file: Path | None =
     if not found:
         parts = urlsplit(base_url)
         if parts.hostname in ("127.0.0.1", "localhost", "::1"):
-            found = pids_listening_on(port or parts.port or (443 if parts.scheme == "https" else 80))
+            found = pids_listening_on(
+                port or parts.port or (443 if parts.scheme == "https" else 80)
+            )
     return sorted(set(found))
 
 
@@ -111,8 +120,14 @@ class LoopLag:
 class ResourceSampler:
     """Samples target and harness once a second from an OS thread into a StreamTable."""
 
-    def __init__(self, table: StreamTable, target: list[int], worker: str,
-                 loop_lag: Callable[[], float] | None = None, interval: float = 1.0) -> None:
+    def __init__(
+        self,
+        table: StreamTable,
+        target: list[int],
+        worker: str,
+        loop_lag: Callable[[], float] | None = None,
+        interval: float = 1.0,
+    ) -> None:
         self.table = table
         self.target = ProcessGroup(target) if target else None
         # not the children: `make demo` runs the target as a child of the harness process
@@ -134,14 +149,31 @@ class ResourceSampler:
         if self.target is not None:
             cpu, rss, n = self.target.sample()
             self.latest["target_cpu"] = cpu
-            self.table.append({"t": now, "source": "target", "cpu_percent": cpu, "rss_bytes": rss,
-                               "processes": n, "cpu_count": psutil.cpu_count() or 1})
+            self.table.append(
+                {
+                    "t": now,
+                    "source": "target",
+                    "cpu_percent": cpu,
+                    "rss_bytes": rss,
+                    "processes": n,
+                    "cpu_count": psutil.cpu_count() or 1,
+                }
+            )
         cpu, rss, n = self.harness.sample()
         lag = self.loop_lag() if self.loop_lag else float("nan")
         self.latest["harness_cpu"] = cpu
         self.latest["loop_lag_ms"] = lag
-        self.table.append({"t": now, "source": f"harness:{self.worker}", "cpu_percent": cpu,
-                           "rss_bytes": rss, "processes": n, "loop_lag_ms": lag, "cpu_count": 1})
+        self.table.append(
+            {
+                "t": now,
+                "source": f"harness:{self.worker}",
+                "cpu_percent": cpu,
+                "rss_bytes": rss,
+                "processes": n,
+                "loop_lag_ms": lag,
+                "cpu_count": 1,
+            }
+        )
 
     def _run(self) -> None:
         while not self._stop.wait(self.interval):

@@ -35,7 +35,9 @@ def new_run_dir(root: Path, scenario_name: str, started: float | None = None) ->
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text(json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8")
+    tmp.write_text(
+        json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
+    )
     os.replace(tmp, path)
 
 
@@ -48,9 +50,13 @@ def read_meta(run_dir: Path) -> dict[str, Any]:
 
 
 def write_scenario(run_dir: Path, public: dict[str, Any]) -> None:
-    (Path(run_dir) / "scenario.yaml").write_text(yaml.safe_dump(public, sort_keys=False), encoding="utf-8")
+    (Path(run_dir) / "scenario.yaml").write_text(
+        yaml.safe_dump(public, sort_keys=False), encoding="utf-8"
+    )
 
 
 def write_schedule(run_dir: Path, table: dict[str, list[Any]]) -> None:
-    schema = pa.schema([("t", pa.float64()), ("journey", pa.string()), ("planned_rate", pa.float64())])
+    schema = pa.schema(
+        [("t", pa.float64()), ("journey", pa.string()), ("planned_rate", pa.float64())]
+    )
     pq.write_table(pa.table(table, schema=schema), Path(run_dir) / "schedule.parquet")

@@ -97,24 +97,40 @@ class DriverSetup:
         journeys = build_journeys(s, secrets)
         accounts = None
         if any(j.needs_account for j in journeys.values()):
-            accounts = AccountPool(s.credentials, secrets.password, s.source.parent if s.source else None,
-                                   worker_index=self.worker_index, worker_count=share)
+            accounts = AccountPool(
+                s.credentials,
+                secrets.password,
+                s.source.parent if s.source else None,
+                worker_index=self.worker_index,
+                worker_count=share,
+            )
         self.driver = OpenModelDriver(
-            environment=environment, plan=plan.slice_for(self.worker_index, share), journeys=journeys,
-            accounts=accounts, recorder=self.recorder,
+            environment=environment,
+            plan=plan.slice_for(self.worker_index, share),
+            journeys=journeys,
+            accounts=accounts,
+            recorder=self.recorder,
             retry=retry_policy(s.behaviour.retry, s.traffic.seed, self.worker_index),
-            base_url=s.target.base_url, t0=self.t0, deadline=self.t0 + s.run.duration_s,
+            base_url=s.target.base_url,
+            t0=self.t0,
+            deadline=self.t0 + s.run.duration_s,
             max_concurrency=max(1, s.traffic.max_concurrency // share),
-            max_journeys=max(1, s.run.max_journeys // share), worker=self.recorder.worker)
+            max_journeys=max(1, s.run.max_journeys // share),
+            worker=self.recorder.worker,
+        )
         return self.driver
 
     def summary(self) -> dict[str, Any]:
         d = self.driver
-        return {"worker": self.recorder.worker, "started": d.started if d else 0,
-                "persons": d.persons if d else 0, "dropped": self.recorder.dropped,
-                "requests": self.recorder.requests,
-                "shortfall": d.shortfall.windows(self.t0) if d else [],
-                "cpu_s": _own_cpu_s()}
+        return {
+            "worker": self.recorder.worker,
+            "started": d.started if d else 0,
+            "persons": d.persons if d else 0,
+            "dropped": self.recorder.dropped,
+            "requests": self.recorder.requests,
+            "shortfall": d.shortfall.windows(self.t0) if d else [],
+            "cpu_s": _own_cpu_s(),
+        }
 
 
 class SurgeDriver(User):
@@ -137,6 +153,7 @@ class SurgeDriver(User):
 
 # --- preparing a run -----------------------------------------------------------------------
 
+
 def check_reachable(base_url: str, timeout: float = 5.0, tls: ssl.SSLContext | None = None) -> None:
     """Any HTTP answer will do; a refused or silent connection stops the run before it starts.
 
@@ -151,9 +168,13 @@ def check_reachable(base_url: str, timeout: float = 5.0, tls: ssl.SSLContext | N
         reason = getattr(exc, "reason", exc)
         hint = ""
         if isinstance(reason, ssl.SSLCertVerificationError):
-            hint = ("; the target's certificate is not trusted: set target.ca_bundle to the PEM of the CA "
-                    "that signed it (or target.insecure: true to skip certificate checks, not for real credentials)")
-        raise TargetUnreachable(f"target {base_url} is not reachable ({reason}){hint}; nothing was run") from None
+            hint = (
+                "; the target's certificate is not trusted: set target.ca_bundle to the PEM of the CA "
+                "that signed it (or target.insecure: true to skip certificate checks, not for real credentials)"
+            )
+        raise TargetUnreachable(
+            f"target {base_url} is not reachable ({reason}){hint}; nothing was run"
+        ) from None
 
 
 def tls_context(s: Scenario) -> ssl.SSLContext | None:
@@ -164,8 +185,10 @@ def tls_context(s: Scenario) -> ssl.SSLContext | None:
     try:
         return settings.ssl_context()
     except (OSError, ssl.SSLError) as exc:
-        raise BadInput(f"target.ca_bundle {settings.ca_bundle}: cannot load it as PEM certificates "
-                       f"({getattr(exc, 'strerror', None) or exc})") from None
+        raise BadInput(
+            f"target.ca_bundle {settings.ca_bundle}: cannot load it as PEM certificates "
+            f"({getattr(exc, 'strerror', None) or exc})"
+        ) from None
 
 
 def worker_count(requested: int) -> int:
@@ -200,8 +223,11 @@ def prepare(opts: RunOptions) -> Prepared:
         raise BadInput("the scenario plans no arrivals (traffic.shape is empty)")
     plan = build_plan(curves, s.traffic.arrivals, s.traffic.seed, s.run.max_journeys)
     pids = opts.target_pids or target_pids(
-        s.target.base_url, s.target.pids,
-        s.resolve_path(s.target.pid_file) if s.target.pid_file else None, s.target.port)
+        s.target.base_url,
+        s.target.pids,
+        s.resolve_path(s.target.pid_file) if s.target.pid_file else None,
+        s.target.port,
+    )
     run_dir = rundir.new_run_dir(opts.out_root, s.name)
     rundir.write_scenario(run_dir, s.public_dict())
     log.info("run directory: %s", run_dir)
@@ -220,16 +246,30 @@ def base_meta(p: Prepared, workers: int) -> dict[str, Any]:
         "ended_at": None,
         "duration_s": None,
         "planned_duration_s": s.run.duration_s,
-        "target": {"base_url": s.target.base_url, "version": s.target.version,
-                   "git_commit": s.target.git_commit, "pids": p.pids},
-        "harness": {"authsurge": authsurge.__version__, "locust": locust_pkg.__version__,
-                    "python": platform.python_version(), "host": socket.gethostname(),
-                    "user": getpass.getuser(), "cpu_count": psutil.cpu_count() or 1, "workers": workers},
-        "traffic": {"model": s.traffic.model, "shape": shape.kind if shape else None,
-                    "arrivals": s.traffic.arrivals, "rate_scale": p.opts.rate_scale,
-                    "planned_journeys": len(p.plan),
-                    "peak_rate": round(sum(c.peak() for c in p.curves.values()), 3),
-                    "max_concurrency": s.traffic.max_concurrency},
+        "target": {
+            "base_url": s.target.base_url,
+            "version": s.target.version,
+            "git_commit": s.target.git_commit,
+            "pids": p.pids,
+        },
+        "harness": {
+            "authsurge": authsurge.__version__,
+            "locust": locust_pkg.__version__,
+            "python": platform.python_version(),
+            "host": socket.gethostname(),
+            "user": getpass.getuser(),
+            "cpu_count": psutil.cpu_count() or 1,
+            "workers": workers,
+        },
+        "traffic": {
+            "model": s.traffic.model,
+            "shape": shape.kind if shape else None,
+            "arrivals": s.traffic.arrivals,
+            "rate_scale": p.opts.rate_scale,
+            "planned_journeys": len(p.plan),
+            "peak_rate": round(sum(c.peak() for c in p.curves.values()), 3),
+            "max_concurrency": s.traffic.max_concurrency,
+        },
         "levels": _levels(p.curves, p.t0),
         "analysis": s.analysis.model_dump(mode="json"),
         "slos": [slo.model_dump(mode="json") for slo in s.slos],
@@ -239,10 +279,12 @@ def base_meta(p: Prepared, workers: int) -> dict[str, Any]:
 
 # --- running -----------------------------------------------------------------------------------
 
+
 def run(opts: RunOptions) -> RunResult:
     """Run the scenario; always leaves an analyzable run directory, even on Ctrl-C or a crash."""
     if opts.scenario.traffic.model != "open":
         from authsurge.closed import run_closed  # the classic Locust user-count model
+
         return run_closed(opts)
     prepared = prepare(opts)
     workers = opts.expect_workers or worker_count(opts.scenario.run.workers)
@@ -255,18 +297,27 @@ def run(opts: RunOptions) -> RunResult:
 class _Session:
     """What a local or master process holds during a run, and how it winds it down."""
 
-    def __init__(self, p: Prepared, env: Environment, runner: Any, requests: Any, resources: record.StreamTable,
-                 recorder: Recorder) -> None:
+    def __init__(
+        self,
+        p: Prepared,
+        env: Environment,
+        runner: Any,
+        requests: Any,
+        resources: record.StreamTable,
+        recorder: Recorder,
+    ) -> None:
         self.p, self.env, self.runner = p, env, runner
         self.requests, self.resources, self.recorder = requests, resources, recorder
         self.interrupted = gevent.event.Event()
         self.lag = LoopLag().start()
-        self.sampler = ResourceSampler(resources, p.pids, "master" if requests is None else recorder.worker,
-                                       self.lag.read).start()
+        self.sampler = ResourceSampler(
+            resources, p.pids, "master" if requests is None else recorder.worker, self.lag.read
+        ).start()
         tables = [t for t in (requests, resources) if t is not None]
         self.flusher = record.Flusher(tables).start()
-        self.csv = StatsCSVFileWriter(env, [0.5, 0.9, 0.95, 0.99, 1.0],
-                                      str(p.run_dir / "locust" / "stats"), full_history=True)
+        self.csv = StatsCSVFileWriter(
+            env, [0.5, 0.9, 0.95, 0.99, 1.0], str(p.run_dir / "locust" / "stats"), full_history=True
+        )
         self.greenlets = [gevent.spawn(stats_history, runner), gevent.spawn(self.csv.stats_writer)]
         self.progress: Progress | None = None
         gevent.signal_handler(signal.SIGINT, self.interrupted.set)
@@ -274,8 +325,15 @@ class _Session:
 
     def show_progress(self, recorder: Any) -> None:
         s = self.p.opts.scenario
-        self.progress = Progress(self.p.plan, self.p.t0, s.run.duration_s, recorder, self.env, self.sampler,
-                                 enabled=self.p.opts.progress)
+        self.progress = Progress(
+            self.p.plan,
+            self.p.t0,
+            s.run.duration_s,
+            recorder,
+            self.env,
+            self.sampler,
+            enabled=self.p.opts.progress,
+        )
         self.greenlets.append(gevent.spawn(self.progress.run))
 
     def bound(self) -> float:
@@ -302,19 +360,25 @@ class _Session:
 def _run_local(p: Prepared) -> RunResult:
     s = p.opts.scenario
     env = Environment(user_classes=[SurgeDriver], events=events, host=s.target.base_url)
-    requests = record.StreamTable(p.run_dir / "requests" / "worker-0.parquet", record.REQUEST_SCHEMA)
+    requests = record.StreamTable(
+        p.run_dir / "requests" / "worker-0.parquet", record.REQUEST_SCHEMA
+    )
     resources = record.StreamTable(p.run_dir / "resources.parquet", record.RESOURCE_SCHEMA)
     recorder = Recorder(requests, "worker-0")
     recorder.attach(env.events)
     p.start_clock(time.time() + p.opts.start_delay_s, workers=1)
-    setup = DriverSetup(scenario=s, curves=p.curves, t0=p.t0, worker_index=0, worker_count=1, recorder=recorder)
+    setup = DriverSetup(
+        scenario=s, curves=p.curves, t0=p.t0, worker_index=0, worker_count=1, recorder=recorder
+    )
     env.authsurge = setup  # type: ignore[attr-defined]
     session = _Session(p, env, env.create_local_runner(), requests, resources, recorder)
     session.show_progress(recorder)
     status = "complete"
     try:
         session.runner.start(1, spawn_rate=1)
-        status = _wait(lambda: setup.done.is_set(), session, on_interrupt=lambda: _stop_driver(setup))
+        status = _wait(
+            lambda: setup.done.is_set(), session, on_interrupt=lambda: _stop_driver(setup)
+        )
     except Exception:
         status = "failed"
         log.exception("the run failed")
@@ -362,7 +426,9 @@ def _run_distributed(p: Prepared, workers: int) -> RunResult:
     def on_records(environment: Any, msg: Any, **_: Any) -> None:
         name = msg.data["worker"]
         if name not in shards:
-            shards[name] = record.StreamTable(p.run_dir / "requests" / f"{name}.parquet", record.REQUEST_SCHEMA)
+            shards[name] = record.StreamTable(
+                p.run_dir / "requests" / f"{name}.parquet", record.REQUEST_SCHEMA
+            )
         for batch in record.bytes_to_batches(msg.data["data"]):
             shards[name].write_batch(batch)
 
@@ -378,26 +444,51 @@ def _run_distributed(p: Prepared, workers: int) -> RunResult:
     master.register_message(MSG_DONE, on_done)
     procs: list[subprocess.Popen[bytes]] = []
     if p.opts.expect_workers is None:
-        procs = [subprocess.Popen([sys.executable, "-m", "authsurge.worker", "--master-host", host,
-                                   "--master-port", str(port), "--local"]) for _ in range(workers)]
+        procs = [
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-m",
+                    "authsurge.worker",
+                    "--master-host",
+                    host,
+                    "--master-port",
+                    str(port),
+                    "--local",
+                ]
+            )
+            for _ in range(workers)
+        ]
     else:
-        print(f"master listening on {host}:{port}; waiting for {workers} worker(s): "
-              f"authsurge worker --master-host HOST --master-port {port}", flush=True)
+        print(
+            f"master listening on {host}:{port}; waiting for {workers} worker(s): "
+            f"authsurge worker --master-host HOST --master-port {port}",
+            flush=True,
+        )
     status = "failed"
     session: _Session | None = None
     try:
         _wait_for_workers(master, workers, procs, timeout=60 if procs else 600)
         p.start_clock(time.time() + p.opts.start_delay_s + 1.0, workers=workers)
-        master.send_message(MSG_SETUP, {
-            "scenario": s.model_dump(mode="json"), "source": str(s.source) if s.source else None,
-            "curves": {n: [c.times.tolist(), c.rates.tolist()] for n, c in p.curves.items()},
-            "t0": p.t0, "worker_count": workers})
+        master.send_message(
+            MSG_SETUP,
+            {
+                "scenario": s.model_dump(mode="json"),
+                "source": str(s.source) if s.source else None,
+                "curves": {n: [c.times.tolist(), c.rates.tolist()] for n, c in p.curves.items()},
+                "t0": p.t0,
+                "worker_count": workers,
+            },
+        )
         counter = _MasterCounter(env)
         session = _Session(p, env, master, None, resources, Recorder(resources, "master"))
         session.show_progress(counter)
         master.start(workers, spawn_rate=workers)
-        status = _wait(lambda: len(summaries) >= workers, session,
-                       on_interrupt=lambda: _stop_workers(master, summaries, workers))
+        status = _wait(
+            lambda: len(summaries) >= workers,
+            session,
+            on_interrupt=lambda: _stop_workers(master, summaries, workers),
+        )
     except Exception as exc:
         if isinstance(exc, RunFailed):
             log.error("%s", exc)
@@ -414,8 +505,13 @@ def _run_distributed(p: Prepared, workers: int) -> RunResult:
             table.close()
         resources.close()
         dropped = sum(int(v.get("dropped", 0)) for v in summaries.values())
-        meta = finish_meta(p.meta or base_meta(p, workers), status, list(summaries.values()), dropped,
-                           run_dir=p.run_dir)
+        meta = finish_meta(
+            p.meta or base_meta(p, workers),
+            status,
+            list(summaries.values()),
+            dropped,
+            run_dir=p.run_dir,
+        )
         if len(summaries) < workers and status == "complete":
             meta["status"] = "failed"
         rundir.write_meta(p.run_dir, meta)
@@ -439,11 +535,15 @@ class _MasterCounter:
     dropped = 0
 
 
-def _wait_for_workers(master: Any, workers: int, procs: list[subprocess.Popen[bytes]], timeout: float) -> None:
+def _wait_for_workers(
+    master: Any, workers: int, procs: list[subprocess.Popen[bytes]], timeout: float
+) -> None:
     deadline = time.time() + timeout
     while master.worker_count < workers:
         if time.time() > deadline:
-            raise RunFailed(f"only {master.worker_count} of {workers} workers connected within {timeout:.0f} s")
+            raise RunFailed(
+                f"only {master.worker_count} of {workers} workers connected within {timeout:.0f} s"
+            )
         if procs and any(proc.poll() is not None for proc in procs):
             raise RunFailed("a worker process exited before the run started (see its output above)")
         gevent.sleep(0.1)
@@ -476,6 +576,7 @@ def _free_port(host: str) -> int:
 
 # --- finishing -------------------------------------------------------------------------------
 
+
 def _levels(curves: dict[str, RateCurve], t0: float) -> list[dict[str, float]]:
     """Plateaus of the total planned rate, when every journey's curve has the same plateaus."""
     level_lists = [c.levels for c in curves.values()]
@@ -484,32 +585,50 @@ def _levels(curves: dict[str, RateCurve], t0: float) -> list[dict[str, float]]:
     spans = [[(a, b) for a, b, _ in lv] for lv in level_lists]
     if any(sp != spans[0] for sp in spans):
         return []
-    return [{"start": t0 + a, "end": t0 + b, "rate": round(sum(lv[i][2] for lv in level_lists), 6)}
-            for i, (a, b) in enumerate(spans[0])]
+    return [
+        {"start": t0 + a, "end": t0 + b, "rate": round(sum(lv[i][2] for lv in level_lists), 6)}
+        for i, (a, b) in enumerate(spans[0])
+    ]
 
 
-def finish_meta(meta: dict[str, Any], status: str, workers: list[dict[str, Any]], dropped: int,
-                run_dir: Path | None = None) -> dict[str, Any]:
+def finish_meta(
+    meta: dict[str, Any],
+    status: str,
+    workers: list[dict[str, Any]],
+    dropped: int,
+    run_dir: Path | None = None,
+) -> dict[str, Any]:
     ended = time.time()
     meta = dict(meta)
     meta["status"] = status
     meta["ended_at"] = ended
     meta["duration_s"] = round(ended - meta["started_at"], 3) if meta.get("started_at") else None
-    shortfall = sorted((w for s in workers for w in s.get("shortfall", [])), key=lambda w: w["start"])
-    meta["traffic"] = {**meta["traffic"],
-                       "started_journeys": sum(int(s.get("started", 0)) for s in workers),
-                       "persons": sum(int(s.get("persons", 0)) for s in workers),
-                       "dropped_journeys": dropped,
-                       "requests": sum(int(s.get("requests", 0)) for s in workers),
-                       "shortfall": shortfall,
-                       "on_schedule": not shortfall}
-    meta["harness"] = {**meta["harness"],
-                       "worker_cpu_s": {s["worker"]: s.get("cpu_s") for s in workers if "worker" in s}}
+    shortfall = sorted(
+        (w for s in workers for w in s.get("shortfall", [])), key=lambda w: w["start"]
+    )
+    meta["traffic"] = {
+        **meta["traffic"],
+        "started_journeys": sum(int(s.get("started", 0)) for s in workers),
+        "persons": sum(int(s.get("persons", 0)) for s in workers),
+        "dropped_journeys": dropped,
+        "requests": sum(int(s.get("requests", 0)) for s in workers),
+        "shortfall": shortfall,
+        "on_schedule": not shortfall,
+    }
+    meta["harness"] = {
+        **meta["harness"],
+        "worker_cpu_s": {s["worker"]: s.get("cpu_s") for s in workers if "worker" in s},
+    }
     if run_dir is not None:  # resources.parquet is closed by now; None when no harness was sampled
-        meta["harness"]["generator_bound_s"] = generator_bound_s(run_dir, meta.get("started_at"), ended)
+        meta["harness"]["generator_bound_s"] = generator_bound_s(
+            run_dir, meta.get("started_at"), ended
+        )
     if shortfall:
-        log.warning("arrivals fell short of the schedule in %d window(s) (cap reached or generator "
-                    "too slow): see meta.json traffic.shortfall", len(shortfall))
+        log.warning(
+            "arrivals fell short of the schedule in %d window(s) (cap reached or generator "
+            "too slow): see meta.json traffic.shortfall",
+            len(shortfall),
+        )
     return meta
 
 

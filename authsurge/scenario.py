@@ -26,6 +26,7 @@ class Strict(BaseModel):
 
 # --- target -----------------------------------------------------------------------------
 
+
 class TargetConfig(Strict):
     base_url: str = "http://127.0.0.1:8000"
     allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
@@ -61,6 +62,7 @@ class TargetConfig(Strict):
 
 # --- credentials ------------------------------------------------------------------------
 
+
 class CredentialsConfig(Strict):
     pattern: str = "user{n:04d}"  # usernames from a pattern over [first, first+count)
     first: Annotated[int, Field(ge=0)] = 1
@@ -75,7 +77,9 @@ class CredentialsConfig(Strict):
         try:
             v.format(n=1)
         except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(f"must be a format string using {{n}}, e.g. 'user{{n:04d}}' ({exc})") from None
+            raise ValueError(
+                f"must be a format string using {{n}}, e.g. 'user{{n:04d}}' ({exc})"
+            ) from None
         return v
 
 
@@ -93,6 +97,7 @@ class ClientConfig(Strict):
 
 
 # --- flow settings (read by authsurge.journeys) -----------------------------------------
+
 
 class SuccessRule(Strict):
     """How a form POST is judged a successful login; every rule given must hold."""
@@ -143,7 +148,9 @@ class OidcSettings(Strict):
     expect_refresh_token: bool = True
     max_redirects: Annotated[int, Field(ge=1, le=50)] = 15
     post_logout_redirect_uri: str | None = None
-    logout_fields: dict[str, str] = Field(default_factory=dict)  # sent with a logout confirmation form
+    logout_fields: dict[str, str] = Field(
+        default_factory=dict
+    )  # sent with a logout confirmation form
     # Discovery overrides, e.g. {revocation_endpoint: /o/revoke_token/} for a provider whose
     # discovery document leaves an endpoint out (django-oauth-toolkit lists no revocation
     # or introspection endpoint); relative URLs are relative to the target's base_url.
@@ -155,8 +162,12 @@ class TokenSettings(Strict):
     client_credentials: ClientConfig | None = None  # for the client_credentials step
     client_credentials_scope: str | None = None
     introspection_client: ClientConfig | None = None  # who may call introspection
-    revoke: Literal["auto", "access_token", "refresh_token", "both"] = "auto"  # auto: refresh token if held
-    token_url: str | None = None  # token endpoint for client_credentials when there is no flows.oidc
+    revoke: Literal["auto", "access_token", "refresh_token", "both"] = (
+        "auto"  # auto: refresh token if held
+    )
+    token_url: str | None = (
+        None  # token endpoint for client_credentials when there is no flows.oidc
+    )
 
 
 class ApiEndpoint(Strict):
@@ -182,12 +193,28 @@ class FlowSettings(Strict):
 
 
 STEP_GROUPS = (
-    "form_login", "form_logout", "oidc_login", "oidc_logout", "token_refresh",
-    "token_introspect", "token_revoke", "userinfo", "client_credentials", "api",
+    "form_login",
+    "form_logout",
+    "oidc_login",
+    "oidc_logout",
+    "token_refresh",
+    "token_introspect",
+    "token_revoke",
+    "userinfo",
+    "client_credentials",
+    "api",
 )
 StepGroup = Literal[
-    "form_login", "form_logout", "oidc_login", "oidc_logout", "token_refresh",
-    "token_introspect", "token_revoke", "userinfo", "client_credentials", "api",
+    "form_login",
+    "form_logout",
+    "oidc_login",
+    "oidc_logout",
+    "token_refresh",
+    "token_introspect",
+    "token_revoke",
+    "userinfo",
+    "client_credentials",
+    "api",
 ]
 
 
@@ -199,6 +226,7 @@ class JourneyConfig(Strict):
 
 
 # --- traffic ----------------------------------------------------------------------------
+
 
 class SteadyShape(Strict):
     kind: Literal["steady"]
@@ -238,7 +266,9 @@ class TraceShape(Strict):
     time_compression: Annotated[float, Field(gt=0)] = 1.0  # 60: one trace minute per second
     rate_scale: Annotated[float, Field(gt=0)] | Literal["auto"] = 1.0
     columns: dict[str, str] = Field(default_factory=dict)  # CSV column -> journey name
-    auto_peak_multiple: Annotated[float, Field(gt=0)] = 2.0  # with rate_scale auto: peak = this x capacity
+    auto_peak_multiple: Annotated[float, Field(gt=0)] = (
+        2.0  # with rate_scale auto: peak = this x capacity
+    )
 
 
 Shape = Annotated[
@@ -271,6 +301,7 @@ class TrafficConfig(Strict):
 
 
 # --- behaviour, SLOs, run bounds ---------------------------------------------------------
+
 
 class ThinkTime(Strict):
     kind: Literal["immediate", "fixed", "exponential"] = "exponential"
@@ -317,8 +348,9 @@ class Slo(Strict):
         elif m["unit"] == "s":
             value *= 1000
         offered = float(m["offered"]) if m["offered"] else None
-        return cls.model_validate({"step": m["step"], "metric": m["metric"], "max": value,
-                                   "at_offered_max": offered})
+        return cls.model_validate(
+            {"step": m["step"], "metric": m["metric"], "max": value, "at_offered_max": offered}
+        )
 
 
 class AnalysisConfig(Strict):
@@ -362,13 +394,17 @@ class Scenario(Strict):
             raise ValueError("journeys: define at least one journey")
         for name in self.traffic.mix:
             if name not in self.journeys:
-                raise ValueError(f"traffic.mix: names journey {name!r}, which is not in journeys "
-                                 f"({', '.join(self.journeys)})")
+                raise ValueError(
+                    f"traffic.mix: names journey {name!r}, which is not in journeys "
+                    f"({', '.join(self.journeys)})"
+                )
         shape = self.traffic.shape
         if isinstance(shape, TraceShape):
             for column, journey in shape.columns.items():
                 if journey not in self.journeys:
-                    raise ValueError(f"traffic.shape.columns: maps {column!r} to unknown journey {journey!r}")
+                    raise ValueError(
+                        f"traffic.shape.columns: maps {column!r} to unknown journey {journey!r}"
+                    )
         oidc = self.flows.oidc
         if oidc is not None:
             # a relative issuer follows the target, so `--target URL` moves both together
@@ -379,16 +415,29 @@ class Scenario(Strict):
             for attr in ("issuer", "discovery_url"):
                 host = urlsplit(getattr(oidc, attr) or "").hostname
                 if host and host not in self.target.allowed_hosts:
-                    raise ValueError(f"flows.oidc.{attr}: host {host!r} is not in target.allowed_hosts")
-        needs_oidc = {"oidc_login", "oidc_logout", "token_refresh", "token_introspect",
-                      "token_revoke", "userinfo"}
+                    raise ValueError(
+                        f"flows.oidc.{attr}: host {host!r} is not in target.allowed_hosts"
+                    )
+        needs_oidc = {
+            "oidc_login",
+            "oidc_logout",
+            "token_refresh",
+            "token_introspect",
+            "token_revoke",
+            "userinfo",
+        }
         for name, config in self.journeys.items():
             used = needs_oidc.intersection(config.steps)
             if used and self.flows.oidc is None:
                 raise ValueError(f"journeys.{name}.steps: {sorted(used)} need flows.oidc")
-            if "client_credentials" in config.steps and self.flows.tokens.client_credentials is None:
-                raise ValueError(f"journeys.{name}.steps: client_credentials needs "
-                                 "flows.tokens.client_credentials")
+            if (
+                "client_credentials" in config.steps
+                and self.flows.tokens.client_credentials is None
+            ):
+                raise ValueError(
+                    f"journeys.{name}.steps: client_credentials needs "
+                    "flows.tokens.client_credentials"
+                )
         return self
 
     def journey_mix(self) -> dict[str, float]:
@@ -413,6 +462,7 @@ class Scenario(Strict):
 
 # --- loading ----------------------------------------------------------------------------
 
+
 def load_scenario(path: str | os.PathLike[str], overrides: list[str] | None = None) -> Scenario:
     """Read, override and validate a scenario file; raise ScenarioError with file:line on any problem."""
     path = Path(path)
@@ -435,7 +485,9 @@ def parse_scenario(text: str, path: Path, overrides: list[str] | None = None) ->
         problem = getattr(exc, "problem", None) or str(exc)
         raise ScenarioError(f"{where}: YAML syntax error: {problem}") from None
     if not isinstance(data, dict):
-        raise ScenarioError(f"{path}: a scenario must be a YAML mapping (name:, journeys:, traffic: ...)")
+        raise ScenarioError(
+            f"{path}: a scenario must be a YAML mapping (name:, journeys:, traffic: ...)"
+        )
     for item in overrides or []:
         apply_override(data, item)
     try:
@@ -487,7 +539,9 @@ def _explain(exc: ValidationError, path: Path, lines: dict[tuple[Any, ...], int]
     for error in exc.errors():
         loc = tuple(str(p) if not isinstance(p, int) else p for p in error["loc"])
         # pydantic puts the discriminator tag (e.g. 'spike') into loc; the YAML has no such key
-        yaml_loc = tuple(p for p in loc if p not in {"steady", "step_ramp", "linear_ramp", "spike", "trace"})
+        yaml_loc = tuple(
+            p for p in loc if p not in {"steady", "step_ramp", "linear_ramp", "spike", "trace"}
+        )
         line = _nearest_line(yaml_loc, lines)
         key = ".".join(str(p) for p in yaml_loc) or "(top level)"
         where = f"{path}:{line}" if line else str(path)

@@ -38,19 +38,27 @@ class Secret:
         return hash(self._value)
 
 
-def load_secret(what: str, env: str | None = None, file: Path | None = None,
-                environ: dict[str, str] | None = None) -> Secret:
+def load_secret(
+    what: str,
+    env: str | None = None,
+    file: Path | None = None,
+    environ: dict[str, str] | None = None,
+) -> Secret:
     """Read one secret from an environment variable or the first line of a file."""
     environ = dict(os.environ) if environ is None else environ
     if file is not None:
         try:
             value = Path(file).read_text(encoding="utf-8").splitlines()[0]
         except (OSError, IndexError, UnicodeDecodeError):
-            raise BadInput(f"{what}: cannot read the secrets file {file} (missing, empty or unreadable)") from None
+            raise BadInput(
+                f"{what}: cannot read the secrets file {file} (missing, empty or unreadable)"
+            ) from None
         return Secret(value, f"file {file}")
     if env:
         if env not in environ or environ[env] == "":
-            raise BadInput(f"{what}: the environment variable {env} is not set; export it before the run")
+            raise BadInput(
+                f"{what}: the environment variable {env} is not set; export it before the run"
+            )
         return Secret(environ[env], f"env {env}")
     raise BadInput(f"{what}: no secret source given (an environment variable or a file)")
 

@@ -58,8 +58,14 @@ def serve(master_host: str, master_port: int) -> int:
         resources = record.ShippingTable(record.RESOURCE_SCHEMA, send(MSG_RESOURCES, name))
         recorder = Recorder(requests, name)  # type: ignore[arg-type]
         recorder.attach(environment.events)
-        setup = DriverSetup(scenario=scenario, curves=curves, t0=data["t0"], worker_index=runner.worker_index,
-                            worker_count=data["worker_count"], recorder=recorder)
+        setup = DriverSetup(
+            scenario=scenario,
+            curves=curves,
+            t0=data["t0"],
+            worker_index=runner.worker_index,
+            worker_count=data["worker_count"],
+            recorder=recorder,
+        )
         environment.authsurge = setup
         lag = LoopLag().start()
         sampler = ResourceSampler(resources, [], name, lag.read).start()  # type: ignore[arg-type]
@@ -93,8 +99,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="authsurge worker", description=__doc__)
     parser.add_argument("--master-host", default="127.0.0.1")
     parser.add_argument("--master-port", type=int, default=5557)
-    parser.add_argument("--local", action="store_true",
-                        help="started by a local master: leave Ctrl-C to the master, which stops the run")
+    parser.add_argument(
+        "--local",
+        action="store_true",
+        help="started by a local master: leave Ctrl-C to the master, which stops the run",
+    )
     args = parser.parse_args(argv)
     if args.local:
         signal.signal(signal.SIGINT, signal.SIG_IGN)

@@ -103,9 +103,12 @@ class RunAnalysis:
                 "records": int(len(self.data.requests)),
                 "shards": list(self.data.shards),
             },
-            "config": {"window_s": self.config.window_s, "settle_s": self.config.settle_s,
-                       "goodput_share": self.config.goodput_share,
-                       "knee_p95_ms": self.config.knee_p95_ms},
+            "config": {
+                "window_s": self.config.window_s,
+                "settle_s": self.config.settle_s,
+                "goodput_share": self.config.goodput_share,
+                "knee_p95_ms": self.config.knee_p95_ms,
+            },
             "curves": {"mode": self.curves.mode, "rule": self.curves.rule},
             "steps": self.steps,
             "journeys": self.journeys,
@@ -123,7 +126,9 @@ class RunAnalysis:
         """Write analysis.json (beside the raw data, never over it) atomically; return its path."""
         path = Path(path) if path is not None else self.run_dir / "analysis.json"
         tmp = path.with_suffix(path.suffix + ".tmp")
-        tmp.write_text(json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n", encoding="utf-8")
+        tmp.write_text(
+            json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
+        )
         os.replace(tmp, path)
         return path
 
@@ -136,6 +141,7 @@ class RunAnalysis:
 
 def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> RunAnalysis:
     """Load a run directory and analyse it; RunDirError when there is nothing to analyse."""
+
     def step(name: str) -> None:
         if progress is not None:
             progress(name)
@@ -147,18 +153,27 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     slos = data.slos
     step("windows")
     ended = data.meta.get("ended_at")
-    index = build_index(data.requests, data.started_at, config.window_s,
-                        ended if isinstance(ended, int | float) else None, warnings)
+    index = build_index(
+        data.requests,
+        data.started_at,
+        config.window_s,
+        ended if isinstance(ended, int | float) else None,
+        warnings,
+    )
     if index.n_series == 0:
-        raise RunDirError(f"{data.run_dir}: no analysable records (no request or journey rows "
-                          "with a step name and a time)")
+        raise RunDirError(
+            f"{data.run_dir}: no analysable records (no request or journey rows "
+            "with a step name and a time)"
+        )
     windows = window_table(index)
     step("curves")
     curves = capacity_curves(index, windows, data.meta, config.settle_s, warnings)
     step("knees")
     rule = knee_rule(config, slos)
-    knees = {name: find_knee(curves.of(name), criteria_for(name, config, slos), rule)
-             for name in index.series_names}
+    knees = {
+        name: find_knee(curves.of(name), criteria_for(name, config, slos), rule)
+        for name in index.series_names
+    }
     resources = resource_windows(data.resources, index)
     if resources is None:
         warnings.append("no resources.parquet: target CPU and memory at the knee are unknown")
@@ -166,7 +181,9 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     bound_windows = generator.window_mask(gen, index)
     for name in index.series_names:
         generator.mark_knee(name, knees[name], curves, index, bound_windows)
-    gen_section = generator.section(gen, data.started_at, ended if isinstance(ended, int | float) else None)
+    gen_section = generator.section(
+        gen, data.started_at, ended if isinstance(ended, int | float) else None
+    )
     if (note := generator.run_warning(gen_section)) is not None:
         warnings.append(note)
     step("steps")
@@ -182,11 +199,15 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         entry["usl"] = usl_for_points(points)
         entry["bottleneck"] = bottleneck(name, knees[name], curves, index, resources)
         entries[name] = {key: entry[key] for key in schema.STEP_KEYS}
-    request_steps = [n for n, sc in zip(index.series_names, index.series_scopes, strict=True)
-                     if sc == SCOPE_REQUEST]
+    request_steps = [
+        n
+        for n, sc in zip(index.series_names, index.series_scopes, strict=True)
+        if sc == SCOPE_REQUEST
+    ]
     steps = {n: entries[n] for n in request_steps}
-    journeys = {n.removeprefix("journey:"): entries[n] for n in index.series_names
-                if n not in steps}
+    journeys = {
+        n.removeprefix("journey:"): entries[n] for n in index.series_names if n not in steps
+    }
     step("verdict")
     ranked = first_to_fail({n: knees[n] for n in request_steps})
     demand = peak_demand(index, windows, curves, data.schedule, config)
@@ -195,11 +216,28 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     retry = retry_amplification(data.requests, index)
     dropped = dropped_journeys(index, data.meta)
     if data.meta.get("status") not in (None, "complete"):
-        warnings.append(f"run status is {data.meta.get('status')!r}: the run did not complete; "
-                        "the analysis covers what was recorded")
+        warnings.append(
+            f"run status is {data.meta.get('status')!r}: the run did not complete; "
+            "the analysis covers what was recorded"
+        )
     step("done")
-    return RunAnalysis(data, config, index, windows, curves, knees, steps, journeys, ranked,
-                       verdict, slo_results, retry, dropped, warnings, generator=gen_section)
+    return RunAnalysis(
+        data,
+        config,
+        index,
+        windows,
+        curves,
+        knees,
+        steps,
+        journeys,
+        ranked,
+        verdict,
+        slo_results,
+        retry,
+        dropped,
+        warnings,
+        generator=gen_section,
+    )
 
 
 def _series_summaries(requests: pd.DataFrame, index: RecordIndex) -> dict[str, dict[str, Any]]:
@@ -210,26 +248,36 @@ def _series_summaries(requests: pd.DataFrame, index: RecordIndex) -> dict[str, d
     total = np.bincount(series, minlength=n_s)
     ok = np.bincount(series, weights=index.ok[valid], minlength=n_s).astype(np.int64)
     n_o = len(index.outcome_names)
-    by_class = np.bincount(series * n_o + index.outcome[valid], minlength=n_s * n_o).reshape(n_s, n_o)
-    _, pct = grouped_quantiles(index, np.where(index.series >= 0, index.series, -1).astype(np.int64),
-                               n_s)
+    by_class = np.bincount(series * n_o + index.outcome[valid], minlength=n_s * n_o).reshape(
+        n_s, n_o
+    )
+    _, pct = grouped_quantiles(
+        index, np.where(index.series >= 0, index.series, -1).astype(np.int64), n_s
+    )
     reasons = _top_reasons(requests, index)
     out = {}
     for s, name in enumerate(index.series_names):
         errors = int(total[s] - ok[s])
         out[name] = {
             "scope": index.series_scopes[s],
-            "requests": int(total[s]), "ok": int(ok[s]), "errors": errors,
+            "requests": int(total[s]),
+            "ok": int(ok[s]),
+            "errors": errors,
             "error_rate": errors / total[s] if total[s] else None,
-            "errors_by_class": {o: int(by_class[s, j]) for j, o in enumerate(index.outcome_names)
-                                if o != OK and by_class[s, j]},
+            "errors_by_class": {
+                o: int(by_class[s, j])
+                for j, o in enumerate(index.outcome_names)
+                if o != OK and by_class[s, j]
+            },
             "top_errors": reasons.get(s, []),
             **{col: pct[s, j] for j, col in enumerate(PERCENTILE_COLUMNS)},
         }
     return out
 
 
-def _top_reasons(requests: pd.DataFrame, index: RecordIndex, top: int = 3) -> dict[int, list[dict[str, Any]]]:
+def _top_reasons(
+    requests: pd.DataFrame, index: RecordIndex, top: int = 3
+) -> dict[int, list[dict[str, Any]]]:
     if "reason" not in requests:
         return {}
     reason = requests["reason"].astype("category")
@@ -245,16 +293,31 @@ def _top_reasons(requests: pd.DataFrame, index: RecordIndex, top: int = 3) -> di
     names = [str(c) for c in reason.cat.categories]
     for s in range(index.n_series):  # series: a handful
         best = np.argsort(counts[s])[::-1][:top]
-        out[s] = [{"reason": names[r] or "(no reason given)", "count": int(counts[s, r])}
-                  for r in best if counts[s, r] > 0]
+        out[s] = [
+            {"reason": names[r] or "(no reason given)", "count": int(counts[s, r])}
+            for r in best
+            if counts[s, r] > 0
+        ]
     return out
 
 
 def _curve_json(points: pd.DataFrame) -> list[dict[str, Any]]:
-    columns = {"offered_rps": "offered", "arrivals_rps": "arrivals", "goodput_rps": "goodput",
-               "error_rate": "error_rate", "p50": "p50", "p90": "p90", "p95": "p95", "p99": "p99",
-               "max": "max", "concurrency": "concurrency", "level_rate": "level_rate",
-               "windows": "windows", "t_first": "t_first", "t_last": "t_last"}
+    columns = {
+        "offered_rps": "offered",
+        "arrivals_rps": "arrivals",
+        "goodput_rps": "goodput",
+        "error_rate": "error_rate",
+        "p50": "p50",
+        "p90": "p90",
+        "p95": "p95",
+        "p99": "p99",
+        "max": "max",
+        "concurrency": "concurrency",
+        "level_rate": "level_rate",
+        "windows": "windows",
+        "t_first": "t_first",
+        "t_last": "t_last",
+    }
     frame = points[list(columns)].rename(columns=columns)
     return frame.to_dict(orient="records")
 

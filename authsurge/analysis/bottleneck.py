@@ -87,15 +87,28 @@ def resource_windows(resources: pd.DataFrame | None, index: RecordIndex) -> Reso
     )
 
 
-def bottleneck(series: str, knee: Knee, curves: Curves, index: RecordIndex,
-               res: ResourceWindows | None, unit: str = "req/s") -> dict[str, Any]:
+def bottleneck(
+    series: str,
+    knee: Knee,
+    curves: Curves,
+    index: RecordIndex,
+    res: ResourceWindows | None,
+    unit: str = "req/s",
+) -> dict[str, Any]:
     """What the target looked like at this step's knee (or at its peak load without one)."""
     points = curves.of(series)
     out: dict[str, Any] = {
-        "kind": "unknown", "text": "", "at": "knee" if knee.reached else "peak load",
-        "target_cpu_percent": None, "target_cpu_count": None, "target_rss_bytes": None,
-        "rss_growth": None, "cpu_percent_before_knee": None, "capacity_per_vcpu": None,
-        "capacity_per_vcpu_unit": f"{unit} per vCPU", "harness_warning": None,
+        "kind": "unknown",
+        "text": "",
+        "at": "knee" if knee.reached else "peak load",
+        "target_cpu_percent": None,
+        "target_cpu_count": None,
+        "target_rss_bytes": None,
+        "rss_growth": None,
+        "cpu_percent_before_knee": None,
+        "capacity_per_vcpu": None,
+        "capacity_per_vcpu_unit": f"{unit} per vCPU",
+        "harness_warning": None,
     }
     if points.empty:
         out["text"] = "no curve points to look at"
@@ -134,25 +147,36 @@ def bottleneck(series: str, knee: Knee, curves: Curves, index: RecordIndex,
     elif cores and cpu >= CPU_BUSY_SHARE * 100 * cores:
         out["kind"] = "cpu"
         out["text"] = f"CPU-bound: {cpu:.0f}% of {cores} {_cores(cores)}"
-    elif cores and math.isfinite(procs) and 1 <= round(procs) < cores and \
-            cpu >= CPU_BUSY_SHARE * 100 * round(procs):
+    elif (
+        cores
+        and math.isfinite(procs)
+        and 1 <= round(procs) < cores
+        and cpu >= CPU_BUSY_SHARE * 100 * round(procs)
+    ):
         p = round(procs)
         out["kind"] = "cpu_per_process"
-        out["text"] = (f"CPU-bound per process: {cpu:.0f}% across {p} process{'es' if p > 1 else ''} "
-                       f"on {cores} {_cores(cores)} (more workers may help)")
+        out["text"] = (
+            f"CPU-bound per process: {cpu:.0f}% across {p} process{'es' if p > 1 else ''} "
+            f"on {cores} {_cores(cores)} (more workers may help)"
+        )
     elif math.isfinite(growth) and growth >= MEMORY_GROWTH:
         out["kind"] = "memory"
-        out["text"] = (f"memory growth: target RSS grew {growth:.1f}x "
-                       f"({_mb(base_rss)} -> {_mb(rss)}) {where}")
+        out["text"] = (
+            f"memory growth: target RSS grew {growth:.1f}x ({_mb(base_rss)} -> {_mb(rss)}) {where}"
+        )
     else:
         out["kind"] = "none"
         of = f" of {cores} {_cores(cores)}" if cores else ""
-        out["text"] = (f"none visible: target CPU {cpu:.0f}%{of}, RSS {_mb(rss)} {where}; "
-                       "the limit is elsewhere (locks, pools, database, rate limits)")
+        out["text"] = (
+            f"none visible: target CPU {cpu:.0f}%{of}, RSS {_mb(rss)} {where}; "
+            "the limit is elsewhere (locks, pools, database, rate limits)"
+        )
     if not knee.reached and out["kind"] in ("cpu", "cpu_per_process", "memory"):
         # the step itself stayed healthy: say what the target looked like, not that it failed
         out["text"] = f"no knee; at this step's peak load the target was {out['text']}"
-    out["harness_warning"] = warning_text(knee, at(res.harness_cpu, row), at(res.harness_lag_ms, row))
+    out["harness_warning"] = warning_text(
+        knee, at(res.harness_cpu, row), at(res.harness_lag_ms, row)
+    )
     return out
 
 

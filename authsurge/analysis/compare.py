@@ -117,16 +117,24 @@ class CompareRule:
             raise BadInput(f"match tolerance must be in (0, 1), got {self.match_tolerance}")
 
     def text(self) -> str:
-        return (f"better/worse when the {self.confidence:.0%} bootstrap interval of the relative "
-                f"change excludes 0 (Bonferroni-adjusted over matched levels), the change is at "
-                f"least {self.min_effect:.0%}, and for latency the Mann-Whitney U test agrees; "
-                f"matched load: the same level, offered load within {self.match_tolerance:.0%}")
+        return (
+            f"better/worse when the {self.confidence:.0%} bootstrap interval of the relative "
+            f"change excludes 0 (Bonferroni-adjusted over matched levels), the change is at "
+            f"least {self.min_effect:.0%}, and for latency the Mann-Whitney U test agrees; "
+            f"matched load: the same level, offered load within {self.match_tolerance:.0%}"
+        )
 
     def to_json(self) -> dict[str, Any]:
-        return {"confidence": self.confidence, "min_effect": self.min_effect,
-                "match_tolerance": self.match_tolerance, "n_resamples": self.n_resamples,
-                "n_resamples_knee": self.n_resamples_knee, "max_records": self.max_records,
-                "seed": self.seed, "text": self.text()}
+        return {
+            "confidence": self.confidence,
+            "min_effect": self.min_effect,
+            "match_tolerance": self.match_tolerance,
+            "n_resamples": self.n_resamples,
+            "n_resamples_knee": self.n_resamples_knee,
+            "max_records": self.max_records,
+            "seed": self.seed,
+            "text": self.text(),
+        }
 
 
 @dataclass
@@ -146,10 +154,19 @@ class Metric:
     note: str = ""
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "unit": self.unit, "base": self.base,
-                "candidate": self.candidate, "change": self.change, "ci_low": self.ci_low,
-                "ci_high": self.ci_high, "confidence": self.confidence,
-                "p_value": self.p_value, "label": self.label, "note": self.note}
+        return {
+            "name": self.name,
+            "unit": self.unit,
+            "base": self.base,
+            "candidate": self.candidate,
+            "change": self.change,
+            "ci_low": self.ci_low,
+            "ci_high": self.ci_high,
+            "confidence": self.confidence,
+            "p_value": self.p_value,
+            "label": self.label,
+            "note": self.note,
+        }
 
 
 @dataclass
@@ -166,10 +183,16 @@ class Level:
     metrics: dict[str, Metric] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "rate": self.rate, "base_offered": self.base_offered,
-                "candidate_offered": self.candidate_offered, "matched": self.matched,
-                "judged": self.judged, "note": self.note,
-                "metrics": {k: m.to_json() for k, m in self.metrics.items()}}
+        return {
+            "label": self.label,
+            "rate": self.rate,
+            "base_offered": self.base_offered,
+            "candidate_offered": self.candidate_offered,
+            "matched": self.matched,
+            "judged": self.judged,
+            "note": self.note,
+            "metrics": {k: m.to_json() for k, m in self.metrics.items()},
+        }
 
 
 @dataclass
@@ -190,13 +213,19 @@ class StepComparison:
         return out
 
     def to_json(self) -> dict[str, Any]:
-        return {"label": self.label, "note": self.note, "knee": self.knee.to_json(),
-                "capacity": self.capacity.to_json(),
-                "knee_reached": {"base": self.knee_reached[0], "candidate": self.knee_reached[1]},
-                "knee_bracket": {"base": list(self.knee_brackets[0]),
-                                 "candidate": list(self.knee_brackets[1])},
-                "levels_judged": sum(1 for lv in self.levels if lv.judged),
-                "levels": [lv.to_json() for lv in self.levels]}
+        return {
+            "label": self.label,
+            "note": self.note,
+            "knee": self.knee.to_json(),
+            "capacity": self.capacity.to_json(),
+            "knee_reached": {"base": self.knee_reached[0], "candidate": self.knee_reached[1]},
+            "knee_bracket": {
+                "base": list(self.knee_brackets[0]),
+                "candidate": list(self.knee_brackets[1]),
+            },
+            "levels_judged": sum(1 for lv in self.levels if lv.judged),
+            "levels": [lv.to_json() for lv in self.levels],
+        }
 
 
 @dataclass
@@ -212,13 +241,21 @@ class Comparison:
     @property
     def regressions(self) -> list[str]:
         """'step: metric' for every metric labelled worse."""
-        return [f"{name}: {what}" for name, step in self.steps.items()
-                for what, m in step.metrics() if m.label == WORSE]
+        return [
+            f"{name}: {what}"
+            for name, step in self.steps.items()
+            for what, m in step.metrics()
+            if m.label == WORSE
+        ]
 
     @property
     def improvements(self) -> list[str]:
-        return [f"{name}: {what}" for name, step in self.steps.items()
-                for what, m in step.metrics() if m.label == BETTER]
+        return [
+            f"{name}: {what}"
+            for name, step in self.steps.items()
+            for what, m in step.metrics()
+            if m.label == BETTER
+        ]
 
     @property
     def verdict(self) -> str:
@@ -229,30 +266,48 @@ class Comparison:
     def to_json(self) -> dict[str, Any]:
         from authsurge.analysis import _clean
 
-        return _clean({
-            "format_version": COMPARE_FORMAT_VERSION,
-            "base": _run_info(self.base), "candidate": _run_info(self.candidate),
-            "rule": self.rule.to_json(), "matching": self.matching, "forced": self.forced,
-            "verdict": self.verdict, "regressions": self.regressions,
-            "improvements": self.improvements,
-            "steps": {n: s.to_json() for n, s in self.steps.items()},
-            "warnings": list(self.warnings),
-        })
+        return _clean(
+            {
+                "format_version": COMPARE_FORMAT_VERSION,
+                "base": _run_info(self.base),
+                "candidate": _run_info(self.candidate),
+                "rule": self.rule.to_json(),
+                "matching": self.matching,
+                "forced": self.forced,
+                "verdict": self.verdict,
+                "regressions": self.regressions,
+                "improvements": self.improvements,
+                "steps": {n: s.to_json() for n, s in self.steps.items()},
+                "warnings": list(self.warnings),
+            }
+        )
 
 
 def _run_info(a: RunAnalysis) -> dict[str, Any]:
     target = a.meta.get("target") or {}
     target = target if isinstance(target, dict) else {}
-    return {"id": a.meta.get("run_id") or a.run_dir.name, "path": str(a.run_dir),
-            "scenario": a.meta.get("scenario"), "target": target.get("base_url"),
-            "version": target.get("version"), "git_commit": target.get("git_commit"),
-            "started_at": a.meta.get("started_at")}
+    return {
+        "id": a.meta.get("run_id") or a.run_dir.name,
+        "path": str(a.run_dir),
+        "scenario": a.meta.get("scenario"),
+        "target": target.get("base_url"),
+        "version": target.get("version"),
+        "git_commit": target.get("git_commit"),
+        "started_at": a.meta.get("started_at"),
+    }
 
 
 # --- entry points ----------------------------------------------------------------------
 
-def compare_dirs(base_dir: str | Path, candidate_dir: str | Path, rule: CompareRule | None = None,
-                 *, force: bool = False, progress: Progress | None = None) -> Comparison:
+
+def compare_dirs(
+    base_dir: str | Path,
+    candidate_dir: str | Path,
+    rule: CompareRule | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Comparison:
     """Analyse both run directories and compare them (BadInput for different scenarios)."""
     from authsurge.analysis.load import read_meta
 
@@ -267,33 +322,48 @@ def compare_dirs(base_dir: str | Path, candidate_dir: str | Path, rule: CompareR
     return compare_runs(base, candidate, rule, force=force, progress=progress)
 
 
-def check_comparable(base_meta: dict[str, Any], cand_meta: dict[str, Any], force: bool) -> list[str]:
+def check_comparable(
+    base_meta: dict[str, Any], cand_meta: dict[str, Any], force: bool
+) -> list[str]:
     """BadInput when the scenarios differ (unless forced); warnings for lesser differences."""
     a, b = base_meta.get("scenario"), cand_meta.get("scenario")
     if a != b and not force:
-        raise BadInput(f"the runs are of different scenarios ({a!r} vs {b!r}): their loads differ, "
-                       "so a difference would not mean the release changed; pass --force to "
-                       "compare anyway")
+        raise BadInput(
+            f"the runs are of different scenarios ({a!r} vs {b!r}): their loads differ, "
+            "so a difference would not mean the release changed; pass --force to "
+            "compare anyway"
+        )
     out = []
     if a != b:
         out.append(f"different scenarios ({a!r} vs {b!r}), compared because of --force")
     if (base_meta.get("analysis") or {}) != (cand_meta.get("analysis") or {}):
-        out.append("the runs use different analysis settings (window_s, settle_s, knee rule): "
-                   "knees are judged by each run's own settings")
+        out.append(
+            "the runs use different analysis settings (window_s, settle_s, knee rule): "
+            "knees are judged by each run's own settings"
+        )
     if (base_meta.get("slos") or []) != (cand_meta.get("slos") or []):
-        out.append("the runs have different SLOs: an SLO on a step is part of its knee rule, so "
-                   "a knee set by an SLO in one run only is not a like-for-like comparison")
+        out.append(
+            "the runs have different SLOs: an SLO on a step is part of its knee rule, so "
+            "a knee set by an SLO in one run only is not a like-for-like comparison"
+        )
     return out
 
 
-def compare_runs(base: RunAnalysis, candidate: RunAnalysis, rule: CompareRule | None = None,
-                 *, force: bool = False, progress: Progress | None = None) -> Comparison:
+def compare_runs(
+    base: RunAnalysis,
+    candidate: RunAnalysis,
+    rule: CompareRule | None = None,
+    *,
+    force: bool = False,
+    progress: Progress | None = None,
+) -> Comparison:
     """Compare two analysed runs step by step (see the module docstring for the rule)."""
     rule = rule or CompareRule()
     notes = check_comparable(base.meta, candidate.meta, force)
     rng = np.random.default_rng(rule.seed)
-    matching = ("levels" if base.curves.mode == candidate.curves.mode == "steady_levels"
-                else "offered_bins")
+    matching = (
+        "levels" if base.curves.mode == candidate.curves.mode == "steady_levels" else "offered_bins"
+    )
     steps: dict[str, StepComparison] = {}
     for name in base.steps:
         if name not in candidate.steps:
@@ -301,15 +371,27 @@ def compare_runs(base: RunAnalysis, candidate: RunAnalysis, rule: CompareRule | 
             continue
         if progress:
             progress(f"bootstrap {name}")
-        steps[name] = _compare_step(name, _StepData(base, name), _StepData(candidate, name),
-                                    matching, rule, rng)
-    notes += [f"{n} is only in the candidate run; not compared"
-              for n in candidate.steps if n not in base.steps]
-    return Comparison(base, candidate, rule, matching, steps, force and
-                      base.meta.get("scenario") != candidate.meta.get("scenario"), notes)
+        steps[name] = _compare_step(
+            name, _StepData(base, name), _StepData(candidate, name), matching, rule, rng
+        )
+    notes += [
+        f"{n} is only in the candidate run; not compared"
+        for n in candidate.steps
+        if n not in base.steps
+    ]
+    return Comparison(
+        base,
+        candidate,
+        rule,
+        matching,
+        steps,
+        force and base.meta.get("scenario") != candidate.meta.get("scenario"),
+        notes,
+    )
 
 
 # --- one step's data ---------------------------------------------------------------------
+
 
 class _StepData:
     """A step's per-window counts and its records' latencies, grouped by completion window."""
@@ -318,7 +400,7 @@ class _StepData:
         index = analysis.index
         s = index.series_of(name)
         n_w = index.n_windows
-        rows = analysis.windows.iloc[s * n_w:(s + 1) * n_w]  # the table is series-major
+        rows = analysis.windows.iloc[s * n_w : (s + 1) * n_w]  # the table is series-major
         self.analysis = analysis
         self.name = name
         self.window_s = index.window_s
@@ -348,7 +430,7 @@ class _StepData:
 
     def records(self, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Latencies of the records completing in `windows`, and each one's position in it."""
-        parts = [self.rec_latency[self.bounds[w]:self.bounds[w + 1]] for w in windows]
+        parts = [self.rec_latency[self.bounds[w] : self.bounds[w + 1]] for w in windows]
         pos = np.repeat(np.arange(len(windows)), [len(p) for p in parts])
         return (np.concatenate(parts) if parts else np.empty(0)), pos
 
@@ -373,11 +455,21 @@ class _StepData:
 
 # --- per step -------------------------------------------------------------------------
 
-def _compare_step(name: str, base: _StepData, cand: _StepData, matching: str, rule: CompareRule,
-                  rng: np.random.Generator) -> StepComparison:
+
+def _compare_step(
+    name: str,
+    base: _StepData,
+    cand: _StepData,
+    matching: str,
+    rule: CompareRule,
+    rng: np.random.Generator,
+) -> StepComparison:
     knee, capacity = _compare_knees(base, cand, rule, rng)
-    cells = _matched_levels(base, cand, rule) if matching == "levels" else _offered_bins(base, cand,
-                                                                                         rule)
+    cells = (
+        _matched_levels(base, cand, rule)
+        if matching == "levels"
+        else _offered_bins(base, cand, rule)
+    )
     judged = [c for c in cells if c.judged]
     adjusted = 1.0 - (1.0 - rule.confidence) / max(1, len(judged))
     levels = []
@@ -385,17 +477,33 @@ def _compare_step(name: str, base: _StepData, cand: _StepData, matching: str, ru
         level = cell.level
         if cell.judged:
             healthy = base.before_knee(cell.base_windows) and cand.before_knee(cell.cand_windows)
-            why = ("" if healthy else
-                   "past the knee in one run: latency there is queueing; not judged")
+            why = (
+                "" if healthy else "past the knee in one run: latency there is queueing; not judged"
+            )
             if matching == "offered_bins":
-                why = ("continuous load: a bin pools windows from different phases of the run, "
-                       "so its latency is shown, not judged (compare step ramps for that)")
-            level.metrics = _compare_level(base, cand, cell.base_windows, cell.cand_windows,
-                                           adjusted, rule, rng, latency_not_judged=why)
+                why = (
+                    "continuous load: a bin pools windows from different phases of the run, "
+                    "so its latency is shown, not judged (compare step ramps for that)"
+                )
+            level.metrics = _compare_level(
+                base,
+                cand,
+                cell.base_windows,
+                cell.cand_windows,
+                adjusted,
+                rule,
+                rng,
+                latency_not_judged=why,
+            )
         levels.append(level)
-    out = StepComparison(name, knee, capacity, levels,
-                         knee_reached=(base.knee.reached, cand.knee.reached),
-                         knee_brackets=(knee_bracket(base), knee_bracket(cand)))
+    out = StepComparison(
+        name,
+        knee,
+        capacity,
+        levels,
+        knee_reached=(base.knee.reached, cand.knee.reached),
+        knee_brackets=(knee_bracket(base), knee_bracket(cand)),
+    )
     labels = [m.label for _, m in out.metrics()]
     out.label = WORSE if WORSE in labels else BETTER if BETTER in labels else SAME
     if not judged:
@@ -414,8 +522,15 @@ class _Cell:
         return self.level.judged
 
 
-def _cell(label: str, rate: float | None, base: _StepData, cand: _StepData, wb: np.ndarray,
-          wc: np.ndarray, rule: CompareRule) -> _Cell:
+def _cell(
+    label: str,
+    rate: float | None,
+    base: _StepData,
+    cand: _StepData,
+    wb: np.ndarray,
+    wc: np.ndarray,
+    rule: CompareRule,
+) -> _Cell:
     ob = base.offered[wb].sum() / (len(wb) * base.window_s) if len(wb) else math.nan
     oc = cand.offered[wc].sum() / (len(wc) * cand.window_s) if len(wc) else math.nan
     level = Level(label, rate, float(ob), float(oc), matched=False, judged=False)
@@ -446,8 +561,17 @@ def _matched_levels(base: _StepData, cand: _StepData, rule: CompareRule) -> list
         if not close:
             continue
         used.add(close[0])
-        out.append(_cell(f"{rate:g}/s", float(rate), base, cand, base.point_windows(row),
-                         cand.point_windows(close[0]), rule))
+        out.append(
+            _cell(
+                f"{rate:g}/s",
+                float(rate),
+                base,
+                cand,
+                base.point_windows(row),
+                cand.point_windows(close[0]),
+                rule,
+            )
+        )
     return out
 
 
@@ -469,16 +593,28 @@ def _offered_bins(base: _StepData, cand: _StepData, rule: CompareRule) -> list[_
         in_b = wb[(bin_b == i) & (ob <= hi)]
         in_c = wc[(bin_c == i) & (oc <= hi)]
         if len(in_b) >= MIN_WINDOWS and len(in_c) >= MIN_WINDOWS:
-            out.append(_cell(f"{edges[i]:.4g}-{edges[i + 1]:.4g} req/s", None, base, cand, in_b,
-                             in_c, rule))
+            out.append(
+                _cell(
+                    f"{edges[i]:.4g}-{edges[i + 1]:.4g} req/s", None, base, cand, in_b, in_c, rule
+                )
+            )
     return out
 
 
 # --- matched-load metrics -------------------------------------------------------------
 
-def _compare_level(base: _StepData, cand: _StepData, wb: np.ndarray, wc: np.ndarray,
-                   confidence: float, rule: CompareRule, rng: np.random.Generator, *,
-                   latency_not_judged: str = "") -> dict[str, Metric]:
+
+def _compare_level(
+    base: _StepData,
+    cand: _StepData,
+    wb: np.ndarray,
+    wc: np.ndarray,
+    confidence: float,
+    rule: CompareRule,
+    rng: np.random.Generator,
+    *,
+    latency_not_judged: str = "",
+) -> dict[str, Metric]:
     """Goodput and latency percentiles of one matched level; latency_not_judged: why not."""
     lat_b, pos_b = base.records(wb)
     lat_c, pos_c = cand.records(wc)
@@ -497,18 +633,35 @@ def _compare_level(base: _StepData, cand: _StepData, wb: np.ndarray, wc: np.ndar
         rows += [qc[j] / qb[j] - 1 for j in range(len(qs))]
         return np.stack(rows)
 
-    low, high = _bootstrap(statistic, (np.arange(len(wb)), np.arange(len(wc))), confidence,
-                           rule.n_resamples, rng, vectorized=True)
+    low, high = _bootstrap(
+        statistic,
+        (np.arange(len(wb)), np.arange(len(wc))),
+        confidence,
+        rule.n_resamples,
+        rng,
+        vectorized=True,
+    )
     w_b, w_c = len(wb) * base.window_s, len(wc) * cand.window_s
     share_b, share_c = ok_b.sum() / off_b.sum(), ok_c.sum() / off_c.sum()
-    out = {"goodput": Metric("goodput", "req/s", float(ok_b.sum() / w_b), float(ok_c.sum() / w_c),
-                             _ratio(share_c, share_b), low[0], high[0], confidence,
-                             note="compared as goodput / offered load of the same windows")}
+    out = {
+        "goodput": Metric(
+            "goodput",
+            "req/s",
+            float(ok_b.sum() / w_b),
+            float(ok_c.sum() / w_c),
+            _ratio(share_c, share_b),
+            low[0],
+            high[0],
+            confidence,
+            note="compared as goodput / offered load of the same windows",
+        )
+    }
     out["goodput"].label = _label(out["goodput"], rule, higher_is_better=True)
     p_value = None
     if lat_b.size and lat_c.size:
-        p_value = float(stats.mannwhitneyu(lat_c, lat_b, alternative="two-sided",
-                                           method="asymptotic").pvalue)
+        p_value = float(
+            stats.mannwhitneyu(lat_c, lat_b, alternative="two-sided", method="asymptotic").pvalue
+        )
     for j, metric in enumerate(LATENCY_METRICS, start=1):
         q = _QUANTILES[metric]
         vb = float(np.quantile(lat_b, q)) if lat_b.size else None
@@ -525,8 +678,9 @@ def _compare_level(base: _StepData, cand: _StepData, wb: np.ndarray, wc: np.ndar
     return out
 
 
-def _subsample(lat: np.ndarray, pos: np.ndarray, limit: int, rng: np.random.Generator
-               ) -> tuple[np.ndarray, np.ndarray]:
+def _subsample(
+    lat: np.ndarray, pos: np.ndarray, limit: int, rng: np.random.Generator
+) -> tuple[np.ndarray, np.ndarray]:
     """At most `limit` records, the same share from every window; sorted by latency."""
     if lat.size > limit:
         keep = np.sort(rng.choice(lat.size, size=limit, replace=False))
@@ -535,8 +689,9 @@ def _subsample(lat: np.ndarray, pos: np.ndarray, limit: int, rng: np.random.Gene
     return lat[order], pos[order]
 
 
-def _resampled_quantiles(sample: tuple[np.ndarray, np.ndarray], draws: np.ndarray, n_windows: int,
-                         qs: list[float]) -> list[np.ndarray]:
+def _resampled_quantiles(
+    sample: tuple[np.ndarray, np.ndarray], draws: np.ndarray, n_windows: int, qs: list[float]
+) -> list[np.ndarray]:
     """Quantiles of the records of the drawn windows (a window drawn twice counts twice).
 
     Linear interpolation on the pooled sample, as numpy's default (and the analysis) does:
@@ -548,7 +703,9 @@ def _resampled_quantiles(sample: tuple[np.ndarray, np.ndarray], draws: np.ndarra
     if values.size == 0:
         return [np.full(batch, np.nan) for _ in qs]
     rows = np.repeat(np.arange(batch) * n_windows, draws.shape[1])
-    counts = np.bincount(rows + draws.ravel(), minlength=batch * n_windows).reshape(batch, n_windows)
+    counts = np.bincount(rows + draws.ravel(), minlength=batch * n_windows).reshape(
+        batch, n_windows
+    )
     weights = counts[:, pos]  # [batch, records]: how often each record is in the resample
     cum = np.cumsum(weights, axis=1)
     total = cum[:, -1]
@@ -562,8 +719,12 @@ def _resampled_quantiles(sample: tuple[np.ndarray, np.ndarray], draws: np.ndarra
         k = np.floor(h)
         frac = h - k
         lo = np.searchsorted(flat, k + shift[:, 0], side="right") - np.arange(batch) * n
-        hi = np.searchsorted(flat, np.minimum(k + 1, np.maximum(total - 1, 0)) + shift[:, 0],
-                             side="right") - np.arange(batch) * n
+        hi = (
+            np.searchsorted(
+                flat, np.minimum(k + 1, np.maximum(total - 1, 0)) + shift[:, 0], side="right"
+            )
+            - np.arange(batch) * n
+        )
         lo, hi = np.clip(lo, 0, n - 1), np.clip(hi, 0, n - 1)
         value = values[lo] + frac * (values[hi] - values[lo])
         out.append(np.where(total > 0, value, np.nan))
@@ -572,6 +733,7 @@ def _resampled_quantiles(sample: tuple[np.ndarray, np.ndarray], draws: np.ndarra
 
 # --- knee and capacity ------------------------------------------------------------------
 
+
 def _knee_value(knee: Any) -> float | None:
     """The knee's offered load, or the load it was healthy up to (a lower bound)."""
     if knee.reached:
@@ -579,8 +741,9 @@ def _knee_value(knee: Any) -> float | None:
     return knee.max_offered if math.isfinite(knee.max_offered) else None
 
 
-def _compare_knees(base: _StepData, cand: _StepData, rule: CompareRule,
-                   rng: np.random.Generator) -> tuple[Metric, Metric]:
+def _compare_knees(
+    base: _StepData, cand: _StepData, rule: CompareRule, rng: np.random.Generator
+) -> tuple[Metric, Metric]:
     kb, kc = base.knee, cand.knee
     knee = Metric("knee", "req/s offered", _knee_value(kb), _knee_value(kc))
     capacity = Metric("capacity", "req/s", kb.capacity, kc.capacity)
@@ -589,8 +752,10 @@ def _compare_knees(base: _StepData, cand: _StepData, rule: CompareRule,
     if not kb.reached and not kc.reached:
         # both values are how far each ramp reached, not capacities: no change to state
         knee.change = capacity.change = None
-        knee.note = capacity.note = ("no knee in either run: healthy up to the highest load "
-                                     "measured in each (the ramp's reach, not a capacity)")
+        knee.note = capacity.note = (
+            "no knee in either run: healthy up to the highest load "
+            "measured in each (the ramp's reach, not a capacity)"
+        )
         return knee, capacity
     strata_b = [base.point_windows(r) for r in range(len(base.points))]
     strata_c = [cand.point_windows(r) for r in range(len(cand.points))]
@@ -598,11 +763,19 @@ def _compare_knees(base: _StepData, cand: _StepData, rule: CompareRule,
         knee.note = capacity.note = "a curve point has fewer than 2 windows: no interval"
         return knee, capacity
     nb = len(strata_b)
-    need_latency = any(c.metric in _QUANTILES or c.metric == "max" for c in base.criteria + cand.criteria)
-    samples_b = [_subsample(*base.records(w), rule.max_records, rng) for w in strata_b] \
-        if need_latency else None
-    samples_c = [_subsample(*cand.records(w), rule.max_records, rng) for w in strata_c] \
-        if need_latency else None
+    need_latency = any(
+        c.metric in _QUANTILES or c.metric == "max" for c in base.criteria + cand.criteria
+    )
+    samples_b = (
+        [_subsample(*base.records(w), rule.max_records, rng) for w in strata_b]
+        if need_latency
+        else None
+    )
+    samples_c = (
+        [_subsample(*cand.records(w), rule.max_records, rng) for w in strata_c]
+        if need_latency
+        else None
+    )
 
     def statistic(*draws: np.ndarray, axis: int = -1) -> np.ndarray:
         db = [np.asarray(d, dtype=np.int64) for d in draws[:nb]]
@@ -613,8 +786,9 @@ def _compare_knees(base: _StepData, cand: _StepData, rule: CompareRule,
             return np.stack([knees_c[0] / knees_b[0] - 1, knees_c[1] / knees_b[1] - 1])
 
     data = tuple(np.arange(len(w)) for w in strata_b + strata_c)
-    low, high = _bootstrap(statistic, data, rule.confidence, rule.n_resamples_knee, rng,
-                           vectorized=True)
+    low, high = _bootstrap(
+        statistic, data, rule.confidence, rule.n_resamples_knee, rng, vectorized=True
+    )
     for j, m in enumerate((knee, capacity)):
         m.ci_low, m.ci_high, m.confidence = low[j], high[j], rule.confidence
     bounds = []
@@ -635,16 +809,22 @@ def _compare_knees(base: _StepData, cand: _StepData, rule: CompareRule,
         if getattr(k, "generator_bound", False):
             for m in (knee, capacity):
                 m.label = SAME
-                m.note = _join(m.note, f"the {run} knee was judged while the load generator was "
-                                       "saturated: not a target capacity")
+                m.note = _join(
+                    m.note,
+                    f"the {run} knee was judged while the load generator was "
+                    "saturated: not a target capacity",
+                )
     bb, bc = knee_bracket(base), knee_bracket(cand)
     if knee.label != SAME and bb[0] <= bc[1] and bc[0] <= bb[1]:
         # resampling windows cannot move the load levels: a knee is only known to lie between
         # its last passing and first failing level, and these brackets overlap
         knee.label = SAME
-        knee.note = _join(knee.note, f"the knees' level brackets overlap (base {_span(bb)}, "
-                                     f"candidate {_span(bc)} req/s): the load levels are too "
-                                     "coarse to tell them apart")
+        knee.note = _join(
+            knee.note,
+            f"the knees' level brackets overlap (base {_span(bb)}, "
+            f"candidate {_span(bc)} req/s): the load levels are too "
+            "coarse to tell them apart",
+        )
     return knee, capacity
 
 
@@ -671,8 +851,12 @@ def _join(*parts: str) -> str:
     return "; ".join(p for p in parts if p)
 
 
-def _resampled_knees(data: _StepData, strata: list[np.ndarray], draws: list[np.ndarray],
-                     samples: list[tuple[np.ndarray, np.ndarray]] | None) -> tuple[np.ndarray, np.ndarray]:
+def _resampled_knees(
+    data: _StepData,
+    strata: list[np.ndarray],
+    draws: list[np.ndarray],
+    samples: list[tuple[np.ndarray, np.ndarray]] | None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Knee offered load and capacity of each resampled curve: [batch] arrays."""
     batch = np.atleast_2d(draws[0]).shape[0]
     n_p = len(strata)
@@ -701,9 +885,14 @@ def _resampled_knees(data: _StepData, strata: list[np.ndarray], draws: list[np.n
     cap_out = np.full(batch, np.nan)
     frame = _LightPoints if data.light_ok else pd.DataFrame
     for b in range(batch):  # find_knee is per curve: the analysis's own rule, not a copy
-        cols = {"offered_rps": offered[b], "arrivals_rps": arrivals[b], "goodput_rps": goodput[b],
-                "error_rate": errors[b], "completed": completed[b],
-                **{m: v[b] for m, v in lat.items()}}
+        cols = {
+            "offered_rps": offered[b],
+            "arrivals_rps": arrivals[b],
+            "goodput_rps": goodput[b],
+            "error_rate": errors[b],
+            "completed": completed[b],
+            **{m: v[b] for m, v in lat.items()},
+        }
         k = find_knee(frame(cols), data.criteria, data.rule)
         value = _knee_value(k)
         knee_out[b] = value if value is not None else np.nan
@@ -742,11 +931,22 @@ class _LightPoints:
 
 
 def _light_points_work(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> bool:
-    columns = ["offered_rps", "arrivals_rps", "goodput_rps", "error_rate", "completed", "p50",
-               "p90", "p95", "p99", "max"]
+    columns = [
+        "offered_rps",
+        "arrivals_rps",
+        "goodput_rps",
+        "error_rate",
+        "completed",
+        "p50",
+        "p90",
+        "p95",
+        "p99",
+        "max",
+    ]
     try:
-        light = find_knee(_LightPoints({c: points[c].to_numpy(dtype=float) for c in columns}),
-                          criteria, rule)
+        light = find_knee(
+            _LightPoints({c: points[c].to_numpy(dtype=float) for c in columns}), criteria, rule
+        )
     except Exception:  # find_knee reads more of the DataFrame API now: use real frames
         return False
     real = find_knee(points[columns].reset_index(drop=True), criteria, rule)
@@ -755,15 +955,29 @@ def _light_points_work(points: pd.DataFrame, criteria: list[Criterion], rule: st
 
 # --- shared ---------------------------------------------------------------------------
 
-def _bootstrap(statistic: Callable[..., np.ndarray], data: tuple[np.ndarray, ...], confidence: float,
-               n_resamples: int, rng: np.random.Generator, *, vectorized: bool
-               ) -> tuple[list[float | None], list[float | None]]:
+
+def _bootstrap(
+    statistic: Callable[..., np.ndarray],
+    data: tuple[np.ndarray, ...],
+    confidence: float,
+    n_resamples: int,
+    rng: np.random.Generator,
+    *,
+    vectorized: bool,
+) -> tuple[list[float | None], list[float | None]]:
     """Percentile bootstrap interval of each output of `statistic` (None where undefined)."""
     with _warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
         _warnings.simplefilter("ignore")  # degenerate samples give NaN, handled below
-        res = stats.bootstrap(data, statistic, n_resamples=n_resamples, confidence_level=confidence,
-                              method="percentile", vectorized=vectorized, batch=250,
-                              **_rng_arg(rng))
+        res = stats.bootstrap(
+            data,
+            statistic,
+            n_resamples=n_resamples,
+            confidence_level=confidence,
+            method="percentile",
+            vectorized=vectorized,
+            batch=250,
+            **_rng_arg(rng),
+        )
         dist = np.atleast_2d(res.bootstrap_distribution)
     lows: list[float | None] = []
     highs: list[float | None] = []
@@ -786,8 +1000,13 @@ def _rng_arg(rng: np.random.Generator) -> dict[str, Any]:
 
 
 def _ratio(candidate: float | None, base: float | None) -> float | None:
-    if candidate is None or base is None or not base or not math.isfinite(base) \
-            or not math.isfinite(candidate):
+    if (
+        candidate is None
+        or base is None
+        or not base
+        or not math.isfinite(base)
+        or not math.isfinite(candidate)
+    ):
         return None
     return float(candidate / base - 1)
 

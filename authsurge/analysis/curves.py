@@ -36,12 +36,16 @@ from authsurge.analysis.windows import (
 MAX_BINS = 20
 MIN_WINDOWS_PER_BIN = 3
 
-STEADY_RULE = ("step-ramp: a window counts for a level when it lies wholly inside "
-               "[level start + settle_s, level end) and is not the last such window of the "
-               "level; one point per level and step")
-BINNED_RULE = ("continuous shape: windows wholly inside the run with offered load > 0 are "
-               f"binned per step into up to {MAX_BINS} equal-width bins of offered load; bins "
-               f"with fewer than {MIN_WINDOWS_PER_BIN} windows are dropped")
+STEADY_RULE = (
+    "step-ramp: a window counts for a level when it lies wholly inside "
+    "[level start + settle_s, level end) and is not the last such window of the "
+    "level; one point per level and step"
+)
+BINNED_RULE = (
+    "continuous shape: windows wholly inside the run with offered load > 0 are "
+    f"binned per step into up to {MAX_BINS} equal-width bins of offered load; bins "
+    f"with fewer than {MIN_WINDOWS_PER_BIN} windows are dropped"
+)
 
 
 @dataclass
@@ -59,13 +63,19 @@ class Curves:
         return self.points[self.points["series"] == series].reset_index(drop=True)
 
 
-def capacity_curves(index: RecordIndex, windows: pd.DataFrame, meta: dict[str, Any],
-                    settle_s: float, warnings: list[str] | None = None) -> Curves:
+def capacity_curves(
+    index: RecordIndex,
+    windows: pd.DataFrame,
+    meta: dict[str, Any],
+    settle_s: float,
+    warnings: list[str] | None = None,
+) -> Curves:
     levels = _levels(meta)
     inside = _windows_inside_run(index, meta)
     if levels:
-        membership, level_of_point, level_rates = _steady_membership(index, levels, settle_s, inside,
-                                                                     warnings)
+        membership, level_of_point, level_rates = _steady_membership(
+            index, levels, settle_s, inside, warnings
+        )
         mode, rule = "steady_levels", STEADY_RULE
     else:
         membership = _binned_membership(index, windows, inside)
@@ -93,16 +103,22 @@ def _windows_inside_run(index: RecordIndex, meta: dict[str, Any]) -> np.ndarray:
     start = index.window_start(w)
     end = start + index.window_s
     ended = meta.get("ended_at")
-    run_end = float(ended) if isinstance(ended, int | float) else index.window_start(index.n_windows)
+    run_end = (
+        float(ended) if isinstance(ended, int | float) else index.window_start(index.n_windows)
+    )
     begun = meta.get("started_at")
     run_start = float(begun) if isinstance(begun, int | float) else index.t0
     eps = 1e-9 * max(1.0, abs(index.t0))
     return (start >= run_start - eps) & (end <= run_end + eps)
 
 
-def _steady_membership(index: RecordIndex, levels: list[tuple[float, float, float]], settle_s: float,
-                       inside: np.ndarray, warnings: list[str] | None
-                       ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _steady_membership(
+    index: RecordIndex,
+    levels: list[tuple[float, float, float]],
+    settle_s: float,
+    inside: np.ndarray,
+    warnings: list[str] | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     w = np.arange(index.n_windows)
     start = index.window_start(w)
     end = start + index.window_s
@@ -116,8 +132,10 @@ def _steady_membership(index: RecordIndex, levels: list[tuple[float, float, floa
             short += 1
         level_of_window[steady] = i
     if short and warnings is not None:
-        warnings.append(f"{short} of {len(levels)} load levels too short for a steady-state point "
-                        f"(settle_s={settle_s:g}, window_s={index.window_s:g}); they are ignored")
+        warnings.append(
+            f"{short} of {len(levels)} load levels too short for a steady-state point "
+            f"(settle_s={settle_s:g}, window_s={index.window_s:g}); they are ignored"
+        )
     membership = np.broadcast_to(level_of_window, (index.n_series, index.n_windows)).copy()
     level_rates = np.array([r for _, _, r in levels])
     return membership, np.arange(len(levels)), level_rates
@@ -143,9 +161,13 @@ def _binned_membership(index: RecordIndex, windows: pd.DataFrame, inside: np.nda
     return membership
 
 
-def _aggregate(index: RecordIndex, windows: pd.DataFrame, membership: np.ndarray,
-               level_of_point: np.ndarray | None, level_rates: np.ndarray | None
-               ) -> tuple[pd.DataFrame, np.ndarray]:
+def _aggregate(
+    index: RecordIndex,
+    windows: pd.DataFrame,
+    membership: np.ndarray,
+    level_of_point: np.ndarray | None,
+    level_rates: np.ndarray | None,
+) -> tuple[pd.DataFrame, np.ndarray]:
     """Pool the windows of each (series, local point) into one row; renumber points globally."""
     n_s, n_w = index.n_series, index.n_windows
     local = membership.reshape(-1)
@@ -175,24 +197,29 @@ def _aggregate(index: RecordIndex, windows: pd.DataFrame, membership: np.ndarray
     np.minimum.at(first, key[used], wstart[used])  # windows, not records: tens of thousands
     np.maximum.at(last, key[used], wstart[used])
     ok = total("ok")
-    points = pd.DataFrame({
-        "series": pd.Categorical.from_codes(rows // max(n_local, 1), categories=index.series_names),
-        "scope": [index.series_scopes[s] for s in rows // max(n_local, 1)],
-        "point": rows % max(n_local, 1),
-        "windows": n_windows[rows],
-        "t_first": first[rows],
-        "t_last": last[rows] + index.window_s,
-        "offered_rps": offered[rows] / duration,
-        "arrivals_rps": total("arrivals_rps")[rows] / n_windows[rows],
-        "goodput_rps": ok[rows] / duration,
-        "completed": completed[rows].astype(np.int64),
-        "ok": ok[rows].astype(np.int64),
-        "errors": (completed[rows] - ok[rows]).astype(np.int64),
-    })
+    points = pd.DataFrame(
+        {
+            "series": pd.Categorical.from_codes(
+                rows // max(n_local, 1), categories=index.series_names
+            ),
+            "scope": [index.series_scopes[s] for s in rows // max(n_local, 1)],
+            "point": rows % max(n_local, 1),
+            "windows": n_windows[rows],
+            "t_first": first[rows],
+            "t_last": last[rows] + index.window_s,
+            "offered_rps": offered[rows] / duration,
+            "arrivals_rps": total("arrivals_rps")[rows] / n_windows[rows],
+            "goodput_rps": ok[rows] / duration,
+            "completed": completed[rows].astype(np.int64),
+            "ok": ok[rows].astype(np.int64),
+            "errors": (completed[rows] - ok[rows]).astype(np.int64),
+        }
+    )
     points["pid"] = np.arange(rows.size, dtype=np.int32)  # the id used in Curves.membership
     with np.errstate(invalid="ignore", divide="ignore"):
-        points["error_rate"] = np.where(points["completed"] > 0,
-                                        points["errors"] / points["completed"], np.nan)
+        points["error_rate"] = np.where(
+            points["completed"] > 0, points["errors"] / points["completed"], np.nan
+        )
     for column in error_columns(windows):
         points[column] = total(column)[rows].astype(np.int64)
     if level_of_point is not None and level_rates is not None:
@@ -205,8 +232,7 @@ def _aggregate(index: RecordIndex, windows: pd.DataFrame, membership: np.ndarray
 
     # percentiles from the raw records completing in each point's windows
     series = index.series.astype(np.int64)
-    rec_point = np.where(index.series >= 0,
-                         new_membership[np.maximum(series, 0), index.end_w], -1)
+    rec_point = np.where(index.series >= 0, new_membership[np.maximum(series, 0), index.end_w], -1)
     _, pct = grouped_quantiles(index, rec_point, rows.size)
     for j, name in enumerate(PERCENTILE_COLUMNS):
         points[name] = pct[:, j]

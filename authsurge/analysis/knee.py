@@ -44,10 +44,12 @@ from authsurge.scenario import AnalysisConfig, Slo
 
 MIN_POINT_REQUESTS = 30  # fewer completed requests than this: a point is too thin to judge
 
-CAPACITY_RULE = ("capacity: median goodput of the points at and after the knee when goodput "
-                 "saturates; the goodput interpolated at the knee when a latency or error "
-                 "threshold breaks first; the highest steady goodput when no knee is reached "
-                 "(a lower bound)")
+CAPACITY_RULE = (
+    "capacity: median goodput of the points at and after the knee when goodput "
+    "saturates; the goodput interpolated at the knee when a latency or error "
+    "threshold breaks first; the highest steady goodput when no knee is reached "
+    "(a lower bound)"
+)
 
 
 @dataclass(frozen=True)
@@ -72,8 +74,11 @@ class Criterion:
 
     @property
     def reason(self) -> str:
-        return self.label if self.source in ("goodput_share", "knee_p95_ms") else \
-            f"{self.label} ({self.source})"
+        return (
+            self.label
+            if self.source in ("goodput_share", "knee_p95_ms")
+            else f"{self.label} ({self.source})"
+        )
 
 
 def slo_text(slo: Slo) -> str:
@@ -93,17 +98,29 @@ def slo_applies(slo: Slo, series: str) -> bool:
 
 
 def criteria_for(series: str, config: AnalysisConfig, slos: list[Slo]) -> list[Criterion]:
-    out = [Criterion(f"goodput < {config.goodput_share * 100:g}% of offered", "goodput_share",
-                     "goodput", config.goodput_share)]
+    out = [
+        Criterion(
+            f"goodput < {config.goodput_share * 100:g}% of offered",
+            "goodput_share",
+            "goodput",
+            config.goodput_share,
+        )
+    ]
     if config.knee_p95_ms is not None:
-        out.append(Criterion(f"p95 > {config.knee_p95_ms:g} ms", "knee_p95_ms", "p95",
-                             config.knee_p95_ms))
+        out.append(
+            Criterion(f"p95 > {config.knee_p95_ms:g} ms", "knee_p95_ms", "p95", config.knee_p95_ms)
+        )
     for slo in slos:
         if not slo_applies(slo, series):
             continue
-        label = (f"error rate > {slo.max * 100:g}%" if slo.metric == "error_rate"
-                 else f"{slo.metric} > {slo.max:g} ms")
-        out.append(Criterion(label, f"SLO {slo_text(slo)}", slo.metric, slo.max, slo.at_offered_max))
+        label = (
+            f"error rate > {slo.max * 100:g}%"
+            if slo.metric == "error_rate"
+            else f"{slo.metric} > {slo.max:g} ms"
+        )
+        out.append(
+            Criterion(label, f"SLO {slo_text(slo)}", slo.metric, slo.max, slo.at_offered_max)
+        )
     return out
 
 
@@ -113,10 +130,13 @@ def knee_rule(config: AnalysisConfig, slos: list[Slo]) -> str:
         parts.append(f"p95 > {config.knee_p95_ms:g} ms")
     if slos:
         parts.append("an SLO on the step is breached")
-    return ("knee: the first curve point where " + " or ".join(parts) +
-            "; its offered load is interpolated linearly between the last passing and the "
-            f"first failing point; points of fewer than {MIN_POINT_REQUESTS} completed requests are "
-            "not judged")
+    return (
+        "knee: the first curve point where "
+        + " or ".join(parts)
+        + "; its offered load is interpolated linearly between the last passing and the "
+        f"first failing point; points of fewer than {MIN_POINT_REQUESTS} completed requests are "
+        "not judged"
+    )
 
 
 @dataclass
@@ -135,15 +155,24 @@ class Knee:
     last_pass_point: int | None = None
     max_offered: float = math.nan  # highest offered load measured (req/s)
     max_arrivals: float = math.nan  # highest surge measured (arrivals/s)
-    generator_bound: bool = False  # judged while the load generator was saturated (analysis.generator)
+    generator_bound: bool = (
+        False  # judged while the load generator was saturated (analysis.generator)
+    )
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "reached": self.reached, "offered": self.offered, "arrivals": self.arrivals,
-            "capacity": self.capacity, "capacity_is_lower_bound": self.capacity_is_lower_bound,
-            "reason": self.reason, "rule": self.rule, "capacity_rule": CAPACITY_RULE,
-            "at_lowest_point": self.at_lowest_point, "max_offered": self.max_offered,
-            "max_arrivals": self.max_arrivals, "generator_bound": self.generator_bound,
+            "reached": self.reached,
+            "offered": self.offered,
+            "arrivals": self.arrivals,
+            "capacity": self.capacity,
+            "capacity_is_lower_bound": self.capacity_is_lower_bound,
+            "reason": self.reason,
+            "rule": self.rule,
+            "capacity_rule": CAPACITY_RULE,
+            "at_lowest_point": self.at_lowest_point,
+            "max_offered": self.max_offered,
+            "max_arrivals": self.max_arrivals,
+            "generator_bound": self.generator_bound,
         }
 
 
@@ -162,9 +191,17 @@ def find_knee(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> Kne
     failing = np.nan_to_num(margins, nan=0.0) < 0
     fail_any = failing.any(axis=0)
     if not fail_any.any():
-        return Knee(False, None, None, float(np.nanmax(goodput)), True,
-                    f"not reached in the measured range (up to {max_offered:,.4g} req/s offered)",
-                    rule, max_offered=max_offered, max_arrivals=max_arrivals)
+        return Knee(
+            False,
+            None,
+            None,
+            float(np.nanmax(goodput)),
+            True,
+            f"not reached in the measured range (up to {max_offered:,.4g} req/s offered)",
+            rule,
+            max_offered=max_offered,
+            max_arrivals=max_arrivals,
+        )
     i = int(np.argmax(fail_any))
     if i == 0:
         chosen = int(np.argmax(failing[:, 0]))
@@ -194,8 +231,20 @@ def find_knee(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> Kne
     reason = criterion.reason
     if at_lowest:
         reason += " at or below the lowest measured load"
-    return Knee(True, float(knee_offered), _finite(knee_arrivals), float(capacity), False, reason,
-                rule, at_lowest, i, i - 1 if i > 0 else None, max_offered, max_arrivals)
+    return Knee(
+        True,
+        float(knee_offered),
+        _finite(knee_arrivals),
+        float(capacity),
+        False,
+        reason,
+        rule,
+        at_lowest,
+        i,
+        i - 1 if i > 0 else None,
+        max_offered,
+        max_arrivals,
+    )
 
 
 def first_to_fail(knees: dict[str, Knee]) -> list[dict[str, Any]]:
@@ -203,7 +252,8 @@ def first_to_fail(knees: dict[str, Knee]) -> list[dict[str, Any]]:
     if not knees:
         return []
     by_arrivals = all(k.arrivals is not None for k in knees.values() if k.reached) and all(
-        math.isfinite(k.max_arrivals) for k in knees.values())
+        math.isfinite(k.max_arrivals) for k in knees.values()
+    )
     unit = "journey arrivals/s" if by_arrivals else "req/s offered to the step"
 
     def knee_value(k: Knee) -> float | None:
@@ -212,21 +262,32 @@ def first_to_fail(knees: dict[str, Knee]) -> list[dict[str, Any]]:
     def healthy_up_to(k: Knee) -> float:
         return k.max_arrivals if by_arrivals else k.max_offered
 
-    reached = sorted((n for n, k in knees.items() if k.reached),
-                     key=lambda n: (knee_value(knees[n]), n))
+    reached = sorted(
+        (n for n, k in knees.items() if k.reached), key=lambda n: (knee_value(knees[n]), n)
+    )
     # ties (steps measured over the same surge) go by their own load: the busiest one last
-    healthy = sorted((n for n, k in knees.items() if not k.reached),
-                     key=lambda n: (healthy_up_to(knees[n]), knees[n].max_offered, n))
+    healthy = sorted(
+        (n for n, k in knees.items() if not k.reached),
+        key=lambda n: (healthy_up_to(knees[n]), knees[n].max_offered, n),
+    )
     order = reached + healthy
     out = []
     for rank, name in enumerate(order, start=1):
         k = knees[name]
         value = knee_value(k) if k.reached else None
         entry: dict[str, Any] = {
-            "rank": rank, "step": name, "reached": k.reached, "rank_by": unit,
-            "knee": value, "knee_offered": k.offered, "capacity": k.capacity,
-            "reason": k.reason, "healthy_up_to": None if k.reached else healthy_up_to(k),
-            "next": None, "margin_to_next": None, "margin_is_lower_bound": False,
+            "rank": rank,
+            "step": name,
+            "reached": k.reached,
+            "rank_by": unit,
+            "knee": value,
+            "knee_offered": k.offered,
+            "capacity": k.capacity,
+            "reason": k.reason,
+            "healthy_up_to": None if k.reached else healthy_up_to(k),
+            "next": None,
+            "margin_to_next": None,
+            "margin_is_lower_bound": False,
             "generator_bound": k.generator_bound,
         }
         if k.reached and rank < len(order) and value:

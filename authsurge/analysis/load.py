@@ -48,21 +48,39 @@ REQUEST_CATEGORICALS = ("kind", "step", "journey", "method", "outcome", "reason"
 RESOURCE_CATEGORICALS = ("source",)
 
 # What analyze_run needs; journey_id is unique per row and would cost ~25 bytes a row.
-ANALYSIS_COLUMNS = ("kind", "t_intended", "t_start", "step", "journey", "person_id", "attempt",
-                    "status", "outcome", "reason", "latency_ms")
+ANALYSIS_COLUMNS = (
+    "kind",
+    "t_intended",
+    "t_start",
+    "step",
+    "journey",
+    "person_id",
+    "attempt",
+    "status",
+    "outcome",
+    "reason",
+    "latency_ms",
+)
 
 # meta.json keys the analysis (and report) read, and the JSON type each must have.
 META_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
-    **{k: ("a number", (int, float)) for k in ("started_at", "ended_at", "duration_s", "planned_duration_s")},
-    **{k: ("a string", (str,)) for k in ("run_id", "scenario", "scenario_file", "status", "command")},
+    **{
+        k: ("a number", (int, float))
+        for k in ("started_at", "ended_at", "duration_s", "planned_duration_s")
+    },
+    **{
+        k: ("a string", (str,))
+        for k in ("run_id", "scenario", "scenario_file", "status", "command")
+    },
     **{k: ("an object", (dict,)) for k in ("target", "harness", "traffic", "analysis")},
     **{k: ("a list", (list,)) for k in ("levels", "slos")},
 }
 MAX_RUN_SPAN_S = 25 * 3600.0  # runs are bounded at 24 h (run.duration_s) plus the drain
 MIN_WINDOW_S = 0.01  # a finer window makes millions of windows and says nothing about capacity
 
-SCHEDULE_SCHEMA = pa.schema([("t", pa.float64()), ("journey", pa.string()),
-                             ("planned_rate", pa.float64())])
+SCHEDULE_SCHEMA = pa.schema(
+    [("t", pa.float64()), ("journey", pa.string()), ("planned_rate", pa.float64())]
+)
 
 
 @dataclass
@@ -82,8 +100,10 @@ class RunData:
         """meta["analysis"] as the scenario model (defaults for missing keys)."""
         config = analysis_config(self.meta, self.warnings)
         if config.window_s < MIN_WINDOW_S:
-            self.warnings.append(f"meta.json analysis.window_s {config.window_s:g} s is below {MIN_WINDOW_S:g} s; "
-                                 f"using {AnalysisConfig().window_s:g} s")
+            self.warnings.append(
+                f"meta.json analysis.window_s {config.window_s:g} s is below {MIN_WINDOW_S:g} s; "
+                f"using {AnalysisConfig().window_s:g} s"
+            )
             config = config.model_copy(update={"window_s": AnalysisConfig().window_s})
         return config
 
@@ -128,7 +148,9 @@ def read_meta(run_dir: Path, warnings: list[str] | None = None) -> dict[str, Any
     try:
         meta = json.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
-        raise RunDirError(f"{run_dir}: no meta.json; is this a run directory (runs/<id>/)?") from None
+        raise RunDirError(
+            f"{run_dir}: no meta.json; is this a run directory (runs/<id>/)?"
+        ) from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise RunDirError(f"{path}: unreadable ({exc}); the run directory is damaged") from None
     if not isinstance(meta, dict):
@@ -137,8 +159,10 @@ def read_meta(run_dir: Path, warnings: list[str] | None = None) -> dict[str, Any
     if version is None:
         raise RunDirError(f"{path}: no format_version; not written by authsurge?")
     if version != FORMAT_VERSION:
-        raise RunDirError(f"{path}: format_version {version!r}; this authsurge reads "
-                          f"format_version {FORMAT_VERSION} (upgrade authsurge to analyse it)")
+        raise RunDirError(
+            f"{path}: format_version {version!r}; this authsurge reads "
+            f"format_version {FORMAT_VERSION} (upgrade authsurge to analyse it)"
+        )
     return _typed_meta(meta, warnings if warnings is not None else [])
 
 
@@ -159,10 +183,19 @@ def _typed_meta(meta: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
             del meta[key]
     levels = meta.get("levels")
     if levels:
-        good = [lv for lv in levels if isinstance(lv, dict) and _finite(lv.get("start")) and _finite(lv.get("end"))
-                and lv["end"] > lv["start"] and (lv.get("rate") is None or _finite(lv.get("rate")))]
+        good = [
+            lv
+            for lv in levels
+            if isinstance(lv, dict)
+            and _finite(lv.get("start"))
+            and _finite(lv.get("end"))
+            and lv["end"] > lv["start"]
+            and (lv.get("rate") is None or _finite(lv.get("rate")))
+        ]
         if len(good) < len(levels):
-            warnings.append(f"meta.json levels: {len(levels) - len(good)} malformed level(s) left out")
+            warnings.append(
+                f"meta.json levels: {len(levels) - len(good)} malformed level(s) left out"
+            )
             meta["levels"] = good
     started, ended = meta.get("started_at"), meta.get("ended_at")
     if started is not None and ended is not None and ended < started:
@@ -182,8 +215,10 @@ def _check_run_times(meta: dict[str, Any], requests: pd.DataFrame, warnings: lis
     for key in ("started_at", "ended_at"):
         value = meta.get(key)
         if value is not None and abs(value - middle) > MAX_RUN_SPAN_S:
-            warnings.append(f"meta.json {key} ({value:.0f}) is more than {MAX_RUN_SPAN_S / 3600:.0f} h away from "
-                            "the records' times; left out")
+            warnings.append(
+                f"meta.json {key} ({value:.0f}) is more than {MAX_RUN_SPAN_S / 3600:.0f} h away from "
+                "the records' times; left out"
+            )
             del meta[key]
 
 
@@ -208,7 +243,9 @@ def analysis_config(meta: dict[str, Any], warnings: list[str] | None = None) -> 
         return AnalysisConfig.model_validate(raw)
     except ValueError as exc:
         if warnings is not None:
-            warnings.append(f"meta.json analysis settings unusable ({_first_line(exc)}); using defaults")
+            warnings.append(
+                f"meta.json analysis settings unusable ({_first_line(exc)}); using defaults"
+            )
         return AnalysisConfig()
 
 
@@ -226,8 +263,10 @@ def parse_slos(meta: dict[str, Any], warnings: list[str] | None = None) -> list[
 
 # --- requests ---------------------------------------------------------------------------
 
-def _read_requests(run_dir: Path, columns: tuple[str, ...] | list[str] | None,
-                   warnings: list[str]) -> tuple[pd.DataFrame, list[str]]:
+
+def _read_requests(
+    run_dir: Path, columns: tuple[str, ...] | list[str] | None, warnings: list[str]
+) -> tuple[pd.DataFrame, list[str]]:
     names = list(columns) if columns is not None else list(REQUEST_SCHEMA.names)
     unknown = [c for c in names if c not in REQUEST_SCHEMA.names]
     if unknown:
@@ -262,28 +301,35 @@ def _shard_files(folder: Path) -> list[Path]:
     return sorted(parquet + streams)
 
 
-def _read_shard(path: Path, schema: pa.Schema, target: pa.Schema, warnings: list[str],
-                run_dir: Path) -> pa.Table | None:
+def _read_shard(
+    path: Path, schema: pa.Schema, target: pa.Schema, warnings: list[str], run_dir: Path
+) -> pa.Table | None:
     rel = path.relative_to(run_dir)
     if path.suffix == ".arrows":
         table = read_stream(path, schema)
         if table.num_rows == 0:
             warnings.append(f"{rel}: an unclosed stream with no complete batch; skipped")
             return None
-        warnings.append(f"{rel}: the writer did not close cleanly (crashed or killed run); "
-                        f"read {table.num_rows:,} rows up to its last complete batch")
+        warnings.append(
+            f"{rel}: the writer did not close cleanly (crashed or killed run); "
+            f"read {table.num_rows:,} rows up to its last complete batch"
+        )
     else:
         try:
-            table = pq.read_table(path, columns=[n for n in target.names],
-                                  read_dictionary=[f.name for f in target
-                                                   if pa.types.is_dictionary(f.type)])
+            table = pq.read_table(
+                path,
+                columns=[n for n in target.names],
+                read_dictionary=[f.name for f in target if pa.types.is_dictionary(f.type)],
+            )
         except (pa.ArrowException, OSError, ValueError) as exc:
             warnings.append(f"{rel}: unreadable Parquet shard ({_first_line(exc)}); skipped")
             return None
     try:
         table = _conform(table, target)
     except (pa.ArrowException, KeyError, ValueError) as exc:
-        warnings.append(f"{rel}: columns do not match the record format ({_first_line(exc)}); skipped")
+        warnings.append(
+            f"{rel}: columns do not match the record format ({_first_line(exc)}); skipped"
+        )
         return None
     try:
         table.validate(full=True)  # a damaged page can decode into invalid UTF-8 or bad indices
@@ -318,16 +364,21 @@ def _conform(table: pa.Table, target: pa.Schema) -> pa.Table:
 
 # --- schedule and resources -------------------------------------------------------------
 
+
 def _read_schedule(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
     path = run_dir / "schedule.parquet"
     if not path.exists():
         return None
     try:
-        table = _conform(pq.read_table(path), _target_schema(SCHEDULE_SCHEMA, SCHEDULE_SCHEMA.names,
-                                                             ("journey",)))
+        table = _conform(
+            pq.read_table(path),
+            _target_schema(SCHEDULE_SCHEMA, SCHEDULE_SCHEMA.names, ("journey",)),
+        )
     except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
-        warnings.append(f"schedule.parquet: unreadable ({_first_line(exc)}); "
-                        "peak demand falls back to the observed offered load")
+        warnings.append(
+            f"schedule.parquet: unreadable ({_first_line(exc)}); "
+            "peak demand falls back to the observed offered load"
+        )
         return None
     return table.to_pandas()
 

@@ -75,12 +75,63 @@ from __future__ import annotations
 
 ANALYSIS_FORMAT_VERSION = 1
 
-TOP_LEVEL_KEYS = ("format_version", "run", "config", "curves", "steps", "journeys",
-                  "first_to_fail", "verdict", "slos", "retry", "dropped", "generator", "warnings")
-RUN_KEYS = ("id", "scenario", "target", "duration_s", "status", "started_at", "ended_at",
-            "records", "shards")
-STEP_KEYS = ("scope", "requests", "ok", "errors", "error_rate", "errors_by_class", "top_errors",
-             "p50", "p90", "p95", "p99", "max", "offered_max", "goodput_max", "curve", "knee",
-             "usl", "bottleneck")
-KNEE_KEYS = ("reached", "offered", "arrivals", "capacity", "capacity_is_lower_bound", "reason",
-             "rule", "capacity_rule", "at_lowest_point", "max_offered", "max_arrivals", "generator_bound")
+TOP_LEVEL_KEYS = (
+    "format_version",
+    "run",
+    "config",
+    "curves",
+    "steps",
+    "journeys",
+    "first_to_fail",
+    "verdict",
+    "slos",
+    "retry",
+    "dropped",
+    "generator",
+    "warnings",
+)
+RUN_KEYS = (
+    "id",
+    "scenario",
+    "target",
+    "duration_s",
+    "status",
+    "started_at",
+    "ended_at",
+    "records",
+    "shards",
+)
+STEP_KEYS = (
+    "scope",
+    "requests",
+    "ok",
+    "errors",
+    "error_rate",
+    "errors_by_class",
+    "top_errors",
+    "p50",
+    "p90",
+    "p95",
+    "p99",
+    "max",
+    "offered_max",
+    "goodput_max",
+    "curve",
+    "knee",
+    "usl",
+    "bottleneck",
+)
+KNEE_KEYS = (
+    "reached",
+    "offered",
+    "arrivals",
+    "capacity",
+    "capacity_is_lower_bound",
+    "reason",
+    "rule",
+    "capacity_rule",
+    "at_lowest_point",
+    "max_offered",
+    "max_arrivals",
+    "generator_bound",
+)

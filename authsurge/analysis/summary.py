@@ -36,8 +36,10 @@ def percent(x: float | None) -> str:
 def _bottleneck_clause(b: dict[str, Any]) -> str:
     kind = b.get("kind")
     if kind == "cpu":
-        return (f", when target CPU reaches {b['target_cpu_percent']:.0f}% of "
-                f"{b['target_cpu_count']} {'core' if b['target_cpu_count'] == 1 else 'cores'}")
+        return (
+            f", when target CPU reaches {b['target_cpu_percent']:.0f}% of "
+            f"{b['target_cpu_count']} {'core' if b['target_cpu_count'] == 1 else 'cores'}"
+        )
     if kind == "cpu_per_process":
         return f", when its target processes are CPU-bound ({b['text'].split(': ', 1)[-1]})"
     if kind == "memory":
@@ -46,8 +48,11 @@ def _bottleneck_clause(b: dict[str, Any]) -> str:
         cpu = b.get("target_cpu_percent")
         cores = b.get("target_cpu_count")
         of = f" of {cores} cores" if cores else ""
-        return (f", with no saturated target resource visible (CPU {cpu:.0f}%{of})"
-                if cpu is not None else "")
+        return (
+            f", with no saturated target resource visible (CPU {cpu:.0f}%{of})"
+            if cpu is not None
+            else ""
+        )
     return ""
 
 
@@ -63,32 +68,42 @@ def headline(doc: dict[str, Any]) -> str:
     elif first and first["reached"]:
         step = steps[first["step"]]
         knee = step["knee"]
-        lead = (f"{first['step']} saturates first, at about {rate(knee['capacity'])} req/s on this "
-                f"deployment (knee at {rate(knee['offered'])} req/s offered")
+        lead = (
+            f"{first['step']} saturates first, at about {rate(knee['capacity'])} req/s on this "
+            f"deployment (knee at {rate(knee['offered'])} req/s offered"
+        )
         if knee.get("arrivals") is not None:
             lead += f", {rate(knee['arrivals'])} journeys/s arriving"
         lead += f": {knee['reason']})" + _bottleneck_clause(step["bottleneck"])
         parts.append(lead)
         last = ranked[-1]
         if len(ranked) > 1 and not last["reached"]:
-            parts.append(f"{last['step']} stays healthy up to "
-                         f"{rate(steps[last['step']]['knee']['max_offered'])} req/s")
+            parts.append(
+                f"{last['step']} stays healthy up to "
+                f"{rate(steps[last['step']]['knee']['max_offered'])} req/s"
+            )
         elif len(ranked) > 1:
-            parts.append(f"{last['step']} holds out longest, to {rate(last['knee_offered'])} req/s "
-                         "offered")
+            parts.append(
+                f"{last['step']} holds out longest, to {rate(last['knee_offered'])} req/s offered"
+            )
     elif ranked:
         best = ranked[-1]
-        parts.append(f"no step saturates in the measured range; {best['step']} stays healthy up to "
-                     f"{rate(steps[best['step']]['knee']['max_offered'])} req/s")
+        parts.append(
+            f"no step saturates in the measured range; {best['step']} stays healthy up to "
+            f"{rate(steps[best['step']]['knee']['max_offered'])} req/s"
+        )
     else:
         parts.append("no request steps were recorded")
     if verdict["status"] == "fails":
-        parts.append(f"the surge peak needs {multiple(verdict['multiple_needed'])} today's "
-                     f"{verdict['limiting_step']} capacity")
+        parts.append(
+            f"the surge peak needs {multiple(verdict['multiple_needed'])} today's "
+            f"{verdict['limiting_step']} capacity"
+        )
     elif verdict["status"] == "survives":
         room = verdict["steps"][verdict["limiting_step"]]["headroom"]
-        parts.append(f"the surge peak fits, with {multiple(room)} headroom on "
-                     f"{verdict['limiting_step']}")
+        parts.append(
+            f"the surge peak fits, with {multiple(room)} headroom on {verdict['limiting_step']}"
+        )
     elif verdict.get("limiting_step") and not (client_first and verdict.get("generator_bound")):
         parts.append(verdict["text"])
     return "; ".join(parts) + "."  # no capital: a step name leads, and its case matters
@@ -103,26 +118,36 @@ def _client_first_lead(name: str, knee: dict[str, Any], doc: dict[str, Any]) -> 
     lead += " was measured while the load generator was saturated"
     if gen.get("bound_s"):
         share = gen.get("share_of_run")
-        lead += f" ({gen['bound_s']:.0f} s" + (f", {percent(share)} of the run)" if share is not None else ")")
-    return (lead + f", so it is not the target's capacity (the target served at least "
-            f"{rate(knee['capacity'])} req/s)")
+        lead += f" ({gen['bound_s']:.0f} s" + (
+            f", {percent(share)} of the run)" if share is not None else ")"
+        )
+    return (
+        lead + f", so it is not the target's capacity (the target served at least "
+        f"{rate(knee['capacity'])} req/s)"
+    )
 
 
 def step_line(name: str, step: dict[str, Any]) -> str:
     knee = step["knee"]
     if knee["reached"] and knee.get("generator_bound"):
-        return (f"{name}: knee at {rate(knee['offered'])} req/s offered is the client's, not the target's "
-                f"({knee['reason']}); the target served at least {rate(knee['capacity'])} req/s; "
-                f"WARNING {step['bottleneck'].get('harness_warning') or 'load generator saturated'}")
+        return (
+            f"{name}: knee at {rate(knee['offered'])} req/s offered is the client's, not the target's "
+            f"({knee['reason']}); the target served at least {rate(knee['capacity'])} req/s; "
+            f"WARNING {step['bottleneck'].get('harness_warning') or 'load generator saturated'}"
+        )
     if knee["reached"]:
-        text = (f"{name}: knee at {rate(knee['offered'])} req/s offered ({knee['reason']}), "
-                f"capacity {rate(knee['capacity'])} req/s")
+        text = (
+            f"{name}: knee at {rate(knee['offered'])} req/s offered ({knee['reason']}), "
+            f"capacity {rate(knee['capacity'])} req/s"
+        )
         per_cpu = step["bottleneck"].get("capacity_per_vcpu")
         if per_cpu is not None:
             text += f" ({rate(per_cpu)} req/s per vCPU)"
     else:
-        text = (f"{name}: no knee up to {rate(knee['max_offered'])} req/s offered, "
-                f"p95 {ms(step['p95'])}")
+        text = (
+            f"{name}: no knee up to {rate(knee['max_offered'])} req/s offered, "
+            f"p95 {ms(step['p95'])}"
+        )
     bottleneck = step["bottleneck"]
     if knee["reached"] and bottleneck.get("text"):
         text += f"; {bottleneck['text']}"
@@ -151,11 +176,15 @@ def summary_text(doc: dict[str, Any]) -> str:
         lines.append(text)
     dropped = doc["dropped"]
     if dropped["count"]:
-        lines.append(f"Dropped journeys: {dropped['count']:,} ({percent(dropped['share'])} of "
-                     "arrivals; the harness's concurrency cap was reached)")
+        lines.append(
+            f"Dropped journeys: {dropped['count']:,} ({percent(dropped['share'])} of "
+            "arrivals; the harness's concurrency cap was reached)"
+        )
     verdict = doc["verdict"]
-    lines.append(f"Verdict: {verdict['status']}: {verdict['text']} (demand from the "
-                 f"{verdict['demand_basis']})")
+    lines.append(
+        f"Verdict: {verdict['status']}: {verdict['text']} (demand from the "
+        f"{verdict['demand_basis']})"
+    )
     for warning in doc["warnings"]:
         lines.append(f"Warning: {warning}")
     return "\n".join(lines)

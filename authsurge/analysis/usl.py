@@ -53,10 +53,18 @@ class UslFit:
 
     def to_json(self) -> dict[str, Any]:
         return {
-            "status": "fitted", "sigma": self.sigma, "kappa": self.kappa, "lambda": self.lam,
-            "r2": self.r2, "n_points": self.n_points, "n_max_measured": self.n_max_measured,
-            "peak_n": self.peak_n, "peak_throughput": self.peak_throughput,
-            "peak_status": self.peak_status, "method": self.method, "note": self.note,
+            "status": "fitted",
+            "sigma": self.sigma,
+            "kappa": self.kappa,
+            "lambda": self.lam,
+            "r2": self.r2,
+            "n_points": self.n_points,
+            "n_max_measured": self.n_max_measured,
+            "peak_n": self.peak_n,
+            "peak_throughput": self.peak_throughput,
+            "peak_status": self.peak_status,
+            "method": self.method,
+            "note": self.note,
         }
 
 
@@ -64,15 +72,22 @@ def usl(n: np.ndarray, lam: float, sigma: float, kappa: float) -> np.ndarray:
     return lam * n / (1.0 + sigma * (n - 1.0) + kappa * n * (n - 1.0))
 
 
-def fit_usl(n: np.ndarray | list[float], x: np.ndarray | list[float], *, method: str = "nonlinear",
-            max_extrapolation: float = MAX_EXTRAPOLATION) -> UslFit:
+def fit_usl(
+    n: np.ndarray | list[float],
+    x: np.ndarray | list[float],
+    *,
+    method: str = "nonlinear",
+    max_extrapolation: float = MAX_EXTRAPOLATION,
+) -> UslFit:
     """Fit the USL to concurrency n and throughput x; ValueError when the data cannot carry it."""
     n_all = np.asarray(n, dtype=float)
     x_all = np.asarray(x, dtype=float)
     keep = np.isfinite(n_all) & np.isfinite(x_all) & (n_all > 0) & (x_all > 0)
     conc, tput = n_all[keep], x_all[keep]
     if np.unique(conc).size < 3:
-        raise ValueError(f"needs at least 3 distinct concurrency levels, has {np.unique(conc).size}")
+        raise ValueError(
+            f"needs at least 3 distinct concurrency levels, has {np.unique(conc).size}"
+        )
     if method == "nonlinear":
         lam, sigma, kappa = _fit_nonlinear(conc, tput)
     elif method == "normalised":
@@ -88,19 +103,36 @@ def fit_usl(n: np.ndarray | list[float], x: np.ndarray | list[float], *, method:
     if kappa * n_max * n_max > 1e-6 and sigma < 1:
         n_star = math.sqrt((1.0 - sigma) / kappa)
         if n_star <= limit:
-            peak_n, peak_x, status = n_star, float(usl(np.array(n_star), lam, sigma, kappa)), "predicted"
+            peak_n, peak_x, status = (
+                n_star,
+                float(usl(np.array(n_star), lam, sigma, kappa)),
+                "predicted",
+            )
             note = f"throughput peaks at N* = {n_star:,.3g} (measured up to {n_max:,.3g})"
         else:
             peak_n, peak_x, status = None, None, "beyond_range"
-            note = (f"no peak predicted: the fit puts N* at {n_star:,.3g}, beyond {max_extrapolation:g}x "
-                    f"the highest measured concurrency ({n_max:,.3g}); not extrapolated")
+            note = (
+                f"no peak predicted: the fit puts N* at {n_star:,.3g}, beyond {max_extrapolation:g}x "
+                f"the highest measured concurrency ({n_max:,.3g}); not extrapolated"
+            )
     else:
         peak_n, peak_x, status = None, None, "no_peak"
         note = "no retrograde term (kappa = 0): throughput levels off towards lambda/sigma"
         if sigma > 0:
             note += f" = {lam / sigma:,.4g}, which lies beyond the measured range; not extrapolated"
-    return UslFit(float(sigma), float(kappa), float(lam), r2, int(conc.size), n_max, peak_n, peak_x,
-                  status, method, note)
+    return UslFit(
+        float(sigma),
+        float(kappa),
+        float(lam),
+        r2,
+        int(conc.size),
+        n_max,
+        peak_n,
+        peak_x,
+        status,
+        method,
+        note,
+    )
 
 
 def _fit_nonlinear(n: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
@@ -113,9 +145,14 @@ def _fit_nonlinear(n: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
         for k0 in (1e-6, 1e-4, 1e-2):
             start = np.array([lam0, s0, k0 / max(1.0, n.max() / 10)])
             try:
-                res = least_squares(lambda p: (usl(n, *p) - x) / scale, start,
-                                    bounds=([1e-12, 0.0, 0.0], [np.inf, 1.0, np.inf]),
-                                    x_scale="jac", method="trf", max_nfev=2000)
+                res = least_squares(
+                    lambda p: (usl(n, *p) - x) / scale,
+                    start,
+                    bounds=([1e-12, 0.0, 0.0], [np.inf, 1.0, np.inf]),
+                    x_scale="jac",
+                    method="trf",
+                    max_nfev=2000,
+                )
             except ValueError:
                 continue
             if best is None or res.cost < best[0]:
@@ -134,7 +171,7 @@ def _fit_normalised(n: np.ndarray, x: np.ndarray) -> tuple[float, float, float]:
     c = x / lam
     dx = n - 1.0
     dy = n / c - 1.0
-    design = np.column_stack([dx ** 2, dx])
+    design = np.column_stack([dx**2, dx])
     (a, b), *_ = np.linalg.lstsq(design, dy, rcond=None)
     return lam, float(b - a), float(a)
 

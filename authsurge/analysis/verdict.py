@@ -32,33 +32,52 @@ from authsurge.analysis.knee import Knee, slo_applies, slo_text
 from authsurge.analysis.windows import SCOPE_JOURNEY, SCOPE_REQUEST, RecordIndex, grouped_quantiles
 from authsurge.scenario import AnalysisConfig, Slo
 
-DEMAND_RULE_SCHEDULE = ("peak demand = max over the schedule of sum over journeys of planned "
-                        "arrivals/s x the step's requests per arrival (measured in windows where "
-                        "the journey was healthy); retries excluded")
-DEMAND_RULE_OBSERVED = ("peak demand = the highest steady offered load of the step in this run "
-                        "(no schedule.parquet or no journey rows to scale the plan)")
+DEMAND_RULE_SCHEDULE = (
+    "peak demand = max over the schedule of sum over journeys of planned "
+    "arrivals/s x the step's requests per arrival (measured in windows where "
+    "the journey was healthy); retries excluded"
+)
+DEMAND_RULE_OBSERVED = (
+    "peak demand = the highest steady offered load of the step in this run "
+    "(no schedule.parquet or no journey rows to scale the plan)"
+)
 _LATENCY_METRICS = {"p50": 0, "p90": 1, "p95": 2, "p99": 3, "max": 4}
 
 
-def peak_demand(index: RecordIndex, windows: pd.DataFrame, curves: Curves,
-                schedule: pd.DataFrame | None, config: AnalysisConfig) -> dict[str, Any]:
+def peak_demand(
+    index: RecordIndex,
+    windows: pd.DataFrame,
+    curves: Curves,
+    schedule: pd.DataFrame | None,
+    config: AnalysisConfig,
+) -> dict[str, Any]:
     """Planned (or observed) peak load per request step, with the basis used."""
-    steps = [n for n, sc in zip(index.series_names, index.series_scopes, strict=True)
-             if sc == SCOPE_REQUEST]
+    steps = [
+        n
+        for n, sc in zip(index.series_names, index.series_scopes, strict=True)
+        if sc == SCOPE_REQUEST
+    ]
     per_arrival = _requests_per_arrival(index, windows, config)
     plan = _planned_rates(schedule, index.journey_names)
     if per_arrival is not None and plan is not None:
         ratios, journeys = per_arrival
         rates, peak_arrivals = plan
-        out: dict[str, Any] = {"basis": "schedule", "rule": DEMAND_RULE_SCHEDULE,
-                               "peak_arrivals": peak_arrivals, "steps": {}}
+        out: dict[str, Any] = {
+            "basis": "schedule",
+            "rule": DEMAND_RULE_SCHEDULE,
+            "peak_arrivals": peak_arrivals,
+            "steps": {},
+        }
         for name in steps:
             s = index.series_of(name)
             demand = rates @ ratios[s]  # [T, J] x [J]: planned step req/s each second
             out["steps"][name] = {
                 "peak_demand": float(demand.max()) if demand.size else 0.0,
-                "requests_per_arrival": {journeys[j]: float(ratios[s, j])
-                                         for j in range(len(journeys)) if ratios[s, j] > 0},
+                "requests_per_arrival": {
+                    journeys[j]: float(ratios[s, j])
+                    for j in range(len(journeys))
+                    if ratios[s, j] > 0
+                },
             }
         return out
     out = {"basis": "observed", "rule": DEMAND_RULE_OBSERVED, "peak_arrivals": None, "steps": {}}
@@ -72,8 +91,9 @@ def peak_demand(index: RecordIndex, windows: pd.DataFrame, curves: Curves,
     return out
 
 
-def _requests_per_arrival(index: RecordIndex, windows: pd.DataFrame, config: AnalysisConfig
-                          ) -> tuple[np.ndarray, list[str]] | None:
+def _requests_per_arrival(
+    index: RecordIndex, windows: pd.DataFrame, config: AnalysisConfig
+) -> tuple[np.ndarray, list[str]] | None:
     """[n_series, n_journeys] step requests per journey arrival, over healthy windows."""
     n_j, n_w, n_s = len(index.journey_names), index.n_windows, index.n_series
     if n_j == 0:
@@ -109,13 +129,15 @@ def _requests_per_arrival(index: RecordIndex, windows: pd.DataFrame, config: Ana
     return ratios, index.journey_names
 
 
-def _planned_rates(schedule: pd.DataFrame | None, journeys: list[str]
-                   ) -> tuple[np.ndarray, float] | None:
+def _planned_rates(
+    schedule: pd.DataFrame | None, journeys: list[str]
+) -> tuple[np.ndarray, float] | None:
     """[seconds, n_journeys] planned arrivals/s in the index's journey order, and the total peak."""
     if schedule is None or schedule.empty:
         return None
-    table = schedule.pivot_table(index="t", columns="journey", values="planned_rate",
-                                 aggfunc="sum", observed=True).fillna(0.0)
+    table = schedule.pivot_table(
+        index="t", columns="journey", values="planned_rate", aggfunc="sum", observed=True
+    ).fillna(0.0)
     if not set(map(str, table.columns)) & set(journeys):
         return None
     table.columns = table.columns.astype(str)
@@ -133,44 +155,71 @@ def headroom(demand: dict[str, Any], knees: dict[str, Knee]) -> dict[str, Any]:
         lower = bool(knee is None or not knee.reached)
         room = capacity / peak if capacity and peak and peak > 0 else None
         need = peak / capacity if capacity and peak and capacity > 0 else None
-        steps[name] = {"peak_demand": peak, "capacity": capacity, "headroom": room,
-                       "multiple_needed": need, "capacity_is_lower_bound": lower,
-                       "requests_per_arrival": d["requests_per_arrival"]}
-    failing = {n: s for n, s in steps.items()
-               if s["multiple_needed"] is not None and s["multiple_needed"] > 1}
+        steps[name] = {
+            "peak_demand": peak,
+            "capacity": capacity,
+            "headroom": room,
+            "multiple_needed": need,
+            "capacity_is_lower_bound": lower,
+            "requests_per_arrival": d["requests_per_arrival"],
+        }
+    failing = {
+        n: s
+        for n, s in steps.items()
+        if s["multiple_needed"] is not None and s["multiple_needed"] > 1
+    }
     known = {n: s for n, s in failing.items() if not s["capacity_is_lower_bound"]}
     unknown = {n: s for n, s in failing.items() if s["capacity_is_lower_bound"]}
     worst: str | None
     if known:
         worst = max(known, key=lambda n: known[n]["multiple_needed"])
         status = "fails"
-        text = (f"the surge peak needs {known[worst]['multiple_needed']:.1f}x today's {worst} "
-                f"capacity ({_rate(steps[worst]['peak_demand'])} req/s planned vs "
-                f"{_rate(steps[worst]['capacity'])} req/s)")
+        text = (
+            f"the surge peak needs {known[worst]['multiple_needed']:.1f}x today's {worst} "
+            f"capacity ({_rate(steps[worst]['peak_demand'])} req/s planned vs "
+            f"{_rate(steps[worst]['capacity'])} req/s)"
+        )
     elif unknown:
         worst = max(unknown, key=lambda n: unknown[n]["multiple_needed"])
         status = "unknown"
-        text = (f"the surge peak ({_rate(steps[worst]['peak_demand'])} req/s of {worst}) lies beyond "
-                f"the measured range (healthy up to {_rate(steps[worst]['capacity'])} req/s); "
-                "rerun with a higher ramp")
+        text = (
+            f"the surge peak ({_rate(steps[worst]['peak_demand'])} req/s of {worst}) lies beyond "
+            f"the measured range (healthy up to {_rate(steps[worst]['capacity'])} req/s); "
+            "rerun with a higher ramp"
+        )
     else:
         rooms = {n: s["headroom"] for n, s in steps.items() if s["headroom"] is not None}
         worst = min(rooms, key=lambda n: rooms[n]) if rooms else None
         status = "survives" if worst else "unknown"
-        text = (f"the surge peak fits: the tightest step, {worst}, has {rooms[worst]:.1f}x headroom"
-                if worst else "no demand or capacity to compare")
-    return {"status": status, "text": text, "limiting_step": worst,
-            "multiple_needed": steps[worst]["multiple_needed"] if worst else None,
-            "demand_basis": demand["basis"], "demand_rule": demand["rule"],
-            "peak_arrivals": demand["peak_arrivals"], "steps": steps}
+        text = (
+            f"the surge peak fits: the tightest step, {worst}, has {rooms[worst]:.1f}x headroom"
+            if worst
+            else "no demand or capacity to compare"
+        )
+    return {
+        "status": status,
+        "text": text,
+        "limiting_step": worst,
+        "multiple_needed": steps[worst]["multiple_needed"] if worst else None,
+        "demand_basis": demand["basis"],
+        "demand_rule": demand["rule"],
+        "peak_arrivals": demand["peak_arrivals"],
+        "steps": steps,
+    }
 
 
 def retry_amplification(requests: pd.DataFrame, index: RecordIndex) -> dict[str, Any]:
     arrivals = (index.is_journey | index.is_dropped) & (index.series >= 0)
     attempts = int(arrivals.sum())
     if attempts == 0:
-        return {"available": False, "note": "no journey rows: retries cannot be told apart",
-                "attempts": 0, "persons": 0, "amplification": None, "peak_window": None}
+        return {
+            "available": False,
+            "note": "no journey rows: retries cannot be told apart",
+            "attempts": 0,
+            "persons": 0,
+            "amplification": None,
+            "peak_window": None,
+        }
     persons = 0
     if "person_id" in requests:
         ids = requests["person_id"][arrivals]
@@ -182,16 +231,20 @@ def retry_amplification(requests: pd.DataFrame, index: RecordIndex) -> dict[str,
     firsts = np.bincount(index.arrive_w[arrivals & index.first_attempt], minlength=index.n_windows)
     peak = int(np.argmax(per_window))
     return {
-        "available": True, "attempts": attempts, "persons": persons,
+        "available": True,
+        "attempts": attempts,
+        "persons": persons,
         "retries": attempts - persons,
         "amplification": attempts / persons if persons else None,
         "peak_window": {
-            "t": float(index.window_start(peak)), "window": peak,
-            "attempts": int(per_window[peak]), "first_attempts": int(firsts[peak]),
+            "t": float(index.window_start(peak)),
+            "window": peak,
+            "attempts": int(per_window[peak]),
+            "first_attempts": int(firsts[peak]),
             "amplification": float(per_window[peak] / firsts[peak]) if firsts[peak] else None,
         },
         "rule": "attempts / distinct persons over the run; at the peak window (most arrivals) "
-                "attempts / first attempts arriving in it",
+        "attempts / first attempts arriving in it",
     }
 
 
@@ -205,30 +258,45 @@ def dropped_journeys(index: RecordIndex, meta: dict[str, Any]) -> dict[str, Any]
         codes = index.journey[dropped]
         counts = np.bincount(codes[codes >= 0], minlength=len(index.journey_names))
         by_journey = {index.journey_names[j]: int(c) for j, c in enumerate(counts) if c}
-    per_window = np.bincount(index.arrive_w[dropped], minlength=index.n_windows) if n else np.zeros(1)
+    per_window = (
+        np.bincount(index.arrive_w[dropped], minlength=index.n_windows) if n else np.zeros(1)
+    )
     return {
-        "count": n, "share": n / total if total else None, "by_journey": by_journey,
+        "count": n,
+        "share": n / total if total else None,
+        "by_journey": by_journey,
         "peak_rps": float(per_window.max() / index.window_s),
         "meta_dropped_journeys": (meta.get("traffic") or {}).get("dropped_journeys"),
     }
 
 
-def evaluate_slos(slos: list[Slo], index: RecordIndex, windows: pd.DataFrame) -> list[dict[str, Any]]:
+def evaluate_slos(
+    slos: list[Slo], index: RecordIndex, windows: pd.DataFrame
+) -> list[dict[str, Any]]:
     """Each SLO over the whole run (its steps' raw records), with the measured value and pass/fail."""
     n_s, n_w = index.n_series, index.n_windows
     offered = windows["offered_rps"].to_numpy().reshape(n_s, n_w)
     series = index.series.astype(np.int64)
     out = []
     for slo in slos:
-        names = [n for n, sc in zip(index.series_names, index.series_scopes, strict=True)
-                 if sc == SCOPE_REQUEST and slo_applies(slo, n)]
+        names = [
+            n
+            for n, sc in zip(index.series_names, index.series_scopes, strict=True)
+            if sc == SCOPE_REQUEST and slo_applies(slo, n)
+        ]
         if not names:  # an SLO may name a journey
             names = [n for n in index.series_names if slo_applies(slo, n.removeprefix("journey:"))]
         entry: dict[str, Any] = {
-            "slo": slo_text(slo), "step": slo.step, "metric": slo.metric, "max": slo.max,
+            "slo": slo_text(slo),
+            "step": slo.step,
+            "metric": slo.metric,
+            "max": slo.max,
             "at_offered_max": slo.at_offered_max,
             "unit": "fraction" if slo.metric == "error_rate" else "ms",
-            "measured": None, "passed": None, "worst_step": None, "per_step": {},
+            "measured": None,
+            "passed": None,
+            "worst_step": None,
+            "per_step": {},
         }
         if not names:
             entry["note"] = "no step matches; not judged"

@@ -86,8 +86,13 @@ MAX_LATENCY_S = 3600.0
 MAX_RUN_S = 24 * 3600.0  # run.duration_s is bounded at 24 h: the bound when ended_at is unknown
 
 
-def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
-                ended_at: float | None = None, warnings: list[str] | None = None) -> RecordIndex:
+def build_index(
+    requests: pd.DataFrame,
+    started_at: float,
+    window_s: float,
+    ended_at: float | None = None,
+    warnings: list[str] | None = None,
+) -> RecordIndex:
     """Map every record to its series, arrival window and completion window."""
     kind = requests["kind"].astype("category")
     step = requests["step"].astype("category")
@@ -117,7 +122,9 @@ def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
     step_codes = step.cat.codes.to_numpy()
     step_names = [str(s) for s in step.cat.categories]
     valid = np.isfinite(arrive) & (step_codes >= 0) & (is_req | is_jr)
-    plausible = (end - arrive <= MAX_LATENCY_S) & (end >= arrive)  # a negative latency is garbage too
+    plausible = (end - arrive <= MAX_LATENCY_S) & (
+        end >= arrive
+    )  # a negative latency is garbage too
     if np.isfinite(started_at):
         plausible &= arrive >= started_at - MAX_EARLY_S
     if ended_at is not None and np.isfinite(ended_at):
@@ -126,8 +133,10 @@ def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
         plausible &= arrive <= started_at + MAX_RUN_S + MAX_LATE_S
     implausible = int((valid & ~plausible).sum())
     if implausible and warnings is not None:
-        warnings.append(f"{implausible:,} records with timestamps or latencies far outside the run "
-                        "(clock or recording errors) were left out")
+        warnings.append(
+            f"{implausible:,} records with timestamps or latencies far outside the run "
+            "(clock or recording errors) were left out"
+        )
     valid &= plausible
 
     # one (scope, step) code per record; the few distinct codes become series
@@ -185,20 +194,35 @@ def build_index(requests: pd.DataFrame, started_at: float, window_s: float,
     first_attempt = attempt <= 1
 
     has_lat = np.isfinite(lat) & (series >= 0)
-    lat_q = np.where(has_lat, np.clip(np.rint(np.nan_to_num(lat) / LATENCY_QUANTUM_MS), 0, _LAT_MASK),
-                     -1).astype(np.int64)
+    lat_q = np.where(
+        has_lat, np.clip(np.rint(np.nan_to_num(lat) / LATENCY_QUANTUM_MS), 0, _LAT_MASK), -1
+    ).astype(np.int64)
     return RecordIndex(
-        t0=float(t0), window_s=float(window_s), n_windows=n_windows, series_names=names,
-        series_scopes=scopes, series=series, arrive_w=arrive_w, end_w=end_w, ok=ok,
-        outcome=outcome_codes, outcome_names=outcome_names, journey=journey_codes,
-        journey_names=journey_names, is_journey=is_journey, is_dropped=is_dropped,
-        first_attempt=first_attempt, lat_q=lat_q,
-        start_rel=start - t0, end_rel=end_rel,
+        t0=float(t0),
+        window_s=float(window_s),
+        n_windows=n_windows,
+        series_names=names,
+        series_scopes=scopes,
+        series=series,
+        arrive_w=arrive_w,
+        end_w=end_w,
+        ok=ok,
+        outcome=outcome_codes,
+        outcome_names=outcome_names,
+        journey=journey_codes,
+        journey_names=journey_names,
+        is_journey=is_journey,
+        is_dropped=is_dropped,
+        first_attempt=first_attempt,
+        lat_q=lat_q,
+        start_rel=start - t0,
+        end_rel=end_rel,
     )
 
 
-def grouped_quantiles(index: RecordIndex, group: np.ndarray, n_groups: int,
-                      quantiles: Sequence[float] = QUANTILES) -> tuple[np.ndarray, np.ndarray]:
+def grouped_quantiles(
+    index: RecordIndex, group: np.ndarray, n_groups: int, quantiles: Sequence[float] = QUANTILES
+) -> tuple[np.ndarray, np.ndarray]:
     """Latency quantiles (and max) per group; group is per record, -1 leaves a record out.
 
     Returns (counts[n_groups], values[n_groups, len(quantiles) + 1]) with NaN for empty groups.
@@ -243,7 +267,7 @@ def concurrency(index: RecordIndex) -> np.ndarray:
     order = np.argsort(index.series, kind="stable")
     bounds = np.searchsorted(index.series[order], np.arange(index.n_series + 1))
     for s in range(index.n_series):  # one vectorised pass per series (a handful), not per row
-        rows = order[bounds[s]:bounds[s + 1]]
+        rows = order[bounds[s] : bounds[s + 1]]
         integral = _integral(np.sort(index.start_rel[rows]), edges)
         integral -= _integral(np.sort(index.end_rel[rows]), edges)
         out[s] = np.diff(integral) / w
@@ -269,19 +293,24 @@ def window_table(index: RecordIndex) -> pd.DataFrame:
     good = np.bincount(key_e[ok_rows], weights=index.ok[ok_rows], minlength=size)
     # errors by outcome class: one bincount over (key, outcome)
     n_o = len(index.outcome_names)
-    by_class = np.bincount(key_e[ok_rows] * n_o + index.outcome[ok_rows],
-                           minlength=size * n_o).reshape(size, n_o)
+    by_class = np.bincount(
+        key_e[ok_rows] * n_o + index.outcome[ok_rows], minlength=size * n_o
+    ).reshape(size, n_o)
     _, pct = grouped_quantiles(index, key_e, size)
     arrivals = journey_arrivals(index)
 
-    frame = pd.DataFrame({
-        "series": pd.Categorical.from_codes(np.repeat(np.arange(n_s), n_w),
-                                            categories=index.series_names),
-        "scope": pd.Categorical.from_codes(
-            np.repeat([0 if sc == SCOPE_REQUEST else 1 for sc in index.series_scopes], n_w),
-            categories=[SCOPE_REQUEST, SCOPE_JOURNEY]),
-        "window": np.tile(np.arange(n_w, dtype=np.int32), n_s),
-    })
+    frame = pd.DataFrame(
+        {
+            "series": pd.Categorical.from_codes(
+                np.repeat(np.arange(n_s), n_w), categories=index.series_names
+            ),
+            "scope": pd.Categorical.from_codes(
+                np.repeat([0 if sc == SCOPE_REQUEST else 1 for sc in index.series_scopes], n_w),
+                categories=[SCOPE_REQUEST, SCOPE_JOURNEY],
+            ),
+            "window": np.tile(np.arange(n_w, dtype=np.int32), n_s),
+        }
+    )
     w = index.window_s
     frame["t"] = index.t0 + frame["window"].to_numpy() * w
     frame["offered"] = offered

@@ -14,9 +14,17 @@ from pathlib import Path
 
 NAMES = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable", "chrome")
 OFFLINE_FLAGS = (
-    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync",
-    "--disable-default-apps", "--disable-extensions", "--no-first-run", "--no-default-browser-check",
+    "--headless=new",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--no-first-run",
+    "--no-default-browser-check",
     "--host-resolver-rules=MAP * ~NOTFOUND",
 )
 TIMEOUT_S = 120
@@ -31,8 +39,9 @@ def find_chromium() -> str | None:
     return None
 
 
-def run_chromium(args: list[str], *, binary: str | None = None, timeout: float = TIMEOUT_S
-                 ) -> subprocess.CompletedProcess[str]:
+def run_chromium(
+    args: list[str], *, binary: str | None = None, timeout: float = TIMEOUT_S
+) -> subprocess.CompletedProcess[str]:
     """Run headless Chromium offline with a throwaway profile; raise RuntimeError when it fails."""
     binary = binary or find_chromium()
     if binary is None:
@@ -49,8 +58,15 @@ def run_chromium(args: list[str], *, binary: str | None = None, timeout: float =
 def print_pdf(html: Path, pdf: Path, *, binary: str | None = None) -> Path:
     """Render a local HTML file to PDF (A4, no header/footer)."""
     pdf.parent.mkdir(parents=True, exist_ok=True)
-    run_chromium(["--no-pdf-header-footer", "--virtual-time-budget=5000",
-                  f"--print-to-pdf={pdf.resolve()}", html.resolve().as_uri()], binary=binary)
+    run_chromium(
+        [
+            "--no-pdf-header-footer",
+            "--virtual-time-budget=5000",
+            f"--print-to-pdf={pdf.resolve()}",
+            html.resolve().as_uri(),
+        ],
+        binary=binary,
+    )
     if not pdf.exists() or pdf.stat().st_size == 0:
         raise RuntimeError(f"chromium wrote no PDF at {pdf}")
     return pdf

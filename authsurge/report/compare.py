@@ -17,7 +17,12 @@ from matplotlib.figure import Figure
 from authsurge.analysis.summary import ms, rate
 from authsurge.report.plots import STYLE
 
-SYMBOL = {"better": "BETTER", "worse": "WORSE", "no detectable change": "~", "not judged": "(not judged)"}
+SYMBOL = {
+    "better": "BETTER",
+    "worse": "WORSE",
+    "no detectable change": "~",
+    "not judged": "(not judged)",
+}
 
 
 def change_text(m: dict[str, Any]) -> str:
@@ -44,38 +49,50 @@ def run_label(info: dict[str, Any]) -> str:
 
 def compare_text(doc: dict[str, Any]) -> str:
     """The terminal view of `authsurge compare`: verdict first, then each step."""
-    lines = [f"compare: base {run_label(doc['base'])} -> candidate {run_label(doc['candidate'])} "
-             f"(scenario {doc['candidate']['scenario']})",
-             f"verdict: {doc['verdict']}"]
+    lines = [
+        f"compare: base {run_label(doc['base'])} -> candidate {run_label(doc['candidate'])} "
+        f"(scenario {doc['candidate']['scenario']})",
+        f"verdict: {doc['verdict']}",
+    ]
     if doc["regressions"]:
         lines.append("worse: " + "; ".join(doc["regressions"]))
     if doc["improvements"]:
         lines.append("better: " + "; ".join(doc["improvements"]))
     lines.append(f"rule: {doc['rule']['text']}")
-    lines.append("levels: judged at matched load only; a step's offered load at the same level "
-                 "differs when retries or an upstream step change it, or by arrival noise")
+    lines.append(
+        "levels: judged at matched load only; a step's offered load at the same level "
+        "differs when retries or an upstream step change it, or by arrival noise"
+    )
     for name, step in doc["steps"].items():
         lines += ["", f"{name}: {step['label']}" + (f" ({step['note']})" if step["note"] else "")]
         for key in ("knee", "capacity"):
             m = step[key]
-            lines.append(f"  {key:9} {value_text(m, 'base'):>18} -> {value_text(m, 'candidate'):<18} "
-                         f"{change_text(m):<22} {SYMBOL.get(m['label'], m['label'])}"
-                         + (f"  ({m['note']})" if m["note"] else ""))
+            lines.append(
+                f"  {key:9} {value_text(m, 'base'):>18} -> {value_text(m, 'candidate'):<18} "
+                f"{change_text(m):<22} {SYMBOL.get(m['label'], m['label'])}"
+                + (f"  ({m['note']})" if m["note"] else "")
+            )
         for level in step["levels"]:
-            head = (f"  at {level['label']:>8}: offered {rate(level['base_offered'])} -> "
-                    f"{rate(level['candidate_offered'])} req/s")
+            head = (
+                f"  at {level['label']:>8}: offered {rate(level['base_offered'])} -> "
+                f"{rate(level['candidate_offered'])} req/s"
+            )
             if not level["judged"]:
                 lines.append(f"{head}; {level['note']}")
                 continue
-            parts = [f"{k} {change_text(m)} {SYMBOL.get(m['label'], m['label'])}"
-                     for k, m in level["metrics"].items()]
+            parts = [
+                f"{k} {change_text(m)} {SYMBOL.get(m['label'], m['label'])}"
+                for k, m in level["metrics"].items()
+            ]
             lines.append(f"{head}; " + ", ".join(parts))
     for warning in doc["warnings"]:
         lines.append(f"warning: {warning}")
     return "\n".join(lines)
 
 
-def comparison_figure(doc: dict[str, Any], base: dict[str, Any], candidate: dict[str, Any]) -> Figure:
+def comparison_figure(
+    doc: dict[str, Any], base: dict[str, Any], candidate: dict[str, Any]
+) -> Figure:
     """Both runs' capacity curves, one panel per step, knees marked (candidate with its interval).
 
     `base` and `candidate` are the two analysis.json documents, `doc` the comparison's JSON.
@@ -95,34 +112,66 @@ def comparison_figure(doc: dict[str, Any], base: dict[str, Any], candidate: dict
         ax.set_title(f"{name}: {step['label']}", color=_label_color(step["label"]))
         top = 0.0
         for run, color, tag in ((base, "C0", "base"), (candidate, "C1", "candidate")):
-            curve = sorted(run["steps"].get(name, {}).get("curve", []), key=lambda p: p["offered"] or 0)
+            curve = sorted(
+                run["steps"].get(name, {}).get("curve", []), key=lambda p: p["offered"] or 0
+            )
             xs = [p["offered"] for p in curve]
             ys = [p["goodput"] for p in curve]
             if xs:
-                ax.plot(xs, ys, marker="o", markersize=3.5, color=color,
-                        label=f"{tag} {run['run']['id'][:24]}")
+                ax.plot(
+                    xs,
+                    ys,
+                    marker="o",
+                    markersize=3.5,
+                    color=color,
+                    label=f"{tag} {run['run']['id'][:24]}",
+                )
                 top = max(top, max(x or 0 for x in xs), max(y or 0 for y in ys))
         knee = step["knee"]
         reached = step.get("knee_reached") or {}
-        for value, capacity, color, which in ((knee["base"], step["capacity"]["base"], "C0", "base"),
-                                              (knee["candidate"], step["capacity"]["candidate"], "C1",
-                                               "candidate")):
+        for value, capacity, color, which in (
+            (knee["base"], step["capacity"]["base"], "C0", "base"),
+            (knee["candidate"], step["capacity"]["candidate"], "C1", "candidate"),
+        ):
             if value is None or capacity is None or not reached.get(which, True):
                 continue  # no knee in that run: nothing to mark
-            ax.plot([value], [capacity], marker="X", markersize=10, color=color,
-                    markeredgecolor="black", linestyle="none")
-        if (knee["base"] is not None and knee["ci_low"] is not None and knee["ci_high"] is not None
-                and step["capacity"]["candidate"] is not None):
+            ax.plot(
+                [value],
+                [capacity],
+                marker="X",
+                markersize=10,
+                color=color,
+                markeredgecolor="black",
+                linestyle="none",
+            )
+        if (
+            knee["base"] is not None
+            and knee["ci_low"] is not None
+            and knee["ci_high"] is not None
+            and step["capacity"]["candidate"] is not None
+        ):
             lo = knee["base"] * (1 + knee["ci_low"])
             hi = knee["base"] * (1 + knee["ci_high"])
-            ax.plot([lo, hi], [step["capacity"]["candidate"]] * 2, color="C1", linewidth=3,
-                    alpha=0.5, solid_capstyle="butt",
-                    label=f"candidate knee, {knee['confidence']:.0%} interval")
+            ax.plot(
+                [lo, hi],
+                [step["capacity"]["candidate"]] * 2,
+                color="C1",
+                linewidth=3,
+                alpha=0.5,
+                solid_capstyle="butt",
+                label=f"candidate knee, {knee['confidence']:.0%} interval",
+            )
         if top > 0:
-            ax.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=0.8,
-                    label="goodput = offered")
+            ax.plot(
+                [0, top],
+                [0, top],
+                color="grey",
+                linestyle="--",
+                linewidth=0.8,
+                label="goodput = offered",
+            )
         ax.legend(loc="upper left", fontsize=7)
-    for ax in list(axes.flat)[len(names):]:
+    for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
     fig.suptitle(f"Capacity curves, base vs candidate (X: knee); verdict: {doc['verdict']}")
     return fig

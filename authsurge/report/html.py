@@ -33,20 +33,38 @@ Progress = Callable[[str], None]
 SHORTFALL_ROWS = 30
 
 FIGURE_TEXT = {
-    "capacity": ("Capacity curves", "Goodput against offered load per step, steady state only; "
-                 "the dashed line is goodput = offered, X marks each step's knee."),
-    "latency": ("Latency percentiles", "p50, p90, p95 and p99 against offered load, one panel per "
-                "step; the dotted line is the step's knee."),
-    "errors": ("Error rate", "Share of completed requests that failed, against offered load; "
-               "dotted lines are the knees."),
-    "timeline": ("Timeline", "Arrivals, goodput and errors per second over the run, with each "
-                 "step's knee and the target's CPU (right axis)."),
+    "capacity": (
+        "Capacity curves",
+        "Goodput against offered load per step, steady state only; "
+        "the dashed line is goodput = offered, X marks each step's knee.",
+    ),
+    "latency": (
+        "Latency percentiles",
+        "p50, p90, p95 and p99 against offered load, one panel per "
+        "step; the dotted line is the step's knee.",
+    ),
+    "errors": (
+        "Error rate",
+        "Share of completed requests that failed, against offered load; "
+        "dotted lines are the knees.",
+    ),
+    "timeline": (
+        "Timeline",
+        "Arrivals, goodput and errors per second over the run, with each "
+        "step's knee and the target's CPU (right axis).",
+    ),
 }
 
 
-def write_report(run_dir: str | Path, out: str | Path | None = None, *,
-                 baseline: str | Path | None = None, force: bool = False,
-                 progress: Progress | None = None, rule: CompareRule | None = None) -> Path:
+def write_report(
+    run_dir: str | Path,
+    out: str | Path | None = None,
+    *,
+    baseline: str | Path | None = None,
+    force: bool = False,
+    progress: Progress | None = None,
+    rule: CompareRule | None = None,
+) -> Path:
     """Write the HTML report of a run (default RUN_DIR/report.html) and return its path.
 
     `baseline`: an earlier run of the same scenario to compare with (BadInput when the
@@ -77,7 +95,9 @@ def environment() -> jinja2.Environment:
         loader=jinja2.PackageLoader("authsurge.report", "templates"),
         autoescape=jinja2.select_autoescape(["html"]),
         undefined=jinja2.StrictUndefined,  # a missing value is a bug, not an empty cell
-        trim_blocks=True, lstrip_blocks=True)
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env
 
 
@@ -89,23 +109,34 @@ def render_report(inputs: ReportInputs, comparison: Any = None) -> str:
     doc, meta = inputs.doc, inputs.meta
     css = resources.files("authsurge.report").joinpath("templates/report.css").read_text("utf-8")
     context = {
-        "css": css, "run": doc["run"], "version": __version__,
+        "css": css,
+        "run": doc["run"],
+        "version": __version__,
         "target_version": (meta.get("target") or {}).get("version"),
         "started": utc(doc["run"].get("started_at")),
         "duration": seconds(doc["run"].get("duration_s")),
-        "verdict": doc["verdict"], "verdict_class": doc["verdict"]["status"],
+        "verdict": doc["verdict"],
+        "verdict_class": doc["verdict"]["status"],
         "headline": sentence_case(headline(doc)),
         "facts": facts(doc),
         "slos": slo_rows(doc),
-        "figures": [{"name": name, "title": FIGURE_TEXT[name][0], "caption": FIGURE_TEXT[name][1],
-                     "uri": data_uri(path.read_bytes())}
-                    for name, path in inputs.figures.items()],
+        "figures": [
+            {
+                "name": name,
+                "title": FIGURE_TEXT[name][0],
+                "caption": FIGURE_TEXT[name][1],
+                "uri": data_uri(path.read_bytes()),
+            }
+            for name, path in inputs.figures.items()
+        ],
         "steps": step_rows(doc),
         "ranking": ranking_rows(doc),
         "knee_rule": _first_step(doc, lambda s: s["knee"]["rule"]) or "",
         "curve_rule": doc["curves"]["rule"],
         "metadata": metadata_rows(doc, meta),
-        "harness": [], "shortfall": [], "shortfall_more": 0,
+        "harness": [],
+        "shortfall": [],
+        "shortfall_more": 0,
         "warnings": doc["warnings"],
         "command": meta.get("command") or "(not recorded)",
         "compare": compare_context(comparison) if comparison is not None else None,
@@ -115,15 +146,23 @@ def render_report(inputs: ReportInputs, comparison: Any = None) -> str:
     t0 = doc["run"].get("started_at") or 0
     windows = health["shortfall"]
     context["shortfall"] = [
-        {"start": f"{w.get('start', 0) - t0:.0f}", "end": f"{w.get('end', 0) - t0:.0f}",
-         "planned": w.get("planned", ""), "started": w.get("started", ""),
-         "dropped": w.get("dropped", ""), "late": w.get("late", ""),
-         "max_lag_s": w.get("max_lag_s", "")} for w in windows[:SHORTFALL_ROWS]]
+        {
+            "start": f"{w.get('start', 0) - t0:.0f}",
+            "end": f"{w.get('end', 0) - t0:.0f}",
+            "planned": w.get("planned", ""),
+            "started": w.get("started", ""),
+            "dropped": w.get("dropped", ""),
+            "late": w.get("late", ""),
+            "max_lag_s": w.get("max_lag_s", ""),
+        }
+        for w in windows[:SHORTFALL_ROWS]
+    ]
     context["shortfall_more"] = max(0, len(windows) - SHORTFALL_ROWS)
     return environment().get_template("report.html").render(**context)
 
 
 # --- formatting ----------------------------------------------------------------------
+
 
 def utc(epoch: Any) -> str:
     if not isinstance(epoch, int | float):
@@ -157,35 +196,71 @@ def facts(doc: dict[str, Any]) -> list[dict[str, str]]:
     verdict = doc["verdict"]
     if first and first["reached"]:
         knee = doc["steps"][first["step"]]["knee"]
-        arrivals = (f"{rate(knee['arrivals'])} journeys/s arriving"
-                    if knee.get("arrivals") is not None else "")
+        arrivals = (
+            f"{rate(knee['arrivals'])} journeys/s arriving"
+            if knee.get("arrivals") is not None
+            else ""
+        )
         out.append({"k": "fails first", "v": first["step"], "n": knee["reason"]})
-        out.append({"k": "at load (knee)", "v": f"{rate(knee['offered'])} req/s offered",
-                    "n": arrivals})
-        out.append({"k": "its capacity", "v": f"{rate(knee['capacity'])} req/s",
-                    "n": "successful requests per second it sustains"})
+        out.append(
+            {"k": "at load (knee)", "v": f"{rate(knee['offered'])} req/s offered", "n": arrivals}
+        )
+        out.append(
+            {
+                "k": "its capacity",
+                "v": f"{rate(knee['capacity'])} req/s",
+                "n": "successful requests per second it sustains",
+            }
+        )
     elif ranked:
         best = ranked[-1]
-        out.append({"k": "fails first", "v": "nothing in range",
-                    "n": f"healthy up to {rate(best['healthy_up_to'])} req/s"})
+        out.append(
+            {
+                "k": "fails first",
+                "v": "nothing in range",
+                "n": f"healthy up to {rate(best['healthy_up_to'])} req/s",
+            }
+        )
     limiting = verdict.get("limiting_step")
     if limiting:
         step = verdict["steps"][limiting]
         if verdict["status"] == "fails":
-            out.append({"k": "surge needs", "v": f"{multiple(verdict['multiple_needed'])} capacity",
-                        "n": f"of {limiting}: {rate(step['peak_demand'])} req/s planned at the peak"})
+            out.append(
+                {
+                    "k": "surge needs",
+                    "v": f"{multiple(verdict['multiple_needed'])} capacity",
+                    "n": f"of {limiting}: {rate(step['peak_demand'])} req/s planned at the peak",
+                }
+            )
         else:
-            out.append({"k": "surge headroom", "v": multiple(step["headroom"]),
-                        "n": f"on {limiting} ({rate(step['peak_demand'])} req/s at the peak)"
-                        + (", a lower bound" if step["capacity_is_lower_bound"] else "")})
+            out.append(
+                {
+                    "k": "surge headroom",
+                    "v": multiple(step["headroom"]),
+                    "n": f"on {limiting} ({rate(step['peak_demand'])} req/s at the peak)"
+                    + (", a lower bound" if step["capacity_is_lower_bound"] else ""),
+                }
+            )
     if verdict.get("peak_arrivals") is not None:
-        out.append({"k": "surge peak", "v": f"{rate(verdict['peak_arrivals'])} journeys/s",
-                    "n": f"demand from the {verdict['demand_basis']}"})
+        out.append(
+            {
+                "k": "surge peak",
+                "v": f"{rate(verdict['peak_arrivals'])} journeys/s",
+                "n": f"demand from the {verdict['demand_basis']}",
+            }
+        )
     judged = [s for s in doc["slos"] if s.get("passed") is not None]
     if doc["slos"]:
         met = sum(1 for s in judged if s["passed"])
-        out.append({"k": "SLOs met", "v": f"{met} of {len(judged)}",
-                    "n": f"{len(doc['slos']) - len(judged)} not judged" if len(judged) < len(doc["slos"]) else ""})
+        out.append(
+            {
+                "k": "SLOs met",
+                "v": f"{met} of {len(judged)}",
+                "n": f"{len(doc['slos']) - len(judged)} not judged"
+                if len(judged) < len(doc["slos"])
+                else "",
+            }
+        )
     return out
 
 
@@ -199,10 +274,22 @@ def slo_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
     rows = []
     for s in doc["slos"]:
         passed = s.get("passed")
-        result = "met" if passed else "BREACHED" if passed is False else f"not judged ({s.get('note', '')})"
-        rows.append({"slo": s["slo"], "measured": _slo_value(s, s.get("measured")),
-                     "worst_step": s.get("worst_step"), "result": result,
-                     "css": "pass" if passed else "fail" if passed is False else "muted"})
+        result = (
+            "met"
+            if passed
+            else "BREACHED"
+            if passed is False
+            else f"not judged ({s.get('note', '')})"
+        )
+        rows.append(
+            {
+                "slo": s["slo"],
+                "measured": _slo_value(s, s.get("measured")),
+                "worst_step": s.get("worst_step"),
+                "result": result,
+                "css": "pass" if passed else "fail" if passed is False else "muted",
+            }
+        )
     return rows
 
 
@@ -214,21 +301,33 @@ def step_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         v = verdict_steps.get(name) or {}
         top = s["top_errors"][0] if s["top_errors"] else None
         bound = " (lower bound)" if knee.get("capacity_is_lower_bound") else ""
-        rows.append({
-            "name": name, "requests": f"{s['requests']:,}", "error_rate": percent(s["error_rate"]),
-            "p50": ms(s["p50"]), "p95": ms(s["p95"]), "p99": ms(s["p99"]),
-            "knee_offered": rate(knee["offered"]) if knee["reached"] else "not reached",
-            "knee_arrivals": rate(knee["arrivals"]) if knee["reached"] else "",
-            "capacity": f"{rate(knee['capacity'])}{bound}",
-            "per_vcpu": rate(s["bottleneck"].get("capacity_per_vcpu"))
-            if s["bottleneck"].get("capacity_per_vcpu") is not None else "",
-            "peak_demand": rate(v.get("peak_demand")) if v.get("peak_demand") is not None else "",
-            "headroom": ("≥ " if v.get("capacity_is_lower_bound") else "")
-            + multiple(v.get("headroom")) if v.get("headroom") is not None else "",
-            "reason": knee["reason"], "bottleneck": s["bottleneck"].get("text") or "",
-            "top_error": f"{top['reason']} ({top['count']:,})" if top else "",
-            "harness_warning": s["bottleneck"].get("harness_warning"),
-        })
+        rows.append(
+            {
+                "name": name,
+                "requests": f"{s['requests']:,}",
+                "error_rate": percent(s["error_rate"]),
+                "p50": ms(s["p50"]),
+                "p95": ms(s["p95"]),
+                "p99": ms(s["p99"]),
+                "knee_offered": rate(knee["offered"]) if knee["reached"] else "not reached",
+                "knee_arrivals": rate(knee["arrivals"]) if knee["reached"] else "",
+                "capacity": f"{rate(knee['capacity'])}{bound}",
+                "per_vcpu": rate(s["bottleneck"].get("capacity_per_vcpu"))
+                if s["bottleneck"].get("capacity_per_vcpu") is not None
+                else "",
+                "peak_demand": rate(v.get("peak_demand"))
+                if v.get("peak_demand") is not None
+                else "",
+                "headroom": ("≥ " if v.get("capacity_is_lower_bound") else "")
+                + multiple(v.get("headroom"))
+                if v.get("headroom") is not None
+                else "",
+                "reason": knee["reason"],
+                "bottleneck": s["bottleneck"].get("text") or "",
+                "top_error": f"{top['reason']} ({top['count']:,})" if top else "",
+                "harness_warning": s["bottleneck"].get("harness_warning"),
+            }
+        )
     return rows
 
 
@@ -238,10 +337,18 @@ def ranking_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         margin = ""
         if r.get("margin_to_next") is not None:
             margin = (">" if r.get("margin_is_lower_bound") else "") + f"{r['margin_to_next']:.2f}x"
-        rows.append({"rank": r["rank"], "step": r["step"], "rank_by": r["rank_by"],
-                     "knee": rate(r["knee"]) if r["reached"] else
-                     f"none (healthy to {rate(r['healthy_up_to'])})",
-                     "reason": r["reason"], "margin": margin})
+        rows.append(
+            {
+                "rank": r["rank"],
+                "step": r["step"],
+                "rank_by": r["rank_by"],
+                "knee": rate(r["knee"])
+                if r["reached"]
+                else f"none (healthy to {rate(r['healthy_up_to'])})",
+                "reason": r["reason"],
+                "margin": margin,
+            }
+        )
     return rows
 
 
@@ -252,62 +359,113 @@ def metadata_rows(doc: dict[str, Any], meta: dict[str, Any]) -> list[tuple[str, 
     traffic = meta.get("traffic") or {}
     config = doc["config"]
     rows = [
-        ("scenario", f"{meta.get('scenario', '?')}" + (f" ({meta['scenario_file']})"
-                                                       if meta.get("scenario_file") else "")),
+        (
+            "scenario",
+            f"{meta.get('scenario', '?')}"
+            + (f" ({meta['scenario_file']})" if meta.get("scenario_file") else ""),
+        ),
         ("target", target.get("base_url") or "?"),
         ("target version", target.get("version") or "not given (scenario target.version)"),
         ("target commit", target.get("git_commit") or "not given"),
         ("run", f"{doc['run']['id']}, status {meta.get('status', '?')}"),
         ("started / ended (UTC)", f"{utc(meta.get('started_at'))} / {utc(meta.get('ended_at'))}"),
         ("duration", seconds(meta.get("duration_s"))),
-        ("traffic", f"{traffic.get('model', '?')} model, shape {traffic.get('shape', '?')}, "
-                    f"arrivals {traffic.get('arrivals', '?')}"
-                    + (f", rate scale {traffic['rate_scale']}" if traffic.get("rate_scale") else "")),
+        (
+            "traffic",
+            f"{traffic.get('model', '?')} model, shape {traffic.get('shape', '?')}, "
+            f"arrivals {traffic.get('arrivals', '?')}"
+            + (f", rate scale {traffic['rate_scale']}" if traffic.get("rate_scale") else ""),
+        ),
         ("records", f"{doc['run']['records']:,} in {len(doc['run']['shards'])} shard(s)"),
-        ("harness", ", ".join(f"{k} {harness[k]}" for k in ("authsurge", "locust", "python")
-                              if harness.get(k)) or "?"),
-        ("load generator host", f"{harness.get('host', '?')}, {harness.get('cpu_count', '?')} CPUs, "
-                                f"{harness.get('workers', '?')} worker(s)"),
-        ("analysis settings", f"window {config['window_s']:g} s, settle {config['settle_s']:g} s, "
-                              f"knee at goodput < {config['goodput_share']:.0%} of offered"
-                              + (f" or p95 > {config['knee_p95_ms']:g} ms"
-                                 if config.get("knee_p95_ms") else "")),
+        (
+            "harness",
+            ", ".join(
+                f"{k} {harness[k]}" for k in ("authsurge", "locust", "python") if harness.get(k)
+            )
+            or "?",
+        ),
+        (
+            "load generator host",
+            f"{harness.get('host', '?')}, {harness.get('cpu_count', '?')} CPUs, "
+            f"{harness.get('workers', '?')} worker(s)",
+        ),
+        (
+            "analysis settings",
+            f"window {config['window_s']:g} s, settle {config['settle_s']:g} s, "
+            f"knee at goodput < {config['goodput_share']:.0%} of offered"
+            + (f" or p95 > {config['knee_p95_ms']:g} ms" if config.get("knee_p95_ms") else ""),
+        ),
     ]
     retry = doc["retry"]
     if retry.get("available"):
-        rows.append(("retries", f"{retry['amplification']:.2f} attempts per person "
-                                f"({retry['retries']:,} retries by {retry['persons']:,} people)"))
+        rows.append(
+            (
+                "retries",
+                f"{retry['amplification']:.2f} attempts per person "
+                f"({retry['retries']:,} retries by {retry['persons']:,} people)",
+            )
+        )
     return rows
 
 
 def harness_rows(health: dict[str, Any], doc: dict[str, Any]) -> list[tuple[str, str]]:
     rows = []
     if health["peak_cpu_percent"] is not None:
-        rows.append(("generator CPU, peak", f"{health['peak_cpu_percent']:.0f}% of a core "
-                                            "(busiest worker; near 100% the generator may be the limit)"))
+        rows.append(
+            (
+                "generator CPU, peak",
+                f"{health['peak_cpu_percent']:.0f}% of a core "
+                "(busiest worker; near 100% the generator may be the limit)",
+            )
+        )
     if health["mean_cpu_percent"]:
-        rows.append(("generator CPU, mean", ", ".join(f"{w} {c:.0f}%"
-                                                      for w, c in health["mean_cpu_percent"].items())))
+        rows.append(
+            (
+                "generator CPU, mean",
+                ", ".join(f"{w} {c:.0f}%" for w, c in health["mean_cpu_percent"].items()),
+            )
+        )
     if health["peak_loop_lag_ms"] is not None:
         rows.append(("event-loop lag, worst", f"{health['peak_loop_lag_ms']:.0f} ms"))
     dropped = doc["dropped"]
-    rows.append(("dropped journeys", f"{dropped['count']:,}"
-                 + (f" ({percent(dropped['share'])} of arrivals; concurrency cap reached)"
-                    if dropped["count"] else "")))
+    rows.append(
+        (
+            "dropped journeys",
+            f"{dropped['count']:,}"
+            + (
+                f" ({percent(dropped['share'])} of arrivals; concurrency cap reached)"
+                if dropped["count"]
+                else ""
+            ),
+        )
+    )
     if health["planned_journeys"] is not None:
-        rows.append(("journeys planned / started", f"{health['planned_journeys']:,} / "
-                                                   f"{health['started_journeys'] or 0:,}"))
+        rows.append(
+            (
+                "journeys planned / started",
+                f"{health['planned_journeys']:,} / {health['started_journeys'] or 0:,}",
+            )
+        )
     generator = doc.get("generator")  # analysis.json's generator-bound seconds, when present
     if isinstance(generator, dict) and generator.get("sampled"):
         bound = generator.get("bound_s")
         share = generator.get("share_of_run")
-        rows.append(("generator-bound time", "none" if not bound else
-                     f"{bound:,.0f} s ({percent(share)} of the run): the client, not the target, "
-                     "was the limit then"))
+        rows.append(
+            (
+                "generator-bound time",
+                "none"
+                if not bound
+                else f"{bound:,.0f} s ({percent(share)} of the run): the client, not the target, "
+                "was the limit then",
+            )
+        )
     n = len(health["shortfall"])
     rows.append(("arrivals on schedule", "yes" if n == 0 else f"no: {n} window(s) short"))
-    warned = [f"{name}: {s['bottleneck']['harness_warning']}" for name, s in doc["steps"].items()
-              if s["bottleneck"].get("harness_warning")]
+    warned = [
+        f"{name}: {s['bottleneck']['harness_warning']}"
+        for name, s in doc["steps"].items()
+        if s["bottleneck"].get("harness_warning")
+    ]
     rows.append(("harness at the knees", "; ".join(warned) if warned else "no warning"))
     return rows
 
@@ -330,29 +488,52 @@ def compare_context(comparison: Any) -> dict[str, Any]:
         for level in step["levels"]:
             if not level["judged"]:
                 continue
-            level_rows.append({
-                "step": name, "level": level["label"],
-                "offered": f"{rate(level['base_offered'])} / {rate(level['candidate_offered'])}",
-                "cells": [{"text": f"{change_text(m)} {SYMBOL.get(m['label'], '')}".strip(),
-                           "css": {"worse": "worse", "better": "better"}.get(m["label"], ""),
-                           "title": f"{value_text(m, 'base')} -> {value_text(m, 'candidate')}"}
-                          for m in (level["metrics"][k] for k in ("goodput", "p50", "p95", "p99"))],
-            })
+            level_rows.append(
+                {
+                    "step": name,
+                    "level": level["label"],
+                    "offered": f"{rate(level['base_offered'])} / {rate(level['candidate_offered'])}",
+                    "cells": [
+                        {
+                            "text": f"{change_text(m)} {SYMBOL.get(m['label'], '')}".strip(),
+                            "css": {"worse": "worse", "better": "better"}.get(m["label"], ""),
+                            "title": f"{value_text(m, 'base')} -> {value_text(m, 'candidate')}",
+                        }
+                        for m in (level["metrics"][k] for k in ("goodput", "p50", "p95", "p99"))
+                    ],
+                }
+            )
     base_doc, cand_doc = comparison.base.to_json(), comparison.candidate.to_json()
     png = render_png(lambda: comparison_figure(doc, base_doc, cand_doc))
-    judged = ", ".join(f"{name} {step['levels_judged']} of {len(step['levels'])}"
-                       for name, step in doc["steps"].items())
-    return {"base": doc["base"]["id"], "candidate": doc["candidate"]["id"], "judged": judged,
-            "verdict": doc["verdict"],
-            "verdict_class": {"regression": "worse", "improvement": "better"}.get(doc["verdict"], ""),
-            "rule": doc["rule"]["text"], "rows": rows, "level_rows": level_rows,
-            "figure": data_uri(png),
-            "confidence": f"{doc['rule']['confidence']:.0%}", "warnings": doc["warnings"]}
+    judged = ", ".join(
+        f"{name} {step['levels_judged']} of {len(step['levels'])}"
+        for name, step in doc["steps"].items()
+    )
+    return {
+        "base": doc["base"]["id"],
+        "candidate": doc["candidate"]["id"],
+        "judged": judged,
+        "verdict": doc["verdict"],
+        "verdict_class": {"regression": "worse", "improvement": "better"}.get(doc["verdict"], ""),
+        "rule": doc["rule"]["text"],
+        "rows": rows,
+        "level_rows": level_rows,
+        "figure": data_uri(png),
+        "confidence": f"{doc['rule']['confidence']:.0%}",
+        "warnings": doc["warnings"],
+    }
 
 
-def _compare_row(step: str, metric: str, m: dict[str, Any], value_text: Any, change_text: Any
-                 ) -> dict[str, str]:
-    return {"step": step, "metric": metric, "base": value_text(m, "base"),
-            "candidate": value_text(m, "candidate"), "change": change_text(m),
-            "label": m["label"], "css": {"worse": "worse", "better": "better"}.get(m["label"], ""),
-            "note": m["note"]}
+def _compare_row(
+    step: str, metric: str, m: dict[str, Any], value_text: Any, change_text: Any
+) -> dict[str, str]:
+    return {
+        "step": step,
+        "metric": metric,
+        "base": value_text(m, "base"),
+        "candidate": value_text(m, "candidate"),
+        "change": change_text(m),
+        "label": m["label"],
+        "css": {"worse": "worse", "better": "better"}.get(m["label"], ""),
+        "note": m["note"],
+    }

@@ -52,8 +52,11 @@ def analysis_is_fresh(run_dir: Path) -> bool:
         doc = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return False
-    return isinstance(doc, dict) and doc.get("format_version") == schema.ANALYSIS_FORMAT_VERSION \
+    return (
+        isinstance(doc, dict)
+        and doc.get("format_version") == schema.ANALYSIS_FORMAT_VERSION
         and all(k in doc for k in schema.TOP_LEVEL_KEYS)
+    )
 
 
 def plots_are_fresh(run_dir: Path) -> bool:
@@ -66,8 +69,9 @@ def plots_are_fresh(run_dir: Path) -> bool:
     return all(p.exists() and p.stat().st_mtime >= made - 2.0 for p in pngs)
 
 
-def load_inputs(run_dir: str | Path, *, progress: Progress | None = None,
-                analysis: RunAnalysis | None = None) -> ReportInputs:
+def load_inputs(
+    run_dir: str | Path, *, progress: Progress | None = None, analysis: RunAnalysis | None = None
+) -> ReportInputs:
     """analysis.json and the plots of a run, analysing it first when they are missing or stale."""
     from authsurge.analysis.load import read_meta
 
@@ -79,7 +83,9 @@ def load_inputs(run_dir: str | Path, *, progress: Progress | None = None,
     return _analyse(run_dir, progress, analysis)
 
 
-def _analyse(run_dir: Path, progress: Progress | None, analysis: RunAnalysis | None) -> ReportInputs:
+def _analyse(
+    run_dir: Path, progress: Progress | None, analysis: RunAnalysis | None
+) -> ReportInputs:
     from authsurge.analysis import analyze_run
     from authsurge.report.plots import write_plots
 
@@ -89,13 +95,17 @@ def _analyse(run_dir: Path, progress: Progress | None, analysis: RunAnalysis | N
     if progress:
         progress("plots")
     write_plots(analysis, run_dir / "plots")
-    return ReportInputs(run_dir, analysis.to_json(), analysis.meta, _figures(run_dir), analysis,
-                        reanalysed=True)
+    return ReportInputs(
+        run_dir, analysis.to_json(), analysis.meta, _figures(run_dir), analysis, reanalysed=True
+    )
 
 
 def _figures(run_dir: Path) -> dict[str, Path]:
-    return {name: run_dir / "plots" / f"{name}.png" for name in FIGURES
-            if (run_dir / "plots" / f"{name}.png").exists()}
+    return {
+        name: run_dir / "plots" / f"{name}.png"
+        for name in FIGURES
+        if (run_dir / "plots" / f"{name}.png").exists()
+    }
 
 
 def harness_health(run_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
@@ -107,7 +117,9 @@ def harness_health(run_dir: Path, meta: dict[str, Any]) -> dict[str, Any]:
     traffic = meta.get("traffic") or {}
     harness = meta.get("harness") or {}
     out: dict[str, Any] = {
-        "peak_cpu_percent": None, "peak_loop_lag_ms": None, "mean_cpu_percent": {},
+        "peak_cpu_percent": None,
+        "peak_loop_lag_ms": None,
+        "mean_cpu_percent": {},
         "dropped_journeys": traffic.get("dropped_journeys"),
         "planned_journeys": traffic.get("planned_journeys"),
         "started_journeys": traffic.get("started_journeys"),

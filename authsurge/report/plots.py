@@ -20,8 +20,14 @@ if TYPE_CHECKING:
     from authsurge.analysis import RunAnalysis
 
 STYLE: dict[str, Any] = {
-    "font.size": 10, "axes.titlesize": 11, "axes.labelsize": 10, "legend.fontsize": 9,
-    "axes.grid": True, "grid.alpha": 0.3, "axes.spines.top": False, "axes.spines.right": False,
+    "font.size": 10,
+    "axes.titlesize": 11,
+    "axes.labelsize": 10,
+    "legend.fontsize": 9,
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
     "svg.hashsalt": "authsurge",  # stable SVG ids: identical runs give identical files
 }
 PERCENTILES = (("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"))
@@ -59,21 +65,51 @@ def capacity_figure(analysis: RunAnalysis) -> Figure:
         pts = _points(analysis, step)
         if pts.empty:
             continue
-        ax.plot(pts["offered_rps"], pts["goodput_rps"], marker="o", markersize=4,
-                color=colors[step], label=step)
+        ax.plot(
+            pts["offered_rps"],
+            pts["goodput_rps"],
+            marker="o",
+            markersize=4,
+            color=colors[step],
+            label=step,
+        )
         top = max(top, float(pts["offered_rps"].max()), float(pts["goodput_rps"].max()))
         knee = analysis.knees[step]
         if knee.reached and knee.offered is not None and knee.capacity is not None:
-            ax.plot([knee.offered], [knee.capacity], marker="X", markersize=11, color=colors[step],
-                    markeredgecolor="black", linestyle="none")
-            ax.annotate(f"{step} knee\n{knee.offered:,.1f} req/s offered", (knee.offered, knee.capacity),
-                        textcoords="offset points", xytext=(8, -22), fontsize=8)
+            ax.plot(
+                [knee.offered],
+                [knee.capacity],
+                marker="X",
+                markersize=11,
+                color=colors[step],
+                markeredgecolor="black",
+                linestyle="none",
+            )
+            ax.annotate(
+                f"{step} knee\n{knee.offered:,.1f} req/s offered",
+                (knee.offered, knee.capacity),
+                textcoords="offset points",
+                xytext=(8, -22),
+                fontsize=8,
+            )
     if top > 0:
-        ax.plot([0, top], [0, top], color="grey", linestyle="--", linewidth=1,
-                label="goodput = offered (ideal)")
+        ax.plot(
+            [0, top],
+            [0, top],
+            color="grey",
+            linestyle="--",
+            linewidth=1,
+            label="goodput = offered (ideal)",
+        )
         share = analysis.config.goodput_share
-        ax.plot([0, top], [0, share * top], color="grey", linestyle=":", linewidth=1,
-                label=f"{share:.0%} of offered (knee threshold)")
+        ax.plot(
+            [0, top],
+            [0, share * top],
+            color="grey",
+            linestyle=":",
+            linewidth=1,
+            label=f"{share:.0%} of offered (knee threshold)",
+        )
     _maybe_log(ax, analysis, steps)
     ax.set_title("Capacity curves: goodput vs offered load (steady state)")
     ax.set_xlabel("offered load (req/s)")
@@ -84,10 +120,16 @@ def capacity_figure(analysis: RunAnalysis) -> Figure:
 
 def _maybe_log(ax: Axes, analysis: RunAnalysis, steps: list[str]) -> None:
     """Log axes when steps differ by more than 20x in load, so the small ones stay readable."""
-    peaks = [float(analysis.curves.of(s)["offered_rps"].max()) for s in steps
-             if not analysis.curves.of(s).empty]
-    lows = [float(analysis.curves.of(s)["offered_rps"].min()) for s in steps
-            if not analysis.curves.of(s).empty]
+    peaks = [
+        float(analysis.curves.of(s)["offered_rps"].max())
+        for s in steps
+        if not analysis.curves.of(s).empty
+    ]
+    lows = [
+        float(analysis.curves.of(s)["offered_rps"].min())
+        for s in steps
+        if not analysis.curves.of(s).empty
+    ]
     if peaks and min(lows) > 0 and max(peaks) / min(peaks) > 20:
         ax.set_xscale("log")
         ax.set_yscale("log")
@@ -115,11 +157,16 @@ def latency_figure(analysis: RunAnalysis) -> Figure:
         if finite.size and finite.max() / finite.min() > 50:
             ax.set_yscale("log")
         if analysis.config.knee_p95_ms is not None:
-            ax.axhline(analysis.config.knee_p95_ms, color="red", linestyle="--", linewidth=1,
-                       label=f"knee_p95_ms {analysis.config.knee_p95_ms:g} ms")
+            ax.axhline(
+                analysis.config.knee_p95_ms,
+                color="red",
+                linestyle="--",
+                linewidth=1,
+                label=f"knee_p95_ms {analysis.config.knee_p95_ms:g} ms",
+            )
         _mark_knee(ax, analysis, step, colors[step])
         ax.legend(loc="upper left")
-    for ax in list(axes.flat)[len(steps):]:
+    for ax in list(axes.flat)[len(steps) :]:
         ax.set_visible(False)
     fig.suptitle("Latency percentiles vs offered load (dotted line: knee)")
     return fig
@@ -135,8 +182,14 @@ def errors_figure(analysis: RunAnalysis) -> Figure:
         pts = _points(analysis, step)
         if pts.empty:
             continue
-        ax.plot(pts["offered_rps"], pts["error_rate"] * 100, marker="o", markersize=4,
-                color=colors[step], label=step)
+        ax.plot(
+            pts["offered_rps"],
+            pts["error_rate"] * 100,
+            marker="o",
+            markersize=4,
+            color=colors[step],
+            label=step,
+        )
         _mark_knee(ax, analysis, step, colors[step])
     ax.set_ylim(bottom=0)
     ax.set_title("Error rate vs offered load (dotted lines: knees)")
@@ -173,17 +226,26 @@ def timeline_figure(analysis: RunAnalysis) -> Figure:
     for step in steps:
         knee = analysis.knees[step]
         if knee.reached and knee.first_fail_point is not None:
-            start = float(analysis.curves.of(step)["t_first"].iloc[knee.first_fail_point]) - index.t0
+            start = (
+                float(analysis.curves.of(step)["t_first"].iloc[knee.first_fail_point]) - index.t0
+            )
             ax.axvline(start, color=colors[step], linestyle=":", linewidth=1.5)
-            ax.annotate(f"{step} knee", (start, ax.get_ylim()[1]), rotation=90, fontsize=8,
-                        va="top", ha="right", color=colors[step])
+            ax.annotate(
+                f"{step} knee",
+                (start, ax.get_ylim()[1]),
+                rotation=90,
+                fontsize=8,
+                va="top",
+                ha="right",
+                color=colors[step],
+            )
     handles, labels = ax.get_legend_handles_labels()
     res = resource_windows(analysis.data.resources, index)
     if res is not None and np.isfinite(res.target_cpu).any():
         twin = ax.twinx()
         twin.grid(False)
         twin.spines["right"].set_visible(True)
-        line, = twin.plot(t, res.target_cpu, color="C7", linestyle="--", label="target CPU (%)")
+        (line,) = twin.plot(t, res.target_cpu, color="C7", linestyle="--", label="target CPU (%)")
         cores = res.cpu_count
         if cores:
             twin.axhline(100 * cores, color="C7", linewidth=0.8, alpha=0.5)

@@ -15,7 +15,9 @@ from typing import TextIO
 class StageProgress:
     """Callable progress sink: ``StageProgress("analyze runs/x")("curves")``."""
 
-    def __init__(self, label: str, stream: TextIO | None = None, *, enabled: bool | None = None) -> None:
+    def __init__(
+        self, label: str, stream: TextIO | None = None, *, enabled: bool | None = None
+    ) -> None:
         self.label = label
         self.stream = stream or sys.stderr
         self.enabled = self.stream.isatty() if enabled is None else enabled

@@ -67,16 +67,22 @@ def _capacity_sentence(doc: dict[str, Any]) -> str:
     if first and first["reached"]:
         knee = doc["steps"][first["step"]]["knee"]
         if knee.get("arrivals") is not None:
-            return (f"Capacity: this deployment handles about {rate(knee['arrivals'])} people "
-                    "starting to sign in per second before its first step stops keeping up; "
-                    "beyond that, sign-ins fail or wait.")
-        return (f"Capacity: this deployment handles about {rate(knee['capacity'])} successful "
-                f"{first['step']} requests per second before that step stops keeping up.")
+            return (
+                f"Capacity: this deployment handles about {rate(knee['arrivals'])} people "
+                "starting to sign in per second before its first step stops keeping up; "
+                "beyond that, sign-ins fail or wait."
+            )
+        return (
+            f"Capacity: this deployment handles about {rate(knee['capacity'])} successful "
+            f"{first['step']} requests per second before that step stops keeping up."
+        )
     if ranked:
         best = ranked[-1]
-        return (f"Capacity: no step reached its limit in this test; the sign-in path stayed "
-                f"healthy up to {rate(best['healthy_up_to'])} requests per second, so its real "
-                "limit is higher than we measured.")
+        return (
+            f"Capacity: no step reached its limit in this test; the sign-in path stayed "
+            f"healthy up to {rate(best['healthy_up_to'])} requests per second, so its real "
+            "limit is higher than we measured."
+        )
     return "Capacity: this run recorded no sign-in requests, so it says nothing about capacity."
 
 
@@ -89,8 +95,10 @@ def _resource_clause(bottleneck: dict[str, Any]) -> str:
     if kind == "memory" and bottleneck.get("rss_growth") is not None:
         return f", while the server's memory use grew {bottleneck['rss_growth']:.1f}x"
     if kind == "none" and cpu is not None:
-        return (f", with processor time to spare ({cpu:.0f}%), so the limit is elsewhere, "
-                "for example the database or a connection pool")
+        return (
+            f", with processor time to spare ({cpu:.0f}%), so the limit is elsewhere, "
+            "for example the database or a connection pool"
+        )
     return ""
 
 
@@ -101,16 +109,25 @@ def _breaks_first_sentence(doc: dict[str, Any]) -> str | None:
     name = ranked[0]["step"]
     step = doc["steps"][name]
     knee = step["knee"]
-    text = (f"It breaks first at {name} ({plain(name)}): at about {rate(knee['offered'])} "
-            f"requests per second it reaches its knee, the load where successful requests stop "
-            f"keeping up, and it sustains about {rate(knee['capacity'])} per second"
-            + _resource_clause(step["bottleneck"]))
-    below = [p for p in step["curve"] if p.get("offered") is not None and p.get("p95") is not None
-             and p["offered"] < knee["offered"]]
+    text = (
+        f"It breaks first at {name} ({plain(name)}): at about {rate(knee['offered'])} "
+        f"requests per second it reaches its knee, the load where successful requests stop "
+        f"keeping up, and it sustains about {rate(knee['capacity'])} per second"
+        + _resource_clause(step["bottleneck"])
+    )
+    below = [
+        p
+        for p in step["curve"]
+        if p.get("offered") is not None
+        and p.get("p95") is not None
+        and p["offered"] < knee["offered"]
+    ]
     if below:
         p95 = max(below, key=lambda p: p["offered"])["p95"]
-        text += (f"; just below that load its p95, the time within which 95% of these "
-                 f"requests complete, was {ms(p95)}")
+        text += (
+            f"; just below that load its p95, the time within which 95% of these "
+            f"requests complete, was {ms(p95)}"
+        )
     return text + "."
 
 
@@ -118,18 +135,25 @@ def _surge_sentence(doc: dict[str, Any]) -> str:
     verdict = doc["verdict"]
     limiting = verdict.get("limiting_step")
     peak = verdict.get("peak_arrivals")
-    planned = (f"The planned surge peaks at {rate(peak)} people signing in per second"
-               if peak is not None else "At the highest load in this test")
+    planned = (
+        f"The planned surge peaks at {rate(peak)} people signing in per second"
+        if peak is not None
+        else "At the highest load in this test"
+    )
     if verdict["status"] == "fails" and limiting:
         step = verdict["steps"][limiting]
-        return (f"{planned} and needs {multiple(verdict['multiple_needed'])} the capacity "
-                f"{limiting} has today ({rate(step['peak_demand'])} against "
-                f"{rate(step['capacity'])} requests per second), so it does not fit without "
-                "more capacity or a gentler ramp.")
+        return (
+            f"{planned} and needs {multiple(verdict['multiple_needed'])} the capacity "
+            f"{limiting} has today ({rate(step['peak_demand'])} against "
+            f"{rate(step['capacity'])} requests per second), so it does not fit without "
+            "more capacity or a gentler ramp."
+        )
     if verdict["status"] == "survives" and limiting:
         step = verdict["steps"][limiting]
-        return (f"{planned} and fits, with {multiple(step['headroom'])} headroom (capacity "
-                f"divided by what the surge needs) on {limiting}, the tightest step.")
+        return (
+            f"{planned} and fits, with {multiple(step['headroom'])} headroom (capacity "
+            f"divided by what the surge needs) on {limiting}, the tightest step."
+        )
     return f"We cannot tell yet whether the surge fits: {verdict['text']}."
 
 
@@ -138,19 +162,25 @@ def _slo_sentence(doc: dict[str, Any]) -> str | None:
     if not judged:
         return None
     failed = [s for s in judged if not s["passed"]]
-    text = ("Service-level objectives (SLOs, the response-time and error limits we committed "
-            f"to): {len(judged) - len(failed)} of {len(judged)} were met")
+    text = (
+        "Service-level objectives (SLOs, the response-time and error limits we committed "
+        f"to): {len(judged) - len(failed)} of {len(judged)} were met"
+    )
     if failed:
-        shown = [f"{s['slo']} (measured {percent(s['measured']) if s['unit'] == 'fraction' else ms(s['measured'])})"
-                 for s in failed]
+        shown = [
+            f"{s['slo']} (measured {percent(s['measured']) if s['unit'] == 'fraction' else ms(s['measured'])})"
+            for s in failed
+        ]
         text += "; missed: " + "; ".join(shown)
     return text + "."
 
 
 def _change_sentence(compare: dict[str, Any] | None) -> str:
     if compare is None:
-        return ("No earlier run was given to compare with, so this page does not say what "
-                "changed since the last release.")
+        return (
+            "No earlier run was given to compare with, so this page does not say what "
+            "changed since the last release."
+        )
     base = compare["base"]
     label = f"version {base['version']}" if base.get("version") else f"run {base['id']}"
     conf = f"{compare['rule']['confidence']:.0%}"
@@ -160,8 +190,12 @@ def _change_sentence(compare: dict[str, Any] | None) -> str:
             continue
         m = next((step[k] for k in ("capacity", "knee") if step[k]["label"] == step["label"]), None)
         if m is None:
-            what = next(f"{x['name']} at {lv['label']}" for lv in step["levels"]
-                        for x in lv["metrics"].values() if x["label"] == step["label"])
+            what = next(
+                f"{x['name']} at {lv['label']}"
+                for lv in step["levels"]
+                for x in lv["metrics"].values()
+                if x["label"] == step["label"]
+            )
             changes.append(f"{name} is {step['label']} ({what})")
             continue
         direction = "higher" if m["change"] > 0 else "lower"
@@ -171,43 +205,69 @@ def _change_sentence(compare: dict[str, Any] | None) -> str:
             interval = f", between {near:.0%} and {far:.0%} {direction} with {conf} confidence"
         changes.append(f"{name} {m['name']} is {abs(m['change']):.0%} {direction}{interval}")
     if not changes:
-        return (f"Compared with {label}, nothing changed by {compare['rule']['min_effect']:.0%} "
-                f"or more that this test can detect with {conf} confidence.")
+        return (
+            f"Compared with {label}, nothing changed by {compare['rule']['min_effect']:.0%} "
+            f"or more that this test can detect with {conf} confidence."
+        )
     return f"Compared with {label}: " + "; ".join(changes) + "."
 
 
 def summary_sentences(doc: dict[str, Any], compare: dict[str, Any] | None = None) -> list[str]:
     """Three to five sentences, from analysis.json and an optional comparison's JSON."""
-    out = [_capacity_sentence(doc), _breaks_first_sentence(doc), _surge_sentence(doc),
-           _slo_sentence(doc), _change_sentence(compare)]
+    out = [
+        _capacity_sentence(doc),
+        _breaks_first_sentence(doc),
+        _surge_sentence(doc),
+        _slo_sentence(doc),
+        _change_sentence(compare),
+    ]
     return [s for s in out if s]
 
 
-FIGURE_CAPTION = ("Successful requests per second (up) against requests per second sent "
-                  "(across), one line per step; where a line bends away from the dashed "
-                  "diagonal, that step has stopped keeping up (its knee, marked X).")
+FIGURE_CAPTION = (
+    "Successful requests per second (up) against requests per second sent "
+    "(across), one line per step; where a line bends away from the dashed "
+    "diagonal, that step has stopped keeping up (its knee, marked X)."
+)
 
 
-def summary_markdown(doc: dict[str, Any], meta: dict[str, Any], sentences: list[str],
-                     figure: str | None) -> str:
+def summary_markdown(
+    doc: dict[str, Any], meta: dict[str, Any], sentences: list[str], figure: str | None
+) -> str:
     target: dict[str, Any] = meta.get("target") or {}
     target = target if isinstance(target, dict) else {}
     version = f" (version {target['version']})" if target.get("version") else ""
-    lines = [f"# Sign-in surge readiness: {doc['run']['scenario']}", "",
-             f"*Run {doc['run']['id']}, {utc(doc['run'].get('started_at'))} UTC, against "
-             f"{doc['run'].get('target') or '?'}{version}.*", ""]
+    lines = [
+        f"# Sign-in surge readiness: {doc['run']['scenario']}",
+        "",
+        f"*Run {doc['run']['id']}, {utc(doc['run'].get('started_at'))} UTC, against "
+        f"{doc['run'].get('target') or '?'}{version}.*",
+        "",
+    ]
     for sentence in sentences:
         lines += [sentence, ""]
     if figure:
         lines += [f"![Capacity curves]({figure})", "", f"*{FIGURE_CAPTION}*", ""]
-    lines += ["---", "", f"Full report: `report.html` in the run directory. To reproduce: "
-                         f"`{meta.get('command') or 'not recorded'}`", ""]
+    lines += [
+        "---",
+        "",
+        f"Full report: `report.html` in the run directory. To reproduce: "
+        f"`{meta.get('command') or 'not recorded'}`",
+        "",
+    ]
     return "\n".join(lines)
 
 
-def write_summary(run_dir: str | Path, out_dir: str | Path | None = None, *,
-                  baseline: str | Path | None = None, force: bool = False, pdf: bool = True,
-                  progress: Progress | None = None, rule: CompareRule | None = None) -> SummaryFiles:
+def write_summary(
+    run_dir: str | Path,
+    out_dir: str | Path | None = None,
+    *,
+    baseline: str | Path | None = None,
+    force: bool = False,
+    pdf: bool = True,
+    progress: Progress | None = None,
+    rule: CompareRule | None = None,
+) -> SummaryFiles:
     """Write summary.md (+ summary.png) and, when Chromium is available, summary.pdf."""
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir
@@ -225,27 +285,40 @@ def write_summary(run_dir: str | Path, out_dir: str | Path | None = None, *,
         figure = out / "summary.png"
         shutil.copyfile(inputs.figures["capacity"], figure)
     md = out / "summary.md"
-    md.write_text(summary_markdown(inputs.doc, inputs.meta, sentences,
-                                   figure.name if figure else None), encoding="utf-8")
+    md.write_text(
+        summary_markdown(inputs.doc, inputs.meta, sentences, figure.name if figure else None),
+        encoding="utf-8",
+    )
     files = SummaryFiles(md, figure, None, sentences)
     if pdf:
-        files.pdf, files.pdf_note = _write_pdf(inputs.doc, inputs.meta, sentences, figure,
-                                               out / "summary.pdf")
+        files.pdf, files.pdf_note = _write_pdf(
+            inputs.doc, inputs.meta, sentences, figure, out / "summary.pdf"
+        )
     return files
 
 
-def _write_pdf(doc: dict[str, Any], meta: dict[str, Any], sentences: list[str],
-               figure: Path | None, path: Path) -> tuple[Path | None, str]:
+def _write_pdf(
+    doc: dict[str, Any], meta: dict[str, Any], sentences: list[str], figure: Path | None, path: Path
+) -> tuple[Path | None, str]:
     from authsurge.report.chromium import find_chromium, print_pdf
 
     if find_chromium() is None:
         return None, "no Chromium found: summary.pdf not written (apt-get install chromium)"
     target: dict[str, Any] = meta.get("target") or {}
     target = target if isinstance(target, dict) else {}
-    html = environment().get_template("summary.html").render(
-        run=doc["run"], started=utc(doc["run"].get("started_at")), version=target.get("version"),
-        sentences=sentences, figure=data_uri(figure.read_bytes()) if figure else None,
-        caption=FIGURE_CAPTION, command=meta.get("command") or "not recorded")
+    html = (
+        environment()
+        .get_template("summary.html")
+        .render(
+            run=doc["run"],
+            started=utc(doc["run"].get("started_at")),
+            version=target.get("version"),
+            sentences=sentences,
+            figure=data_uri(figure.read_bytes()) if figure else None,
+            caption=FIGURE_CAPTION,
+            command=meta.get("command") or "not recorded",
+        )
+    )
     with tempfile.TemporaryDirectory(prefix="authsurge-summary-") as tmp:
         page = Path(tmp) / "summary.html"
         page.write_text(html, encoding="utf-8")

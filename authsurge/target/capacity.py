@@ -43,8 +43,9 @@ def reset_slots(path: Path) -> None:
 
 
 class SlotLimiter:
-    def __init__(self, path: Path, rate: float, queue: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, path: Path, rate: float, queue: int, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.path = path
         self.clock = clock  # injectable, so tests check the slot arithmetic without sleeping
         self.interval = 1.0 / rate
@@ -94,8 +95,9 @@ def limiter() -> SlotLimiter:
 
     global _limiter
     if _limiter is None:
-        _limiter = SlotLimiter(Path(settings.AUTHSURGE_DATA_DIR) / SLOT_FILE,
-                               float(settings.AUTHSURGE_LOGIN_CAPACITY),
-                               int(settings.AUTHSURGE_LOGIN_QUEUE))
+        _limiter = SlotLimiter(
+            Path(settings.AUTHSURGE_DATA_DIR) / SLOT_FILE,
+            float(settings.AUTHSURGE_LOGIN_CAPACITY),
+            int(settings.AUTHSURGE_LOGIN_QUEUE),
+        )
     return _limiter
-

@@ -42,58 +42,128 @@ Without --foreground the target keeps running in the background; stop it with
 def add_target_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `target serve|stop|status` on the main CLI's subparsers."""
     parser = subparsers.add_parser(
-        "target", help="serve, stop or inspect the embedded target (Django + django-oauth-toolkit)",
-        description="The embedded default target: a real Django + django-oauth-toolkit auth stack.")
+        "target",
+        help="serve, stop or inspect the embedded target (Django + django-oauth-toolkit)",
+        description="The embedded default target: a real Django + django-oauth-toolkit auth stack.",
+    )
     add_actions(parser.add_subparsers(dest="target_command", metavar="ACTION", required=True))
     return parser
 
 
 def add_actions(sub: argparse._SubParsersAction) -> None:
     d = TargetOptions()
-    p = sub.add_parser("serve", help="start the target (in the background unless --foreground)",
-                       description=SERVE_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = sub.add_parser(
+        "serve",
+        help="start the target (in the background unless --foreground)",
+        description=SERVE_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     g = p.add_argument_group("where")
-    g.add_argument("--host", default=d.host, help=f"loopback address to listen on (default {d.host})")
-    g.add_argument("--port", type=int, default=d.port, help=f"TCP port, 0 picks a free one (default {d.port})")
-    g.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
-                   help=f"database, keys, PID file and log (default {DEFAULT_DATA_DIR})")
-    g.add_argument("--certfile", type=Path, metavar="PEM",
-                   help="serve HTTPS with this certificate (chain); needs --keyfile (default: plain HTTP)")
+    g.add_argument(
+        "--host", default=d.host, help=f"loopback address to listen on (default {d.host})"
+    )
+    g.add_argument(
+        "--port", type=int, default=d.port, help=f"TCP port, 0 picks a free one (default {d.port})"
+    )
+    g.add_argument(
+        "--data-dir",
+        type=Path,
+        default=DEFAULT_DATA_DIR,
+        help=f"database, keys, PID file and log (default {DEFAULT_DATA_DIR})",
+    )
+    g.add_argument(
+        "--certfile",
+        type=Path,
+        metavar="PEM",
+        help="serve HTTPS with this certificate (chain); needs --keyfile (default: plain HTTP)",
+    )
     g.add_argument("--keyfile", type=Path, metavar="PEM", help="private key of --certfile")
     g = p.add_argument_group("how big")
-    g.add_argument("--workers", type=int, default=d.workers, help=f"gunicorn worker processes (default {d.workers})")
-    g.add_argument("--threads", type=int, default=d.threads, help=f"threads per worker (default {d.threads})")
-    g.add_argument("--users", type=int, default=d.users, help=f"test users user0001..userNNNN (default {d.users})")
+    g.add_argument(
+        "--workers",
+        type=int,
+        default=d.workers,
+        help=f"gunicorn worker processes (default {d.workers})",
+    )
+    g.add_argument(
+        "--threads", type=int, default=d.threads, help=f"threads per worker (default {d.threads})"
+    )
+    g.add_argument(
+        "--users",
+        type=int,
+        default=d.users,
+        help=f"test users user0001..userNNNN (default {d.users})",
+    )
     g = p.add_argument_group("how fast")
-    g.add_argument("--hasher-iterations", type=int, default=DEFAULT_HASHER_ITERATIONS, metavar="N",
-                   help=f"PBKDF2 iterations: the CPU cost of one password check (default {DEFAULT_HASHER_ITERATIONS})")
-    g.add_argument("--login-capacity", type=float, metavar="N",
-                   help="allow at most N password checks per second across all workers (default: no cap)")
-    g.add_argument("--login-queue", type=int, metavar="Q",
-                   help="password checks that may wait for a slot; more get 503 at once (default: N)")
-    g.add_argument("--delay-ms", type=float, default=0.0, metavar="D",
-                   help="sleep D ms in every request except /healthz (a slow target; default 0)")
-    p.add_argument("--foreground", action="store_true", help="stay attached; Ctrl-C stops the target")
+    g.add_argument(
+        "--hasher-iterations",
+        type=int,
+        default=DEFAULT_HASHER_ITERATIONS,
+        metavar="N",
+        help=f"PBKDF2 iterations: the CPU cost of one password check (default {DEFAULT_HASHER_ITERATIONS})",
+    )
+    g.add_argument(
+        "--login-capacity",
+        type=float,
+        metavar="N",
+        help="allow at most N password checks per second across all workers (default: no cap)",
+    )
+    g.add_argument(
+        "--login-queue",
+        type=int,
+        metavar="Q",
+        help="password checks that may wait for a slot; more get 503 at once (default: N)",
+    )
+    g.add_argument(
+        "--delay-ms",
+        type=float,
+        default=0.0,
+        metavar="D",
+        help="sleep D ms in every request except /healthz (a slow target; default 0)",
+    )
+    p.add_argument(
+        "--foreground", action="store_true", help="stay attached; Ctrl-C stops the target"
+    )
     p.set_defaults(func=cmd_serve)
 
     p = sub.add_parser("stop", help="stop the target running from a data dir (by its PID file)")
-    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help=f"default {DEFAULT_DATA_DIR}")
-    p.add_argument("--timeout", type=float, default=10.0, metavar="S",
-                   help="seconds between SIGTERM and SIGKILL (default 10)")
+    p.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help=f"default {DEFAULT_DATA_DIR}"
+    )
+    p.add_argument(
+        "--timeout",
+        type=float,
+        default=10.0,
+        metavar="S",
+        help="seconds between SIGTERM and SIGKILL (default 10)",
+    )
     p.set_defaults(func=cmd_stop)
 
-    p = sub.add_parser("status", help="is a target running from a data dir, and where (exit 0 if it answers)")
-    p.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help=f"default {DEFAULT_DATA_DIR}")
+    p = sub.add_parser(
+        "status", help="is a target running from a data dir, and where (exit 0 if it answers)"
+    )
+    p.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help=f"default {DEFAULT_DATA_DIR}"
+    )
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(func=cmd_status)
 
 
 def options_from_args(args: argparse.Namespace) -> TargetOptions:
-    return TargetOptions(host=args.host, port=args.port, workers=args.workers, threads=args.threads,
-                         users=args.users, hasher_iterations=args.hasher_iterations,
-                         login_capacity=args.login_capacity, login_queue=args.login_queue,
-                         delay_ms=args.delay_ms, data_dir=args.data_dir,
-                         certfile=args.certfile, keyfile=args.keyfile).checked()
+    return TargetOptions(
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        threads=args.threads,
+        users=args.users,
+        hasher_iterations=args.hasher_iterations,
+        login_capacity=args.login_capacity,
+        login_queue=args.login_queue,
+        delay_ms=args.delay_ms,
+        data_dir=args.data_dir,
+        certfile=args.certfile,
+        keyfile=args.keyfile,
+    ).checked()
 
 
 def use_demo_secrets_if_unset() -> None:
@@ -101,8 +171,11 @@ def use_demo_secrets_if_unset() -> None:
     for env, value in ((PASSWORD_ENV, DEMO_PASSWORD), (CLIENT_SECRET_ENV, DEMO_CLIENT_SECRET)):
         if not os.environ.get(env):
             os.environ[env] = value
-            print(f"{env} is not set: using the documented demo value (authsurge/target/README.md); "
-                  "export your own for anything but a demo", file=sys.stderr)
+            print(
+                f"{env} is not set: using the documented demo value (authsurge/target/README.md); "
+                "export your own for anything but a demo",
+                file=sys.stderr,
+            )
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
@@ -119,8 +192,10 @@ def cmd_serve(args: argparse.Namespace) -> int:
     try:
         while target.is_running():
             time.sleep(0.5)
-        print(f"authsurge: error: the target exited by itself; see {target.data_dir / 'gunicorn.log'}",
-              file=sys.stderr)
+        print(
+            f"authsurge: error: the target exited by itself; see {target.data_dir / 'gunicorn.log'}",
+            file=sys.stderr,
+        )
         return ExitStatus.RUN_FAILED
     except KeyboardInterrupt:
         return ExitStatus.SUCCESS  # Ctrl-C is how a foreground target is meant to end
@@ -147,18 +222,25 @@ def cmd_status(args: argparse.Namespace) -> int:
         print(json.dumps(asdict(status), default=str, indent=2))
     elif status.running:
         health = "answers /healthz" if status.healthy else "does NOT answer /healthz"
-        print(f"running at {status.base_url} (PIDs {status.pids}), {health}; "
-              f"{status.users} users; data dir {status.data_dir}")
+        print(
+            f"running at {status.base_url} (PIDs {status.pids}), {health}; "
+            f"{status.users} users; data dir {status.data_dir}"
+        )
     else:
-        print(f"not running (data dir {status.data_dir}"
-              + (f", {status.users} users" if status.users is not None else ", not created yet") + ")")
+        print(
+            f"not running (data dir {status.data_dir}"
+            + (f", {status.users} users" if status.users is not None else ", not created yet")
+            + ")"
+        )
     # like `systemctl status`: scripts can ask "is it up?" through the exit status
     return ExitStatus.SUCCESS if status.running and status.healthy else 1
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m authsurge.target.cli",
-                                     description="serve, stop or inspect the embedded target")
+    parser = argparse.ArgumentParser(
+        prog="python -m authsurge.target.cli",
+        description="serve, stop or inspect the embedded target",
+    )
     add_actions(parser.add_subparsers(dest="target_command", metavar="ACTION", required=True))
     args = parser.parse_args(argv)
     try:

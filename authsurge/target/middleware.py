@@ -40,7 +40,8 @@ class LoginCapacityMiddleware:
     def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
         if not isinstance(exception, LoginCapacityExceeded):
             return None
-        response = HttpResponse("login capacity reached, try again later\n", status=503,
-                                content_type="text/plain")
+        response = HttpResponse(
+            "login capacity reached, try again later\n", status=503, content_type="text/plain"
+        )
         response["Retry-After"] = str(max(1, math.ceil(exception.wait_s)))
         return response

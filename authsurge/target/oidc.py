@@ -30,7 +30,10 @@ class DiscoveryView(ConnectDiscoveryInfoView):
         response = super().get(request, *args, **kwargs)
         data = json.loads(response.content)
         methods = oauth2_settings.OAUTH2_TOKEN_ENDPOINT_AUTH_METHODS_SUPPORTED
-        for key, view_name in (("revocation_endpoint", "revoke-token"), ("introspection_endpoint", "introspect")):
+        for key, view_name in (
+            ("revocation_endpoint", "revoke-token"),
+            ("introspection_endpoint", "introspect"),
+        ):
             data[key] = self._get_endpoint_url(request, view_name, required=True)
             data[f"{key}_auth_methods_supported"] = methods
         extended = JsonResponse(data)

@@ -70,8 +70,10 @@ class TargetOptions:
     def checked(self) -> TargetOptions:
         """Raise BadInput for anything we refuse to serve; returns self for chaining."""
         if not is_loopback(self.host):
-            raise BadInput(f"--host {self.host}: the embedded target listens on loopback only "
-                           "(127.0.0.1, ::1 or localhost)")
+            raise BadInput(
+                f"--host {self.host}: the embedded target listens on loopback only "
+                "(127.0.0.1, ::1 or localhost)"
+            )
         if not 0 <= self.port <= 65535:
             raise BadInput(f"--port {self.port}: must be 0..65535 (0 picks a free port)")
         for name in ("workers", "threads", "users", "hasher_iterations"):

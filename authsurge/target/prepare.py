@@ -30,19 +30,44 @@ POST_LOGOUT_REDIRECT_URI = "http://127.0.0.1/logged-out"
 def client_specs() -> list[dict[str, Any]]:
     from oauth2_provider.models import Application as A
 
-    code = {"authorization_grant_type": A.GRANT_AUTHORIZATION_CODE, "redirect_uris": REDIRECT_URI,
-            "post_logout_redirect_uris": POST_LOGOUT_REDIRECT_URI, "algorithm": A.RS256_ALGORITHM}
+    code = {
+        "authorization_grant_type": A.GRANT_AUTHORIZATION_CODE,
+        "redirect_uris": REDIRECT_URI,
+        "post_logout_redirect_uris": POST_LOGOUT_REDIRECT_URI,
+        "algorithm": A.RS256_ALGORITHM,
+    }
     return [
-        {"client_id": "surge-public", "name": "Surge app (public, PKCE, no consent)",
-         "client_type": A.CLIENT_PUBLIC, "skip_authorization": True, **code},
-        {"client_id": "surge-consent", "name": "Surge app (public, PKCE, consent page)",
-         "client_type": A.CLIENT_PUBLIC, "skip_authorization": False, **code},
-        {"client_id": "surge-confidential", "name": "Surge web backend (confidential)",
-         "client_type": A.CLIENT_CONFIDENTIAL, "skip_authorization": True, **code},
-        {"client_id": "surge-service", "name": "Surge service (client credentials)",
-         "client_type": A.CLIENT_CONFIDENTIAL, "skip_authorization": True,
-         "authorization_grant_type": A.GRANT_CLIENT_CREDENTIALS, "redirect_uris": "",
-         "post_logout_redirect_uris": "", "algorithm": A.RS256_ALGORITHM},
+        {
+            "client_id": "surge-public",
+            "name": "Surge app (public, PKCE, no consent)",
+            "client_type": A.CLIENT_PUBLIC,
+            "skip_authorization": True,
+            **code,
+        },
+        {
+            "client_id": "surge-consent",
+            "name": "Surge app (public, PKCE, consent page)",
+            "client_type": A.CLIENT_PUBLIC,
+            "skip_authorization": False,
+            **code,
+        },
+        {
+            "client_id": "surge-confidential",
+            "name": "Surge web backend (confidential)",
+            "client_type": A.CLIENT_CONFIDENTIAL,
+            "skip_authorization": True,
+            **code,
+        },
+        {
+            "client_id": "surge-service",
+            "name": "Surge service (client credentials)",
+            "client_type": A.CLIENT_CONFIDENTIAL,
+            "skip_authorization": True,
+            "authorization_grant_type": A.GRANT_CLIENT_CREDENTIALS,
+            "redirect_uris": "",
+            "post_logout_redirect_uris": "",
+            "algorithm": A.RS256_ALGORITHM,
+        },
     ]
 
 
@@ -68,7 +93,9 @@ def ensure_clients(client_secret: str) -> tuple[list[str], list[str]]:
             # changed since the last start.
             stored = app.client_secret or ""
             try:
-                stale = identify_hasher(stored).must_update(stored) or not check_password(client_secret, stored)
+                stale = identify_hasher(stored).must_update(stored) or not check_password(
+                    client_secret, stored
+                )
             except ValueError:
                 stale = True
             if stale:
@@ -96,19 +123,29 @@ def ensure_users(count: int, password: str) -> dict[str, Any]:
     sample = User.objects.order_by("pk").values_list("password", flat=True).first()
     if sample is not None:
         try:
-            stale = identify_hasher(sample).must_update(sample) or not check_password(password, sample)
+            stale = identify_hasher(sample).must_update(sample) or not check_password(
+                password, sample
+            )
         except ValueError:
             stale = True
         if stale:  # password or --hasher-iterations changed since the last start
             rehashed = User.objects.update(password=encoded)
     existing = set(User.objects.values_list("username", flat=True))
-    missing = [name for name in (USERNAME_PATTERN.format(n=n) for n in range(1, count + 1))
-               if name not in existing]
+    missing = [
+        name
+        for name in (USERNAME_PATTERN.format(n=n) for n in range(1, count + 1))
+        if name not in existing
+    ]
     with transaction.atomic():
-        User.objects.bulk_create([User(username=name, password=encoded) for name in missing],
-                                 batch_size=1000)
-    return {"users_created": len(missing), "users_total": len(existing) + len(missing),
-            "users_rehashed": rehashed, "users_s": round(time.monotonic() - started, 2)}
+        User.objects.bulk_create(
+            [User(username=name, password=encoded) for name in missing], batch_size=1000
+        )
+    return {
+        "users_created": len(missing),
+        "users_total": len(existing) + len(missing),
+        "users_rehashed": rehashed,
+        "users_s": round(time.monotonic() - started, 2),
+    }
 
 
 def write_marker(data_dir: Path, summary: dict[str, Any], iterations: int) -> None:
@@ -119,12 +156,18 @@ def write_marker(data_dir: Path, summary: dict[str, Any], iterations: int) -> No
         marker = json.loads(path.read_text())
     except (OSError, ValueError):
         marker = {"format_version": MARKER_FORMAT, "created_at": time.time()}
-    marker.update({
-        "updated_at": time.time(), "authsurge": __version__, "users": summary["users_total"],
-        "username_pattern": USERNAME_PATTERN, "hasher_iterations": iterations,
-        "clients": [c["client_id"] for c in client_specs()],
-        "redirect_uri": REDIRECT_URI, "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI,
-    })
+    marker.update(
+        {
+            "updated_at": time.time(),
+            "authsurge": __version__,
+            "users": summary["users_total"],
+            "username_pattern": USERNAME_PATTERN,
+            "hasher_iterations": iterations,
+            "clients": [c["client_id"] for c in client_specs()],
+            "redirect_uri": REDIRECT_URI,
+            "post_logout_redirect_uri": POST_LOGOUT_REDIRECT_URI,
+        }
+    )
     write_json(path, marker)
 
 
@@ -146,8 +189,10 @@ def prepare(users: int, password: str, client_secret: str) -> dict[str, Any]:
     pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
     if pending:
         call_command("migrate", verbosity=0, interactive=False)
-    summary: dict[str, Any] = {"migrations_applied": len(pending),
-                               "migrate_s": round(time.monotonic() - started, 2)}
+    summary: dict[str, Any] = {
+        "migrations_applied": len(pending),
+        "migrate_s": round(time.monotonic() - started, 2),
+    }
     summary["clients_created"], summary["clients_updated"] = ensure_clients(client_secret)
     summary.update(ensure_users(users, password))
     write_marker(Path(settings.AUTHSURGE_DATA_DIR), summary, settings.AUTHSURGE_HASHER_ITERATIONS)
@@ -163,7 +208,11 @@ def prepare_from_stdin() -> None:
     out = Path(settings.AUTHSURGE_DATA_DIR) / PREPARED_FILE
     try:
         request = json.loads(sys.stdin.readline() or "{}")
-        users, password, client_secret = request["users"], request["password"], request["client_secret"]
+        users, password, client_secret = (
+            request["users"],
+            request["password"],
+            request["client_secret"],
+        )
     except (ValueError, KeyError, TypeError):
         write_json(out, {"error": "no setup request on stdin (start the target with start_target)"})
         raise SystemExit(2) from None

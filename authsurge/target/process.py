@@ -114,8 +114,9 @@ class TargetStatus:
     users: int | None = None
 
 
-def start_target(opts: TargetOptions, *, log: Callable[[str], None] | None = None,
-                 detach: bool = False) -> TargetProcess:
+def start_target(
+    opts: TargetOptions, *, log: Callable[[str], None] | None = None, detach: bool = False
+) -> TargetProcess:
     """Start gunicorn, prepare the data dir if needed, wait for /healthz; returns the handle.
 
     `detach=True` (for `authsurge target serve` in the background) lets the target outlive
@@ -129,15 +130,23 @@ def start_target(opts: TargetOptions, *, log: Callable[[str], None] | None = Non
     data_dir.mkdir(parents=True, exist_ok=True)
     running = _running_master(data_dir)
     if running is not None:
-        raise BadInput(f"a target is already running from {data_dir} (PID {running}); "
-                       f"stop it first: authsurge target stop --data-dir {opts.data_dir}")
+        raise BadInput(
+            f"a target is already running from {data_dir} (PID {running}); "
+            f"stop it first: authsurge target stop --data-dir {opts.data_dir}"
+        )
     password = load_secret("the target's user password", env=PASSWORD_ENV)
     client_secret = load_secret("the target's client secret", env=CLIENT_SECRET_ENV)
     port = _pick_free_port(opts.host) if opts.port == 0 else opts.port
     _check_port_free(opts.host, port)
 
-    made = [name for name, new in (("Django secret key", ensure_secret_key(data_dir)),
-                                   ("RSA signing key", ensure_rsa_key(data_dir))) if new]
+    made = [
+        name
+        for name, new in (
+            ("Django secret key", ensure_secret_key(data_dir)),
+            ("RSA signing key", ensure_rsa_key(data_dir)),
+        )
+        if new
+    ]
     env = _child_env(opts, data_dir, port)
     if not detach:
         env["AUTHSURGE_TARGET_OWNER_PID"] = str(os.getpid())
@@ -147,40 +156,70 @@ def start_target(opts: TargetOptions, *, log: Callable[[str], None] | None = Non
     with open(data_dir / LOG_FILE, "ab") as log_file:
         popen = subprocess.Popen(
             [sys.executable, "-m", "gunicorn", "-c", "python:authsurge.target.gunicorn_conf"],
-            env=env, stdin=subprocess.PIPE, stdout=log_file, stderr=log_file,
+            env=env,
+            stdin=subprocess.PIPE,
+            stdout=log_file,
+            stderr=log_file,
             # its own session: a Ctrl-C in the terminal reaches us, and we stop it in order
-            start_new_session=True)
+            start_new_session=True,
+        )
     certfile = Path(opts.certfile).resolve() if opts.certfile is not None else None
-    target = TargetProcess(pid=popen.pid, host=opts.host, port=port, data_dir=data_dir,
-                           stop_timeout_s=opts.stop_timeout_s, _popen=popen, certfile=certfile)
+    target = TargetProcess(
+        pid=popen.pid,
+        host=opts.host,
+        port=port,
+        data_dir=data_dir,
+        stop_timeout_s=opts.stop_timeout_s,
+        _popen=popen,
+        certfile=certfile,
+    )
     try:
         # written at once, so `authsurge target stop` also reaches a target still starting
         (data_dir / PID_FILE).write_text(f"{popen.pid}\n")
-        request = {"users": opts.users, "password": password.reveal(), "client_secret": client_secret.reveal()}
+        request = {
+            "users": opts.users,
+            "password": password.reveal(),
+            "client_secret": client_secret.reveal(),
+        }
         assert popen.stdin is not None
-        with contextlib.suppress(BrokenPipeError), popen.stdin:  # if it died, _wait_prepared says why
+        with (
+            contextlib.suppress(BrokenPipeError),
+            popen.stdin,
+        ):  # if it died, _wait_prepared says why
             popen.stdin.write((json.dumps(request) + "\n").encode())
         summary = _wait_prepared(target, popen)
         say(_describe(data_dir, made, summary, password.source, client_secret.source))
         _wait_healthy(target, popen, opts.startup_timeout_s)
-        state = {"pid": popen.pid, "base_url": target.base_url, "host": opts.host, "port": port,
-                 "started_at": time.time(), "workers": opts.workers,
-                 "threads": opts.threads_per_worker(), "hasher_iterations": opts.hasher_iterations,
-                 "login_capacity": opts.login_capacity,
-                 "login_queue": opts.queue if opts.login_capacity else None,
-                 "delay_ms": opts.delay_ms, "detached": detach,
-                 "certfile": str(certfile) if certfile else None}
+        state = {
+            "pid": popen.pid,
+            "base_url": target.base_url,
+            "host": opts.host,
+            "port": port,
+            "started_at": time.time(),
+            "workers": opts.workers,
+            "threads": opts.threads_per_worker(),
+            "hasher_iterations": opts.hasher_iterations,
+            "login_capacity": opts.login_capacity,
+            "login_queue": opts.queue if opts.login_capacity else None,
+            "delay_ms": opts.delay_ms,
+            "detached": detach,
+            "certfile": str(certfile) if certfile else None,
+        }
         (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
     except BaseException:
         target.stop()
         raise
-    say(f"target up at {target.base_url} (gunicorn PID {popen.pid}, {opts.workers} workers x "
-        f"{opts.threads_per_worker()} threads)")
+    say(
+        f"target up at {target.base_url} (gunicorn PID {popen.pid}, {opts.workers} workers x "
+        f"{opts.threads_per_worker()} threads)"
+    )
     return target
 
 
 @contextlib.contextmanager
-def running_target(opts: TargetOptions, *, log: Callable[[str], None] | None = None) -> Iterator[TargetProcess]:
+def running_target(
+    opts: TargetOptions, *, log: Callable[[str], None] | None = None
+) -> Iterator[TargetProcess]:
     """`with running_target(opts) as target:` - always stopped, also on exceptions and Ctrl-C."""
     target = start_target(opts, log=log)
     try:
@@ -204,7 +243,9 @@ def stop_target(data_dir: Path, timeout_s: float = 10.0) -> bool:
 def target_status(data_dir: Path) -> TargetStatus:
     """Whether a target runs from data_dir, where, and whether /healthz answers."""
     data_dir = Path(data_dir).expanduser().resolve()
-    status = TargetStatus(running=False, data_dir=data_dir, users=_read_json(data_dir / MARKER_FILE).get("users"))
+    status = TargetStatus(
+        running=False, data_dir=data_dir, users=_read_json(data_dir / MARKER_FILE).get("users")
+    )
     pid = _running_master(data_dir)
     if pid is None:
         return status
@@ -219,9 +260,13 @@ def target_status(data_dir: Path) -> TargetStatus:
 
 # --- helpers ----------------------------------------------------------------------------
 
+
 def _child_env(opts: TargetOptions, data_dir: Path, port: int) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items()
-           if not k.startswith("AUTHSURGE_TARGET_") and k not in (PASSWORD_ENV, CLIENT_SECRET_ENV)}
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AUTHSURGE_TARGET_") and k not in (PASSWORD_ENV, CLIENT_SECRET_ENV)
+    }
     env.update(server_env(opts, data_dir, port))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
@@ -236,18 +281,24 @@ def _wait_prepared(target: TargetProcess, popen: subprocess.Popen[bytes]) -> dic
         if path.exists():
             report = _read_json(path)
             if "error" in report:
-                raise TargetUnreachable(f"preparing the target's data dir {target.data_dir} failed: "
-                                        f"{report['error']}\n{_log_tail(target.data_dir)}")
+                raise TargetUnreachable(
+                    f"preparing the target's data dir {target.data_dir} failed: "
+                    f"{report['error']}\n{_log_tail(target.data_dir)}"
+                )
             if report:
                 return report
         if popen.poll() is not None:
-            raise TargetUnreachable(f"gunicorn exited with status {popen.returncode} while preparing "
-                                    f"{target.data_dir}; its log ends with:\n{_log_tail(target.data_dir)}")
+            raise TargetUnreachable(
+                f"gunicorn exited with status {popen.returncode} while preparing "
+                f"{target.data_dir}; its log ends with:\n{_log_tail(target.data_dir)}"
+            )
         time.sleep(0.05)
     raise TargetUnreachable(f"preparing the target's data dir took over {PREPARE_TIMEOUT_S:.0f} s")
 
 
-def _describe(data_dir: Path, made: list[str], s: dict[str, Any], pw_source: str, secret_source: str) -> str:
+def _describe(
+    data_dir: Path, made: list[str], s: dict[str, Any], pw_source: str, secret_source: str
+) -> str:
     parts = [f"target data dir {data_dir}:"]
     if made:
         parts.append(f"created {', '.join(made)};")
@@ -257,14 +308,19 @@ def _describe(data_dir: Path, made: list[str], s: dict[str, Any], pw_source: str
         parts.append(f"created OIDC clients {', '.join(s['clients_created'])};")
     if s.get("clients_updated"):
         parts.append(f"updated clients {', '.join(s['clients_updated'])};")
-    parts.append(f"{s['users_total']} users ({s['users_created']} new"
-                 + (f", {s['users_rehashed']} re-hashed" if s.get("users_rehashed") else "") + ");")
+    parts.append(
+        f"{s['users_total']} users ({s['users_created']} new"
+        + (f", {s['users_rehashed']} re-hashed" if s.get("users_rehashed") else "")
+        + ");"
+    )
     parts.append(f"password from {pw_source}, client secret from {secret_source}")
     return " ".join(parts)
 
 
 def _addr(host: str, port: int) -> tuple[int, tuple[Any, ...]]:
-    family, _, _, _, sockaddr = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[0]
+    family, _, _, _, sockaddr = socket.getaddrinfo(host.strip("[]"), port, type=socket.SOCK_STREAM)[
+        0
+    ]
     return family, sockaddr
 
 
@@ -285,16 +341,21 @@ def _check_port_free(host: str, port: int) -> None:
             s.bind(sockaddr)
         except OSError as exc:
             if exc.errno == errno.EADDRINUSE:
-                raise BadInput(f"port {port} on {host} is already in use; stop whatever listens there "
-                               "(`authsurge target stop`?) or pick another --port (0 picks a free one)") from None
+                raise BadInput(
+                    f"port {port} on {host} is already in use; stop whatever listens there "
+                    "(`authsurge target stop`?) or pick another --port (0 picks a free one)"
+                ) from None
             raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 def _healthz(base_url: str, timeout: float, certfile: str | Path | None = None) -> bool:
     try:
         context = _pinned_context(certfile) if base_url.startswith("https:") else None
-        with urllib.request.urlopen(f"{base_url}/healthz", timeout=timeout,  # noqa: S310 - loopback
-                                    context=context) as response:
+        with urllib.request.urlopen(
+            f"{base_url}/healthz",
+            timeout=timeout,  # noqa: S310 - loopback
+            context=context,
+        ) as response:
             return bool(response.status == 200)
     except (urllib.error.URLError, OSError, ValueError):
         return False
@@ -312,13 +373,17 @@ def _wait_healthy(target: TargetProcess, popen: subprocess.Popen[bytes], timeout
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if popen.poll() is not None:
-            raise TargetUnreachable(f"gunicorn exited with status {popen.returncode} while starting; "
-                                    f"its log ({target.data_dir / LOG_FILE}) ends with:\n{_log_tail(target.data_dir)}")
+            raise TargetUnreachable(
+                f"gunicorn exited with status {popen.returncode} while starting; "
+                f"its log ({target.data_dir / LOG_FILE}) ends with:\n{_log_tail(target.data_dir)}"
+            )
         if _healthz(target.base_url, timeout=1.0, certfile=target.certfile):
             return
         time.sleep(0.1)
-    raise TargetUnreachable(f"the target did not answer {target.base_url}/healthz within {timeout_s:.0f} s; "
-                            f"its log ends with:\n{_log_tail(target.data_dir)}")
+    raise TargetUnreachable(
+        f"the target did not answer {target.base_url}/healthz within {timeout_s:.0f} s; "
+        f"its log ends with:\n{_log_tail(target.data_dir)}"
+    )
 
 
 def _log_tail(data_dir: Path, lines: int = 15) -> str:
@@ -368,7 +433,9 @@ def _alive(pid: int) -> bool:
         return False
 
 
-def _wait_gone(procs: list[psutil.Process], popen: subprocess.Popen[bytes] | None, timeout_s: float) -> list[psutil.Process]:
+def _wait_gone(
+    procs: list[psutil.Process], popen: subprocess.Popen[bytes] | None, timeout_s: float
+) -> list[psutil.Process]:
     """Wait until the processes exit (zombies count as gone); returns the survivors."""
     deadline = time.monotonic() + timeout_s
     while True:
@@ -403,8 +470,12 @@ def _terminate(pid: int, popen: subprocess.Popen[bytes] | None, timeout_s: float
         with contextlib.suppress(psutil.Error):
             proc.kill()
     if survivors:
-        logger.warning("target PID %s did not stop within %.0f s; killed %d process(es)",
-                       pid, timeout_s, len(survivors))
+        logger.warning(
+            "target PID %s did not stop within %.0f s; killed %d process(es)",
+            pid,
+            timeout_s,
+            len(survivors),
+        )
         survivors = _wait_gone(survivors, popen, 5.0)
     if popen is not None:
         with contextlib.suppress(subprocess.TimeoutExpired):

@@ -15,8 +15,10 @@ from authsurge.target.layout import DB_FILE, RSA_KEY_FILE, SECRET_KEY_FILE
 def _env(name: str, default: str | None = None) -> str:
     value = os.environ.get(f"AUTHSURGE_TARGET_{name}", default)
     if value is None:
-        raise RuntimeError(f"AUTHSURGE_TARGET_{name} is not set: start the target with "
-                           "authsurge.target.start_target or `authsurge target serve`")
+        raise RuntimeError(
+            f"AUTHSURGE_TARGET_{name} is not set: start the target with "
+            "authsurge.target.start_target or `authsurge target serve`"
+        )
     return value
 
 
@@ -56,15 +58,19 @@ MIDDLEWARE = [
 ROOT_URLCONF = "authsurge.target.urls"
 WSGI_APPLICATION = "authsurge.target.wsgi.application"
 
-TEMPLATES = [{
-    "BACKEND": "django.template.backends.django.DjangoTemplates",
-    "DIRS": [Path(__file__).resolve().parent / "templates"],
-    "APP_DIRS": True,  # DOT's consent and logout-confirmation templates
-    "OPTIONS": {"context_processors": [
-        "django.template.context_processors.request",
-        "django.contrib.auth.context_processors.auth",
-    ]},
-}]
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [Path(__file__).resolve().parent / "templates"],
+        "APP_DIRS": True,  # DOT's consent and logout-confirmation templates
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+            ]
+        },
+    }
+]
 
 DATABASES = {
     "default": {
@@ -87,7 +93,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 PASSWORD_HASHERS = ["authsurge.target.hashers.SurgePBKDF2PasswordHasher"]
 AUTH_PASSWORD_VALIDATORS: list[dict[str, str]] = []
 AUTHENTICATION_BACKENDS = [
-    "authsurge.target.backends.CapacityLimitedBackend" if AUTHSURGE_LOGIN_CAPACITY
+    "authsurge.target.backends.CapacityLimitedBackend"
+    if AUTHSURGE_LOGIN_CAPACITY
     else "django.contrib.auth.backends.ModelBackend"
 ]
 LOGIN_URL = "/accounts/login/"
@@ -131,8 +138,12 @@ LOGGING = {
     "disable_existing_loggers": False,
     # Under load every 4xx (a wrong password, a 401) and every capacity 503 is expected:
     # logging each would fill gunicorn.log and cost CPU, so only real errors are kept.
-    "filters": {"not_503": {"()": "django.utils.log.CallbackFilter",
-                            "callback": lambda record: getattr(record, "status_code", None) != 503}},
+    "filters": {
+        "not_503": {
+            "()": "django.utils.log.CallbackFilter",
+            "callback": lambda record: getattr(record, "status_code", None) != 503,
+        }
+    },
     "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["not_503"]}},
     "loggers": {"django.request": {"level": "ERROR"}},
     "root": {"handlers": ["stderr"], "level": "WARNING"},

@@ -27,7 +27,9 @@ def profile(request: HttpRequest) -> HttpResponse:
 
 def _unauthorized(error: str) -> JsonResponse:
     response = JsonResponse({"error": error}, status=401)
-    response["WWW-Authenticate"] = f'Bearer error="{error}"' if error == "invalid_token" else "Bearer"
+    response["WWW-Authenticate"] = (
+        f'Bearer error="{error}"' if error == "invalid_token" else "Bearer"
+    )
     return response
 
 

@@ -37,13 +37,19 @@ class Plan:
 
     def slice_for(self, worker_index: int, worker_count: int) -> Plan:
         """Every worker_count-th arrival, starting at worker_index."""
-        return Plan(self.times[worker_index::worker_count], self.journeys[worker_index::worker_count], self.names)
+        return Plan(
+            self.times[worker_index::worker_count],
+            self.journeys[worker_index::worker_count],
+            self.names,
+        )
 
     def head(self, n: int) -> Plan:
         return Plan(self.times[:n], self.journeys[:n], self.names)
 
 
-def inverse_cumulative(curve: RateCurve, targets: np.ndarray, resolution: float = 1e-3) -> np.ndarray:
+def inverse_cumulative(
+    curve: RateCurve, targets: np.ndarray, resolution: float = 1e-3
+) -> np.ndarray:
     """Times at which the expected arrivals reach `targets` (numerical inverse on a grid)."""
     steps = int(min(max(curve.duration / resolution, 1000), 5_000_000))
     grid = np.linspace(0.0, curve.duration, steps + 1)
@@ -69,27 +75,39 @@ def arrivals(curve: RateCurve, kind: str, rng: np.random.Generator) -> np.ndarra
     return inverse_cumulative(curve, targets)
 
 
-def build_plan(curves: dict[str, RateCurve], kind: str = "poisson", seed: int = 1,
-               max_journeys: int | None = None) -> Plan:
+def build_plan(
+    curves: dict[str, RateCurve],
+    kind: str = "poisson",
+    seed: int = 1,
+    max_journeys: int | None = None,
+) -> Plan:
     """Merge every journey's arrivals into one sorted plan, cut at max_journeys."""
     rng = np.random.default_rng(seed)
     names = list(curves)
     parts = [arrivals(curves[name], kind, rng) for name in names]
     times = np.concatenate(parts) if parts else np.empty(0)
-    journeys = np.concatenate([np.full(len(p), i, dtype=np.int32) for i, p in enumerate(parts)]) if parts else np.empty(0, dtype=np.int32)
+    journeys = (
+        np.concatenate([np.full(len(p), i, dtype=np.int32) for i, p in enumerate(parts)])
+        if parts
+        else np.empty(0, dtype=np.int32)
+    )
     order = np.argsort(times, kind="stable")
     plan = Plan(times[order], journeys[order], names)
     return plan.head(max_journeys) if max_journeys is not None else plan
 
 
-def planned_rate_table(curves: dict[str, RateCurve], t0: float) -> dict[str, list[float] | list[str]]:
+def planned_rate_table(
+    curves: dict[str, RateCurve], t0: float
+) -> dict[str, list[float] | list[str]]:
     """Planned arrivals/s per journey for each second of the run (for schedule.parquet)."""
     ts: list[float] = []
     journeys: list[str] = []
     rates: list[float] = []
     for name, curve in curves.items():
         seconds = np.arange(int(np.ceil(curve.duration)))
-        per_second = np.diff(curve.cumulative(np.append(seconds, seconds[-1] + 1 if len(seconds) else 0)))
+        per_second = np.diff(
+            curve.cumulative(np.append(seconds, seconds[-1] + 1 if len(seconds) else 0))
+        )
         ts += (t0 + seconds).tolist()
         journeys += [name] * len(seconds)
         rates += per_second.tolist()

@@ -38,12 +38,16 @@ class RateCurve:
 
     def cumulative(self, t: np.ndarray | float) -> np.ndarray:
         """Expected arrivals in [0, t] (the integral of rate), exact for piecewise-linear."""
-        seg = np.concatenate([[0.0], np.cumsum(np.diff(self.times) * (self.rates[1:] + self.rates[:-1]) / 2)])
+        seg = np.concatenate(
+            [[0.0], np.cumsum(np.diff(self.times) * (self.rates[1:] + self.rates[:-1]) / 2)]
+        )
         t = np.clip(np.asarray(t, dtype=float), 0.0, self.duration)
         i = np.clip(np.searchsorted(self.times, t, side="right") - 1, 0, len(self.times) - 2)
         dt = t - self.times[i]
         width = self.times[i + 1] - self.times[i]
-        slope = np.where(width > 0, (self.rates[i + 1] - self.rates[i]) / np.where(width > 0, width, 1), 0.0)
+        slope = np.where(
+            width > 0, (self.rates[i + 1] - self.rates[i]) / np.where(width > 0, width, 1), 0.0
+        )
         return seg[i] + self.rates[i] * dt + slope * dt * dt / 2
 
     def total(self) -> float:
@@ -53,8 +57,9 @@ class RateCurve:
         return float(self.rates.max()) if len(self.rates) else 0.0
 
     def scaled(self, factor: float) -> RateCurve:
-        return RateCurve(self.times, self.rates * factor,
-                         [(a, b, r * factor) for a, b, r in self.levels])
+        return RateCurve(
+            self.times, self.rates * factor, [(a, b, r * factor) for a, b, r in self.levels]
+        )
 
     def truncated(self, duration: float) -> RateCurve:
         """The same curve cut at `duration` (run bounds win over the shape)."""
@@ -130,9 +135,14 @@ def curves_for(scenario: Scenario, rate_scale: float | None = None) -> dict[str,
         mapping = shape.columns or {c: c for c in trace.columns}
         missing = [c for c in mapping if c not in trace.columns]
         if missing:
-            raise ScenarioError(f"{shape.file}: trace has no column(s) {missing}; it has {list(trace.columns)}")
-        return {journey: from_trace(trace, column, shape, float(scale)).truncated(duration)
-                for column, journey in mapping.items() if journey in scenario.journeys}
+            raise ScenarioError(
+                f"{shape.file}: trace has no column(s) {missing}; it has {list(trace.columns)}"
+            )
+        return {
+            journey: from_trace(trace, column, shape, float(scale)).truncated(duration)
+            for column, journey in mapping.items()
+            if journey in scenario.journeys
+        }
     if isinstance(shape, SteadyShape):
         total = steady(shape, duration)
     elif isinstance(shape, StepRampShape):

@@ -28,10 +28,14 @@ def load_trace(path: Path) -> Trace:
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise ScenarioError(f"{path}: cannot read trace file ({exc})") from None
     if len(rows) < 3:
-        raise ScenarioError(f"{path}: a trace needs a header (t_s,<journey>,...) and at least two rows")
+        raise ScenarioError(
+            f"{path}: a trace needs a header (t_s,<journey>,...) and at least two rows"
+        )
     header = [h.strip() for h in rows[0]]
     if header[0] != "t_s" or len(header) < 2 or len(set(header)) != len(header):
-        raise ScenarioError(f"{path}:1: the header must be t_s followed by distinct journey columns, got {header}")
+        raise ScenarioError(
+            f"{path}:1: the header must be t_s followed by distinct journey columns, got {header}"
+        )
     data = np.empty((len(rows) - 1, len(header)))
     for i, row in enumerate(rows[1:], start=2):
         if len(row) != len(header):
@@ -42,7 +46,9 @@ def load_trace(path: Path) -> Trace:
             except ValueError:
                 raise ScenarioError(f"{path}:{i}: {header[j]} is not a number: {cell!r}") from None
             if not math.isfinite(value) or value < 0:
-                raise ScenarioError(f"{path}:{i}: {header[j]} must be a finite number >= 0, got {cell!r}")
+                raise ScenarioError(
+                    f"{path}:{i}: {header[j]} must be a finite number >= 0, got {cell!r}"
+                )
             data[i - 2, j] = value
     if np.any(np.diff(data[:, 0]) <= 0):
         raise ScenarioError(f"{path}: t_s must increase strictly from row to row")
