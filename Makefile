@@ -26,7 +26,7 @@ test: $(STAMP) ## run the whole test suite (starts and stops real servers on 127
 	$(BIN)/python -m pytest
 
 lint: $(STAMP) ## ruff (lint + format check) and mypy
-	$(BIN)/ruff check authsurge tests bench locustfiles analysis
+	$(BIN)/ruff check authsurge tests bench locustfiles analysis scenarios
 	$(BIN)/ruff format --check authsurge
 	$(BIN)/mypy authsurge
 
