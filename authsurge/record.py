@@ -113,6 +113,17 @@ _DEFAULTS: dict[str, Any] = {
 }
 
 
+def _warm_conversion() -> None:
+    """Pay pyarrow's one-time cost of its first Python-to-Arrow conversion now.
+
+    The first `pa.array` of a process imports pandas (pyarrow checks for pandas objects),
+    ~0.3-0.5 s of CPU. Left to the first flush, that lands in the gevent loop just after the
+    load starts: a half-second stall of every request in flight. A table is made before the
+    run starts, so it is paid here instead.
+    """
+    pa.array((), type=pa.float64())
+
+
 class _RowBuffer:
     """Rows buffered as tuples in schema order; a flush turns them into one record batch.
 
@@ -126,6 +137,7 @@ class _RowBuffer:
     schema: pa.Schema
 
     def _init_buffer(self) -> None:
+        _warm_conversion()
         self._order = [(name, _DEFAULTS[name]) for name in self.schema.names]
         self._rows: deque[tuple[Any, ...]] = deque()
         self._take_lock = threading.Lock()  # one flush at a time (the flusher, then close)
