@@ -117,6 +117,8 @@ def test_login_capacity_holds_successes_at_n_per_second(target_factory, target_e
     rate = float(np.polyfit(ok[cut:len(ok) - cut], np.arange(cut, len(ok) - cut), 1)[0])
     print(f"{len(ok)} ok, {len(refused)} refused, {rate:.2f} successes/s, api {max(api_latencies):.3f} s")
     assert rate == pytest.approx(capacity, rel=0.05), f"{rate:.2f} successes/s"
-    assert len(refused) >= 0.25 * len(results)  # offered 2N: a good share finds the queue full
+    # offered 2N by 20 closed-loop threads (which slow down as their logins wait): about a
+    # third is refused at best, fewer when the client falls behind; none without the cap
+    assert len(refused) >= 0.15 * len(results)
     assert max(refused) < 0.5  # ... and hears so at once, not after waiting
     assert max(api_latencies) < 0.5
