@@ -136,28 +136,25 @@ class OpenModelDriver:
             self.stopping = True
             log.warning("run.max_journeys reached on worker %s: no new journeys start", self.worker)
             return False
-        if len(self.in_flight) >= self.max_concurrency:
+
+        def drop(reason: str) -> bool:
             self.recorder.drop(
                 journey=journey_name,
                 person_id=person,
                 attempt=attempt,
                 t_intended=intended,
-                reason="concurrency cap reached (traffic.max_concurrency)",
+                reason=reason,
             )
             return False
+
+        if len(self.in_flight) >= self.max_concurrency:
+            return drop("concurrency cap reached (traffic.max_concurrency)")
         journey = self.journeys[journey_name]
         account = None
         if journey.needs_account and self.accounts is not None:
             account = self.accounts.acquire()
             if account is None:
-                self.recorder.drop(
-                    journey=journey_name,
-                    person_id=person,
-                    attempt=attempt,
-                    t_intended=intended,
-                    reason="no free account (raise credentials.count)",
-                )
-                return False
+                return drop("no free account (raise credentials.count)")
         self.started += 1
         self._seq += 1
         self.in_flight.spawn(

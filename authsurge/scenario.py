@@ -11,7 +11,7 @@ import difflib
 import os
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 import yaml
@@ -192,18 +192,6 @@ class FlowSettings(Strict):
     api: ApiSettings = Field(default_factory=ApiSettings)
 
 
-STEP_GROUPS = (
-    "form_login",
-    "form_logout",
-    "oidc_login",
-    "oidc_logout",
-    "token_refresh",
-    "token_introspect",
-    "token_revoke",
-    "userinfo",
-    "client_credentials",
-    "api",
-)
 StepGroup = Literal[
     "form_login",
     "form_logout",
@@ -216,6 +204,7 @@ StepGroup = Literal[
     "client_credentials",
     "api",
 ]
+STEP_GROUPS: tuple[str, ...] = get_args(StepGroup)
 
 
 class JourneyConfig(Strict):
