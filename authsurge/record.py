@@ -87,7 +87,17 @@ RESOURCE_SCHEMA = pa.schema(
     ]
 )
 
+METRIC_SCHEMA = pa.schema(
+    [
+        pa.field("t", pa.float64()),  # epoch s of the scrape
+        pa.field("metric", pa.string()),  # Prometheus metric name (samples of all labels summed)
+        pa.field("value", pa.float64()),
+    ]
+)
+
 _DEFAULTS: dict[str, Any] = {
+    "metric": "",
+    "value": float("nan"),
     "kind": KIND_REQUEST,
     "t_intended": float("nan"),
     "t_start": float("nan"),

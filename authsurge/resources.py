@@ -117,6 +117,42 @@ class LoopLag:
             self._greenlet.kill(block=False)
 
 
+def parse_prometheus(text: str, names: Iterable[str]) -> dict[str, float]:
+    """Sum the samples of each wanted metric in Prometheus' text format (all label sets)."""
+    wanted = set(names)
+    totals: dict[str, float] = {}
+    for line in text.splitlines():
+        if not line or line.startswith("#"):
+            continue
+        head, _, rest = line.partition(" ") if "{" not in line else line.partition("} ")
+        name = head.split("{", 1)[0]
+        if name not in wanted:
+            continue
+        try:
+            value = float(rest.split()[0])
+        except (IndexError, ValueError):
+            continue
+        totals[name] = totals.get(name, 0.0) + value
+    return totals
+
+
+class PrometheusScraper:
+    """Scrapes a Prometheus endpoint's chosen metrics into the metrics table."""
+
+    def __init__(
+        self, url: str, names: list[str], table: StreamTable, timeout: float = 0.8
+    ) -> None:
+        self.url, self.names, self.table, self.timeout = url, names, table, timeout
+
+    def scrape(self, now: float) -> None:
+        import urllib.request
+
+        with urllib.request.urlopen(self.url, timeout=self.timeout) as response:  # noqa: S310 - allowed host
+            text = response.read(4_000_000).decode("utf-8", "replace")
+        for name, value in parse_prometheus(text, self.names).items():
+            self.table.append({"t": now, "metric": name, "value": value})
+
+
 class ResourceSampler:
     """Samples target and harness once a second from an OS thread into a StreamTable."""
 
@@ -127,7 +163,9 @@ class ResourceSampler:
         worker: str,
         loop_lag: Callable[[], float] | None = None,
         interval: float = 1.0,
+        prometheus: PrometheusScraper | None = None,
     ) -> None:
+        self.prometheus = prometheus
         self.table = table
         self.target = ProcessGroup(target) if target else None
         # not the children: `make demo` runs the target as a child of the harness process
@@ -181,6 +219,11 @@ class ResourceSampler:
                 self._sample()
             except Exception:  # a sampler must never take the run down
                 log.debug("resource sample failed", exc_info=True)
+            if self.prometheus is not None:
+                try:
+                    self.prometheus.scrape(time.time())
+                except Exception as exc:  # an unreachable exporter is noted, never fatal
+                    log.debug("prometheus scrape of %s failed: %s", self.prometheus.url, exc)
 
     def stop(self) -> None:
         self._stop.set()

@@ -43,7 +43,7 @@ from authsurge.journeys import AccountPool, build_journeys, load_scenario_secret
 from authsurge.journeys.http import HttpSettings
 from authsurge.progress import Progress
 from authsurge.recorder import Recorder
-from authsurge.resources import LoopLag, ResourceSampler, target_pids
+from authsurge.resources import LoopLag, PrometheusScraper, ResourceSampler, target_pids
 from authsurge.scenario import Scenario
 from authsurge.secrets import RedactingFilter, Secret
 from authsurge.selfcheck import generator_bound_s
@@ -310,10 +310,22 @@ class _Session:
         self.requests, self.resources, self.recorder = requests, resources, recorder
         self.interrupted = gevent.event.Event()
         self.lag = LoopLag().start()
+        target = p.opts.scenario.target
+        self.metrics: record.StreamTable | None = None
+        scraper = None
+        if target.prometheus_url:
+            self.metrics = record.StreamTable(p.run_dir / "metrics.parquet", record.METRIC_SCHEMA)
+            scraper = PrometheusScraper(
+                target.prometheus_url, target.prometheus_metrics, self.metrics
+            )
         self.sampler = ResourceSampler(
-            resources, p.pids, "master" if requests is None else recorder.worker, self.lag.read
+            resources,
+            p.pids,
+            "master" if requests is None else recorder.worker,
+            self.lag.read,
+            prometheus=scraper,
         ).start()
-        tables = [t for t in (requests, resources) if t is not None]
+        tables = [t for t in (requests, resources, self.metrics) if t is not None]
         self.flusher = record.Flusher(tables).start()
         self.csv = StatsCSVFileWriter(
             env, [0.5, 0.9, 0.95, 0.99, 1.0], str(p.run_dir / "locust" / "stats"), full_history=True
@@ -355,6 +367,8 @@ class _Session:
         self.lag.stop()
         self.sampler.stop()
         self.flusher.stop()
+        if self.metrics is not None:
+            self.metrics.close()
 
 
 def _run_local(p: Prepared) -> RunResult:

@@ -37,7 +37,10 @@ class TargetConfig(Strict):
     pids: list[int] = Field(default_factory=list)  # target processes to sample (local targets)
     pid_file: Path | None = None  # or read the target's main PID from here
     port: int | None = None  # or sample whatever listens on this local port
-    prometheus_url: str | None = None
+    prometheus_url: str | None = None  # scraped once a second into metrics.parquet
+    prometheus_metrics: list[str] = Field(
+        default_factory=lambda: ["process_cpu_seconds_total", "process_resident_memory_bytes"]
+    )
     version: str | None = None  # release label of the target, for compare/history
     git_commit: str | None = None
 
@@ -51,6 +54,9 @@ class TargetConfig(Strict):
 
     @model_validator(mode="after")
     def _host_allowed(self) -> TargetConfig:
+        scraped = urlsplit(self.prometheus_url or "").hostname
+        if scraped and scraped not in self.allowed_hosts:
+            raise ValueError(f"target.prometheus_url: host {scraped!r} is not in allowed_hosts")
         host = urlsplit(self.base_url).hostname or ""
         if host not in self.allowed_hosts:
             raise ValueError(
