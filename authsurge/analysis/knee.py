@@ -33,7 +33,7 @@ were measured healthy (then by their own offered load).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from fnmatch import fnmatchcase
 from typing import Any
 
@@ -178,6 +178,20 @@ class Knee:
 
 def find_knee(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> Knee:
     """Knee of one step's curve; points in curve order (see module docstring)."""
+    if "completed" in points:
+        judged = np.flatnonzero(points["completed"].to_numpy() >= MIN_POINT_REQUESTS)
+        if len(judged) < len(points):
+            # thin points are left out of the walk; indices are mapped back to `points`
+            knee = find_knee(points.iloc[judged].reset_index(drop=True), criteria, rule)
+
+            def back(i: int | None) -> int | None:
+                return int(judged[i]) if i is not None else None
+
+            return replace(
+                knee,
+                first_fail_point=back(knee.first_fail_point),
+                last_pass_point=back(knee.last_pass_point),
+            )
     if points.empty:
         return Knee(False, None, None, None, True, "no steady-state points to judge", rule)
     offered = points["offered_rps"].to_numpy(dtype=float)
@@ -186,8 +200,6 @@ def find_knee(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> Kne
     max_offered = float(np.nanmax(offered))
     max_arrivals = float(np.nanmax(arrivals)) if np.isfinite(arrivals).any() else math.nan
     margins = np.vstack([c.margins(points) for c in criteria])
-    if "completed" in points:
-        margins[:, points["completed"].to_numpy() < MIN_POINT_REQUESTS] = np.nan
     failing = np.nan_to_num(margins, nan=0.0) < 0
     fail_any = failing.any(axis=0)
     if not fail_any.any():
