@@ -25,14 +25,17 @@ def test_html_and_garbage_where_json_is_expected_are_invalid_responses(tmp_path,
         token_endpoint=token.url + "/o/token/",
         api_endpoints=[{"path": api_html.url + "/api/me", "name": "api.call"},
                        {"path": api_raw.url + "/api/me", "name": "api.raw"}])
-    assert token.accepted["respond"] >= 5 and api_html.accepted["respond"] >= 1 and api_raw.accepted["respond"] >= 1
+    # the two API endpoints are drawn by weight, so in a 3-s window one may get no call (CI saw 9 and 0)
+    assert token.accepted["respond"] >= 5 and api_html.accepted["respond"] + api_raw.accepted["respond"] >= 3
     checked = check_run(result, {"web": ["login.form", "login.submit"], "app": STEPS["app"][:-1]})
     failed = checked.failed_requests
     assert set(failed["outcome"]) == {"invalid_response"}
     by_step = failed.groupby("step", observed=True)["reason"].agg(set).to_dict()
-    assert by_step == {"oidc.token": {"no JSON object from POST /o/token/"},
-                       "api.call": {"HTML page instead of JSON on GET /api/me"},
-                       "api.raw": {"malformed HTTP response on GET /api/me"}}
+    expected = {"oidc.token": {"no JSON object from POST /o/token/"},
+                "api.call": {"HTML page instead of JSON on GET /api/me"},
+                "api.raw": {"malformed HTTP response on GET /api/me"}}
+    assert "oidc.token" in by_step and len(by_step) >= 2
+    assert all(by_step[step] == expected[step] for step in by_step)
     assert (failed[failed["step"] != "api.raw"]["status"] == 200).all()  # a 200 is not a success here
     assert len(failed) == sum(p.accepted["respond"] for p in (token, api_html, api_raw))
     assert_outage_on_timeline(checked, now + WINDOW[0], now + WINDOW[1], "oidc.token", "invalid_response")
