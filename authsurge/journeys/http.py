@@ -530,70 +530,14 @@ class HttpClient:
         timer = gevent.Timeout.start_new(self.settings.timeout_s)
         try:
             answer, data = conn.request(head.encode("latin-1", "replace"), body)
-        except gevent.Timeout as exc:
-            if exc is not timer:
+        except (gevent.Timeout, HTTPParseError, ConnectionClosed, OSError) as exc:
+            if isinstance(exc, gevent.Timeout) and exc is not timer:
                 raise
+            outcome, reason = _transport_outcome(
+                exc, f"{method} {path}", self.settings.timeout_s, host, port
+            )
             raise self._transport_failure(
-                step,
-                method,
-                short_url,
-                start,
-                _ms(t0),
-                record.TIMEOUT,
-                f"timeout after {self.settings.timeout_s:g} s on {method} {path}",
-            ) from None
-        except (HTTPParseError, ConnectionClosed) as exc:
-            closed = isinstance(exc, ConnectionClosed)
-            raise self._transport_failure(
-                step,
-                method,
-                short_url,
-                start,
-                _ms(t0),
-                record.CONNECTION if closed else record.INVALID_RESPONSE,
-                f"connection closed without a response on {method} {path}"
-                if closed
-                else f"malformed HTTP response on {method} {path}",
-            ) from None
-        except ConnectionRefusedError:
-            raise self._transport_failure(
-                step,
-                method,
-                short_url,
-                start,
-                _ms(t0),
-                record.CONNECTION,
-                f"connection refused by {host}:{port} on {method} {path}",
-            ) from None
-        except ssl.SSLError as exc:
-            raise self._transport_failure(
-                step,
-                method,
-                short_url,
-                start,
-                _ms(t0),
-                record.CONNECTION,
-                f"TLS error on {method} {path}: {exc.reason or type(exc).__name__}",
-            ) from None
-        except TimeoutError:
-            raise self._transport_failure(
-                step,
-                method,
-                short_url,
-                start,
-                _ms(t0),
-                record.TIMEOUT,
-                f"connect timeout on {method} {path}",
-            ) from None
-        except OSError as exc:
-            raise self._transport_failure(
-                step,
-                method,
-                short_url,
-                start,
-                _ms(t0),
-                record.CONNECTION,
-                f"connection error ({type(exc).__name__}) on {method} {path}",
+                step, method, short_url, start, _ms(t0), outcome, reason
             ) from None
         finally:
             timer.close()
@@ -676,3 +620,22 @@ def basic_auth(user: str, password: str) -> str:
     """RFC 6749 2.3.1: client id and secret are form-urlencoded before Basic encoding."""
     token = f"{quote_plus(user)}:{quote_plus(password)}".encode()
     return "Basic " + base64.b64encode(token).decode("ascii")
+
+
+def _transport_outcome(
+    exc: BaseException, request: str, timeout_s: float, host: str, port: int
+) -> tuple[str, str]:
+    """Outcome class and reason for a request that got no answer (`request`: "GET /path")."""
+    if isinstance(exc, gevent.Timeout):
+        return record.TIMEOUT, f"timeout after {timeout_s:g} s on {request}"
+    if isinstance(exc, ConnectionClosed):
+        return record.CONNECTION, f"connection closed without a response on {request}"
+    if isinstance(exc, HTTPParseError):
+        return record.INVALID_RESPONSE, f"malformed HTTP response on {request}"
+    if isinstance(exc, ConnectionRefusedError):
+        return record.CONNECTION, f"connection refused by {host}:{port} on {request}"
+    if isinstance(exc, ssl.SSLError):
+        return record.CONNECTION, f"TLS error on {request}: {exc.reason or type(exc).__name__}"
+    if isinstance(exc, TimeoutError):
+        return record.TIMEOUT, f"connect timeout on {request}"
+    return record.CONNECTION, f"connection error ({type(exc).__name__}) on {request}"
