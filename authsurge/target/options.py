@@ -116,11 +116,14 @@ class TargetOptions:
         A password check waiting for its capacity slot sleeps in a worker thread. Without
         spare threads, a full queue would occupy every thread and later requests (the API,
         /healthz) would queue inside gunicorn instead of getting their answer or a 503, so
-        capacity mode adds room for the whole queue, spread over the workers.
+        capacity mode adds room for the whole queue to every worker. Not the queue spread
+        over the workers: the kernel does not share accepted connections out evenly, and
+        when one worker took most of them (seen in CI) its threads filled before the queue
+        did, so nothing was refused and the API waited behind the logins.
         """
         if self.login_capacity is None:
             return self.threads
-        return self.threads + math.ceil(self.queue / self.workers)
+        return self.threads + self.queue
 
 
 def is_loopback(host: str) -> bool:

@@ -16,6 +16,7 @@ import pytest
 import requests
 
 from authsurge.target.capacity import LoginCapacityExceeded, SlotLimiter, reset_slots
+from authsurge.target.options import TargetOptions
 
 
 class FakeClock:
@@ -56,6 +57,15 @@ def test_a_full_queue_is_refused_at_once_and_takes_no_slot(tmp_path):
         limiter.reserve()
     clock.now += 0.1
     assert limiter.reserve() == pytest.approx(0.3)  # the refused check did not move the slots
+
+
+def test_every_worker_has_threads_for_the_whole_queue():
+    # the kernel may hand one worker most connections: with only Q/workers spare threads its
+    # threads filled before the queue did, nothing was refused and the API waited (seen in CI)
+    opts = TargetOptions(login_capacity=20, workers=4, threads=2)
+    assert opts.queue == 20
+    assert opts.threads_per_worker() == 2 + 20
+    assert TargetOptions(workers=4, threads=2).threads_per_worker() == 2
 
 
 def _csrf_secret() -> str:
