@@ -15,7 +15,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from authsurge.analysis.summary import ms, rate
-from authsurge.report.plots import STYLE
+from authsurge.report.plots import STYLE, legend
 
 SYMBOL = {
     "better": "BETTER",
@@ -170,7 +170,7 @@ def comparison_figure(
                 linewidth=0.8,
                 label="goodput = offered",
             )
-        ax.legend(loc="upper left", fontsize=7)
+        legend(ax, loc="upper left", fontsize=7)
     for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)
     fig.suptitle(f"Capacity curves, base vs candidate (X: knee); verdict: {doc['verdict']}")

@@ -34,6 +34,13 @@ PERCENTILES = (("p50", "p50"), ("p90", "p90"), ("p95", "p95"), ("p99", "p99"))
 FORMATS = ("png", "svg")
 
 
+def legend(ax: Axes, **kwargs: Any) -> None:
+    """A legend when something on the axes is labelled (a run with no errors has nothing to
+    list on the error plot, and matplotlib would warn)."""
+    if ax.get_legend_handles_labels()[0]:
+        ax.legend(**kwargs)
+
+
 def _request_steps(analysis: RunAnalysis) -> list[str]:
     return list(analysis.steps)
 
@@ -114,7 +121,7 @@ def capacity_figure(analysis: RunAnalysis) -> Figure:
     ax.set_title("Capacity curves: goodput vs offered load (steady state)")
     ax.set_xlabel("offered load (req/s)")
     ax.set_ylabel("goodput (successful req/s)")
-    ax.legend(loc="upper left")
+    legend(ax, loc="upper left")
     return fig
 
 
@@ -165,7 +172,7 @@ def latency_figure(analysis: RunAnalysis) -> Figure:
                 label=f"knee_p95_ms {analysis.config.knee_p95_ms:g} ms",
             )
         _mark_knee(ax, analysis, step, colors[step])
-        ax.legend(loc="upper left")
+        legend(ax, loc="upper left")
     for ax in list(axes.flat)[len(steps) :]:
         ax.set_visible(False)
     fig.suptitle("Latency percentiles vs offered load (dotted line: knee)")
@@ -195,8 +202,7 @@ def errors_figure(analysis: RunAnalysis) -> Figure:
     ax.set_title("Error rate vs offered load (dotted lines: knees)")
     ax.set_xlabel("offered load (req/s)")
     ax.set_ylabel("error rate (% of completed requests)")
-    if steps:
-        ax.legend(loc="upper left")
+    legend(ax, loc="upper left")
     return fig
 
 

@@ -49,3 +49,18 @@ def test_every_axis_has_a_unit_and_knees_are_marked(ramp_analysis: RunAnalysis) 
     assert main.get_xlabel() == "time since start (s)" and "journeys/s" in main.get_ylabel()
     assert twin.get_ylabel().startswith("target CPU (%")
     assert {"login.submit knee", "login.form knee"} <= {t.get_text() for t in main.texts}
+
+
+def test_a_run_too_short_for_any_curve_point_plots_without_warnings(tmp_path: Path) -> None:
+    import warnings
+
+    from authsurge.analysis import analyze_run
+
+    from .synth import write_run
+
+    run = write_run(tmp_path / "short", levels=(2,), level_s=3, seed=3)
+    analysis = analyze_run(run.path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # matplotlib's "No artists with labels" was one
+        files = write_plots(analysis, tmp_path / "plots")
+    assert len(files) == 8
