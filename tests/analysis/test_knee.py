@@ -180,3 +180,14 @@ def test_steps_without_a_knee_tie_break_by_their_own_load() -> None:
     knees = {name: find_knee(healthy(peak), GOODPUT, "r")
              for name, peak in (("a.busy", 40.0), ("b.quiet", 10.0), ("c.mid", 20.0))}
     assert [r["step"] for r in first_to_fail(knees)] == ["b.quiet", "c.mid", "a.busy"]
+
+
+def test_a_thin_point_before_the_knee_is_skipped_not_taken_as_the_knee() -> None:
+    # the point at 35/s holds 5 completed requests, too few to judge: its shortfall must not
+    # place the knee at 35, and the interpolation runs from 30 (the last judged pass) to 40
+    points = curve([10, 20, 30, 35, 40, 50], [10, 20, 28, 20, 30, 31])
+    points["completed"] = [300, 600, 900, 5, 1200, 1500]
+    knee = find_knee(points, GOODPUT, "rule")
+    assert knee.offered == pytest.approx(30 + 10 / 7)
+    assert (knee.last_pass_point, knee.first_fail_point) == (2, 4)  # rows of `points`
+    assert knee.capacity == pytest.approx(30.5)
