@@ -18,18 +18,38 @@ log = logging.getLogger(__name__)
 
 
 def pids_listening_on(port: int) -> list[int]:
-    """PIDs with a TCP socket listening on `port` (local targets found by port)."""
+    """PIDs with a TCP socket listening on `port` (local targets found by port).
+
+    The system-wide table names one holder per socket; a pre-fork server's master holds
+    the same listening socket as its workers, so each holder's parents that listen on
+    the port are added too (gunicorn's master is half the target's processes).
+    """
     try:
         conns = psutil.net_connections(kind="tcp")
     except (psutil.AccessDenied, OSError):
         return []
-    return sorted(
-        {
-            c.pid
-            for c in conns
-            if c.pid and c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
-        }
-    )
+    found = {
+        c.pid
+        for c in conns
+        if c.pid and c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port
+    }
+    for pid in list(found):
+        try:
+            parent = psutil.Process(pid).parent()
+            while parent is not None and _listens_on(parent, port):
+                found.add(parent.pid)
+                parent = parent.parent()
+        except psutil.Error:
+            continue
+    return sorted(found)
+
+
+def _listens_on(proc: psutil.Process, port: int) -> bool:
+    try:
+        conns = proc.net_connections(kind="tcp")
+    except psutil.Error:
+        return False
+    return any(c.status == psutil.CONN_LISTEN and c.laddr and c.laddr.port == port for c in conns)
 
 
 def target_pids(
@@ -52,12 +72,27 @@ def target_pids(
 
 
 class ProcessGroup:
-    """A set of root processes and their children; cpu_percent summed (100 = one core)."""
+    """A set of root processes and their children; cpu_percent summed (100 = one core).
 
-    def __init__(self, pids: Iterable[int], children: bool = True) -> None:
-        self.roots = [p for p in (self._proc(pid) for pid in pids) if p is not None]
+    `rediscover`, when given, names the roots again once all of them are gone: a target
+    restarted mid-run (a crash, a deploy) has new PIDs, and without it the rest of the
+    run would have no target CPU at all.
+    """
+
+    def __init__(
+        self,
+        pids: Iterable[int],
+        children: bool = True,
+        rediscover: Callable[[], list[int]] | None = None,
+    ) -> None:
+        self.roots = self._procs_of(pids)
         self.children = children
+        self.rediscover = rediscover
         self._procs: dict[int, psutil.Process] = {}
+
+    @classmethod
+    def _procs_of(cls, pids: Iterable[int]) -> list[psutil.Process]:
+        return [p for p in (cls._proc(pid) for pid in pids) if p is not None]
 
     @staticmethod
     def _proc(pid: int) -> psutil.Process | None:
@@ -67,6 +102,8 @@ class ProcessGroup:
             return None
 
     def sample(self) -> tuple[float, int, int]:
+        if self.rediscover is not None and not any(r.is_running() for r in self.roots):
+            self.roots = self._procs_of(self.rediscover())
         current: dict[int, psutil.Process] = {}
         for root in self.roots:
             try:
@@ -164,10 +201,11 @@ class ResourceSampler:
         loop_lag: Callable[[], float] | None = None,
         interval: float = 1.0,
         prometheus: PrometheusScraper | None = None,
+        rediscover: Callable[[], list[int]] | None = None,
     ) -> None:
         self.prometheus = prometheus
         self.table = table
-        self.target = ProcessGroup(target) if target else None
+        self.target = ProcessGroup(target, rediscover=rediscover) if target else None
         # not the children: `make demo` runs the target as a child of the harness process
         self.harness = ProcessGroup([os.getpid()], children=False)
         self.worker = worker

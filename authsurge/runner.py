@@ -28,12 +28,14 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import psutil
+import pyarrow as pa
+import pyarrow.compute as pc
 
 import authsurge
 from authsurge import record, rundir
@@ -222,12 +224,7 @@ def prepare(opts: RunOptions) -> Prepared:
     if not curves:
         raise BadInput("the scenario plans no arrivals (traffic.shape is empty)")
     plan = build_plan(curves, s.traffic.arrivals, s.traffic.seed, s.run.max_journeys)
-    pids = opts.target_pids or target_pids(
-        s.target.base_url,
-        s.target.pids,
-        s.resolve_path(s.target.pid_file) if s.target.pid_file else None,
-        s.target.port,
-    )
+    pids = opts.target_pids or scenario_target_pids(s, s.target.pids)
     run_dir = rundir.new_run_dir(opts.out_root, s.name)
     rundir.write_scenario(run_dir, s.public_dict())
     log.info("run directory: %s", run_dir)
@@ -294,6 +291,12 @@ def run(opts: RunOptions) -> RunResult:
         return _run_distributed(prepared, workers)
 
 
+def scenario_target_pids(s: Scenario, pids: Iterable[int] = ()) -> list[int]:
+    """The target's PIDs: `pids`, else the scenario's PID file, else its loopback port."""
+    pid_file = s.resolve_path(s.target.pid_file) if s.target.pid_file else None
+    return target_pids(s.target.base_url, pids, pid_file, s.target.port)
+
+
 class _Session:
     """What a local or master process holds during a run, and how it winds it down."""
 
@@ -324,6 +327,7 @@ class _Session:
             "master" if requests is None else recorder.worker,
             self.lag.read,
             prometheus=scraper,
+            rediscover=lambda: scenario_target_pids(p.opts.scenario),
         ).start()
         tables = [t for t in (requests, resources, self.metrics) if t is not None]
         self.flusher = record.Flusher(tables).start()
@@ -436,6 +440,7 @@ def _run_distributed(p: Prepared, workers: int) -> RunResult:
     resources = record.StreamTable(p.run_dir / "resources.parquet", record.RESOURCE_SCHEMA)
     shards: dict[str, record.StreamTable] = {}
     summaries: dict[str, dict[str, Any]] = {}
+    counter = MasterCounter()
 
     def on_records(environment: Any, msg: Any, **_: Any) -> None:
         name = msg.data["worker"]
@@ -445,6 +450,7 @@ def _run_distributed(p: Prepared, workers: int) -> RunResult:
             )
         for batch in record.bytes_to_batches(msg.data["data"]):
             shards[name].write_batch(batch)
+            counter.add(batch)
 
     def on_resources(environment: Any, msg: Any, **_: Any) -> None:
         for batch in record.bytes_to_batches(msg.data["data"]):
@@ -494,7 +500,6 @@ def _run_distributed(p: Prepared, workers: int) -> RunResult:
                 "worker_count": workers,
             },
         )
-        counter = _MasterCounter(env)
         session = _Session(p, env, master, None, resources, Recorder(resources, "master"))
         session.show_progress(counter)
         master.start(workers, spawn_rate=workers)
@@ -532,21 +537,25 @@ def _run_distributed(p: Prepared, workers: int) -> RunResult:
     return RunResult(p.run_dir, meta["status"], meta)
 
 
-class _MasterCounter:
-    """Journey counts for the progress line, from Locust's aggregated request stats on the master."""
+class MasterCounter:
+    """Journey counts for the master's progress line, from the record batches workers ship
+    (Locust's aggregated stats on the master count requests, not journeys)."""
 
-    def __init__(self, env: Environment) -> None:
-        self.env = env
+    def __init__(self) -> None:
+        self.journeys = 0
+        self.journeys_ok = 0
+        self.dropped = 0
 
-    @property
-    def journeys(self) -> int:
-        return int(self.env.stats.total.num_requests)
+    def add(self, batch: pa.RecordBatch) -> None:
+        kind, outcome = batch.column("kind"), batch.column("outcome")
+        journey = pc.equal(kind, "journey")
+        self.journeys += _count_true(journey)
+        self.journeys_ok += _count_true(pc.and_(journey, pc.equal(outcome, record.OK)))
+        self.dropped += _count_true(pc.equal(kind, "dropped"))
 
-    @property
-    def journeys_ok(self) -> int:
-        return int(self.env.stats.total.num_requests - self.env.stats.total.num_failures)
 
-    dropped = 0
+def _count_true(mask: pa.Array) -> int:
+    return int(pc.sum(mask.cast(pa.int64())).as_py() or 0)
 
 
 def _wait_for_workers(

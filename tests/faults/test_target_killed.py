@@ -8,6 +8,8 @@ import signal
 import threading
 import time
 
+import pyarrow.parquet as pq
+
 from authsurge.target import TargetOptions, TargetProcess, start_target
 from tests.conftest import TEST_HASHER_ITERATIONS, seed_data_dir
 from tests.faults.checks import assert_outage_on_timeline, check_run
@@ -76,3 +78,9 @@ def test_target_killed_and_restarted_mid_run(tmp_path, target, target_env):
     login_form = checked.analysis.steps["login.form"]
     assert login_form["errors_by_class"].get("connection", 0) == len(refused)
     assert any("connection refused" in e["reason"] for e in login_form["top_errors"])
+    # target CPU is sampled again after the restart (new PIDs, found by the port again)
+    res = pq.read_table(result.run_dir / "resources.parquet").to_pandas()
+    target_rows = res[res["source"] == "target"]
+    after = target_rows[target_rows["t"] > times["up"] + 1.5]
+    assert len(after) >= 3 and (after["processes"] >= 2).all()  # gunicorn master + worker
+    assert (target_rows[target_rows["t"] < times["kill"]]["processes"] >= 2).all()

@@ -30,3 +30,20 @@ def test_two_workers_run_the_same_plan_as_one_process_and_lose_no_record(tmp_pat
     assert set(reqs["journey_id"]) == set(jb["journey_id"])
     assert (jb["outcome"] == "ok").all()
     assert two.meta["harness"]["workers"] == 2 and len(two.meta["harness"]["worker_cpu_s"]) == 2
+
+
+def test_the_master_progress_line_counts_journeys_from_shipped_records_not_requests():
+    import pyarrow as pa
+
+    from authsurge.record import REQUEST_SCHEMA
+    from authsurge.runner import MasterCounter
+
+    kinds = ["request", "request", "journey", "request", "journey", "dropped"]
+    outcomes = ["ok", "ok", "ok", "timeout", "timeout", "dropped"]
+    batch = pa.RecordBatch.from_pydict(
+        {f.name: [None] * len(kinds) for f in REQUEST_SCHEMA} | {"kind": kinds, "outcome": outcomes},
+        schema=REQUEST_SCHEMA)
+    counter = MasterCounter()
+    counter.add(batch)
+    counter.add(batch)  # batches from two workers add up
+    assert (counter.journeys, counter.journeys_ok, counter.dropped) == (4, 2, 2)
