@@ -29,6 +29,7 @@ from authsurge.analysis.bottleneck import bottleneck, resource_windows
 from authsurge.analysis.curves import Curves, capacity_curves
 from authsurge.analysis.knee import Knee, criteria_for, find_knee, first_to_fail, knee_rule
 from authsurge.analysis.load import ANALYSIS_COLUMNS, RunData, load_run
+from authsurge.analysis.rejections import rejection_warnings
 from authsurge.analysis.usl import usl_for_points
 from authsurge.analysis.verdict import (
     dropped_journeys,
@@ -208,6 +209,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     journeys = {
         n.removeprefix("journey:"): entries[n] for n in index.series_names if n not in steps
     }
+    warnings.extend(rejection_warnings(steps))
     step("verdict")
     ranked = first_to_fail({n: knees[n] for n in request_steps})
     demand = peak_demand(index, windows, curves, data.schedule, config)
