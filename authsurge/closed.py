@@ -117,6 +117,7 @@ def run_closed(opts: Any) -> Any:
                     }
                 ],
                 0,
+                run_dir=run_dir,
             )
             rundir.write_meta(run_dir, meta)
     return r.RunResult(run_dir, status, meta)
