@@ -12,6 +12,10 @@
 
 from __future__ import annotations
 
+# gevent must patch ssl before any test module imports requests/urllib3 (the suite's order
+# made that so by chance; a subset such as tests/target + tests/faults hit RecursionError)
+import locust  # noqa: F401, I001
+
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterator

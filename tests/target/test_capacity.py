@@ -97,11 +97,13 @@ def drive_logins(base_url: str, password: str, rate: float, duration_s: float, u
 def test_login_capacity_holds_successes_at_n_per_second(target_factory, target_env):
     capacity = 20.0
     target = target_factory(login_capacity=capacity, workers=2, threads=4)
+    queue = TargetOptions(login_capacity=capacity).queue  # the default: N checks may wait
+    queue_wait = queue / capacity  # the longest a password check may wait
     api_latencies: list[float] = []
 
     def probe_api() -> None:  # the rest of the target must stay responsive meanwhile
-        for _ in range(3):
-            time.sleep(0.8)
+        for _ in range(6):
+            time.sleep(0.4)
             t0 = time.monotonic()
             requests.get(f"{target.base_url}/api/me", timeout=10)
             api_latencies.append(time.monotonic() - t0)
@@ -125,10 +127,16 @@ def test_login_capacity_holds_successes_at_n_per_second(target_factory, target_e
     # jitter at the ends than first-to-last)
     cut = len(ok) // 10
     rate = float(np.polyfit(ok[cut:len(ok) - cut], np.arange(cut, len(ok) - cut), 1)[0])
-    print(f"{len(ok)} ok, {len(refused)} refused, {rate:.2f} successes/s, api {max(api_latencies):.3f} s")
+    print(f"{len(ok)} ok, {len(refused)} refused, {rate:.2f} successes/s, "
+          f"api max {max(api_latencies):.3f} s")
     assert rate == pytest.approx(capacity, rel=0.05), f"{rate:.2f} successes/s"
-    # offered 2N by 20 closed-loop threads (which slow down as their logins wait): about a
-    # third is refused at best, fewer when the client falls behind; none without the cap
-    assert len(refused) >= 0.15 * len(results)
-    assert max(refused) < 0.5  # ... and hears so at once, not after waiting
-    assert max(api_latencies) < 0.5
+    # what the cap must refuse, from what the client really sent: over the sending span the
+    # slots admit N/s, and the queue holds Q more; the rest is the excess (40 of 120 at 2N)
+    sent = sorted(s for s, _, _ in results)
+    excess = len(sent) - capacity * (sent[-1] - sent[0]) - queue
+    assert excess >= 10, f"the client fell behind ({len(sent)} sent in {sent[-1] - sent[0]:.2f} s)"
+    assert len(refused) >= 0.6 * excess, f"{len(refused)} refused of an excess of {excess:.0f}"
+    # ... and a refused login hears so at once, not after waiting its turn in the queue
+    assert float(np.median(refused)) < 0.25 and max(refused) < queue_wait
+    # the API is not stuck behind the logins (that would cost it about the queue wait)
+    assert float(np.median(api_latencies)) < 0.25 and max(api_latencies) < queue_wait
