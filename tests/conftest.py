@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import HealthCheck, settings
 
 from authsurge.target import (
     CLIENT_SECRET_ENV,
@@ -35,6 +36,11 @@ from authsurge.target import (
 
 # Cheap hashing keeps the suite fast; the default (100,000) is what the demo uses.
 TEST_HASHER_ITERATIONS = 1_000
+
+# Property tests judge behaviour, not speed: a pause of the loaded CI machine must not fail
+# them (hypothesis' default 200 ms deadline and its too-slow health check).
+settings.register_profile("authsurge", deadline=None, suppress_health_check=[HealthCheck.too_slow])
+settings.load_profile("authsurge")
 
 
 @dataclass(frozen=True)

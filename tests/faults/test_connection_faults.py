@@ -50,7 +50,8 @@ def test_stalled_answers_time_out_on_the_step_that_stalled(tmp_path, target, fau
     by_step = failed.groupby("step", observed=True)["reason"].agg(set).to_dict()
     assert by_step == {"oidc.token": {"timeout after 1 s on POST /o/token/"},
                        "api.call": {"timeout after 1 s on GET /api/me"}}
-    assert failed["latency_ms"].between(950, 1500).all(), failed["latency_ms"].describe()
+    # the 1 s timeout, late by at most a loaded event loop's lag (the stall itself holds 30 s)
+    assert failed["latency_ms"].between(950, 2500).all(), failed["latency_ms"].describe()
     # the journeys that timed out had logged in first: the steps before are ok
     for jid in failed["journey_id"]:
         mine = checked.requests[checked.requests["journey_id"] == jid]

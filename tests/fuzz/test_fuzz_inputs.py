@@ -13,7 +13,8 @@ from authsurge.errors import ScenarioError
 from authsurge.scenario import parse_scenario
 from authsurge.traffic.trace import load_trace
 
-SETTINGS = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(max_examples=150, deadline=None,
+                    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
 BASE = {
     "name": "fuzz",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pyarrow.parquet as pq
@@ -62,8 +63,9 @@ def test_sampler_scrapes_the_endpoint_each_interval_into_the_metrics_table(tmp_p
     resources = record.StreamTable(tmp_path / "resources.parquet", record.RESOURCE_SCHEMA)
     scraper = PrometheusScraper(url, ["process_cpu_seconds_total", "process_resident_memory_bytes"], metrics)
     sampler = ResourceSampler(resources, [], "w", interval=0.2, prometheus=scraper).start()
-    stop = threading.Event()
-    stop.wait(1.3)
+    deadline = time.monotonic() + 10  # 4 scrapes take 0.8 s; a loaded machine may need more
+    while scrapes["n"] < 4 and time.monotonic() < deadline:
+        time.sleep(0.05)
     sampler.stop()
     metrics.close()
     resources.close()

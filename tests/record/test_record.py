@@ -40,12 +40,14 @@ def start_writer(path: Path) -> subprocess.Popen:
     return subprocess.Popen([sys.executable, "-c", WRITER, str(path)], stdout=subprocess.PIPE, text=True)
 
 
-def last_count(proc: subprocess.Popen, seconds: float) -> int:
-    deadline, count = time.time() + seconds, 0
-    while time.time() < deadline:
+def wait_for_rows(proc: subprocess.Popen, rows: int, timeout_s: float = 30.0) -> int:
+    """Read the writer's counts until it has appended `rows` (start-up time varies)."""
+    deadline, count = time.time() + timeout_s, 0
+    while count < rows and time.time() < deadline:
         line = proc.stdout.readline()
         if line.strip().isdigit():
             count = int(line)
+    assert count >= rows, f"the writer did not get going ({count} rows in {timeout_s:.0f} s)"
     return count
 
 
@@ -53,27 +55,27 @@ def test_sigkill_loses_at_most_about_one_second_of_records(tmp_path):
     shard = tmp_path / "worker-0.parquet"
     proc = start_writer(shard)
     try:
-        appended = last_count(proc, 3.0)
+        wait_for_rows(proc, 1500)
+        killed_at = time.time()
+        proc.kill()
     finally:
         proc.kill()
         proc.wait(timeout=10)
     table = read_stream(shard.with_suffix(".arrows"), REQUEST_SCHEMA)
-    t_last = table.column("t_start").to_pylist()[-1]
-    assert appended >= 1000, "the writer did not get going"
     # rows are numbered in order: the stream holds a gap-free prefix of what was appended
     ids = [int(x) for x in table.column("journey_id").to_pylist()]
-    assert ids == list(range(len(ids)))
-    rate = appended / 3.0
-    lost = appended - len(ids)
-    assert lost <= 1.2 * rate, f"lost {lost} rows, more than ~1 s at {rate:.0f} rows/s"
-    assert time.time() - t_last < 10 and not math.isnan(t_last)
+    assert len(ids) >= 1000 and ids == list(range(len(ids)))
+    # what is lost is what was appended since the last flush: 0.5 s apart, ~1 s with slack
+    t_last = table.column("t_start").to_pylist()[-1]
+    assert not math.isnan(t_last)
+    assert killed_at - t_last <= 1.2, f"the last {killed_at - t_last:.2f} s of rows were lost"
 
 
 def test_sigint_loses_nothing_and_compacts_to_parquet(tmp_path):
     shard = tmp_path / "worker-0.parquet"
     proc = start_writer(shard)
     try:
-        last_count(proc, 1.5)
+        wait_for_rows(proc, 500)
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=20)
     finally:

@@ -26,11 +26,13 @@ run: {duration_s: 10}
 
 
 def test_capacity_search_keeps_the_last_rate_that_passed_below_the_planted_cap(tmp_path, target_factory):
-    capped = target_factory(login_capacity=6, login_queue=2, threads=8, users=50)
+    # a queue of 3 (0.5 s of waiting) absorbs a stall of the loaded test machine at 6/s; a
+    # rate r above the cap builds (r - 6) x 6 s of backlog, so 7/s overflows it and fails
+    capped = target_factory(login_capacity=6, login_queue=3, threads=8, users=50)
     path = tmp_path / "s.yaml"
     path.write_text(scenario_text(capped.base_url, PROBES))
     scenario = parse_scenario(path.read_text(), path)
-    capacity = find_capacity(scenario, start_rate=2.0, probe_s=4.0, max_probes=5, progress=False)
+    capacity = find_capacity(scenario, start_rate=2.0, probe_s=6.0, max_probes=5, progress=False)
     # probes at 2, 4, 6 pass (6 only just), 8 fails, then 7: the answer is the last pass
     assert 4.0 <= capacity <= 6.5
 

@@ -130,12 +130,15 @@ def test_cli_serve_status_stop_through_the_pid_file(target_env, seeded_data_dir,
 
 def test_delay_slows_every_request_but_healthz(target_factory):
     slow = target_factory(delay_ms=300)
-    t0 = time.monotonic()
-    requests.get(f"{slow.base_url}/healthz", timeout=TIMEOUT)
-    t1 = time.monotonic()
-    requests.get(f"{slow.base_url}/api/me", timeout=TIMEOUT)
-    t2 = time.monotonic()
-    assert t1 - t0 < 0.2 and t2 - t1 >= 0.3
+
+    def took(path: str) -> float:
+        t0 = time.monotonic()
+        requests.get(f"{slow.base_url}{path}", timeout=TIMEOUT)
+        return time.monotonic() - t0
+
+    # the best of three: one pause of a loaded machine must not look like the delay
+    assert min(took("/healthz") for _ in range(3)) < 0.2
+    assert min(took("/api/me") for _ in range(3)) >= 0.3
 
 
 OWNER = textwrap.dedent("""
