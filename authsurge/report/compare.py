@@ -15,7 +15,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from authsurge.analysis.summary import ms, rate
-from authsurge.report.plots import STYLE, legend
+from authsurge.report.plots import STYLE, ideal_line, legend
 
 SYMBOL = {
     "better": "BETTER",
@@ -162,14 +162,7 @@ def comparison_figure(
                 label=f"candidate knee, {knee['confidence']:.0%} interval",
             )
         if top > 0:
-            ax.plot(
-                [0, top],
-                [0, top],
-                color="grey",
-                linestyle="--",
-                linewidth=0.8,
-                label="goodput = offered",
-            )
+            ideal_line(ax, top, linewidth=0.8)
         legend(ax, loc="upper left", fontsize=7)
     for ax in list(axes.flat)[len(names) :]:
         ax.set_visible(False)

@@ -41,6 +41,18 @@ def legend(ax: Axes, **kwargs: Any) -> None:
         ax.legend(**kwargs)
 
 
+def ideal_line(ax: Axes, top: float, linewidth: float = 1.0) -> None:
+    """The diagonal every capacity curve follows until its knee."""
+    ax.plot(
+        [0, top],
+        [0, top],
+        color="grey",
+        linestyle="--",
+        linewidth=linewidth,
+        label="goodput = offered (ideal)",
+    )
+
+
 def _request_steps(analysis: RunAnalysis) -> list[str]:
     return list(analysis.steps)
 
@@ -100,14 +112,7 @@ def capacity_figure(analysis: RunAnalysis) -> Figure:
                 fontsize=8,
             )
     if top > 0:
-        ax.plot(
-            [0, top],
-            [0, top],
-            color="grey",
-            linestyle="--",
-            linewidth=1,
-            label="goodput = offered (ideal)",
-        )
+        ideal_line(ax, top)
         share = analysis.config.goodput_share
         ax.plot(
             [0, top],
