@@ -4,22 +4,18 @@ that lost its password form. Injected by a proxy in front of the real embedded t
 
 from __future__ import annotations
 
-import time
-
 from tests.faults.checks import assert_outage_on_timeline, check_run
 from tests.faults.proxy import MAINTENANCE_PAGE, NO_FORM_PAGE, NOT_HTTP
-from tests.faults.scenarios import STEPS, run_faulty
+from tests.faults.scenarios import STEPS, RunWindow, run_faulty
 
-WINDOW = (3.0, 6.0)
+WINDOW = (3.0, 6.0)  # s after the run's start: connections accepted then get the fault
 
 
 def test_html_and_garbage_where_json_is_expected_are_invalid_responses(tmp_path, target, fault_proxy):
     token = fault_proxy("respond", upstream_port=target.port, response=MAINTENANCE_PAGE)
     api_html = fault_proxy("respond", upstream_port=target.port, response=MAINTENANCE_PAGE)
     api_raw = fault_proxy("respond", upstream_port=target.port, response=NOT_HTTP)
-    now = time.time()
-    for proxy in (token, api_html, api_raw):
-        proxy.fault_between(now + WINDOW[0], now + WINDOW[1])
+    window = RunWindow(tmp_path / "runs", (token, api_html, api_raw), WINDOW)
     result = run_faulty(
         tmp_path, target.base_url, journeys={"web": ["form_login", "api"], "app": ["oidc_login"]}, rate=6,
         token_endpoint=token.url + "/o/token/",
@@ -38,14 +34,13 @@ def test_html_and_garbage_where_json_is_expected_are_invalid_responses(tmp_path,
     assert all(by_step[step] == expected[step] for step in by_step)
     assert (failed[failed["step"] != "api.raw"]["status"] == 200).all()  # a 200 is not a success here
     assert len(failed) == sum(p.accepted["respond"] for p in (token, api_html, api_raw))
-    assert_outage_on_timeline(checked, now + WINDOW[0], now + WINDOW[1], "oidc.token", "invalid_response")
+    assert_outage_on_timeline(checked, window.start, window.end, "oidc.token", "invalid_response")
 
 
 def test_a_login_page_without_a_password_form_is_an_unexpected_page_on_login_form(tmp_path, target,
                                                                                  fault_proxy):
     proxy = fault_proxy("respond", upstream_port=target.port, response=NO_FORM_PAGE)
-    now = time.time()
-    proxy.fault_between(now + WINDOW[0], now + WINDOW[1])
+    window = RunWindow(tmp_path / "runs", [proxy], WINDOW)
     result = run_faulty(tmp_path, proxy.url, journeys={"web": ["form_login", "api"]}, rate=4)
     assert proxy.accepted["respond"] >= 8
     checked = check_run(result, STEPS)
@@ -54,6 +49,6 @@ def test_a_login_page_without_a_password_form_is_an_unexpected_page_on_login_for
     assert set(failed["reason"]) == {"no login form with a password input on GET /accounts/login/"}
     assert (failed["status"] == 200).all()
     assert len(failed) == proxy.accepted["respond"]
-    assert_outage_on_timeline(checked, now + WINDOW[0], now + WINDOW[1], "login.form", "unexpected_page")
+    assert_outage_on_timeline(checked, window.start, window.end, "login.form", "unexpected_page")
     top = checked.analysis.steps["login.form"]["top_errors"]
     assert top[0]["reason"] == "no login form with a password input on GET /accounts/login/"

@@ -6,15 +6,14 @@ from __future__ import annotations
 import time
 
 from tests.faults.checks import assert_outage_on_timeline, check_run
-from tests.faults.scenarios import STEPS, run_faulty
+from tests.faults.scenarios import STEPS, RunWindow, run_faulty
 
-WINDOW = (3.0, 6.0)  # s after the run is started: connections accepted then get the fault
+WINDOW = (3.0, 6.0)  # s after the run's start: connections accepted then get the fault
 
 
 def test_connections_reset_during_a_window_are_connection_errors_on_their_step(tmp_path, target, fault_proxy):
     proxy = fault_proxy("reset", upstream_port=target.port)
-    now = time.time()
-    proxy.fault_between(now + WINDOW[0], now + WINDOW[1])
+    window = RunWindow(tmp_path / "runs", [proxy], WINDOW)
     result = run_faulty(tmp_path, proxy.url, journeys={"web": ["form_login", "api"]}, rate=4)
     assert proxy.accepted["reset"] >= 8
     checked = check_run(result, STEPS)
@@ -25,7 +24,7 @@ def test_connections_reset_during_a_window_are_connection_errors_on_their_step(t
         r"connection (error \((ConnectionResetError|BrokenPipeError)\)|closed without a response) on GET /accounts/login/").all(), \
         failed["reason"].unique()
     assert len(failed) == proxy.accepted["reset"]  # every reset is recorded, once
-    assert_outage_on_timeline(checked, now + WINDOW[0], now + WINDOW[1], "login.form", "connection")
+    assert_outage_on_timeline(checked, window.start, window.end, "login.form", "connection")
 
 
 def test_stalled_answers_time_out_on_the_step_that_stalled(tmp_path, target, fault_proxy):
@@ -34,9 +33,7 @@ def test_stalled_answers_time_out_on_the_step_that_stalled(tmp_path, target, fau
     the logins before them succeeded, not on the journey's first step."""
     token = fault_proxy("stall", upstream_port=target.port)
     api = fault_proxy("stall", upstream_port=target.port)
-    now = time.time()
-    for proxy in (token, api):
-        proxy.fault_between(now + WINDOW[0], now + WINDOW[1])
+    window = RunWindow(tmp_path / "runs", (token, api), WINDOW)
     started = time.time()
     result = run_faulty(tmp_path, target.base_url, journeys={"web": ["form_login", "api"],
                                                              "app": ["oidc_login"]},
@@ -58,4 +55,4 @@ def test_stalled_answers_time_out_on_the_step_that_stalled(tmp_path, target, fau
         before = mine[mine["outcome"] == "ok"]["step"]
         assert {"login.submit"} <= set(before) or {"oidc.login_submit"} <= set(before)
     for step in ("oidc.token", "api.call"):
-        assert_outage_on_timeline(checked, now + WINDOW[0], now + WINDOW[1], step, "timeout", slack_s=2.0)
+        assert_outage_on_timeline(checked, window.start, window.end, step, "timeout", slack_s=2.0)

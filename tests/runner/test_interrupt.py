@@ -7,10 +7,9 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 from authsurge.cli import main
-from tests.runner.helpers import records, scenario_text
+from tests.runner.helpers import records, scenario_text, started_at
 
 LONG = """
 journeys:
@@ -28,7 +27,7 @@ def test_ctrl_c_mid_run_leaves_an_analyzable_run_directory(tmp_path, target, cap
                              "--no-progress"], stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     try:
         # Ctrl-C 4 s into the run itself (start-up time varies with the machine's load)
-        time.sleep(max(0.0, _started_at(tmp_path / "runs", proc) + 4.0 - time.time()))
+        time.sleep(max(0.0, started_at(tmp_path / "runs", alive=lambda: proc.poll() is None) + 4.0 - time.time()))
         sent = time.time()
         proc.send_signal(signal.SIGINT)
         out, _ = proc.communicate(timeout=30)
@@ -49,15 +48,3 @@ def test_ctrl_c_mid_run_leaves_an_analyzable_run_directory(tmp_path, target, cap
     assert not list((run_dir / "requests").glob("*.arrows")), "the shard was not compacted"
     assert main(["analyze", str(run_dir), "--no-plots"]) in (0, 1)
 
-
-def _started_at(runs: Path, proc: subprocess.Popen[str], timeout_s: float = 60.0) -> float:
-    """The run's start (epoch s) from meta.json, written when the run's clock starts."""
-    deadline = time.time() + timeout_s
-    while time.time() < deadline and proc.poll() is None:
-        for meta in runs.glob("*/meta.json"):
-            try:
-                return float(json.loads(meta.read_text())["started_at"])
-            except (ValueError, KeyError, OSError):
-                pass  # being written
-        time.sleep(0.1)
-    raise AssertionError(f"the run did not start within {timeout_s:.0f} s (exit code {proc.poll()})")
