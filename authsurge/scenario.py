@@ -316,14 +316,15 @@ class Behaviour(Strict):
 
 
 _SLO_RE = re.compile(
-    r"^\s*(?P<step>[\w.*:-]+)\s+(?P<metric>p50|p90|p95|p99|max|error_rate)\s*"
+    r"^\s*(?:(?P<step>[\w.*:-]+)\s+)?(?P<metric>p50|p90|p95|p99|max|error_rate)\s*"
     r"(?P<op><=|<)\s*(?P<value>[\d.]+)\s*(?P<unit>ms|s|%)?"
     r"(?:\s+at\s+offered\s*<=\s*(?P<offered>[\d.]+)\s*/s)?\s*$"
 )
 
 
 class Slo(Strict):
-    """A threshold, e.g. 'login.submit p95 < 800ms at offered <= 100/s' or '* error_rate < 1%'."""
+    """A threshold, e.g. 'login.submit p95 < 800ms at offered <= 100/s' or 'error_rate < 1%'
+    (no step: '*', every step and journey)."""
 
     step: str
     metric: Literal["p50", "p90", "p95", "p99", "max", "error_rate"]
@@ -344,7 +345,7 @@ class Slo(Strict):
             value *= 1000
         offered = float(m["offered"]) if m["offered"] else None
         return cls.model_validate(
-            {"step": m["step"], "metric": m["metric"], "max": value, "at_offered_max": offered}
+            {"step": m["step"] or "*", "metric": m["metric"], "max": value, "at_offered_max": offered}
         )
 
 

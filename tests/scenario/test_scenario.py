@@ -93,6 +93,8 @@ def test_relative_oidc_issuer_follows_the_target():
     ("login.submit p95 < 800ms at offered <= 100/s", Slo(step="login.submit", metric="p95", max=800, at_offered_max=100)),
     ("* error_rate < 1%", Slo(step="*", metric="error_rate", max=0.01)),
     ("api.call p99 <= 1.5s", Slo(step="api.call", metric="p99", max=1500)),
+    ("error_rate < 1%", Slo(step="*", metric="error_rate", max=0.01)),  # no step: every step
+    ("p95 < 800ms", Slo(step="*", metric="p95", max=800)),
 ])
 def test_slo_strings_are_parsed(text, expected):
     assert Slo.parse(text) == expected
