@@ -227,6 +227,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_validate(args: argparse.Namespace) -> int:
     from authsurge.scenario import load_scenario
     from authsurge.traffic import build_plan, curves_for
+    from authsurge.traffic.schedule import plan_text
 
     scenario = load_scenario(args.scenario, args.overrides)
     shape = scenario.traffic.shape
@@ -236,9 +237,10 @@ def cmd_validate(args: argparse.Namespace) -> int:
             curves, scenario.traffic.arrivals, scenario.traffic.seed, scenario.run.max_journeys
         )
         peak = sum(c.peak() for c in curves.values())
+        bounds = scenario.run
         print(
-            f"{args.scenario}: ok - {len(scenario.journeys)} journey(s), about {len(plan)} arrivals "
-            f"over {scenario.run.duration_s:.0f} s, peak {peak:.1f} arrivals/s"
+            f"{args.scenario}: ok - {len(scenario.journeys)} journey(s), "
+            + plan_text(plan, peak, bounds.duration_s, bounds.max_journeys)
         )
     else:
         print(f"{args.scenario}: ok")

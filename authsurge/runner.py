@@ -50,7 +50,7 @@ from authsurge.scenario import Scenario
 from authsurge.secrets import RedactingFilter, Secret
 from authsurge.selfcheck import generator_bound_s
 from authsurge.traffic import build_plan, curves_for
-from authsurge.traffic.schedule import Plan, planned_rate_table
+from authsurge.traffic.schedule import Plan, plan_text, planned_rate_table
 from authsurge.traffic.shapes import RateCurve
 
 log = logging.getLogger(__name__)
@@ -228,6 +228,8 @@ def prepare(opts: RunOptions) -> Prepared:
     run_dir = rundir.new_run_dir(opts.out_root, s.name)
     rundir.write_scenario(run_dir, s.public_dict())
     log.info("run directory: %s", run_dir)
+    peak = sum(c.peak() for c in curves.values())
+    log.info("plan: %s", plan_text(plan, peak, s.run.duration_s, s.run.max_journeys))
     return Prepared(opts, curves, plan, pids, run_dir, all_secrets(secrets))
 
 

@@ -345,7 +345,12 @@ class Slo(Strict):
             value *= 1000
         offered = float(m["offered"]) if m["offered"] else None
         return cls.model_validate(
-            {"step": m["step"] or "*", "metric": m["metric"], "max": value, "at_offered_max": offered}
+            {
+                "step": m["step"] or "*",
+                "metric": m["metric"],
+                "max": value,
+                "at_offered_max": offered,
+            }
         )
 
 

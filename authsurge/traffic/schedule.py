@@ -112,3 +112,12 @@ def planned_rate_table(
         journeys += [name] * len(seconds)
         rates += per_second.tolist()
     return {"t": ts, "journey": journeys, "planned_rate": rates}
+
+
+def plan_text(plan: Plan, peak_rate: float, duration_s: float, max_journeys: int) -> str:
+    """The plan and its bounds in one line, said before a run starts (and by `validate`)."""
+    cut = f", cut at run.max_journeys = {max_journeys}" if len(plan) >= max_journeys else ""
+    return (
+        f"about {len(plan)} arrivals over {duration_s:.0f} s (run.duration_s){cut}, "
+        f"peak {peak_rate:.1f} arrivals/s"
+    )
