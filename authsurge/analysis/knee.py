@@ -180,6 +180,8 @@ def find_knee(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> Kne
     """Knee of one step's curve; points in curve order (see module docstring)."""
     if "completed" in points:
         judged = np.flatnonzero(points["completed"].to_numpy() >= MIN_POINT_REQUESTS)
+        if len(judged) == 0 and not points.empty:
+            return _too_thin(points, rule)
         if len(judged) < len(points):
             # thin points are left out of the walk; indices are mapped back to `points`
             knee = find_knee(points.iloc[judged].reset_index(drop=True), criteria, rule)
@@ -257,6 +259,35 @@ def find_knee(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> Kne
         max_offered,
         max_arrivals,
     )
+
+
+def _too_thin(points: pd.DataFrame, rule: str) -> Knee:
+    """No point holds enough requests to judge: no knee, no capacity, but the range is known."""
+    max_offered = float(points["offered_rps"].max())
+    arrivals = points["arrivals_rps"].to_numpy(dtype=float)
+    return Knee(
+        False,
+        None,
+        None,
+        None,
+        True,
+        f"too few requests to judge (every curve point has fewer than {MIN_POINT_REQUESTS} "
+        f"completed; up to {max_offered:,.4g} req/s offered)",
+        rule,
+        max_offered=max_offered,
+        max_arrivals=float(np.nanmax(arrivals)) if np.isfinite(arrivals).any() else math.nan,
+    )
+
+
+def nothing_judged(ranked: list[dict[str, Any]]) -> bool:
+    """No step had a curve point to judge (a run too short or too light for capacity)."""
+    return bool(ranked) and all(not r["reached"] and r["capacity"] is None for r in ranked)
+
+
+NOTHING_JUDGED = (
+    f"too few requests at each load level to judge any step (a curve point needs "
+    f"{MIN_POINT_REQUESTS} completed requests): run longer levels or more load"
+)
 
 
 def first_to_fail(knees: dict[str, Knee]) -> list[dict[str, Any]]:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
+
 
 def rate(x: float | None) -> str:
     """A rate as printed everywhere in the summary: 2,100 / 55.6 / 4.25."""
@@ -86,6 +88,8 @@ def headline(doc: dict[str, Any]) -> str:
             parts.append(
                 f"{last['step']} holds out longest, to {rate(last['knee_offered'])} req/s offered"
             )
+    elif nothing_judged(ranked):
+        parts.append(NOTHING_JUDGED)
     elif ranked:
         best = ranked[-1]
         parts.append(

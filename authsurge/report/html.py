@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from authsurge import __version__
+from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
 from authsurge.analysis.summary import headline, ms, multiple, percent, rate
 from authsurge.report.inputs import ReportInputs, harness_health, load_inputs
 
@@ -212,6 +213,8 @@ def facts(doc: dict[str, Any]) -> list[dict[str, str]]:
                 "n": "successful requests per second it sustains",
             }
         )
+    elif nothing_judged(ranked):
+        out.append({"k": "fails first", "v": "not judged", "n": NOTHING_JUDGED})
     elif ranked:
         best = ranked[-1]
         out.append(

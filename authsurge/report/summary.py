@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from authsurge.analysis.knee import nothing_judged
 from authsurge.analysis.summary import ms, multiple, percent, rate
 from authsurge.report.html import data_uri, environment, utc
 from authsurge.report.inputs import load_inputs
@@ -75,6 +76,11 @@ def _capacity_sentence(doc: dict[str, Any]) -> str:
         return (
             f"Capacity: this deployment handles about {rate(knee['capacity'])} successful "
             f"{first['step']} requests per second before that step stops keeping up."
+        )
+    if nothing_judged(ranked):
+        return (
+            "Capacity: this test was too short or too light to say; each load level needs "
+            "more requests before a limit can be judged."
         )
     if ranked:
         best = ranked[-1]

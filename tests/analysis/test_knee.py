@@ -191,3 +191,15 @@ def test_a_thin_point_before_the_knee_is_skipped_not_taken_as_the_knee() -> None
     assert knee.offered == pytest.approx(30 + 10 / 7)
     assert (knee.last_pass_point, knee.first_fail_point) == (2, 4)  # rows of `points`
     assert knee.capacity == pytest.approx(30.5)
+
+
+def test_a_curve_of_thin_points_only_is_not_judged_but_keeps_its_range() -> None:
+    from authsurge.analysis.knee import nothing_judged
+
+    points = curve([2, 4], [2, 3])
+    points["completed"] = [8, 16]
+    knee = find_knee(points, GOODPUT, "rule")
+    assert not knee.reached and knee.capacity is None and knee.max_offered == 4
+    assert knee.reason.startswith("too few requests to judge")
+    ranked = first_to_fail({"login.submit": knee})
+    assert nothing_judged(ranked) and ranked[0]["healthy_up_to"] == 2.0  # arrivals: offered / 2

@@ -19,6 +19,7 @@ from authsurge.errors import ExitStatus
 from authsurge.report.chromium import run_chromium
 from authsurge.report.html import write_report
 from tests.planted import planted_run
+from tests.runner.helpers import run_scenario
 
 
 class Collect(HTMLParser):
@@ -171,14 +172,43 @@ def probe_copy(report: Path, dest: Path) -> Path:
     return dest
 
 
-def test_report_renders_in_chromium_with_every_image_loaded(
-        chromium: str, report_with_baseline: Path, tmp_path: Path, artifacts: Path) -> None:
-    page = probe_copy(report_with_baseline, tmp_path / "probe.html")
+def chromium_probe(chromium: str, report: Path, tmp_path: Path) -> dict:
+    """What the page shows in headless Chromium: its images, what it fetched, the headline."""
+    page = probe_copy(report, tmp_path / "probe.html")
     dom = run_chromium(["--virtual-time-budget=5000", "--dump-dom", page.as_uri()],
                        binary=chromium).stdout
     found = re.search(r'<pre id="probe">(.*?)</pre>', dom, re.S)
     assert found, "the probe did not run: " + dom[-500:]
-    status = json.loads(html.unescape(found.group(1)))
+    return json.loads(html.unescape(found.group(1)))
+
+
+REAL_RUN = """
+journeys:
+  web: {steps: [form_login, api, form_logout]}
+traffic:
+  shape: {kind: step_ramp, start_rate: 2, step_rate: 2, step_s: 4, steps: 2}
+  arrivals: uniform
+run: {duration_s: 8, drain_s: 3}
+"""
+
+
+def test_the_report_of_a_real_run_renders_in_chromium(chromium: str, target, tmp_path: Path) -> None:
+    result = run_scenario(tmp_path, target.base_url, REAL_RUN, pids=target.pids())
+    status = chromium_probe(chromium, write_report(result.run_dir), tmp_path)
+    assert len(status["images"]) >= 4
+    for image in status["images"]:
+        assert image["complete"] and image["width"] > 0 and image["height"] > 0, image
+    assert [u for u in status["fetched"] if not u.startswith("data:")] == []
+    # 2 then 4 journeys/s for 4 s each: no load level holds enough requests to judge, and the
+    # headline says so instead of "healthy up to ? req/s"
+    assert "surge verdict" in status["headline"].lower()
+    assert "too few requests at each load level to judge any step" in status["headline"]
+    assert "?" not in status["headline"]
+
+
+def test_report_renders_in_chromium_with_every_image_loaded(
+        chromium: str, report_with_baseline: Path, tmp_path: Path, artifacts: Path) -> None:
+    status = chromium_probe(chromium, report_with_baseline, tmp_path)
     assert len(status["images"]) == 5
     for image in status["images"]:
         assert image["complete"] and image["width"] > 0 and image["height"] > 0, image
