@@ -4,7 +4,9 @@ Capacity search in the spirit of keycloak-benchmark's `--increment`: run short s
 probes of the login journeys, step the rate up while a probe passes, halve the step
 after a failure, and keep the last rate that passed. A probe passes when at least
 `min_success` of its journeys succeed and goodput keeps up with `min_goodput` of the
-offered rate, judged after a short warm-up.
+offered rate, judged after a short warm-up, and no SLO of the scenario is breached: the
+capacity that counts is the one that keeps the promises (a queue that grows slowly
+passes the first two tests and breaks a latency SLO).
 """
 
 from __future__ import annotations
@@ -32,6 +34,14 @@ class Probe:
     goodput: float
     success: float
     passed: bool
+    breached: tuple[str, ...] = ()  # the SLOs the probe broke (then it did not pass)
+
+
+def breached_slos(run_dir: Path) -> tuple[str, ...]:
+    """The SLOs (in meta.json) that a run breached, judged by the analysis library."""
+    from authsurge.analysis import analyze_run
+
+    return tuple(s["slo"] for s in analyze_run(run_dir).slos if s["passed"] is False)
 
 
 def login_journeys(scenario: Scenario) -> list[str]:
@@ -83,6 +93,7 @@ def find_capacity(
         raise BadInput("--rate-scale auto needs a journey with form_login or oidc_login steps")
     workdir = Path(tempfile.mkdtemp(prefix="authsurge-calibrate-"))
     passed, rate, step = 0.0, start_rate, start_rate
+    last: Probe | None = None
     try:
         for i in range(max_probes):
             probe_scenario = scenario.model_copy(deep=True)
@@ -93,7 +104,6 @@ def find_capacity(
             probe_scenario.run.duration_s = probe_s
             probe_scenario.run.drain_s = 2.0
             probe_scenario.run.workers = 1
-            probe_scenario.slos = []
             result = runner.run(
                 runner.RunOptions(
                     scenario=probe_scenario,
@@ -105,13 +115,18 @@ def find_capacity(
             probe = probe_result(
                 result.run_dir, rate, warmup_s=2.0, min_success=min_success, min_goodput=min_goodput
             )
+            if probe.passed and scenario.slos:
+                probe.breached = breached_slos(result.run_dir)
+                probe.passed = not probe.breached
             if progress:
                 verdict = "pass" if probe.passed else "FAIL"
+                why = f" (SLO breached: {'; '.join(probe.breached)})" if probe.breached else ""
                 print(
                     f"calibrate: probe {i + 1}/{max_probes} at {rate:.1f} logins/s -> goodput "
-                    f"{probe.goodput:.1f}/s, {probe.success:.0%} ok: {verdict}",
+                    f"{probe.goodput:.1f}/s, {probe.success:.0%} ok: {verdict}{why}",
                     flush=True,
                 )
+            last = probe
             if probe.passed:
                 passed = rate
                 rate += step
@@ -123,8 +138,13 @@ def find_capacity(
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if passed <= 0:
+        slo = (
+            f" within the scenario's SLOs ({'; '.join(last.breached)} breached)"
+            if last is not None and last.breached
+            else ""
+        )
         raise BadInput(
-            f"calibration: the target did not sustain even {start_rate:.1f} logins/s; "
+            f"calibration: the target did not sustain even {start_rate:.1f} logins/s{slo}; "
             "check the target and the scenario's login settings"
         )
     return passed

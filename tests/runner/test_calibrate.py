@@ -9,6 +9,7 @@ import pytest
 
 import authsurge.calibrate as calibrate
 from authsurge.calibrate import find_capacity
+from authsurge.errors import BadInput
 from authsurge.scenario import parse_scenario
 from authsurge.traffic import curves_for
 from tests.runner.helpers import scenario_text
@@ -35,6 +36,16 @@ def test_capacity_search_keeps_the_last_rate_that_passed_below_the_planted_cap(t
     capacity = find_capacity(scenario, start_rate=2.0, probe_s=6.0, max_probes=5, progress=False)
     # probes at 2, 4, 6 pass (6 only just), 8 fails, then 7: the answer is the last pass
     assert 4.0 <= capacity <= 6.5
+
+
+def test_a_probe_that_breaks_an_slo_does_not_pass(tmp_path, target_factory):
+    # every request waits 300 ms: 2 logins/s succeed and keep up, but p95 is far above 100 ms
+    slow = target_factory(delay_ms=300, threads=16, users=50)
+    path = tmp_path / "s.yaml"
+    path.write_text(scenario_text(slow.base_url, PROBES + 'slos: ["login.submit p95 < 100ms"]\n'))
+    scenario = parse_scenario(path.read_text(), path)
+    with pytest.raises(BadInput, match=r"within the scenario's SLOs \(login.submit p95 < 100 ms breached\)"):
+        find_capacity(scenario, start_rate=2.0, probe_s=4.0, max_probes=1, progress=False)
 
 
 def test_auto_scale_puts_the_trace_login_peak_at_the_chosen_multiple(monkeypatch):
