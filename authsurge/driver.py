@@ -39,24 +39,25 @@ class Shortfall:
     late: dict[int, int] = field(default_factory=dict)
     max_lag_s: dict[int, float] = field(default_factory=dict)
 
+    def window(self, w: int, t0: float) -> dict[str, Any] | None:
+        """Window w when fewer than 95% of its planned first attempts started on time."""
+        planned = self.planned.get(w, 0)
+        on_time = self.started.get(w, 0) - self.late.get(w, 0)
+        if not planned or on_time >= 0.95 * planned:
+            return None
+        return {
+            "start": t0 + w * WINDOW_S,
+            "end": t0 + (w + 1) * WINDOW_S,
+            "planned": planned,
+            "started": self.started.get(w, 0),
+            "dropped": self.dropped.get(w, 0),
+            "late": self.late.get(w, 0),
+            "max_lag_s": round(self.max_lag_s.get(w, 0.0), 3),
+        }
+
     def windows(self, t0: float) -> list[dict[str, Any]]:
-        """Windows where fewer than 95% of planned first attempts started on time."""
-        out = []
-        for w, planned in sorted(self.planned.items()):
-            on_time = self.started.get(w, 0) - self.late.get(w, 0)
-            if planned and on_time < 0.95 * planned:
-                out.append(
-                    {
-                        "start": t0 + w * WINDOW_S,
-                        "end": t0 + (w + 1) * WINDOW_S,
-                        "planned": planned,
-                        "started": self.started.get(w, 0),
-                        "dropped": self.dropped.get(w, 0),
-                        "late": self.late.get(w, 0),
-                        "max_lag_s": round(self.max_lag_s.get(w, 0.0), 3),
-                    }
-                )
-        return out
+        """Every short window, in order (for meta.json)."""
+        return [x for w in sorted(self.planned) if (x := self.window(w, t0)) is not None]
 
 
 class OpenModelDriver:
@@ -99,6 +100,7 @@ class OpenModelDriver:
     # -- the schedule ---------------------------------------------------------------------
     def run(self) -> None:
         """Start every planned arrival at its time; return when the plan or the deadline ends."""
+        window = None  # the window being filled; judged, and said if short, once it is over
         for arrival in self.plan:
             if self.stopping:
                 break
@@ -111,6 +113,9 @@ class OpenModelDriver:
             if self.stopping:
                 break
             w = int(arrival.t // WINDOW_S)
+            if w != window:
+                self._say_if_short(window)
+                window = w
             self.shortfall.planned[w] = self.shortfall.planned.get(w, 0) + 1
             self.persons += 1
             person = f"{self.worker}-p{self.persons}"
@@ -122,6 +127,24 @@ class OpenModelDriver:
                 self.shortfall.max_lag_s[w] = max(self.shortfall.max_lag_s.get(w, 0.0), lag)
             else:
                 self.shortfall.dropped[w] = self.shortfall.dropped.get(w, 0) + 1
+        self._say_if_short(window)
+
+    def _say_if_short(self, w: int | None) -> None:
+        """Warn while the run goes on, not only in meta.json at the end."""
+        if w is None or (short := self.shortfall.window(w, self.t0)) is None:
+            return
+        log.warning(
+            "arrivals fell short of the schedule in %.0f-%.0f s: %d of %d planned started on "
+            "time (%d dropped at the concurrency cap, %d late by more than %.0f s): the "
+            "load offered in this window is below the plan",
+            w * WINDOW_S,
+            (w + 1) * WINDOW_S,
+            short["started"] - short["late"],
+            short["planned"],
+            short["dropped"],
+            short["late"],
+            LATE_S,
+        )
 
     def drain(self, timeout: float) -> None:
         """Wait up to `timeout` s for journeys in flight; then stop them (their rows are kept)."""

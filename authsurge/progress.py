@@ -1,4 +1,5 @@
-"""A live progress line during a run: elapsed/total, arrival rate, goodput, errors, worst p95."""
+"""A live progress line during a run: elapsed/total, arrival and completion rates, goodput,
+errors, dropped arrivals, worst p95, target CPU."""
 
 from __future__ import annotations
 
@@ -37,25 +38,29 @@ class Progress:
         self.enabled = enabled
         self.stream = stream or sys.stderr
         self.tty = self.stream.isatty()
-        self._last = (t0, 0, 0)
+        self._last = (t0, 0, 0, 0)
         self._stopped = False
 
     def line(self, now: float) -> str:
+        """Since the last line: the planned arrival rate (what an open model offers, late or
+        not), the completion rate and goodput; totals so far; worst p95 and target CPU."""
         elapsed = max(0.0, now - self.t0)
-        t_prev, journeys_prev, ok_prev = self._last
+        t_prev, planned_prev, journeys_prev, ok_prev = self._last
         dt = max(now - t_prev, 1e-6)
-        rate = (self.recorder.journeys - journeys_prev) / dt
-        goodput = (self.recorder.journeys_ok - ok_prev) / dt
-        self._last = (now, self.recorder.journeys, self.recorder.journeys_ok)
         planned = int(np.searchsorted(self.plan.times, elapsed))
-        errors = self.recorder.journeys - self.recorder.journeys_ok
+        journeys, ok = self.recorder.journeys, self.recorder.journeys_ok
+        arrivals = (planned - planned_prev) / dt
+        completed = (journeys - journeys_prev) / dt
+        goodput = (ok - ok_prev) / dt
+        self._last = (now, planned, journeys, ok)
         worst = self._worst_p95()
         cpu = ""
         if self.sampler is not None and "target_cpu" in self.sampler.latest:
             cpu = f"  target CPU {self.sampler.latest['target_cpu']:.0f}%"
         return (
-            f"[{elapsed:5.0f}/{self.duration:.0f} s] planned {planned}  done {self.recorder.journeys}"
-            f"  {rate:6.1f} journeys/s  goodput {goodput:6.1f}/s  failed {errors}"
+            f"[{elapsed:5.0f}/{self.duration:.0f} s] arrivals {arrivals:6.1f}/s"
+            f"  completed {completed:6.1f}/s  goodput {goodput:6.1f}/s"
+            f"  done {journeys} of {planned} planned  failed {journeys - ok}"
             f"  dropped {self.recorder.dropped}{worst}{cpu}"
         )
 

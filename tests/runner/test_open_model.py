@@ -39,9 +39,9 @@ def test_arrivals_keep_to_schedule_while_a_slow_target_makes_latency_grow(tmp_pa
     assert result.meta["traffic"]["on_schedule"] is True
 
 
-def test_arrivals_over_the_concurrency_cap_are_recorded_as_dropped(tmp_path, target_factory):
+def test_arrivals_over_the_concurrency_cap_are_recorded_as_dropped(tmp_path, target_factory, caplog):
     slow = target_factory(delay_ms=400, threads=16)
-    result = run_scenario(tmp_path, slow.base_url, PROBE.format(rate=20, cap=3, duration=5))
+    result = run_scenario(tmp_path, slow.base_url, PROBE.format(rate=20, cap=3, duration=12))
     rows = records(result.run_dir)
     dropped = rows[rows["kind"] == "dropped"]
     journeys = rows[rows["kind"] == "journey"]
@@ -51,3 +51,6 @@ def test_arrivals_over_the_concurrency_cap_are_recorded_as_dropped(tmp_path, tar
     assert result.meta["traffic"]["dropped_journeys"] == len(dropped)
     assert set(dropped["reason"]) == {"concurrency cap reached (traffic.max_concurrency)"}
     assert result.meta["traffic"]["on_schedule"] is False and result.meta["traffic"]["shortfall"]
+    # ... and said during the run: the first 10-s window as soon as it is over
+    said = [r for r in caplog.records if "fell short of the schedule in 0-10 s" in r.getMessage()]
+    assert len(said) == 1 and said[0].created < result.meta["started_at"] + 11.5
