@@ -91,7 +91,7 @@ def test_missing_password_variable_stops_before_the_run(tmp_path, capsys, monkey
 
 def test_non_loopback_target_override_is_refused(tmp_path, capsys):
     path = write(tmp_path, GOOD.replace("PORT", "8000"))
-    code, out = run_cli(["run", str(path), "--target", "http://203.0.113.9", "--no-progress"], capsys)
+    code, out = run_cli(["run", str(path), "--target", "http://idp.example", "--no-progress"], capsys)
     assert code == 2 and "allowed_hosts" in out
 
 

@@ -1,10 +1,10 @@
 """The generic form and OIDC handling against login pages nobody on this project wrote.
 
 - panva/oidc-provider (a certified OpenID Provider, from npm) with its own login,
-  consent and logout-confirmation pages; installed into third_party/oidc_provider/
-  node_modules by `npm ci` on first use.
+  consent and logout-confirmation pages; installed by `npm ci` from
+  third_party/oidc_provider/package-lock.json into .authsurge/third_party/ on first use.
 - Flask-Security-Too's stock login view with Flask-WTF CSRF (from PyPI); installed into
-  third_party/flask_security/.venv by pip on first use.
+  a venv in .authsurge/third_party/ by pip on first use.
 
 authsurge talks to both with configuration only. Both install folders are git-ignored;
 each server is started on a free loopback port and stopped by PID.
@@ -30,6 +30,9 @@ from .helpers import POST_LOGOUT_URI, REDIRECT_URI, free_port, harness, scenario
 
 OP_DIR = Path(__file__).parent / "third_party" / "oidc_provider"
 FS_DIR = Path(__file__).parent / "third_party" / "flask_security"
+# What gets installed (node_modules, a venv) lives outside tests/, in the git-ignored
+# .authsurge/: only our own sources stay under tests/.
+INSTALLS = Path(__file__).resolve().parents[2] / ".authsurge" / "third_party"
 FS_PASSWORD = "flask-security-test-password"
 OP_SECRET = "op-test-client-secret"
 ENVIRON = {"AUTHSURGE_PASSWORD": "devinteractions-take-any-password", "OP_SECRET": OP_SECRET}
@@ -68,16 +71,23 @@ def oidc_provider(tmp_path_factory) -> Iterator[Server]:
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("node and npm are needed for the oidc-provider tests")
-    if not (OP_DIR / "node_modules" / "oidc-provider").is_dir():
-        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=OP_DIR,
+    app = INSTALLS / "oidc_provider"
+    app.mkdir(parents=True, exist_ok=True)
+    lock = OP_DIR / "package-lock.json"
+    installed = app / "node_modules" / "oidc-provider"
+    if not installed.is_dir() or (app / "package-lock.json").read_bytes() != lock.read_bytes():
+        for name in ("package.json", "package-lock.json"):
+            shutil.copy2(OP_DIR / name, app / name)
+        done = subprocess.run([npm, "ci", "--no-audit", "--no-fund", "--ignore-scripts"], cwd=app,
                               capture_output=True, text=True, timeout=300)
         if done.returncode != 0:
             pytest.skip(f"npm ci of oidc-provider failed (no registry?): {done.stderr[-300:]}")
+    shutil.copy2(OP_DIR / "server.mjs", app / "server.mjs")  # ESM resolves imports beside the file
     port = free_port()
     log = tmp_path_factory.mktemp("oidc-provider") / "server.log"
     env = {**os.environ, "OP_CLIENT_SECRET": OP_SECRET, "OP_OWNER_PID": str(os.getpid())}
     with open(log, "wb") as out:
-        proc = subprocess.Popen([node, "server.mjs", str(port)], cwd=OP_DIR, stdout=out,
+        proc = subprocess.Popen([node, "server.mjs", str(port)], cwd=app, stdout=out,
                                 stderr=subprocess.STDOUT, env=env)
     try:
         base = f"http://127.0.0.1:{port}"
@@ -92,7 +102,7 @@ def oidc_provider(tmp_path_factory) -> Iterator[Server]:
 
 @pytest.fixture(scope="module")
 def flask_security(tmp_path_factory) -> Iterator[Server]:
-    venv = FS_DIR / ".venv"
+    venv = INSTALLS / "flask_security-venv"
     python = venv / "bin" / "python"
     if not python.exists() or not (venv / ".installed").exists():
         steps = [[sys.executable, "-m", "venv", "--clear", str(venv)],

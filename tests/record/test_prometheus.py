@@ -77,7 +77,7 @@ def test_sampler_scrapes_the_endpoint_each_interval_into_the_metrics_table(tmp_p
 
 
 def test_a_prometheus_host_outside_allowed_hosts_is_refused(tmp_path):
-    text = ("name: t\ntarget: {prometheus_url: 'http://10.1.2.3:9090/metrics'}\n"
+    text = ("name: t\ntarget: {prometheus_url: 'http://metrics.example:9090/metrics'}\n"
             "journeys: {w: {steps: [api]}}\ntraffic: {shape: {kind: steady, rate: 1}}\n")
     with pytest.raises(ScenarioError, match="prometheus_url"):
         parse_scenario(text, tmp_path / "s.yaml")
