@@ -27,7 +27,14 @@ import pandas as pd
 from authsurge.analysis import generator, schema
 from authsurge.analysis.bottleneck import bottleneck, resource_windows
 from authsurge.analysis.curves import Curves, capacity_curves
-from authsurge.analysis.knee import Knee, criteria_for, find_knee, first_to_fail, knee_rule
+from authsurge.analysis.knee import (
+    CurvePoints,
+    Knee,
+    criteria_for,
+    find_knee,
+    first_to_fail,
+    knee_rule,
+)
 from authsurge.analysis.load import ANALYSIS_COLUMNS, RunData, load_run
 from authsurge.analysis.rejections import rejection_warnings
 from authsurge.analysis.usl import usl_for_points
@@ -172,7 +179,9 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     step("knees")
     rule = knee_rule(config, slos)
     knees = {
-        name: find_knee(curves.of(name), criteria_for(name, config, slos), rule)
+        name: find_knee(
+            CurvePoints.from_frame(curves.of(name)), criteria_for(name, config, slos), rule
+        )
         for name in index.series_names
     }
     resources = resource_windows(data.resources, index)

@@ -44,12 +44,67 @@ from authsurge.scenario import AnalysisConfig, Slo
 
 MIN_POINT_REQUESTS = 30  # fewer completed requests than this: a point is too thin to judge
 
+# the per-point columns a criterion can judge, besides goodput
+METRIC_COLUMNS = ("error_rate", "p50", "p90", "p95", "p99", "max")
+
 CAPACITY_RULE = (
     "capacity: median goodput of the points at and after the knee when goodput "
     "saturates; the goodput interpolated at the knee when a latency or error "
     "threshold breaks first; the highest steady goodput when no knee is reached "
     "(a lower bound)"
 )
+
+
+@dataclass(frozen=True)
+class CurvePoints:
+    """One step's curve as the knee rule reads it: one float array per column, curve order.
+
+    The analysis builds it from its points table (``from_frame``) and the compare bootstrap
+    builds thousands of them from resampled windows; both go through the same find_knee,
+    so the two paths cannot drift apart.
+    """
+
+    offered_rps: np.ndarray
+    arrivals_rps: np.ndarray
+    goodput_rps: np.ndarray
+    metrics: dict[str, np.ndarray]  # METRIC_COLUMNS (NaN where a curve lacks one)
+    completed: np.ndarray | None = None  # None: every point counts as judged
+
+    @classmethod
+    def from_frame(cls, frame: pd.DataFrame) -> CurvePoints:
+        """From a points table (authsurge.analysis.curves); a missing column reads as NaN."""
+        n = len(frame)
+
+        def column(name: str) -> np.ndarray:
+            if name in frame:
+                return frame[name].to_numpy(dtype=float)
+            return np.full(n, np.nan)
+
+        return cls(
+            column("offered_rps"),
+            column("arrivals_rps"),
+            column("goodput_rps"),
+            {m: column(m) for m in METRIC_COLUMNS},
+            frame["completed"].to_numpy(dtype=float) if "completed" in frame else None,
+        )
+
+    def __len__(self) -> int:
+        return len(self.offered_rps)
+
+    def take(self, rows: np.ndarray) -> CurvePoints:
+        """The points at `rows`, in that order."""
+        return CurvePoints(
+            self.offered_rps[rows],
+            self.arrivals_rps[rows],
+            self.goodput_rps[rows],
+            {m: v[rows] for m, v in self.metrics.items()},
+            None if self.completed is None else self.completed[rows],
+        )
+
+    def column(self, metric: str) -> np.ndarray:
+        if metric == "goodput":
+            return self.goodput_rps
+        return self.metrics[metric]
 
 
 @dataclass(frozen=True)
@@ -62,12 +117,12 @@ class Criterion:
     threshold: float
     at_offered_max: float | None = None
 
-    def margins(self, points: pd.DataFrame) -> np.ndarray:
-        offered = points["offered_rps"].to_numpy(dtype=float)
+    def margins(self, points: CurvePoints) -> np.ndarray:
+        offered = points.offered_rps
         if self.metric == "goodput":
-            margin = points["goodput_rps"].to_numpy(dtype=float) - self.threshold * offered
+            margin = points.goodput_rps - self.threshold * offered
         else:
-            margin = self.threshold - points[self.metric].to_numpy(dtype=float)
+            margin = self.threshold - points.column(self.metric)
         if self.at_offered_max is not None:
             margin = np.where(offered <= self.at_offered_max, margin, np.nan)
         return margin
@@ -176,15 +231,15 @@ class Knee:
         }
 
 
-def find_knee(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> Knee:
+def find_knee(points: CurvePoints, criteria: list[Criterion], rule: str) -> Knee:
     """Knee of one step's curve; points in curve order (see module docstring)."""
-    if "completed" in points:
-        judged = np.flatnonzero(points["completed"].to_numpy() >= MIN_POINT_REQUESTS)
-        if len(judged) == 0 and not points.empty:
+    if points.completed is not None:
+        judged = np.flatnonzero(points.completed >= MIN_POINT_REQUESTS)
+        if len(judged) == 0 and len(points):
             return _too_thin(points, rule)
         if len(judged) < len(points):
             # thin points are left out of the walk; indices are mapped back to `points`
-            knee = find_knee(points.iloc[judged].reset_index(drop=True), criteria, rule)
+            knee = find_knee(points.take(judged), criteria, rule)
 
             def back(i: int | None) -> int | None:
                 return int(judged[i]) if i is not None else None
@@ -194,11 +249,11 @@ def find_knee(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> Kne
                 first_fail_point=back(knee.first_fail_point),
                 last_pass_point=back(knee.last_pass_point),
             )
-    if points.empty:
+    if not len(points):
         return Knee(False, None, None, None, True, "no steady-state points to judge", rule)
-    offered = points["offered_rps"].to_numpy(dtype=float)
-    arrivals = points["arrivals_rps"].to_numpy(dtype=float)
-    goodput = points["goodput_rps"].to_numpy(dtype=float)
+    offered = points.offered_rps
+    arrivals = points.arrivals_rps
+    goodput = points.goodput_rps
     max_offered = float(np.nanmax(offered))
     max_arrivals = float(np.nanmax(arrivals)) if np.isfinite(arrivals).any() else math.nan
     margins = np.vstack([c.margins(points) for c in criteria])
@@ -261,10 +316,10 @@ def find_knee(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> Kne
     )
 
 
-def _too_thin(points: pd.DataFrame, rule: str) -> Knee:
+def _too_thin(points: CurvePoints, rule: str) -> Knee:
     """No point holds enough requests to judge: no knee, no capacity, but the range is known."""
-    max_offered = float(points["offered_rps"].max())
-    arrivals = points["arrivals_rps"].to_numpy(dtype=float)
+    max_offered = float(np.nanmax(points.offered_rps))
+    arrivals = points.arrivals_rps
     return Knee(
         False,
         None,

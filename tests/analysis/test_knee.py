@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from authsurge.analysis import RunAnalysis, analyze_run
-from authsurge.analysis.knee import Criterion, find_knee, first_to_fail
+from authsurge.analysis.knee import Criterion, CurvePoints, find_knee, first_to_fail
 from authsurge.scenario import Slo
 
 from .synth import Step, SynthRun, write_run
@@ -124,9 +124,13 @@ def test_slo_on_the_step_is_a_knee_criterion(tmp_path: Path) -> None:
 
 # --- find_knee on hand-made curves ---------------------------------------------------------
 
-def curve(offered: list[float], goodput: list[float], p95: list[float] | None = None) -> pd.DataFrame:
+def frame(offered: list[float], goodput: list[float], p95: list[float] | None = None) -> pd.DataFrame:
     return pd.DataFrame({"offered_rps": offered, "arrivals_rps": [o / 2 for o in offered],
                          "goodput_rps": goodput, "p95": p95 or [10.0] * len(offered)})
+
+
+def curve(offered: list[float], goodput: list[float], p95: list[float] | None = None) -> CurvePoints:
+    return CurvePoints.from_frame(frame(offered, goodput, p95))
 
 
 GOODPUT = [Criterion("goodput < 90% of offered", "goodput_share", "goodput", 0.9)]
@@ -163,19 +167,22 @@ def test_slo_limited_to_low_load_does_not_judge_high_load() -> None:
 
 
 def test_first_to_fail_without_journeys_ranks_by_offered_load() -> None:
-    a = find_knee(pd.DataFrame({"offered_rps": [10, 20, 30], "arrivals_rps": [np.nan] * 3,
-                                "goodput_rps": [10, 20, 20], "p95": [1.0] * 3}), GOODPUT, "r")
-    b = find_knee(pd.DataFrame({"offered_rps": [10, 20, 30], "arrivals_rps": [np.nan] * 3,
-                                "goodput_rps": [10, 15, 15], "p95": [1.0] * 3}), GOODPUT, "r")
+    a = find_knee(CurvePoints.from_frame(pd.DataFrame({
+        "offered_rps": [10, 20, 30], "arrivals_rps": [np.nan] * 3, "goodput_rps": [10, 20, 20],
+        "p95": [1.0] * 3})), GOODPUT, "r")
+    b = find_knee(CurvePoints.from_frame(pd.DataFrame({
+        "offered_rps": [10, 20, 30], "arrivals_rps": [np.nan] * 3, "goodput_rps": [10, 15, 15],
+        "p95": [1.0] * 3})), GOODPUT, "r")
     ranked = first_to_fail({"a": a, "b": b})
     assert [r["step"] for r in ranked] == ["b", "a"]
     assert ranked[0]["rank_by"] == "req/s offered to the step"
 
 
 def test_steps_without_a_knee_tie_break_by_their_own_load() -> None:
-    def healthy(peak: float) -> pd.DataFrame:
-        return pd.DataFrame({"offered_rps": [peak / 2, peak], "arrivals_rps": [5.0, 10.0],
-                             "goodput_rps": [peak / 2, peak], "p95": [1.0, 1.0]})
+    def healthy(peak: float) -> CurvePoints:
+        return CurvePoints.from_frame(pd.DataFrame({
+            "offered_rps": [peak / 2, peak], "arrivals_rps": [5.0, 10.0],
+            "goodput_rps": [peak / 2, peak], "p95": [1.0, 1.0]}))
 
     knees = {name: find_knee(healthy(peak), GOODPUT, "r")
              for name, peak in (("a.busy", 40.0), ("b.quiet", 10.0), ("c.mid", 20.0))}
@@ -185,9 +192,9 @@ def test_steps_without_a_knee_tie_break_by_their_own_load() -> None:
 def test_a_thin_point_before_the_knee_is_skipped_not_taken_as_the_knee() -> None:
     # the point at 35/s holds 5 completed requests, too few to judge: its shortfall must not
     # place the knee at 35, and the interpolation runs from 30 (the last judged pass) to 40
-    points = curve([10, 20, 30, 35, 40, 50], [10, 20, 28, 20, 30, 31])
+    points = frame([10, 20, 30, 35, 40, 50], [10, 20, 28, 20, 30, 31])
     points["completed"] = [300, 600, 900, 5, 1200, 1500]
-    knee = find_knee(points, GOODPUT, "rule")
+    knee = find_knee(CurvePoints.from_frame(points), GOODPUT, "rule")
     assert knee.offered == pytest.approx(30 + 10 / 7)
     assert (knee.last_pass_point, knee.first_fail_point) == (2, 4)  # rows of `points`
     assert knee.capacity == pytest.approx(30.5)
@@ -196,9 +203,9 @@ def test_a_thin_point_before_the_knee_is_skipped_not_taken_as_the_knee() -> None
 def test_a_curve_of_thin_points_only_is_not_judged_but_keeps_its_range() -> None:
     from authsurge.analysis.knee import nothing_judged
 
-    points = curve([2, 4], [2, 3])
+    points = frame([2, 4], [2, 3])
     points["completed"] = [8, 16]
-    knee = find_knee(points, GOODPUT, "rule")
+    knee = find_knee(CurvePoints.from_frame(points), GOODPUT, "rule")
     assert not knee.reached and knee.capacity is None and knee.max_offered == 4
     assert knee.reason.startswith("too few requests to judge")
     ranked = first_to_fail({"login.submit": knee})
