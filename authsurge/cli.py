@@ -1,9 +1,11 @@
 """The `authsurge` command: parses arguments, calls the library, maps errors to exit codes.
 
-Exit codes (also in the README): 0 success; 1 an SLO threshold was breached or compare
-found a regression; 2 bad input (usage, scenario, trace, run directory, unreachable
-target, port in use) - nothing was run; 3 the run itself failed (its directory is still
-written); 130 interrupted by Ctrl-C (its directory is still written).
+Exit codes (also in the README): 0 success; 1 a gate failed - an SLO threshold was
+breached or compare found a regression - and nothing else; 2 bad input (usage, scenario,
+trace, run directory, unreachable target, port in use) - nothing was run; 3 the harness
+failed: an internal error (one line on stderr, the full traceback in a log file in the
+run directory or the temp dir, see authsurge.crashlog) or a run that failed (its
+directory is still written); 130 interrupted by Ctrl-C (its directory is still written).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from authsurge import __version__
+from authsurge import __version__, crashlog
 from authsurge.errors import AuthsurgeError, ExitStatus
 
 if TYPE_CHECKING:
@@ -25,11 +27,20 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("authsurge")
 
-EPILOG = """exit codes: 0 ok, 1 SLO breached / regression, 2 bad input (nothing run),
-3 run failed (run directory kept), 130 interrupted (run directory kept)"""
+EPILOG = """exit codes:
+  0    ok
+  1    a gate failed (SLO breached, compare found a regression), and nothing else
+  2    bad input, nothing run (usage, scenario, unreachable target, port in use);
+       for `target status`: no target runs or it does not answer /healthz
+  3    the harness failed: an internal error (one line on stderr, the full traceback
+       in authsurge-error.log in the run directory, or in the temp dir), or a run
+       that failed (run directory kept)
+  130  interrupted (run directory kept)"""
 COMPARE_EPILOG = """a difference is better/worse when its bootstrap interval excludes 0, it is at least
 --min-effect, and (latency) the Mann-Whitney U test agrees; see authsurge.analysis.compare.
-exit codes: 0 no regression, 1 regression (with --fail-on regression), 2 bad input"""
+exit codes: 0 no regression, 1 regression (with --fail-on regression) and nothing else,
+2 bad input, 3 internal error (one line on stderr, the full traceback in
+CANDIDATE/authsurge-error.log, or in the temp dir)"""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -431,21 +442,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return run_demo(args.scenario, args.out, args.overrides, progress=not args.no_progress)
 
 
+def command_name(args: argparse.Namespace) -> str:
+    """The command as the user typed it: 'compare', 'target status'."""
+    if args.command == "target":
+        return f"target {args.target_command}"
+    return str(args.command)
+
+
+def crash_run_dir(args: argparse.Namespace) -> Path | None:
+    """Where an internal error of this command logs its traceback: the run directory it
+    reads or writes, when that exists (the temp dir otherwise)."""
+    path: Path | None = None
+    if args.command in ("analyze", "report"):
+        path = args.run_dir
+    elif args.command == "compare":
+        path = args.candidate
+    elif args.command in ("run", "demo"):
+        path = crashlog.current_run_dir()  # registered by the runner once it made one
+    return path if path is not None and Path(path).is_dir() else None
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    crashlog.set_run_dir(None)  # a run directory of an earlier main() in this process is not ours
+    try:
+        args = build_parser().parse_args(argv)
+    except Exception as exc:  # SystemExit (usage: 2, --help: 0) passes as it is
+        return crashlog.report_internal_error(exc, "argument parsing")
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    try:
-        return int(args.func(args))
-    except AuthsurgeError as exc:
-        print(f"authsurge: error: {exc}", file=sys.stderr)
-        return int(exc.exit_status)
-    except KeyboardInterrupt:
-        print("authsurge: interrupted", file=sys.stderr)
-        return int(ExitStatus.INTERRUPTED)
+    return crashlog.run_command(
+        lambda: args.func(args), command_name(args), lambda: crash_run_dir(args)
+    )
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ from locust.env import Environment
 import time
 from typing import Any
 
-from authsurge import record, rundir
+from authsurge import crashlog, record, rundir
 from authsurge.journeys import JourneyContext, JourneyResult, JourneyUser, load_scenario_secrets
 from authsurge.recorder import Recorder
 from authsurge.scenario import Scenario
@@ -73,6 +73,7 @@ def run_closed(opts: Any) -> Any:
     r.check_reachable(s.target.base_url, timeout=min(5.0, s.target.timeout_s), tls=r.tls_context(s))
     classes = journey_user_classes(s)
     run_dir = rundir.new_run_dir(opts.out_root, s.name)
+    crashlog.set_run_dir(run_dir)  # an internal error from here on logs its traceback there
     rundir.write_scenario(run_dir, s.public_dict())
     env = Environment(user_classes=classes, events=events, host=s.target.base_url)
     requests = record.StreamTable(run_dir / "requests" / "worker-0.parquet", record.REQUEST_SCHEMA)

@@ -6,12 +6,22 @@ from enum import IntEnum
 
 
 class ExitStatus(IntEnum):
-    """What `authsurge` returns to the shell."""
+    """What `authsurge` returns to the shell.
+
+    1 means only "a gate failed", so a pipeline can gate on it: everything else that goes
+    wrong is 2 (the user's input or environment), 3 (the harness itself) or 130 (Ctrl-C).
+    """
 
     SUCCESS = 0
-    GATE_FAILED = 1  # an SLO threshold was breached, or compare found a regression
-    BAD_INPUT = 2  # usage, scenario, trace, run directory, unreachable target, port in use
-    RUN_FAILED = 3  # the harness itself failed mid-run; the run directory is still written
+    GATE_FAILED = 1  # an SLO threshold was breached, or compare found a regression; nothing else
+    # usage, scenario, trace, run directory, unreachable target (also `target status` when
+    # no target answers), port in use
+    BAD_INPUT = 2
+    # the harness itself failed (internal error or a failed run); the run directory is
+    # still written. An internal error prints one line; its traceback goes to a log file
+    # (authsurge.crashlog).
+    INTERNAL_ERROR = 3
+    RUN_FAILED = 3  # alias of INTERNAL_ERROR: a run that failed is the harness failing
     INTERRUPTED = 130  # Ctrl-C; the run directory is still written
 
 

@@ -38,7 +38,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 import authsurge
-from authsurge import record, rundir
+from authsurge import crashlog, record, rundir
 from authsurge.driver import OpenModelDriver, retry_policy
 from authsurge.errors import BadInput, RunFailed, TargetUnreachable
 from authsurge.journeys import AccountPool, build_journeys, load_scenario_secrets
@@ -226,6 +226,7 @@ def prepare(opts: RunOptions) -> Prepared:
     plan = build_plan(curves, s.traffic.arrivals, s.traffic.seed, s.run.max_journeys)
     pids = opts.target_pids or scenario_target_pids(s, s.target.pids)
     run_dir = rundir.new_run_dir(opts.out_root, s.name)
+    crashlog.set_run_dir(run_dir)  # an internal error from here on logs its traceback there
     rundir.write_scenario(run_dir, s.public_dict())
     log.info("run directory: %s", run_dir)
     peak = sum(c.peak() for c in curves.values())

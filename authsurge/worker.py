@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from authsurge import record
-from authsurge.errors import AuthsurgeError, ExitStatus
+from authsurge import crashlog, record
+from authsurge.errors import ExitStatus
 from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, ResourceSampler
 from authsurge.runner import (
@@ -108,13 +108,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.local:
         signal.signal(signal.SIGINT, signal.SIG_IGN)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    try:
-        return serve(args.master_host, args.master_port)
-    except AuthsurgeError as exc:
-        print(f"authsurge worker: error: {exc}", file=sys.stderr)
-        return int(exc.exit_status)
-    except KeyboardInterrupt:
-        return int(ExitStatus.INTERRUPTED)
+    # a local worker's crash: one line (the master says to look above), traceback in a file
+    return crashlog.run_command(
+        lambda: serve(args.master_host, args.master_port), "worker", prog="authsurge worker"
+    )
 
 
 if __name__ == "__main__":

@@ -15,7 +15,8 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from pathlib import Path
 
-from authsurge.errors import AuthsurgeError, ExitStatus
+from authsurge import crashlog
+from authsurge.errors import ExitStatus
 from authsurge.target.options import (
     CLIENT_SECRET_ENV,
     DEFAULT_DATA_DIR,
@@ -38,6 +39,15 @@ the data dir and add users when --users grew.
 Without --foreground the target keeps running in the background; stop it with
 `authsurge target stop`."""
 
+EPILOG = """exit codes:
+  0    ok; for status: a target runs from the data dir and answers /healthz
+  2    bad input, nothing done; for status: no target runs from the data dir,
+       or it does not answer /healthz
+  3    the harness failed: an internal error (one line on stderr, the full
+       traceback in a log file in the temp dir), or a foreground target exited
+  130  interrupted
+never 1: that means a failed gate (SLO, regression), and these commands have none"""
+
 
 def add_target_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
     """Register `target serve|stop|status` on the main CLI's subparsers."""
@@ -45,6 +55,8 @@ def add_target_parser(subparsers: argparse._SubParsersAction) -> argparse.Argume
         "target",
         help="serve, stop or inspect the embedded target (Django + django-oauth-toolkit)",
         description="The embedded default target: a real Django + django-oauth-toolkit auth stack.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_actions(parser.add_subparsers(dest="target_command", metavar="ACTION", required=True))
     return parser
@@ -56,6 +68,7 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
         "serve",
         help="start the target (in the background unless --foreground)",
         description=SERVE_DESCRIPTION,
+        epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     g = p.add_argument_group("where")
@@ -126,7 +139,12 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
     )
     p.set_defaults(func=cmd_serve)
 
-    p = sub.add_parser("stop", help="stop the target running from a data dir (by its PID file)")
+    p = sub.add_parser(
+        "stop",
+        help="stop the target running from a data dir (by its PID file)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     p.add_argument(
         "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help=f"default {DEFAULT_DATA_DIR}"
     )
@@ -140,7 +158,10 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_stop)
 
     p = sub.add_parser(
-        "status", help="is a target running from a data dir, and where (exit 0 if it answers)"
+        "status",
+        help="is a target running from a data dir, and where (exit 0 if it answers, else 2)",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument(
         "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help=f"default {DEFAULT_DATA_DIR}"
@@ -232,22 +253,23 @@ def cmd_status(args: argparse.Namespace) -> int:
             + (f", {status.users} users" if status.users is not None else ", not created yet")
             + ")"
         )
-    # like `systemctl status`: scripts can ask "is it up?" through the exit status
-    return ExitStatus.SUCCESS if status.running and status.healthy else 1
+    # Like `systemctl status`, scripts can ask "is it up?" through the exit status. Not 1:
+    # CI reads 1 as a failed gate. A target that does not answer is what `run` reports as
+    # an unreachable target, bad input (2); not 3, which says the harness itself failed.
+    return ExitStatus.SUCCESS if status.running and status.healthy else ExitStatus.BAD_INPUT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
         prog="python -m authsurge.target.cli",
         description="serve, stop or inspect the embedded target",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_actions(parser.add_subparsers(dest="target_command", metavar="ACTION", required=True))
     args = parser.parse_args(argv)
-    try:
-        return int(args.func(args))
-    except AuthsurgeError as exc:
-        print(f"authsurge: error: {exc}", file=sys.stderr)
-        return int(exc.exit_status)
+    # the target commands have no run directory: a crash logs in the temp dir
+    return crashlog.run_command(lambda: args.func(args), f"target {args.target_command}")
 
 
 if __name__ == "__main__":

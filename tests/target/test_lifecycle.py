@@ -15,7 +15,7 @@ import psutil
 import pytest
 import requests
 
-from authsurge.errors import BadInput
+from authsurge.errors import BadInput, ExitStatus
 from authsurge.target import TargetOptions, start_target, stop_target, target_status
 from authsurge.target.cli import main as target_cli
 
@@ -120,7 +120,7 @@ def test_cli_serve_status_stop_through_the_pid_file(target_env, seeded_data_dir,
         assert target_cli(["status", "--data-dir", data_dir]) == 0
         assert target_cli(["stop", "--data-dir", data_dir]) == 0
         assert wait_all_gone(pids, 1.0) == []
-        assert target_cli(["status", "--data-dir", data_dir]) == 1
+        assert target_cli(["status", "--data-dir", data_dir]) == ExitStatus.BAD_INPUT  # never 1
         out = capsys.readouterr().out
         assert "running at http://127.0.0.1:" in out and "not running" in out
         assert target_env.password not in out and target_env.client_secret not in out
