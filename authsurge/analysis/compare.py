@@ -70,11 +70,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 from scipy import stats
 
 from authsurge.analysis import RunAnalysis, analyze_run
-from authsurge.analysis.knee import Criterion, criteria_for, find_knee, knee_rule
+from authsurge.analysis.knee import Criterion, CurvePoints, criteria_for, find_knee, knee_rule
 from authsurge.errors import BadInput
 
 COMPARE_FORMAT_VERSION = 1
@@ -413,7 +412,6 @@ class _StepData:
         self.knee = analysis.knees[name]
         self.criteria: list[Criterion] = criteria_for(name, analysis.config, analysis.data.slos)
         self.rule = knee_rule(analysis.config, analysis.data.slos)
-        self.light_ok = _light_points_work(self.points, self.criteria, self.rule)
         latency = analysis.data.requests["latency_ms"].to_numpy(dtype=float)
         mine = np.flatnonzero((index.series == s) & np.isfinite(latency))
         order = np.argsort(index.end_w[mine], kind="stable")
@@ -496,6 +494,8 @@ def _compare_step(
                 latency_not_judged=why,
             )
         levels.append(level)
+    for metric in LATENCY_METRICS:
+        _widen_for_run_to_run([lv.metrics[metric] for lv in levels if lv.judged], rule)
     out = StepComparison(
         name,
         knee,
@@ -676,6 +676,53 @@ def _compare_level(
             m.note = latency_not_judged
         out[metric] = m
     return out
+
+
+def _widen_for_run_to_run(cells: list[Metric], rule: CompareRule) -> None:
+    """Widen a step's latency intervals by the run-to-run variation its levels reveal; relabel.
+
+    A level's bootstrap resamples windows inside each run, so its interval knows nothing of
+    what differs from one run to the next (the machine, the database's state, the caches).
+    That variation shows across the step's levels: with no real change, the levels' changes
+    scatter around one value by more than their intervals allow. A random-effects model
+    (DerSimonian-Laird, on log ratios) estimates that extra variance (tau^2) from the spread,
+    and every level's interval grows by it. A real change that moves every level alike
+    leaves tau^2 near 0, so it is still caught; a change confined to one level is judged
+    against the scatter of the others. Goodput is left alone: its change is zero before a
+    knee and grows past it, so its levels differ by design, not by noise.
+    """
+    usable = [
+        m
+        for m in cells
+        if m.label != NOT_JUDGED
+        and m.change is not None
+        and m.ci_low is not None
+        and m.ci_high is not None
+        and m.confidence is not None
+        and min(m.change, m.ci_low) > -1  # log ratios need a ratio above 0
+    ]
+    if len(usable) < 2:
+        return
+    table = np.array([[m.confidence, m.change, m.ci_low, m.ci_high] for m in usable], dtype=float)
+    z = stats.norm.ppf(0.5 + table[:, 0] / 2)
+    d, lo, hi = np.log1p(table[:, 1]), np.log1p(table[:, 2]), np.log1p(table[:, 3])
+    se = np.maximum((hi - lo) / (2 * z), 1e-6)  # a zero-width interval: a change with no noise
+    w = 1 / se**2
+    mean = np.sum(w * d) / np.sum(w)
+    q = float(np.sum(w * (d - mean) ** 2))
+    scale = float(np.sum(w) - np.sum(w**2) / np.sum(w))
+    tau2 = max(0.0, (q - (len(usable) - 1)) / scale) if scale > 0 else 0.0
+    if tau2 <= 0:
+        return
+    extra = z * (np.sqrt(se**2 + tau2) - se)
+    for m, conf, low, high, grow in zip(usable, table[:, 0], lo, hi, extra, strict=True):
+        m.ci_low, m.ci_high = float(np.expm1(low - grow)), float(np.expm1(high + grow))
+        gate = m.p_value is not None and m.p_value < 1 - conf
+        m.label = _label(m, rule, higher_is_better=False, gate=gate)
+        m.note = _join(
+            m.note,
+            f"interval widened by the run-to-run scatter across levels (tau {np.sqrt(tau2):.0%})",
+        )
 
 
 def _subsample(
@@ -883,74 +930,19 @@ def _resampled_knees(
                 lat[m][:, p] = v
     knee_out = np.full(batch, np.nan)
     cap_out = np.full(batch, np.nan)
-    frame = _LightPoints if data.light_ok else pd.DataFrame
     for b in range(batch):  # find_knee is per curve: the analysis's own rule, not a copy
-        cols = {
-            "offered_rps": offered[b],
-            "arrivals_rps": arrivals[b],
-            "goodput_rps": goodput[b],
-            "error_rate": errors[b],
-            "completed": completed[b],
-            **{m: v[b] for m, v in lat.items()},
-        }
-        k = find_knee(frame(cols), data.criteria, data.rule)
+        curve = CurvePoints(
+            offered[b],
+            arrivals[b],
+            goodput[b],
+            {"error_rate": errors[b], **{m: v[b] for m, v in lat.items()}},
+            completed[b],
+        )
+        k = find_knee(curve, data.criteria, data.rule)
         value = _knee_value(k)
         knee_out[b] = value if value is not None else np.nan
         cap_out[b] = k.capacity if k.capacity is not None else np.nan
     return knee_out, cap_out
-
-
-class _Column(np.ndarray):
-    def to_numpy(self, dtype: Any = None) -> np.ndarray:
-        return np.asarray(self, dtype=dtype)
-
-
-class _LightPoints:
-    """The part of the DataFrame API that find_knee reads (.empty, [column].to_numpy()).
-
-    A bootstrap calls find_knee thousands of times and building a DataFrame costs more than
-    the knee itself; _light_points_work checks once per step that find_knee gives the same
-    knee on this as on a real DataFrame, and the real one is used otherwise.
-    """
-
-    def __init__(self, columns: dict[str, np.ndarray]) -> None:
-        self._columns = columns
-
-    @property
-    def empty(self) -> bool:
-        return len(self._columns["offered_rps"]) == 0
-
-    def __len__(self) -> int:
-        return len(self._columns["offered_rps"])
-
-    def __getitem__(self, name: str) -> _Column:
-        return np.asarray(self._columns[name]).view(_Column)
-
-    def __contains__(self, name: object) -> bool:
-        return name in self._columns
-
-
-def _light_points_work(points: pd.DataFrame, criteria: list[Criterion], rule: str) -> bool:
-    columns = [
-        "offered_rps",
-        "arrivals_rps",
-        "goodput_rps",
-        "error_rate",
-        "completed",
-        "p50",
-        "p90",
-        "p95",
-        "p99",
-        "max",
-    ]
-    try:
-        light = find_knee(
-            _LightPoints({c: points[c].to_numpy(dtype=float) for c in columns}), criteria, rule
-        )
-    except Exception:  # find_knee reads more of the DataFrame API now: use real frames
-        return False
-    real = find_knee(points[columns].reset_index(drop=True), criteria, rule)
-    return repr(light) == repr(real)  # repr: NaN fields compare equal
 
 
 # --- shared ---------------------------------------------------------------------------
