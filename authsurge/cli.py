@@ -319,10 +319,8 @@ def _analyze(run_dir: Path, as_json: bool, plots: bool) -> int:
 
     with StageProgress(f"analyze {run_dir}") as progress:
         analysis = analyze_run(run_dir, progress=progress)
+    analysis.write_json()  # and the compare digest beside it
     data = analysis.to_json()
-    from authsurge.rundir import write_json_atomic
-
-    write_json_atomic(Path(run_dir) / "analysis.json", data)
     written = []
     if plots:
         from authsurge.report.plots import write_plots

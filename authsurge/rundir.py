@@ -14,6 +14,8 @@ import yaml
 
 FORMAT_VERSION = 1
 META = "meta.json"
+# what a run's derived files (analysis.json, plots/, digest/) are computed from
+RAW_INPUTS = ("meta.json", "schedule.parquet", "resources.parquet", "resources.arrows")
 
 
 def new_run_dir(root: Path, scenario_name: str, started: float | None = None) -> Path:
@@ -31,6 +33,15 @@ def new_run_dir(root: Path, scenario_name: str, started: float | None = None) ->
     (path / "requests").mkdir()
     (path / "locust").mkdir()
     return path
+
+
+def newest_raw_input(run_dir: Path) -> float:
+    """mtime of the newest raw input of the run (what every derived file is computed from)."""
+    paths = [Path(run_dir) / name for name in RAW_INPUTS]
+    requests = Path(run_dir) / "requests"
+    if requests.is_dir():
+        paths += list(requests.iterdir())
+    return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
 
 
 def write_json_atomic(path: Path, data: dict[str, Any]) -> None:

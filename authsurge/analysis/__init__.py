@@ -131,7 +131,11 @@ class RunAnalysis:
         return _clean(doc)
 
     def write_json(self, path: str | Path | None = None) -> Path:
-        """Write analysis.json (beside the raw data, never over it) atomically; return its path."""
+        """Write analysis.json (beside the raw data, never over it) atomically, and the
+        compare digest beside it (authsurge.analysis.digest); return analysis.json's path."""
+        from authsurge.analysis.digest import run_digest, write_digest
+
+        write_digest(run_digest(self))
         path = Path(path) if path is not None else self.run_dir / "analysis.json"
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(

@@ -25,7 +25,7 @@ import jinja2
 from authsurge import __version__
 from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
 from authsurge.analysis.summary import headline, ms, multiple, percent, rate
-from authsurge.report.inputs import ReportInputs, harness_health, load_inputs
+from authsurge.report.inputs import ReportInputs, harness_health, load_with_baseline
 
 if TYPE_CHECKING:
     from authsurge.analysis.compare import CompareRule
@@ -72,14 +72,7 @@ def write_report(
     scenarios differ, unless `force`); `rule`: an authsurge.analysis.compare.CompareRule.
     """
     run_dir = Path(run_dir)
-    comparison = None
-    analysis = None
-    if baseline is not None:
-        from authsurge.analysis.compare import compare_dirs
-
-        comparison = compare_dirs(baseline, run_dir, rule, force=force, progress=progress)
-        analysis = comparison.candidate
-    inputs = load_inputs(run_dir, progress=progress, analysis=analysis)
+    inputs, comparison = load_with_baseline(run_dir, baseline, rule, force, progress)
     if progress:
         progress("render")
     html = render_report(inputs, comparison)

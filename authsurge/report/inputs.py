@@ -15,13 +15,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from authsurge.analysis import schema
+from authsurge.rundir import newest_raw_input
 
 if TYPE_CHECKING:
     from authsurge.analysis import RunAnalysis
+    from authsurge.analysis.compare import CompareRule, Comparison
 
 Progress = Callable[[str], None]
 FIGURES = ("capacity", "latency", "errors", "timeline")  # authsurge.report.plots.FIGURES
-RAW_INPUTS = ("meta.json", "schedule.parquet", "resources.parquet", "resources.arrows")
 
 
 @dataclass
@@ -35,18 +36,9 @@ class ReportInputs:
     notes: list[str] = field(default_factory=list)
 
 
-def newest_input(run_dir: Path) -> float:
-    """mtime of the newest raw input of the run (what analysis.json is derived from)."""
-    paths = [run_dir / name for name in RAW_INPUTS]
-    requests = run_dir / "requests"
-    if requests.is_dir():
-        paths += list(requests.iterdir())
-    return max((p.stat().st_mtime for p in paths if p.exists()), default=0.0)
-
-
 def analysis_is_fresh(run_dir: Path) -> bool:
     path = run_dir / "analysis.json"
-    if not path.exists() or path.stat().st_mtime < newest_input(run_dir):
+    if not path.exists() or path.stat().st_mtime < newest_raw_input(run_dir):
         return False
     try:
         doc = json.loads(path.read_text(encoding="utf-8"))
@@ -69,28 +61,44 @@ def plots_are_fresh(run_dir: Path) -> bool:
     return all(p.exists() and p.stat().st_mtime >= made - 2.0 for p in pngs)
 
 
-def load_inputs(
-    run_dir: str | Path, *, progress: Progress | None = None, analysis: RunAnalysis | None = None
-) -> ReportInputs:
+def load_inputs(run_dir: str | Path, *, progress: Progress | None = None) -> ReportInputs:
     """analysis.json and the plots of a run, analysing it first when they are missing or stale."""
     from authsurge.analysis.load import read_meta
 
     run_dir = Path(run_dir)
-    meta = read_meta(run_dir) if analysis is None else analysis.meta  # RunDirError when not a run
-    if analysis is None and analysis_is_fresh(run_dir) and plots_are_fresh(run_dir):
+    meta = read_meta(run_dir)  # RunDirError when not a run
+    if analysis_is_fresh(run_dir) and plots_are_fresh(run_dir):
         doc = json.loads((run_dir / "analysis.json").read_text(encoding="utf-8"))
         return ReportInputs(run_dir, doc, meta, _figures(run_dir))
-    return _analyse(run_dir, progress, analysis)
+    return _analyse(run_dir, progress)
 
 
-def _analyse(
-    run_dir: Path, progress: Progress | None, analysis: RunAnalysis | None
-) -> ReportInputs:
+def load_with_baseline(
+    run_dir: Path,
+    baseline: str | Path | None,
+    rule: CompareRule | None,
+    force: bool,
+    progress: Progress | None,
+) -> tuple[ReportInputs, Comparison | None]:
+    """The run's inputs and, with a baseline, its comparison against it (BadInput when the
+    scenarios differ, unless forced: said before any analysis runs)."""
+    from authsurge.analysis.compare import check_comparable, compare_dirs
+    from authsurge.analysis.load import read_meta
+
+    if baseline is not None:
+        check_comparable(read_meta(Path(baseline)), read_meta(Path(run_dir)), force)
+    # analysed first when stale: that writes the digest the comparison then reads
+    inputs = load_inputs(run_dir, progress=progress)
+    if baseline is None:
+        return inputs, None
+    return inputs, compare_dirs(baseline, run_dir, rule, force=force, progress=progress)
+
+
+def _analyse(run_dir: Path, progress: Progress | None) -> ReportInputs:
     from authsurge.analysis import analyze_run
     from authsurge.report.plots import write_plots
 
-    if analysis is None:
-        analysis = analyze_run(run_dir, progress=progress)
+    analysis = analyze_run(run_dir, progress=progress)
     analysis.write_json()
     if progress:
         progress("plots")

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 from authsurge.analysis.knee import nothing_judged
 from authsurge.analysis.summary import ms, multiple, percent, rate
 from authsurge.report.html import data_uri, environment, utc
-from authsurge.report.inputs import load_inputs
+from authsurge.report.inputs import load_with_baseline
 
 if TYPE_CHECKING:
     from authsurge.analysis.compare import CompareRule
@@ -278,13 +278,8 @@ def write_summary(
     run_dir = Path(run_dir)
     out = Path(out_dir) if out_dir is not None else run_dir
     out.mkdir(parents=True, exist_ok=True)
-    compare_doc, analysis = None, None
-    if baseline is not None:
-        from authsurge.analysis.compare import compare_dirs
-
-        comparison = compare_dirs(baseline, run_dir, rule, force=force, progress=progress)
-        compare_doc, analysis = comparison.to_json(), comparison.candidate
-    inputs = load_inputs(run_dir, progress=progress, analysis=analysis)
+    inputs, comparison = load_with_baseline(run_dir, baseline, rule, force, progress)
+    compare_doc = comparison.to_json() if comparison is not None else None
     sentences = summary_sentences(inputs.doc, compare_doc)
     figure = None
     if "capacity" in inputs.figures:
