@@ -73,7 +73,16 @@ import numpy as np
 from scipy import stats
 
 from authsurge.analysis import RunAnalysis, analyze_run
-from authsurge.analysis.knee import Criterion, CurvePoints, criteria_for, find_knee, knee_rule
+from authsurge.analysis.digest import RunDigest, read_digest, run_digest
+from authsurge.analysis.knee import (
+    MIN_POINT_REQUESTS,
+    Criterion,
+    CurvePoints,
+    criteria_for,
+    find_knee,
+    knee_rule,
+)
+from authsurge.analysis.load import analysis_config, parse_slos
 from authsurge.errors import BadInput
 
 COMPARE_FORMAT_VERSION = 1
@@ -84,6 +93,9 @@ _QUANTILES = {"p50": 0.50, "p90": 0.90, "p95": 0.95, "p99": 0.99}
 LEVEL_MATCH = 0.01  # planned level rates within 1% are the same level
 MIN_WINDOWS = 3  # a level (or bin) needs this many steady windows in each run
 MAX_BINS = 10
+# latency over this multiple of a step's lowest p50 is mostly waiting in a queue (an M/M/1
+# queue doubles its latency at 50% utilisation): shown, but not judged
+QUEUEING_FACTOR = 2.0
 
 Progress = Callable[[str], None]
 
@@ -229,8 +241,8 @@ class StepComparison:
 
 @dataclass
 class Comparison:
-    base: RunAnalysis
-    candidate: RunAnalysis
+    base: RunDigest
+    candidate: RunDigest
     rule: CompareRule
     matching: str  # "levels" or "offered_bins"
     steps: dict[str, StepComparison]
@@ -282,7 +294,7 @@ class Comparison:
         )
 
 
-def _run_info(a: RunAnalysis) -> dict[str, Any]:
+def _run_info(a: RunDigest) -> dict[str, Any]:
     target = a.meta.get("target") or {}
     target = target if isinstance(target, dict) else {}
     return {
@@ -307,7 +319,11 @@ def compare_dirs(
     force: bool = False,
     progress: Progress | None = None,
 ) -> Comparison:
-    """Analyse both run directories and compare them (BadInput for different scenarios)."""
+    """Compare two run directories (BadInput for different scenarios).
+
+    An analysed run is read from its digest (authsurge.analysis.digest, written by
+    `analyze`); a run without a fresh one is analysed here and its digest written.
+    """
     from authsurge.analysis.load import read_meta
 
     base_meta, cand_meta = read_meta(Path(base_dir)), read_meta(Path(candidate_dir))
@@ -316,9 +332,21 @@ def compare_dirs(
     def tagged(tag: str) -> Progress | None:
         return (lambda stage: progress(f"{tag} {stage}")) if progress else None
 
-    base = analyze_run(base_dir, progress=tagged("base:"))
-    candidate = analyze_run(candidate_dir, progress=tagged("candidate:"))
+    base = load_digest(base_dir, progress=tagged("base:"))
+    candidate = load_digest(candidate_dir, progress=tagged("candidate:"))
     return compare_runs(base, candidate, rule, force=force, progress=progress)
+
+
+def load_digest(run_dir: str | Path, *, progress: Progress | None = None) -> RunDigest:
+    """The run's digest; the run is analysed (and the digest written) when it has none."""
+    digest = read_digest(run_dir)
+    if digest is None:
+        analysis = analyze_run(run_dir, progress=progress)
+        analysis.write_json()  # writes the digest too: the next compare reads it
+        digest = run_digest(analysis)
+    elif progress:
+        progress("digest")
+    return digest
 
 
 def check_comparable(
@@ -349,19 +377,23 @@ def check_comparable(
 
 
 def compare_runs(
-    base: RunAnalysis,
-    candidate: RunAnalysis,
+    base: RunDigest | RunAnalysis,
+    candidate: RunDigest | RunAnalysis,
     rule: CompareRule | None = None,
     *,
     force: bool = False,
     progress: Progress | None = None,
 ) -> Comparison:
     """Compare two analysed runs step by step (see the module docstring for the rule)."""
+    base = base if isinstance(base, RunDigest) else run_digest(base)
+    candidate = candidate if isinstance(candidate, RunDigest) else run_digest(candidate)
     rule = rule or CompareRule()
     notes = check_comparable(base.meta, candidate.meta, force)
     rng = np.random.default_rng(rule.seed)
     matching = (
-        "levels" if base.curves.mode == candidate.curves.mode == "steady_levels" else "offered_bins"
+        "levels"
+        if base.doc["curves"]["mode"] == candidate.doc["curves"]["mode"] == "steady_levels"
+        else "offered_bins"
     )
     steps: dict[str, StepComparison] = {}
     for name in base.steps:
@@ -395,33 +427,26 @@ def compare_runs(
 class _StepData:
     """A step's per-window counts and its records' latencies, grouped by completion window."""
 
-    def __init__(self, analysis: RunAnalysis, name: str) -> None:
-        index = analysis.index
-        s = index.series_of(name)
-        n_w = index.n_windows
-        rows = analysis.windows.iloc[s * n_w : (s + 1) * n_w]  # the table is series-major
-        self.analysis = analysis
+    def __init__(self, digest: RunDigest, name: str) -> None:
+        step = digest.steps[name]
+        config, slos = analysis_config(digest.meta), parse_slos(digest.meta)
         self.name = name
-        self.window_s = index.window_s
-        self.offered = rows["offered"].to_numpy(dtype=float)
-        self.ok = rows["ok"].to_numpy(dtype=float)
-        self.completed = rows["completed"].to_numpy(dtype=float)
-        self.arrivals_rps = rows["arrivals_rps"].to_numpy(dtype=float)
-        self.points = analysis.curves.of(name)
-        self.membership = analysis.curves.membership[s]
-        self.knee = analysis.knees[name]
-        self.criteria: list[Criterion] = criteria_for(name, analysis.config, analysis.data.slos)
-        self.rule = knee_rule(analysis.config, analysis.data.slos)
-        latency = analysis.data.requests["latency_ms"].to_numpy(dtype=float)
-        mine = np.flatnonzero((index.series == s) & np.isfinite(latency))
-        order = np.argsort(index.end_w[mine], kind="stable")
-        mine = mine[order]
-        self.rec_window = index.end_w[mine].astype(np.int64)
-        self.rec_latency = latency[mine]
-        self.bounds = np.searchsorted(self.rec_window, np.arange(n_w + 1))
+        self.window_s = digest.window_s
+        self.offered = step.offered
+        self.ok = step.ok
+        self.completed = step.completed
+        self.arrivals_rps = step.arrivals_rps
+        self.points = step.points
+        self.membership = step.membership  # row of self.points pooling each window, or -1
+        self.knee = step.knee
+        self.criteria: list[Criterion] = criteria_for(name, config, slos)
+        self.rule = knee_rule(config, slos)
+        self.rec_window = step.rec_window
+        self.rec_latency = step.rec_latency
+        self.bounds = np.searchsorted(self.rec_window, np.arange(digest.n_windows + 1))
 
     def point_windows(self, row: int) -> np.ndarray:
-        return np.flatnonzero(self.membership == self.points["pid"].iloc[row])
+        return np.flatnonzero(self.membership == row)
 
     def used_windows(self) -> np.ndarray:
         return np.flatnonzero(self.membership >= 0)
@@ -437,18 +462,27 @@ class _StepData:
         k = self.knee
         if not k.reached or k.first_fail_point is None:
             return False
-        pids = set(self.membership[windows].tolist()) - {-1}
-        rows = self.points.index[self.points["pid"].isin(pids)]
-        return bool(len(rows)) and int(rows.min()) >= k.first_fail_point
+        rows = set(self.membership[windows].tolist()) - {-1}
+        return bool(rows) and min(rows) >= k.first_fail_point
+
+    def queueing(self, windows: np.ndarray) -> bool:
+        """Is the step queueing in these windows: its p50 over QUEUEING_FACTOR x its lowest
+        p50 of the run (the service time, near enough)? Near a knee not yet reached, latency
+        is mostly waiting, and it differs several-fold between two runs of one release."""
+        rows = sorted(set(self.membership[windows].tolist()) - {-1})
+        p50 = self.points["p50"].to_numpy(dtype=float)
+        judged = self.points["completed"].to_numpy(dtype=float) >= MIN_POINT_REQUESTS
+        if not rows or not np.isfinite(p50[judged]).any():
+            return False
+        return bool(np.nanmax(p50[rows]) > QUEUEING_FACTOR * np.nanmin(p50[judged]))
 
     def before_knee(self, windows: np.ndarray) -> bool:
         """Do all these windows belong to curve points before the knee (healthy ones)?"""
         k = self.knee
         if not k.reached or k.first_fail_point is None:
             return True
-        pids = set(self.membership[windows].tolist()) - {-1}
-        rows = self.points.index[self.points["pid"].isin(pids)]
-        return bool(len(rows)) and int(rows.max()) < k.first_fail_point
+        rows = set(self.membership[windows].tolist()) - {-1}
+        return bool(rows) and max(rows) < k.first_fail_point
 
 
 # --- per step -------------------------------------------------------------------------
@@ -475,9 +509,15 @@ def _compare_step(
         level = cell.level
         if cell.judged:
             healthy = base.before_knee(cell.base_windows) and cand.before_knee(cell.cand_windows)
-            why = (
-                "" if healthy else "past the knee in one run: latency there is queueing; not judged"
-            )
+            queueing = base.queueing(cell.base_windows) or cand.queueing(cell.cand_windows)
+            why = ""
+            if not healthy:
+                why = "past the knee in one run: latency there is queueing; not judged"
+            elif queueing:
+                why = (
+                    f"p50 over {QUEUEING_FACTOR:g}x the step's lowest in a run: latency there "
+                    "is queueing, which swings between runs; not judged"
+                )
             if matching == "offered_bins":
                 why = (
                     "continuous load: a bin pools windows from different phases of the run, "
