@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: demo test lint bench setup clean help
 
 help: ## list the targets
-	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
 # Re-install only when pyproject.toml changes (the stamp is newer otherwise).
 $(STAMP): pyproject.toml
@@ -32,6 +32,10 @@ lint: $(STAMP) ## ruff (lint + format check) and mypy
 
 bench: $(STAMP) ## run every benchmark under bench/ and print one table (never part of make test)
 	$(BIN)/python bench/run_all.py
+
+.PHONY: bench-compare
+bench-compare: $(STAMP) ## how often `authsurge compare` cries wolf and what it catches (~25 min of real runs; not in make bench)
+	$(BIN)/python bench/bench_compare.py --json bench/results/compare.json
 
 clean: ## remove the virtualenv, runs and caches
 	rm -rf $(VENV) runs .authsurge .pytest_cache .ruff_cache .mypy_cache bench/results

@@ -19,6 +19,9 @@ import psutil
 
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
+# Run only when named (`run_all.py compare`) or on their own: bench_compare.py takes ~25
+# minutes of real runs against fresh targets (`make bench-compare`).
+SEPARATE = {"bench_compare"}
 
 
 def main() -> int:
@@ -29,6 +32,8 @@ def main() -> int:
     scripts = sorted(HERE.glob("bench_*.py"))
     if args.only:
         scripts = [s for s in scripts if any(o in s.stem for o in args.only)]
+    else:
+        scripts = [s for s in scripts if s.stem not in SEPARATE]
     results, failed = [], []
     for script in scripts:
         out = RESULTS / f"{script.stem.removeprefix('bench_')}.json"
