@@ -131,12 +131,14 @@ class RunAnalysis:
         return _clean(doc)
 
     def write_json(self, path: str | Path | None = None) -> Path:
-        """Write analysis.json (beside the raw data, never over it) atomically, and the
-        compare digest beside it (authsurge.analysis.digest); return analysis.json's path."""
+        """Write analysis.json (beside the raw data, never over it) atomically; return its
+        path. Written into the run directory, it gets the compare digest beside it
+        (authsurge.analysis.digest): the two describe the same analysis."""
         from authsurge.analysis.digest import run_digest, write_digest
 
-        write_digest(run_digest(self))
         path = Path(path) if path is not None else self.run_dir / "analysis.json"
+        if path.parent.resolve() == self.run_dir.resolve():
+            write_digest(run_digest(self))
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(
             json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n", encoding="utf-8"

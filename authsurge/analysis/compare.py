@@ -51,12 +51,22 @@ A step is worse when any of its metrics is worse, better when some are better an
 worse. The comparison finds a regression when any step is worse (`authsurge compare`
 exits 1 then, with --fail-on regression).
 
-Limits: the bootstrap sees the variation inside each run, not between runs (a warmer
-cache, a noisy neighbour); min_effect is the guard for that. The rank test gates the
-percentiles, so a change confined to the far tail without any shift in the bulk of the
-distribution is reported as no detectable change. Records per level are subsampled to
-MAX_RECORDS (drawn at random, so every window keeps about the same share) for the percentile bootstrap; the point estimate
-uses all records.
+Run-to-run variation: the bootstrap sees the variation inside each run, not between runs
+(a warmer cache, a noisy neighbour). For latency, that variation shows as the scatter of
+the step's level changes, and a random-effects model widens every level's interval by it
+(_widen_for_run_to_run); latency where the step queues (p50 over QUEUEING_FACTOR x its
+lowest, near a knee not yet reached) is shown, not judged. For the knee, capacity and
+goodput, min_effect is the guard. `make bench-compare` measures the false-alarm rate of
+this rule on real A/A runs.
+
+Input: each run's digest (authsurge.analysis.digest, written by analyze), not its raw
+records; a run without a fresh digest is analysed first.
+
+Limits: the rank test gates the percentiles, so a change confined to the far tail
+without any shift in the bulk of the distribution is reported as no detectable change.
+Records per level are subsampled to max_records (drawn at random, so every window keeps
+about the same share) for the percentile bootstrap; the point estimates use every
+latency the digest holds.
 """
 
 from __future__ import annotations
