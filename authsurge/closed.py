@@ -6,8 +6,9 @@ collapse (a slow target slows its own arrivals); `authsurge run` uses the open m
 
 from __future__ import annotations
 
-from locust import User, events  # noqa: I001 - locust first: gevent must patch before ssl
+from locust import User  # noqa: I001 - locust first: gevent must patch before ssl
 from locust.env import Environment
+from locust.event import Events
 
 import time
 from typing import Any
@@ -75,7 +76,7 @@ def run_closed(opts: Any) -> Any:
     run_dir = rundir.new_run_dir(opts.out_root, s.name)
     crashlog.set_run_dir(run_dir)  # an internal error from here on logs its traceback there
     rundir.write_scenario(run_dir, s.public_dict())
-    env = Environment(user_classes=classes, events=events, host=s.target.base_url)
+    env = Environment(user_classes=classes, events=Events(), host=s.target.base_url)
     requests = record.StreamTable(run_dir / "requests" / "worker-0.parquet", record.REQUEST_SCHEMA)
     resources = record.StreamTable(run_dir / "resources.parquet", record.RESOURCE_SCHEMA)
     recorder = Recorder(requests, "worker-0")
@@ -104,6 +105,7 @@ def run_closed(opts: Any) -> Any:
             status = r._wait(lambda: time.time() >= deadline, session, on_interrupt=lambda: None)
         finally:
             session.close()
+            recorder.detach(env.events)
             requests.close()
             resources.close()
             meta = r.finish_meta(

@@ -134,6 +134,10 @@ def _warm_conversion() -> None:
     pa.array((), type=pa.float64())
 
 
+class TableClosed(RuntimeError):
+    """A row was given to a table after its close."""
+
+
 class _RowBuffer:
     """Rows buffered as tuples in schema order; a flush turns them into one record batch.
 
@@ -153,10 +157,19 @@ class _RowBuffer:
         self._take_lock = threading.Lock()  # one flush at a time (the flusher, then close)
         self.append_values = self._rows.append  # the recorder's fast path: a bound C method
 
+    def refuse_rows(self) -> None:
+        """From now on every append raises TableClosed (a closed table must not buffer rows
+        nobody will write: a listener left attached after its run would grow it forever)."""
+
+        def refused(_row: Any) -> None:
+            raise TableClosed(f"{type(self).__name__} {self.schema.names[:3]}... is closed")
+
+        self.append_values = refused  # type: ignore[method-assign]
+
     def append(self, row: Mapping[str, Any]) -> None:
         """One row from a mapping; missing or None values take the column's default."""
         get = row.get
-        self._rows.append(tuple([d if (v := get(n)) is None else v for n, d in self._order]))
+        self.append_values(tuple([d if (v := get(n)) is None else v for n, d in self._order]))
 
     def extend(self, rows: Iterable[Mapping[str, Any]]) -> None:
         for row in rows:
@@ -213,7 +226,7 @@ class StreamTable(_RowBuffer):
         """Append a batch made elsewhere (a worker's shipment) straight to the stream."""
         with self._write_lock:
             if self._closed:
-                return
+                raise TableClosed(f"{self.parquet_path.name} is closed")
             self._writer.write_batch(
                 batch.cast(self.schema) if batch.schema != self.schema else batch
             )
@@ -222,6 +235,7 @@ class StreamTable(_RowBuffer):
 
     def close(self) -> None:
         """Flush, then compact the stream into a Parquet shard and remove the stream."""
+        self.refuse_rows()
         self.flush()
         with self._write_lock:
             if self._closed:
@@ -255,6 +269,7 @@ class ShippingTable(_RowBuffer):
         return batch.num_rows
 
     def close(self) -> None:
+        self.refuse_rows()
         self.flush()
 
 

@@ -40,6 +40,10 @@ class Recorder:
     def attach(self, events: Any) -> None:
         events.request.add_listener(self.on_request)
 
+    def detach(self, events: Any) -> None:
+        """Stop listening (a run detaches what it attached: nothing outlives the run)."""
+        events.request.remove_listener(self.on_request)
+
     def on_request(
         self,
         request_type: str = "",

@@ -11,8 +11,9 @@ from __future__ import annotations
 import gevent
 import gevent.event
 import locust as locust_pkg
-from locust import User, events, task  # noqa: I001 - locust first: gevent must patch before ssl
+from locust import User, task  # noqa: I001 - locust first: gevent must patch before ssl
 from locust.env import Environment
+from locust.event import Events
 from locust.exception import StopUser
 from locust.stats import StatsCSVFileWriter, stats_history
 
@@ -380,7 +381,9 @@ class _Session:
 
 def _run_local(p: Prepared) -> RunResult:
     s = p.opts.scenario
-    env = Environment(user_classes=[SurgeDriver], events=events, host=s.target.base_url)
+    # the run's own Events(): what it attaches cannot outlive it (Locust's global `events`
+    # would keep every earlier run's recorder, as calibration probes did)
+    env = Environment(user_classes=[SurgeDriver], events=Events(), host=s.target.base_url)
     requests = record.StreamTable(
         p.run_dir / "requests" / "worker-0.parquet", record.REQUEST_SCHEMA
     )
@@ -405,6 +408,7 @@ def _run_local(p: Prepared) -> RunResult:
         log.exception("the run failed")
     finally:
         session.close()
+        recorder.detach(env.events)
         requests.close()
         resources.close()
         meta = finish_meta(p.meta, status, [setup.summary()], recorder.dropped, run_dir=p.run_dir)
@@ -435,7 +439,7 @@ def _wait(finished: Callable[[], bool], session: _Session, on_interrupt: Callabl
 def _run_distributed(p: Prepared, workers: int) -> RunResult:
     """Master in this process; local worker processes unless remote ones are expected."""
     s = p.opts.scenario
-    env = Environment(user_classes=[SurgeDriver], events=events, host=s.target.base_url)
+    env = Environment(user_classes=[SurgeDriver], events=Events(), host=s.target.base_url)
     host, port = p.opts.master_bind
     if port == 0:
         port = _free_port(host)

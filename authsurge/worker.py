@@ -8,8 +8,8 @@ machine's own environment, never over the wire.
 from __future__ import annotations
 
 import gevent
-from locust import events  # noqa: I001 - locust first: gevent must patch before ssl
-from locust.env import Environment
+from locust.env import Environment  # noqa: I001 - locust first: gevent must patch before ssl
+from locust.event import Events
 
 import argparse
 import logging
@@ -41,7 +41,7 @@ log = logging.getLogger("authsurge.worker")
 
 
 def serve(master_host: str, master_port: int) -> int:
-    env = Environment(user_classes=[SurgeDriver], events=events)
+    env = Environment(user_classes=[SurgeDriver], events=Events())  # the process's own
     runner = env.create_worker_runner(master_host, master_port)
     state: dict[str, Any] = {}
 

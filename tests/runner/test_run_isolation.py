@@ -1,0 +1,90 @@
+"""Each run owns its Locust events: nothing it attaches outlives it, and a closed table
+refuses rows. Before, every run attached its recorder to Locust's global `events` and
+never detached it: four runs in one process left 2, 4, 6, then 8 listeners, and the
+run after `--rate-scale auto`'s probes fed every request to every earlier recorder."""
+
+from __future__ import annotations
+
+import locust
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from authsurge import record
+from authsurge.calibrate import find_capacity
+from authsurge.recorder import Recorder
+from authsurge.scenario import parse_scenario
+from tests.runner.helpers import run_scenario, scenario_text
+
+OPEN = """
+credentials: {count: 50}
+journeys:
+  web: {steps: [form_login, api]}
+traffic:
+  shape: {kind: steady, rate: 4}
+run: {duration_s: 2, drain_s: 1}
+"""
+CLOSED = """
+credentials: {count: 50}
+journeys:
+  web: {steps: [form_login, api]}
+traffic:
+  model: closed
+  closed: {users: 2, spawn_rate: 10}
+run: {duration_s: 2, drain_s: 1}
+"""
+
+
+def request_listeners() -> int:
+    return len(locust.events.request._handlers)
+
+
+def test_runs_and_calibration_probes_in_one_process_leave_no_listener_behind(tmp_path, target):
+    before = request_listeners()
+    counts = []
+    for i, body in enumerate((OPEN, CLOSED, OPEN)):
+        result = run_scenario(tmp_path / f"run{i}", target.base_url, body)
+        assert result.status == "complete"
+        counts.append(request_listeners())
+    path = tmp_path / "probe.yaml"
+    path.write_text(scenario_text(target.base_url, OPEN))
+    find_capacity(parse_scenario(path.read_text(), path), start_rate=2, probe_s=5, max_probes=2,
+                  progress=False)
+    counts.append(request_listeners())
+    assert counts == [before] * len(counts)
+
+
+def test_a_detached_recorder_hears_nothing_more():
+    events = locust.event.Events()
+    table = record.ShippingTable(record.REQUEST_SCHEMA, lambda data: None)
+    recorder = Recorder(table, "worker-0")  # type: ignore[arg-type]
+    recorder.attach(events)
+    events.request.fire(request_type="GET", name="a", response_time=1.0, response_length=0)
+    recorder.detach(events)
+    events.request.fire(request_type="GET", name="b", response_time=1.0, response_length=0)
+    assert recorder.requests == 1 and not events.request._handlers
+
+
+def test_a_closed_table_refuses_rows(tmp_path):
+    table = record.StreamTable(tmp_path / "t.parquet", record.RESOURCE_SCHEMA)
+    table.append({"t": 1.0, "source": "target"})
+    table.close()
+    with pytest.raises(record.TableClosed):
+        table.append({"t": 2.0, "source": "target"})
+    with pytest.raises(record.TableClosed):
+        table.append_values((2.0,))
+    batch = pa.record_batch([pa.array([3.0])], names=["t"])
+    with pytest.raises(record.TableClosed):
+        table.write_batch(batch)
+    assert pq.read_table(tmp_path / "t.parquet").num_rows == 1  # what came before close
+
+
+def test_a_closed_shipping_table_refuses_rows():
+    sent: list[bytes] = []
+    table = record.ShippingTable(record.RESOURCE_SCHEMA, sent.append)
+    table.append({"t": 1.0})
+    table.close()
+    assert len(sent) == 1
+    with pytest.raises(record.TableClosed):
+        table.append({"t": 2.0})
