@@ -164,7 +164,7 @@ class _RowBuffer:
         def refused(_row: Any) -> None:
             raise TableClosed(f"{type(self).__name__} {self.schema.names[:3]}... is closed")
 
-        self.append_values = refused  # type: ignore[method-assign]
+        self.append_values = refused
 
     def append(self, row: Mapping[str, Any]) -> None:
         """One row from a mapping; missing or None values take the column's default."""
