@@ -16,6 +16,7 @@ import logging
 import shlex
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -201,6 +202,14 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="SHARE",
         help="smallest relative change called better/worse (default 0.10 = 10%%)",
     )
+    p.add_argument(
+        "--run-to-run",
+        type=float,
+        default=None,
+        metavar="SHARE",
+        help="how much latency moves between two runs of one release (SD of the log ratio; "
+        "default: measured here by `make bench-compare`, see the README)",
+    )
     p.add_argument("--plot", type=Path, metavar="FILE", help="write the comparison figure (PNG)")
     p.set_defaults(func=cmd_compare)
 
@@ -379,6 +388,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from authsurge.report.progress import StageProgress
 
     rule = CompareRule(confidence=args.confidence, min_effect=args.min_effect)
+    if args.run_to_run is not None:
+        rule = replace(rule, run_to_run=args.run_to_run)
     with StageProgress("compare") as progress:
         comparison = compare_dirs(
             args.base, args.candidate, rule, force=args.force, progress=progress

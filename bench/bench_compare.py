@@ -275,6 +275,8 @@ class PairResult:
     )  # step -> label -> quantities
     judged: dict[str, int] = field(default_factory=dict)  # step -> quantities with a verdict
     regressions: list[str] = field(default_factory=list)
+    # log(candidate / base) of each judged latency percentile at a matched level
+    latency_log_ratios: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
     error: str = ""
 
@@ -292,6 +294,7 @@ class PairResult:
             "labelled": {s: v for s, v in self.labelled.items() if any(v.values())},
             "judged": self.judged,
             "regressions": self.regressions,
+            "latency_log_ratios": {k: [round(x, 4) for x in v] for k, v in self.latency_log_ratios.items()},
             "seconds": round(self.seconds, 2),
             "error": self.error,
         }
@@ -677,11 +680,27 @@ def compare_pair(bench: Bench, base: RunRecord, cand: RunRecord, group: str) -> 
                     judged += 1
             pair.labelled[name] = labels
             pair.judged[name] = judged
+            for level in step.levels:
+                for key, metric in level.metrics.items():
+                    if key != "goodput" and metric.label != NOT_JUDGED and metric.change is not None:
+                        pair.latency_log_ratios.setdefault(key, []).append(math.log1p(metric.change))
         pair.regressions = list(comparison.regressions)
     pair.seconds = time.monotonic() - started
     bench.pairs_done += 1
     bench.compare_seconds.append(pair.seconds)
     return pair
+
+
+def run_to_run_spread(pairs: list[PairResult]) -> dict[str, dict[str, float]]:
+    """How far a latency percentile moves between two runs of one release: the RMS of its
+    log ratios over every judged level of every A/A pair (it includes the sampling noise
+    of a level, so it overstates the run-to-run part a little: the safe side)."""
+    out = {}
+    for key in ("p50", "p95", "p99"):
+        values = [x for p in pairs for x in p.latency_log_ratios.get(key, [])]
+        if values:
+            out[key] = {"rms": math.sqrt(sum(x * x for x in values) / len(values)), "n": len(values)}
+    return out
 
 
 def quantity_kind(what: str) -> str:
@@ -1151,6 +1170,7 @@ def measure(bench: Bench, plan: Plan) -> dict[str, Any]:
     print(f"  capacity {cpu_capacity:.2f} journeys/s -> ramp {cpu_ramp.text()}", flush=True)
     aa_runs, aa_pairs = run_aa(bench, cpu_ramp, cpu_setup)
     aa = false_alarms(aa_pairs)
+    spread = run_to_run_spread(aa_pairs)
     out: dict[str, Any] = {
         "benchmark": "compare",
         "aa": aa,
@@ -1165,6 +1185,7 @@ def measure(bench: Bench, plan: Plan) -> dict[str, Any]:
             "cpu_capacity": cpu_capacity,
             "cpu_ramp": cpu_ramp.rates(),
         },
+        "run_to_run": spread,
     }
     runs, pairs = list(aa_runs), list(aa_pairs)
     tables = [aa_table(aa, f"A/A, CPU-bound target ({cpu_setup.text()}), {len(aa_runs)} runs")]
@@ -1215,6 +1236,11 @@ def measure(bench: Bench, plan: Plan) -> dict[str, Any]:
         "run_s_mean": round(_mean(bench.run_seconds, 0), 1),
         "compare_s_mean": round(_mean(bench.compare_seconds, 0), 2),
     }
+    tables.append(
+        "**Run-to-run latency spread** (A/A pairs of the CPU-bound target; RMS of "
+        "log(candidate / base) over judged levels: what `compare --run-to-run` takes)\n\n"
+        + " | ".join(f"{k} {v['rms']:.3f} ({v['n']} levels)" for k, v in spread.items())
+    )
     print("\n" + "\n\n".join(tables), flush=True)
     print(
         "\nA false alarm is a 'worse' or 'better' label on any judged quantity of a step (knee, capacity, "

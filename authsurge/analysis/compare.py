@@ -106,6 +106,9 @@ MAX_BINS = 10
 # latency over this multiple of a step's lowest p50 is mostly waiting in a queue (an M/M/1
 # queue doubles its latency at 50% utilisation): shown, but not judged
 QUEUEING_FACTOR = 2.0
+# the spread of a latency percentile between two runs of one unchanged release (SD of the
+# log ratio), measured by bench/bench_compare.py on the embedded target (README: compare)
+RUN_TO_RUN_LATENCY = 0.0
 
 Progress = Callable[[str], None]
 
@@ -120,6 +123,11 @@ class CompareRule:
     """Smallest relative change worth reporting (0.10 = 10%)."""
     match_tolerance: float = 0.10
     """A level is a matched load for a step when its offered loads agree within this share."""
+    run_to_run: float = RUN_TO_RUN_LATENCY
+    """How much a latency percentile moves between two runs of one unchanged release (the
+    standard deviation of the log ratio): part of every latency interval. One run per
+    side cannot measure it, so it is measured once on replicated runs (`make
+    bench-compare` prints it for your machine) and given here."""
     n_resamples: int = 2000
     """Bootstrap resamples for the matched-load metrics."""
     n_resamples_knee: int = 1000
@@ -134,6 +142,8 @@ class CompareRule:
             raise BadInput(f"--confidence must be in [0.5, 1), got {self.confidence}")
         if not 0 <= self.min_effect < 1:
             raise BadInput(f"--min-effect must be in [0, 1), got {self.min_effect}")
+        if not 0 <= self.run_to_run < 5:
+            raise BadInput(f"--run-to-run must be in [0, 5), got {self.run_to_run}")
         if not 0 < self.match_tolerance < 1:
             raise BadInput(f"match tolerance must be in (0, 1), got {self.match_tolerance}")
 
@@ -141,7 +151,8 @@ class CompareRule:
         return (
             f"better/worse when the {self.confidence:.0%} bootstrap interval of the relative "
             f"change excludes 0 (Bonferroni-adjusted over matched levels), the change is at "
-            f"least {self.min_effect:.0%}, and for latency the Mann-Whitney U test agrees; "
+            f"least {self.min_effect:.0%}, and for latency the Mann-Whitney U test agrees and "
+            f"the interval includes the run-to-run spread ({self.run_to_run:.0%}); "
             f"matched load: the same level, offered load within {self.match_tolerance:.0%}"
         )
 
@@ -154,6 +165,7 @@ class CompareRule:
             "n_resamples_knee": self.n_resamples_knee,
             "max_records": self.max_records,
             "seed": self.seed,
+            "run_to_run": self.run_to_run,
             "text": self.text(),
         }
 
@@ -729,17 +741,22 @@ def _compare_level(
 
 
 def _widen_for_run_to_run(cells: list[Metric], rule: CompareRule) -> None:
-    """Widen a step's latency intervals by the run-to-run variation its levels reveal; relabel.
+    """Widen a step's latency intervals by what differs between runs; relabel.
 
     A level's bootstrap resamples windows inside each run, so its interval knows nothing of
     what differs from one run to the next (the machine, the database's state, the caches).
-    That variation shows across the step's levels: with no real change, the levels' changes
-    scatter around one value by more than their intervals allow. A random-effects model
-    (DerSimonian-Laird, on log ratios) estimates that extra variance (tau^2) from the spread,
-    and every level's interval grows by it. A real change that moves every level alike
-    leaves tau^2 near 0, so it is still caught; a change confined to one level is judged
-    against the scatter of the others. Goodput is left alone: its change is zero before a
-    knee and grows past it, so its levels differ by design, not by noise.
+    Two parts of that variation are modelled, on log ratios:
+
+    - the shift of a whole run (one run 15% slower at every level): one run per side cannot
+      see it, so its size is given (CompareRule.run_to_run, measured on replicated runs by
+      `make bench-compare`) and added to every latency interval;
+    - the scatter across a step's levels: with no real change, the levels' changes scatter
+      by more than their intervals allow. A random-effects model (DerSimonian-Laird)
+      estimates that extra variance (tau^2) from the spread and adds it too. A real change
+      that moves every level alike leaves tau^2 near 0.
+
+    Goodput is left alone: its change is zero before a knee and grows past it, so its
+    levels differ by design, not by noise.
     """
     usable = [
         m
@@ -751,28 +768,31 @@ def _widen_for_run_to_run(cells: list[Metric], rule: CompareRule) -> None:
         and m.confidence is not None
         and min(m.change, m.ci_low) > -1  # log ratios need a ratio above 0
     ]
-    if len(usable) < 2:
+    if not usable:
         return
     table = np.array([[m.confidence, m.change, m.ci_low, m.ci_high] for m in usable], dtype=float)
     z = stats.norm.ppf(0.5 + table[:, 0] / 2)
     d, lo, hi = np.log1p(table[:, 1]), np.log1p(table[:, 2]), np.log1p(table[:, 3])
     se = np.maximum((hi - lo) / (2 * z), 1e-6)  # a zero-width interval: a change with no noise
-    w = 1 / se**2
-    mean = np.sum(w * d) / np.sum(w)
-    q = float(np.sum(w * (d - mean) ** 2))
-    scale = float(np.sum(w) - np.sum(w**2) / np.sum(w))
-    tau2 = max(0.0, (q - (len(usable) - 1)) / scale) if scale > 0 else 0.0
-    if tau2 <= 0:
+    base_var = se**2 + rule.run_to_run**2
+    tau2 = 0.0
+    if len(usable) >= 2:
+        w = 1 / base_var
+        mean = np.sum(w * d) / np.sum(w)
+        q = float(np.sum(w * (d - mean) ** 2))
+        scale = float(np.sum(w) - np.sum(w**2) / np.sum(w))
+        tau2 = max(0.0, (q - (len(usable) - 1)) / scale) if scale > 0 else 0.0
+    if tau2 <= 0 and rule.run_to_run <= 0:
         return
-    extra = z * (np.sqrt(se**2 + tau2) - se)
+    extra = z * (np.sqrt(base_var + tau2) - se)
     for m, conf, low, high, grow in zip(usable, table[:, 0], lo, hi, extra, strict=True):
         m.ci_low, m.ci_high = float(np.expm1(low - grow)), float(np.expm1(high + grow))
         gate = m.p_value is not None and m.p_value < 1 - conf
         m.label = _label(m, rule, higher_is_better=False, gate=gate)
-        m.note = _join(
-            m.note,
-            f"interval widened by the run-to-run scatter across levels (tau {np.sqrt(tau2):.0%})",
-        )
+        parts = [f"run-to-run {rule.run_to_run:.0%}"] if rule.run_to_run > 0 else []
+        if tau2 > 0:
+            parts.append(f"scatter across levels {np.sqrt(tau2):.0%}")
+        m.note = _join(m.note, "interval widened by " + " and ".join(parts))
 
 
 def _subsample(
