@@ -16,7 +16,6 @@ import logging
 import shlex
 import sys
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -204,11 +203,12 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--run-to-run",
-        type=float,
-        default=None,
-        metavar="SHARE",
-        help="how much latency moves between two runs of one release (SD of the log ratio; "
-        "default: measured here by `make bench-compare`, see the README)",
+        action="append",
+        default=[],
+        metavar="QUANTITY=SHARE",
+        help="how much a quantity (knee, capacity, goodput, p50, p95, p99) moves between two "
+        "runs of one release, e.g. capacity=0.05 (repeatable; 'none': trust single runs); "
+        "default: measured on the embedded target by `make bench-compare`, see the README",
     )
     p.add_argument("--plot", type=Path, metavar="FILE", help="write the comparison figure (PNG)")
     p.set_defaults(func=cmd_compare)
@@ -387,9 +387,11 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from authsurge.analysis.compare import CompareRule, compare_dirs
     from authsurge.report.progress import StageProgress
 
-    rule = CompareRule(confidence=args.confidence, min_effect=args.min_effect)
-    if args.run_to_run is not None:
-        rule = replace(rule, run_to_run=args.run_to_run)
+    rule = CompareRule(
+        confidence=args.confidence,
+        min_effect=args.min_effect,
+        run_to_run=run_to_run_option(args.run_to_run),
+    )
     with StageProgress("compare") as progress:
         comparison = compare_dirs(
             args.base, args.candidate, rule, force=args.force, progress=progress
@@ -412,6 +414,25 @@ def cmd_compare(args: argparse.Namespace) -> int:
     if args.fail_on == "regression" and comparison.regressions:
         return ExitStatus.GATE_FAILED
     return ExitStatus.SUCCESS
+
+
+def run_to_run_option(values: list[str]) -> dict[str, float]:
+    """--run-to-run QUANTITY=SHARE (repeatable) over the measured defaults; 'none': all 0."""
+    from authsurge.analysis.compare import RUN_TO_RUN
+
+    spread = dict(RUN_TO_RUN)
+    for value in values:
+        if value == "none":
+            spread = dict.fromkeys(RUN_TO_RUN, 0.0)
+            continue
+        key, sep, share = value.partition("=")
+        try:
+            spread[key] = float(share)
+        except ValueError:
+            sep = ""
+        if not sep:
+            raise AuthsurgeError(f"--run-to-run: expected QUANTITY=SHARE or 'none', got {value!r}")
+    return spread
 
 
 def cmd_runs(args: argparse.Namespace) -> int:

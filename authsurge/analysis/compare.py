@@ -106,9 +106,18 @@ MAX_BINS = 10
 # latency over this multiple of a step's lowest p50 is mostly waiting in a queue (an M/M/1
 # queue doubles its latency at 50% utilisation): shown, but not judged
 QUEUEING_FACTOR = 2.0
-# the spread of a latency percentile between two runs of one unchanged release (SD of the
-# log ratio), measured by bench/bench_compare.py on the embedded target (README: compare)
-RUN_TO_RUN_LATENCY = 0.0
+# How far each compared quantity moves between two runs of one unchanged release: the RMS
+# of log(run B / run A) over 28 A/A pairs of 8 fresh-target runs of the embedded target
+# (PBKDF2, one core), measured by bench/bench_compare.py on 2026-11-29 (README: compare).
+# One run per side cannot see this variation, so it is added to every interval.
+RUN_TO_RUN = {
+    "knee": 0.19,
+    "capacity": 0.22,
+    "goodput": 0.04,
+    "p50": 0.34,
+    "p95": 0.53,
+    "p99": 0.39,
+}
 
 Progress = Callable[[str], None]
 
@@ -123,11 +132,11 @@ class CompareRule:
     """Smallest relative change worth reporting (0.10 = 10%)."""
     match_tolerance: float = 0.10
     """A level is a matched load for a step when its offered loads agree within this share."""
-    run_to_run: float = RUN_TO_RUN_LATENCY
-    """How much a latency percentile moves between two runs of one unchanged release (the
-    standard deviation of the log ratio): part of every latency interval. One run per
-    side cannot measure it, so it is measured once on replicated runs (`make
-    bench-compare` prints it for your machine) and given here."""
+    run_to_run: dict[str, float] = field(default_factory=lambda: dict(RUN_TO_RUN))
+    """How much each quantity (knee, capacity, goodput, p50, p95, p99) moves between two
+    runs of one unchanged release (the RMS of the log ratio): part of every interval. One
+    run per side cannot measure it, so it is measured on replicated runs (`make
+    bench-compare` prints it for your machine) and given here; 0 trusts a single run."""
     n_resamples: int = 2000
     """Bootstrap resamples for the matched-load metrics."""
     n_resamples_knee: int = 1000
@@ -142,18 +151,29 @@ class CompareRule:
             raise BadInput(f"--confidence must be in [0.5, 1), got {self.confidence}")
         if not 0 <= self.min_effect < 1:
             raise BadInput(f"--min-effect must be in [0, 1), got {self.min_effect}")
-        if not 0 <= self.run_to_run < 5:
-            raise BadInput(f"--run-to-run must be in [0, 5), got {self.run_to_run}")
+        unknown = set(self.run_to_run) - set(RUN_TO_RUN)
+        if unknown:
+            raise BadInput(
+                f"--run-to-run: unknown quantity {', '.join(sorted(unknown))} "
+                f"(known: {', '.join(RUN_TO_RUN)})"
+            )
+        if not all(0 <= v < 5 for v in self.run_to_run.values()):
+            raise BadInput(f"--run-to-run values must be in [0, 5), got {self.run_to_run}")
         if not 0 < self.match_tolerance < 1:
             raise BadInput(f"match tolerance must be in (0, 1), got {self.match_tolerance}")
+
+    def spread(self, quantity: str) -> float:
+        """The run-to-run spread of a quantity (0 when not given)."""
+        return float(self.run_to_run.get(quantity, 0.0))
 
     def text(self) -> str:
         return (
             f"better/worse when the {self.confidence:.0%} bootstrap interval of the relative "
             f"change excludes 0 (Bonferroni-adjusted over matched levels), the change is at "
-            f"least {self.min_effect:.0%}, and for latency the Mann-Whitney U test agrees and "
-            f"the interval includes the run-to-run spread ({self.run_to_run:.0%}); "
-            f"matched load: the same level, offered load within {self.match_tolerance:.0%}"
+            f"least {self.min_effect:.0%}, and for latency the Mann-Whitney U test agrees; "
+            f"every interval includes the run-to-run spread ("
+            + ", ".join(f"{k} {v:.0%}" for k, v in self.run_to_run.items())
+            + f"); matched load: the same level, offered load within {self.match_tolerance:.0%}"
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -165,7 +185,7 @@ class CompareRule:
             "n_resamples_knee": self.n_resamples_knee,
             "max_records": self.max_records,
             "seed": self.seed,
-            "run_to_run": self.run_to_run,
+            "run_to_run": dict(self.run_to_run),
             "text": self.text(),
         }
 
@@ -718,6 +738,7 @@ def _compare_level(
             note="compared as goodput / offered load of the same windows",
         )
     }
+    _add_run_to_run(out["goodput"], rule.spread("goodput"))
     out["goodput"].label = _label(out["goodput"], rule, higher_is_better=True)
     p_value = None
     if lat_b.size and lat_c.size:
@@ -738,6 +759,25 @@ def _compare_level(
             m.note = latency_not_judged
         out[metric] = m
     return out
+
+
+def _add_run_to_run(m: Metric, spread: float) -> None:
+    """Widen one interval by the run-to-run spread of its quantity (log scale), in place."""
+    if (
+        spread <= 0
+        or m.change is None
+        or m.ci_low is None
+        or m.ci_high is None
+        or m.confidence is None
+        or min(m.change, m.ci_low) <= -1
+    ):
+        return
+    z = float(stats.norm.ppf(0.5 + m.confidence / 2))
+    low, high = math.log1p(m.ci_low), math.log1p(m.ci_high)
+    se = max((high - low) / (2 * z), 1e-6)
+    grow = z * (math.sqrt(se**2 + spread**2) - se)
+    m.ci_low, m.ci_high = math.expm1(low - grow), math.expm1(high + grow)
+    m.note = _join(m.note, f"interval widened by the run-to-run spread {spread:.0%}")
 
 
 def _widen_for_run_to_run(cells: list[Metric], rule: CompareRule) -> None:
@@ -774,7 +814,8 @@ def _widen_for_run_to_run(cells: list[Metric], rule: CompareRule) -> None:
     z = stats.norm.ppf(0.5 + table[:, 0] / 2)
     d, lo, hi = np.log1p(table[:, 1]), np.log1p(table[:, 2]), np.log1p(table[:, 3])
     se = np.maximum((hi - lo) / (2 * z), 1e-6)  # a zero-width interval: a change with no noise
-    base_var = se**2 + rule.run_to_run**2
+    run = np.array([rule.spread(m.name) for m in usable])
+    base_var = se**2 + run**2
     tau2 = 0.0
     if len(usable) >= 2:
         w = 1 / base_var
@@ -782,14 +823,14 @@ def _widen_for_run_to_run(cells: list[Metric], rule: CompareRule) -> None:
         q = float(np.sum(w * (d - mean) ** 2))
         scale = float(np.sum(w) - np.sum(w**2) / np.sum(w))
         tau2 = max(0.0, (q - (len(usable) - 1)) / scale) if scale > 0 else 0.0
-    if tau2 <= 0 and rule.run_to_run <= 0:
+    if tau2 <= 0 and not run.any():
         return
     extra = z * (np.sqrt(base_var + tau2) - se)
     for m, conf, low, high, grow in zip(usable, table[:, 0], lo, hi, extra, strict=True):
         m.ci_low, m.ci_high = float(np.expm1(low - grow)), float(np.expm1(high + grow))
         gate = m.p_value is not None and m.p_value < 1 - conf
         m.label = _label(m, rule, higher_is_better=False, gate=gate)
-        parts = [f"run-to-run {rule.run_to_run:.0%}"] if rule.run_to_run > 0 else []
+        parts = [f"run-to-run {rule.spread(m.name):.0%}"] if rule.spread(m.name) > 0 else []
         if tau2 > 0:
             parts.append(f"scatter across levels {np.sqrt(tau2):.0%}")
         m.note = _join(m.note, "interval widened by " + " and ".join(parts))
@@ -908,12 +949,14 @@ def _compare_knees(
     )
     for j, m in enumerate((knee, capacity)):
         m.ci_low, m.ci_high, m.confidence = low[j], high[j], rule.confidence
+        _add_run_to_run(m, rule.spread(m.name))
     bounds = []
     if not kb.reached:
         bounds.append("base has no knee: its healthy-up-to load stands in (a lower bound)")
     if not kc.reached:
         bounds.append("candidate has no knee: its healthy-up-to load stands in (a lower bound)")
-    knee.note = capacity.note = _join(*bounds)
+    for m in (knee, capacity):
+        m.note = _join(m.note, *bounds)
     # a lower bound can only show that a run is at least this good: never call it worse
     knee.label = _label(knee, rule, higher_is_better=True)
     capacity.label = _label(capacity, rule, higher_is_better=True)

@@ -51,16 +51,21 @@ def analysed_once(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     monkeypatch.setattr(compare_module, "analyze_run", analyze)
 
 
+# Synthetic runs differ only by their planted change and sampling noise: no run-to-run
+# spread to model, so these known-answer tests judge the within-run statistics alone.
+SINGLE = CompareRule(run_to_run={})
+
+
 @pytest.fixture(scope="module")
 def unchanged(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
     return compare_runs(planted_analysis("base", tmp_path_factory),
-                        planted_analysis("same", tmp_path_factory))
+                        planted_analysis("same", tmp_path_factory), SINGLE)
 
 
 @pytest.fixture(scope="module")
 def slower(tmp_path_factory: pytest.TempPathFactory) -> Comparison:
     return compare_runs(planted_analysis("base", tmp_path_factory),
-                        planted_analysis("slower_login", tmp_path_factory))
+                        planted_analysis("slower_login", tmp_path_factory), SINGLE)
 
 
 def test_reruns_of_the_same_capacity_show_no_detectable_change(unchanged: Comparison) -> None:
@@ -232,7 +237,8 @@ def test_compare_cli_exits_1_on_a_regression_for_ci(analysed_once: None,
     base = str(planted_run("base", tmp_path_factory).path)
     slower = str(planted_run("slower_login", tmp_path_factory).path)
     plot = tmp_path / "compare.png"
-    assert main(["compare", base, slower, "--plot", str(plot)]) == ExitStatus.GATE_FAILED
+    assert main(["compare", base, slower, "--plot", str(plot), "--run-to-run", "none"]) == \
+        ExitStatus.GATE_FAILED
     out = capsys.readouterr().out
     assert "verdict: regression" in out and "login.submit: worse" in out
     assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and plot.stat().st_size > 20_000
@@ -257,7 +263,7 @@ def test_confidence_outside_its_range_is_bad_input(tmp_path_factory: pytest.Temp
 
 def test_a_comparison_read_from_written_digests_equals_the_one_from_the_analyses(
         tmp_path_factory: pytest.TempPathFactory, tmp_path: Path) -> None:
-    quick = CompareRule(n_resamples=200, n_resamples_knee=100)
+    quick = CompareRule(n_resamples=200, n_resamples_knee=100, run_to_run={})
     base, slower = (planted_analysis(n, tmp_path_factory) for n in ("base", "slower_login"))
     in_memory = compare_runs(base, slower, quick).to_json()
     written = []
@@ -303,3 +309,28 @@ def test_latency_queueing_near_an_unreached_knee_is_shown_not_judged(
     assert queued, "the planted curves queue before their knees: some latency is not judged"
     for m in queued:
         assert m["candidate"] is not None and m["change"] is not None  # still shown
+
+
+def test_the_run_to_run_spread_keeps_a_change_within_it_from_being_called(
+        slower: Comparison, tmp_path_factory: pytest.TempPathFactory) -> None:
+    # the planted 30% drop is caught when single runs are trusted (the slower fixture) ...
+    assert slower.to_json()["steps"]["login.submit"]["capacity"]["label"] == WORSE
+    # ... and not when two runs of one release can differ by 40% (log spread 0.4)
+    wide = CompareRule(run_to_run={"capacity": 0.4, "knee": 0.4, "goodput": 0.4})
+    doc = compare_runs(planted_analysis("base", tmp_path_factory),
+                       planted_analysis("slower_login", tmp_path_factory), wide).to_json()
+    capacity = doc["steps"]["login.submit"]["capacity"]
+    assert capacity["label"] == SAME and "run-to-run spread 40%" in capacity["note"]
+    assert capacity["ci_low"] < -0.3 < 0 < capacity["ci_high"]
+
+
+def test_run_to_run_takes_only_known_quantities() -> None:
+    with pytest.raises(BadInput, match="unknown quantity"):
+        CompareRule(run_to_run={"latency": 0.1})
+
+
+def test_a_malformed_run_to_run_option_is_bad_input(tmp_path_factory: pytest.TempPathFactory,
+                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    base = str(planted_run("base", tmp_path_factory).path)
+    assert main(["compare", base, base, "--run-to-run", "capacity"]) == ExitStatus.BAD_INPUT
+    assert "QUANTITY=SHARE" in capsys.readouterr().err
