@@ -86,7 +86,7 @@ def find_capacity(
     progress: bool = True,
 ) -> float:
     """Login journeys per second the target sustains (the last probe that passed)."""
-    from authsurge import runner
+    from authsurge import run as runner
 
     names = login_journeys(scenario)
     if not names:

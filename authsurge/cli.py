@@ -282,7 +282,7 @@ def _scenario_for_run(args: argparse.Namespace) -> Scenario:
 
 def cmd_run(args: argparse.Namespace) -> int:
     scenario = _scenario_for_run(args)
-    from authsurge import runner  # imports locust, which monkey-patches: only when running
+    from authsurge import run as runner  # imports locust, which monkey-patches: only when running
 
     rate_scale = None
     if args.rate_scale is not None:
@@ -318,44 +318,16 @@ def cmd_run(args: argparse.Namespace) -> int:
         result.status, ExitStatus.RUN_FAILED
     )
     if status == ExitStatus.SUCCESS and (args.analyze or scenario.slos):
-        return _analyze(result.run_dir, as_json=False, plots=True)
+        from authsurge.report.terminal import analyze_to_terminal
+
+        return analyze_to_terminal(result.run_dir, as_json=False, plots=True)
     return status
 
 
-def _analyze(run_dir: Path, as_json: bool, plots: bool) -> int:
-    from authsurge.analysis import analyze_run
-    from authsurge.report.progress import StageProgress
-
-    with StageProgress(f"analyze {run_dir}") as progress:
-        analysis = analyze_run(run_dir, progress=progress)
-    analysis.write_json()  # and the compare digest beside it
-    data = analysis.to_json()
-    written = []
-    if plots:
-        from authsurge.report.plots import write_plots
-
-        written = write_plots(analysis, Path(run_dir) / "plots")
-    if as_json:
-        print(json.dumps(data, indent=2, default=str))
-    else:
-        print(analysis.summary_text())
-        for path in written:
-            if path.suffix == ".png":
-                print(f"plot: {path}")
-        print(f"analysis: {Path(run_dir) / 'analysis.json'}")
-    for slo in data.get("slos", []):
-        if slo.get("passed") is None:  # say so: a typo in a step name must not pass silently
-            print(
-                f"warning: SLO not judged: {slo.get('slo')} ({slo.get('note', 'no data')})",
-                file=sys.stderr,
-            )
-    # passed is null when an SLO could not be judged (no step matched): not a breach
-    failed = [s for s in data.get("slos", []) if s.get("passed") is False]
-    return ExitStatus.GATE_FAILED if failed else ExitStatus.SUCCESS
-
-
 def cmd_analyze(args: argparse.Namespace) -> int:
-    return _analyze(args.run_dir, as_json=args.json, plots=not args.no_plots)
+    from authsurge.report.terminal import analyze_to_terminal
+
+    return analyze_to_terminal(args.run_dir, as_json=args.json, plots=not args.no_plots)
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -461,7 +433,7 @@ def cmd_runs(args: argparse.Namespace) -> int:
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from authsurge.worker import serve
+    from authsurge.run.worker import serve
 
     return serve(args.master_host, args.master_port)
 

@@ -2,7 +2,7 @@
 
 CI reads exit 1 as "a gate failed" (an SLO breached, compare found a regression), so an
 unexpected exception must not leave the process as Python's traceback and exit 1. Every
-entry point (`authsurge`, `python -m authsurge.target.cli`, `python -m authsurge.worker`)
+entry point (`authsurge`, `python -m authsurge.target.cli`, `python -m authsurge.run.worker`)
 runs its command through `run_command`, which maps an unexpected exception to exit 3
 (ExitStatus.INTERNAL_ERROR), says in one line what failed and where the traceback went:
 `authsurge-error.log` in the run directory when the command has one (next to the data

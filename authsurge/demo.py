@@ -11,7 +11,7 @@ from authsurge.errors import ExitStatus
 def run_demo(
     scenario_path: Path, out_root: Path, overrides: list[str], *, progress: bool = True
 ) -> int:
-    from authsurge import runner  # locust first: it monkey-patches sockets
+    from authsurge import run as runner  # locust first: it monkey-patches sockets
     from authsurge.scenario import load_scenario
     from authsurge.target import (
         CLIENT_SECRET_ENV,
@@ -46,9 +46,9 @@ def run_demo(
     say(f"target stopped; run directory: {result.run_dir} ({result.status})")
     if result.status != "complete":
         return ExitStatus.INTERRUPTED if result.status == "interrupted" else ExitStatus.RUN_FAILED
-    from authsurge.cli import _analyze
+    from authsurge.report.terminal import analyze_to_terminal
 
-    status = _analyze(result.run_dir, as_json=False, plots=True)
+    status = analyze_to_terminal(result.run_dir, as_json=False, plots=True)
     report = _report(result.run_dir)
     say("")
     say(f"run directory: {result.run_dir}")

@@ -11,6 +11,9 @@ import json
 from pathlib import Path
 from typing import Any
 
+from authsurge.errors import RunDirError
+from authsurge.rundir import read_meta
+
 
 def list_runs(
     root: Path, scenario: str | None = None, target: str | None = None
@@ -24,10 +27,8 @@ def list_runs(
     rows = []
     for meta_path in Path(root).glob("*/meta.json"):
         try:
-            meta = json.loads(meta_path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            continue
-        if not isinstance(meta, dict):
+            meta = read_meta(meta_path.parent).as_dict()
+        except RunDirError:  # not a run directory we can read: not part of the history
             continue
         target_info = meta.get("target") or {}
         target_info = target_info if isinstance(target_info, dict) else {}

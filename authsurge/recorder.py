@@ -5,8 +5,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from authsurge import record
-from authsurge.record import StreamTable
+from authsurge.rundir import records as record
+from authsurge.rundir.records import StreamTable
 
 
 def classify_exception(exc: BaseException | None, status: int) -> str:

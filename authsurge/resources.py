@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 
 import psutil
 
-from authsurge.record import StreamTable
+from authsurge.rundir.records import StreamTable
 
 log = logging.getLogger(__name__)
 

@@ -18,9 +18,9 @@ The rule (``RULE``):
   generate load: every harness source except ``harness:master``, which only collects
   records (its spans are reported, not counted).
 
-This module needs only numpy and pyarrow: the runner calls `generator_bound_s` at the end
-of a run for meta.json (``harness.generator_bound_s``), and the analysis maps the same
-spans onto its windows and knees (`authsurge.analysis.generator`).
+This module needs only numpy: the runner records the samples (resources.parquet) and the
+analysis judges them, mapping the spans onto its windows and knees
+(`authsurge.analysis.generator`).
 """
 
 from __future__ import annotations
@@ -29,7 +29,6 @@ import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -166,56 +165,3 @@ def merge(spans: list[Span]) -> list[Span]:
 def _max(values: np.ndarray) -> float | None:
     finite = values[np.isfinite(values)]
     return round(float(finite.max()), 1) if finite.size else None
-
-
-def check_run_dir(run_dir: str | Path) -> GeneratorCheck | None:
-    """The rule over a run directory's resources.parquet (or its leftover stream); None without one."""
-    from authsurge.record import RESOURCE_SCHEMA, read_stream
-
-    run_dir = Path(run_dir)
-    parquet, stream = run_dir / "resources.parquet", run_dir / "resources.arrows"
-    try:
-        if parquet.exists():
-            import pyarrow.parquet as pq
-
-            table = pq.read_table(parquet, columns=["t", "source", "cpu_percent", "loop_lag_ms"])
-        elif stream.exists():
-            table = read_stream(stream, RESOURCE_SCHEMA)
-        else:
-            return None
-    except Exception:  # a damaged file: the analysis reports it; the runner must not fail on it
-        log.debug("cannot read resource samples of %s", run_dir, exc_info=True)
-        return None
-    columns = {
-        name: table.column(name).to_numpy(zero_copy_only=False)
-        for name in ("t", "source", "cpu_percent", "loop_lag_ms")
-    }
-    return check_samples(
-        columns["t"], columns["source"], columns["cpu_percent"], columns["loop_lag_ms"]
-    )
-
-
-def generator_bound_s(
-    run_dir: str | Path, start: float | None = None, end: float | None = None
-) -> float | None:
-    """Seconds of the run (clipped to [start, end]) the generator was saturated; None if unsampled.
-
-    Logs a warning when it was, so the person at the terminal hears it before the analysis.
-    """
-    check = check_run_dir(run_dir)
-    if check is None or not check.sampled:
-        return None
-    seconds = round(check.bound_s(start, end), 1)
-    if seconds > 0:
-        worst = max(
-            (w for w in check.per_worker.values() if w.generates_load), key=lambda w: w.bound_s
-        )
-        log.warning(
-            "the load generator was saturated for %.0f s of the run (CPU up to %s%% of a core, "
-            "loop lag up to %s ms): results in those seconds are the client's limit, not the "
-            "target's; add workers (run.workers) and rerun",
-            seconds,
-            worst.max_cpu_percent,
-            worst.max_loop_lag_ms,
-        )
-    return seconds

@@ -25,7 +25,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-from authsurge.record import REQUEST_SCHEMA, RESOURCE_SCHEMA
+from authsurge.rundir.records import REQUEST_SCHEMA, RESOURCE_SCHEMA
 
 T0 = 1_700_000_000.0
 LEVELS = 10

@@ -32,7 +32,7 @@ def main() -> int:
     args = parser.parse_args()
     os.environ.setdefault("AUTHSURGE_PASSWORD", "bench-password")
     os.environ.setdefault("AUTHSURGE_CLIENT_SECRET", "bench-client-secret")
-    from authsurge import runner
+    from authsurge import run as runner
     from authsurge.scenario import parse_scenario
     from authsurge.target import TargetOptions, running_target
 

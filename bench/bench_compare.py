@@ -523,7 +523,7 @@ def child_main(spec_path: Path) -> int:
 
 
 def child_run(spec: dict[str, Any]) -> dict[str, Any]:
-    from authsurge import runner
+    from authsurge import run as runner
 
     work = Path(spec["work"])
     scenario = scenario_for(spec["base_url"], spec["shape"], spec["run_s"], work)

@@ -208,9 +208,9 @@ def cpu_seconds(pids: list[int]) -> float:
 
 def _authsurge_user(url: str, record: bool, tmp: Path) -> tuple[type[User], Any]:
     """A Locust user running authsurge's HTTP client in a tight loop, as a journey step does."""
-    from authsurge import record as rec
     from authsurge.journeys.http import HttpClient, HttpSettings, Reporter, StepFailed
     from authsurge.recorder import Recorder
+    from authsurge.rundir import records as rec
 
     settings = HttpSettings(timeout_s=10.0)
     state: dict[str, Any] = {"recorder": None, "tables": []}
@@ -401,9 +401,9 @@ def recorder_cost_us(n: int = 100_000, rounds: int = 5) -> float:
     import locust.event
     from locust.stats import RequestStats
 
-    from authsurge import record as rec
     from authsurge.journeys.http import Reporter
     from authsurge.recorder import Recorder
+    from authsurge.rundir import records as rec
 
     def run(recording: bool) -> float:
         events = locust.event.Events()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 
-from authsurge.closed import journey_user_classes
+from authsurge.run.closed import journey_user_classes
 from authsurge.scenario import load_scenario
 
 _scenario = load_scenario(os.environ.get("AUTHSURGE_SCENARIO", "scenarios/demo_spike.yaml"))

@@ -54,7 +54,7 @@ from authsurge.analysis.windows import (
     window_table,
 )
 from authsurge.errors import RunDirError
-from authsurge.record import OK
+from authsurge.rundir.records import OK
 from authsurge.scenario import AnalysisConfig
 
 __all__ = ["RunAnalysis", "RunData", "analyze_run", "load_run"]

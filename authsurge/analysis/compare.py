@@ -366,7 +366,7 @@ def compare_dirs(
     An analysed run is read from its digest (authsurge.analysis.digest, written by
     `analyze`); a run without a fresh one is analysed here and its digest written.
     """
-    from authsurge.analysis.load import read_meta
+    from authsurge.analysis.load import read_meta  # meta.json as a dict, through rundir's reader
 
     base_meta, cand_meta = read_meta(Path(base_dir)), read_meta(Path(candidate_dir))
     check_comparable(base_meta, cand_meta, force)  # before minutes of analysis, not after

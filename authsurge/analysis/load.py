@@ -37,11 +37,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from authsurge import rundir
 from authsurge.errors import RunDirError
-from authsurge.record import REQUEST_SCHEMA, RESOURCE_SCHEMA, read_stream
+from authsurge.rundir.records import REQUEST_SCHEMA, RESOURCE_SCHEMA, read_stream
 from authsurge.scenario import AnalysisConfig, Slo
-
-FORMAT_VERSION = 1  # the run-directory format this reader understands
 
 # Low-cardinality strings: categoricals. person_id / journey_id stay (Arrow-backed) strings.
 REQUEST_CATEGORICALS = ("kind", "step", "journey", "method", "outcome", "reason", "worker")
@@ -63,18 +62,6 @@ ANALYSIS_COLUMNS = (
 )
 
 # meta.json keys the analysis (and report) read, and the JSON type each must have.
-META_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
-    **{
-        k: ("a number", (int, float))
-        for k in ("started_at", "ended_at", "duration_s", "planned_duration_s")
-    },
-    **{
-        k: ("a string", (str,))
-        for k in ("run_id", "scenario", "scenario_file", "status", "command")
-    },
-    **{k: ("an object", (dict,)) for k in ("target", "harness", "traffic", "analysis")},
-    **{k: ("a list", (list,)) for k in ("levels", "slos")},
-}
 MAX_RUN_SPAN_S = 25 * 3600.0  # runs are bounded at 24 h (run.duration_s) plus the drain
 MIN_WINDOW_S = 0.01  # a finer window makes millions of windows and says nothing about capacity
 
@@ -142,66 +129,8 @@ def load_run(run_dir: str | Path, *, columns: tuple[str, ...] | list[str] | None
 
 
 def read_meta(run_dir: Path, warnings: list[str] | None = None) -> dict[str, Any]:
-    """meta.json, validated enough to trust: a mapping with a format_version we read, and
-    without keys of the wrong type (left out, with a warning in `warnings`)."""
-    path = run_dir / "meta.json"
-    try:
-        meta = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RunDirError(
-            f"{run_dir}: no meta.json; is this a run directory (runs/<id>/)?"
-        ) from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RunDirError(f"{path}: unreadable ({exc}); the run directory is damaged") from None
-    if not isinstance(meta, dict):
-        raise RunDirError(f"{path}: expected a JSON object, found {type(meta).__name__}")
-    version = meta.get("format_version")
-    if version is None:
-        raise RunDirError(f"{path}: no format_version; not written by authsurge?")
-    if version != FORMAT_VERSION:
-        raise RunDirError(
-            f"{path}: format_version {version!r}; this authsurge reads "
-            f"format_version {FORMAT_VERSION} (upgrade authsurge to analyse it)"
-        )
-    return _typed_meta(meta, warnings if warnings is not None else [])
-
-
-def _typed_meta(meta: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
-    """Leave out keys of the wrong type and malformed levels, so readers can trust the rest."""
-    meta = dict(meta)
-    for key, (what, types) in META_TYPES.items():
-        value = meta.get(key)
-        if value is None:
-            continue
-        bad = not isinstance(value, types) or isinstance(value, bool)
-        if not bad and types == (int, float):
-            bad = not _finite(value)
-            if not bad:
-                meta[key] = float(value)
-        if bad:
-            warnings.append(f"meta.json {key} is {_shown(value)}, not {what}; left out")
-            del meta[key]
-    levels = meta.get("levels")
-    if levels:
-        good = [
-            lv
-            for lv in levels
-            if isinstance(lv, dict)
-            and _finite(lv.get("start"))
-            and _finite(lv.get("end"))
-            and lv["end"] > lv["start"]
-            and (lv.get("rate") is None or _finite(lv.get("rate")))
-        ]
-        if len(good) < len(levels):
-            warnings.append(
-                f"meta.json levels: {len(levels) - len(good)} malformed level(s) left out"
-            )
-            meta["levels"] = good
-    started, ended = meta.get("started_at"), meta.get("ended_at")
-    if started is not None and ended is not None and ended < started:
-        warnings.append("meta.json ended_at is before started_at; left out")
-        del meta["ended_at"]
-    return meta
+    """meta.json through the run directory's one reader (authsurge.rundir.read_meta)."""
+    return rundir.read_meta(run_dir, warnings).as_dict()
 
 
 def _check_run_times(meta: dict[str, Any], requests: pd.DataFrame, warnings: list[str]) -> None:

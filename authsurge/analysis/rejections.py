@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from authsurge.record import REJECTED
+from authsurge.rundir.records import REJECTED
 
 REJECTED_SHARE = 0.01  # at or above this share of a step's requests, the warning is raised
 

@@ -47,7 +47,7 @@ STEP:
 
     scope               "request" | "journey"
     requests, ok, errors, error_rate
-    errors_by_class     {<outcome>: count}            outcome classes from authsurge.record
+    errors_by_class     {<outcome>: count}            outcome classes from authsurge.rundir.records
     top_errors          [{reason, count}]             the three commonest failure reasons
     p50, p90, p95, p99, max                           over the whole run, failures included
     offered_max, goodput_max                          highest curve-point values (req/s)

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from authsurge import record
+from authsurge.rundir import records as record
 
 QUANTILES = (0.50, 0.90, 0.95, 0.99)
 # Percentiles sort integer keys: latency in 0.1 us steps in the low 40 bits (up to 30 hours),

@@ -8,11 +8,11 @@ from __future__ import annotations
 import random
 from itertools import accumulate
 
-from authsurge import record
 from authsurge.journeys.http import StepFailed, status_outcome
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.tokens import oauth_error, with_hints
 from authsurge.journeys.urls import resolve_url
+from authsurge.rundir import records as record
 from authsurge.scenario import ApiSettings
 
 _BODY_METHODS = frozenset(("POST", "PUT", "PATCH"))

@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import re
 
-from authsurge import record
 from authsurge.journeys import forms
 from authsurge.journeys.http import HttpClient, Response, StepFailed
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import resolve_url
+from authsurge.rundir import records as record
 from authsurge.scenario import FormLoginSettings, FormSpec, SuccessRule
 from authsurge.secrets import Secret
 

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 from urllib.parse import quote_plus
 
-from authsurge import record
+from authsurge.rundir import records as record
 from authsurge.journeys.cookies import CookieJar
 from authsurge.journeys.urls import resolve_location, split
 from authsurge.scenario import TargetConfig

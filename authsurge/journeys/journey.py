@@ -13,7 +13,6 @@ import random
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 
-from authsurge import record
 from authsurge.errors import BadInput
 from authsurge.journeys.api import ApiCalls
 from authsurge.journeys.credentials import ScenarioSecrets
@@ -23,6 +22,7 @@ from authsurge.journeys.logout import FormLogout, OidcLogout
 from authsurge.journeys.oidc import OidcLogin, Provider
 from authsurge.journeys.state import JourneyContext, JourneyResult, JourneyState, Step
 from authsurge.journeys.tokens import ClientCredentials, Introspect, Refresh, Revoke, Userinfo
+from authsurge.rundir import records as record
 from authsurge.scenario import ClientConfig, FlowSettings, Scenario
 from authsurge.secrets import Secret
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import parse_qsl
 
-from authsurge import record
+from authsurge.rundir import records as record
 from authsurge.journeys import forms
 from authsurge.journeys.form_login import REJECTED_REASON, login_pairs, no_form_reason
 from authsurge.journeys.http import HttpClient, Response, StepFailed, status_outcome
@@ -84,6 +84,11 @@ class Provider:
                 f"the discovery document has no {key} (set flows.oidc.endpoints.{key})",
             )
         return url
+
+    @property
+    def issuer(self) -> str | None:
+        """The issuer the discovery document names (None until it was fetched)."""
+        return self._doc.get("issuer") if self._doc else None
 
     def forget(self) -> None:
         """Drop the cached discovery document (the next run fetches it again)."""
@@ -277,7 +282,7 @@ def _code_from(
         raise http.fail(
             resp, record.INVALID_RESPONSE, "state in the redirect does not match the request"
         )
-    issuer = provider._doc.get("issuer") if provider._doc else None
+    issuer = provider.issuer
     if "iss" in params and issuer and params["iss"] != issuer:  # RFC 9207 mix-up defence
         raise http.fail(
             resp, record.INVALID_RESPONSE, "iss in the redirect is not the provider's issuer"

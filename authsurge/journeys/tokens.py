@@ -16,7 +16,6 @@ import json
 import re
 from typing import Any, Protocol
 
-from authsurge import record
 from authsurge.journeys.http import (
     HttpClient,
     Response,
@@ -26,6 +25,7 @@ from authsurge.journeys.http import (
 )
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import form_encode, resolve_url
+from authsurge.rundir import records as record
 from authsurge.scenario import ClientConfig, TokenSettings
 from authsurge.secrets import Secret
 

@@ -27,6 +27,11 @@ class Plan:
     journeys: np.ndarray  # index into `names`
     names: list[str]
 
+    @classmethod
+    def empty(cls) -> Plan:
+        """No planned arrivals (the closed model)."""
+        return cls(np.empty(0), np.empty(0, dtype=np.int32), [])
+
     def __len__(self) -> int:
         return len(self.times)
 

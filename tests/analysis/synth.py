@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from authsurge import record
-from authsurge.record import REQUEST_SCHEMA, RESOURCE_SCHEMA, StreamTable
+from authsurge.rundir import records as record
+from authsurge.rundir.records import REQUEST_SCHEMA, RESOURCE_SCHEMA, StreamTable
 
 T0 = 1_700_000_000.0
 JOURNEY = "login_api"

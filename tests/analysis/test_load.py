@@ -12,7 +12,7 @@ import pytest
 
 from authsurge.analysis import analyze_run, load_run
 from authsurge.errors import ExitStatus, RunDirError
-from authsurge.record import REQUEST_SCHEMA, StreamTable
+from authsurge.rundir.records import REQUEST_SCHEMA, StreamTable
 
 from .synth import Step, SynthRun, tear_stream, write_run
 
@@ -135,7 +135,7 @@ def test_empty_stream_is_skipped_with_a_warning(run_copy: Path) -> None:
 def test_leftover_resources_stream_is_read(run_copy: Path) -> None:
     (run_copy / "resources.parquet").rename(run_copy / "resources-old.parquet")
     frame = pq.read_table(run_copy / "resources-old.parquet").to_pandas()
-    from authsurge.record import RESOURCE_SCHEMA
+    from authsurge.rundir.records import RESOURCE_SCHEMA
     table = StreamTable(run_copy / "resources.parquet", RESOURCE_SCHEMA)
     table.extend(frame.astype(object).where(frame.notna(), None).to_dict("records"))
     table.flush()

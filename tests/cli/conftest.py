@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from authsurge import runner
+from authsurge import run as runner
 from authsurge.scenario import parse_scenario
 from authsurge.target import TargetOptions, start_target
 from tests.conftest import TEST_HASHER_ITERATIONS, seed_data_dir

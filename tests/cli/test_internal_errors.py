@@ -20,10 +20,10 @@ import pytest
 from authsurge import crashlog
 from authsurge.cli import main
 from authsurge.errors import BadInput, ExitStatus
+from authsurge.run.worker import main as worker_main
 from authsurge.target.cli import main as target_main
 from authsurge.target.options import CLIENT_SECRET_ENV, PASSWORD_ENV
 from authsurge.target.process import TargetStatus
-from authsurge.worker import main as worker_main
 
 FORCED = "forced internal error"
 LOG_PATH = re.compile(r"\(full traceback: (?P<path>.+)\)$")
@@ -41,7 +41,7 @@ CASES: dict[str, tuple[list[str], dict[str, Callable[..., Any]]]] = {
         ["run", "{tmp}/s.yaml", "--out", "{tmp}/runs", "--no-progress"],
         {"authsurge.scenario.load_scenario": boom},
     ),
-    "worker": (["worker", "--master-port", "1"], {"authsurge.worker.serve": boom}),
+    "worker": (["worker", "--master-port", "1"], {"authsurge.run.worker.serve": boom}),
     "validate": (["validate", "{tmp}/s.yaml"], {"authsurge.scenario.load_scenario": boom}),
     "analyze": (["analyze", "{tmp}/runs/r"], {"authsurge.analysis.analyze_run": boom}),
     "report": (["report", "{tmp}/runs/r"], {"authsurge.report.html.write_report": boom}),
@@ -191,14 +191,14 @@ def fake_target(*args: Any, **kwargs: Any) -> Iterator[Any]:
 def test_a_run_that_crashes_after_making_its_directory_logs_the_traceback_into_it(
     command: str, tmp_path: Path, temp_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    # the real runner.prepare makes (and registers) the run directory; the run itself crashes
+    # the real Run.prepare makes (and registers) the run directory; the run itself crashes
     (tmp_path / "s.yaml").write_text(SCENARIO)
     patch_all(
         monkeypatch,
         {
-            "authsurge.runner.check_reachable": lambda *a, **k: None,
-            "authsurge.runner.scenario_target_pids": lambda *a, **k: [],
-            "authsurge.runner._run_local": boom,
+            "authsurge.run.base.check_target": lambda *a, **k: None,
+            "authsurge.run.base.scenario_target_pids": lambda *a, **k: [],
+            "authsurge.run.local.LocalRun.drive": boom,
             "authsurge.target.running_target": fake_target,
         },
     )
@@ -234,7 +234,7 @@ def test_the_target_clis_own_main_also_exits_3_with_one_line(
 def test_the_worker_processs_own_main_also_exits_3_with_one_line(
     temp_dir: Path, monkeypatch: pytest.MonkeyPatch, capsys
 ) -> None:
-    monkeypatch.setattr("authsurge.worker.serve", boom)
+    monkeypatch.setattr("authsurge.run.worker.serve", boom)
 
     assert worker_main(["--master-port", "1"]) == ExitStatus.INTERNAL_ERROR
 

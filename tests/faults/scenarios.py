@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from authsurge import runner
+from authsurge import run as runner
 from authsurge.scenario import parse_scenario
 from tests.runner.helpers import started_at
 

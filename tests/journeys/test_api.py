@@ -5,8 +5,8 @@ from __future__ import annotations
 import random
 from collections import Counter
 
-from authsurge import record
 from authsurge.journeys import ApiCalls, person
+from authsurge.rundir import records as record
 from authsurge.scenario import ApiSettings
 
 from .helpers import context, dot_oidc, harness, scenario

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from authsurge import record
-from authsurge.record import REQUEST_SCHEMA
+from authsurge.rundir import records as record
+from authsurge.rundir.records import REQUEST_SCHEMA
 
 from .helpers import harness, scenario
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from authsurge import record
+from authsurge.rundir import records as record
 from authsurge.journeys import HttpClient, HttpSettings, StepFailed
 from authsurge.journeys import cookies as cookies_module
 from authsurge.journeys.cookies import CookieJar

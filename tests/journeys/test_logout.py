@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from authsurge import record
 from authsurge.journeys import FormLogin, OidcLogin, OidcLogout, Provider, person
 from authsurge.journeys.credentials import Account
 from authsurge.journeys.logout import FormLogout
+from authsurge.rundir import records as record
 from authsurge.scenario import ApiSettings
 from authsurge.secrets import Secret
 

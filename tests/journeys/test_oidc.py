@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from authsurge import record
 from authsurge.journeys import OidcLogin, Provider, StepFailed, exchange_code, person
 from authsurge.journeys.credentials import Account
+from authsurge.rundir import records as record
 from authsurge.secrets import Secret
 
 from .helpers import context, dot_oidc, harness, scenario

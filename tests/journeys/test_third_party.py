@@ -24,7 +24,7 @@ from pathlib import Path
 
 import pytest
 
-from authsurge import record
+from authsurge.rundir import records as record
 
 from .helpers import POST_LOGOUT_URI, REDIRECT_URI, free_port, harness, scenario
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from authsurge import record
 from authsurge.errors import BadInput
 from authsurge.journeys import OidcLogin, Provider, Refresh, StepFailed, person
 from authsurge.journeys.credentials import Account
+from authsurge.rundir import records as record
 from authsurge.scenario import TokenSettings
 from authsurge.secrets import Secret
 

@@ -9,9 +9,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pyarrow.parquet as pq
 import pytest
 
-from authsurge import record
 from authsurge.errors import ScenarioError
 from authsurge.resources import PrometheusScraper, ResourceSampler, parse_prometheus
+from authsurge.rundir import records as record
 from authsurge.scenario import parse_scenario
 
 EXPOSITION = """\

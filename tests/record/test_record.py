@@ -12,13 +12,13 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from authsurge import record
-from authsurge.record import REQUEST_SCHEMA, StreamTable, read_stream
+from authsurge.rundir import records as record
+from authsurge.rundir.records import REQUEST_SCHEMA, StreamTable, read_stream
 
 WRITER = textwrap.dedent("""
     import signal, sys, time
     from pathlib import Path
-    from authsurge import record
+    from authsurge.rundir import records as record
     table = record.StreamTable(Path(sys.argv[1]), record.REQUEST_SCHEMA)
     flusher = record.Flusher([table], interval=0.5).start()
     def stop(*_):

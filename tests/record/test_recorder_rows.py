@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pyarrow.parquet as pq
 
-from authsurge import record
 from authsurge.recorder import Recorder
+from authsurge.rundir import records as record
 
 
 def test_request_rows_match_the_mapping_path_with_defaults(tmp_path: Path) -> None:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from authsurge import runner
+from authsurge import run as runner
 from authsurge.scenario import parse_scenario
 
 

@@ -35,8 +35,8 @@ def test_two_workers_run_the_same_plan_as_one_process_and_lose_no_record(tmp_pat
 def test_the_master_progress_line_counts_journeys_from_shipped_records_not_requests():
     import pyarrow as pa
 
-    from authsurge.record import REQUEST_SCHEMA
-    from authsurge.runner import MasterCounter
+    from authsurge.run.master import MasterCounter
+    from authsurge.rundir.records import REQUEST_SCHEMA
 
     kinds = ["request", "request", "journey", "request", "journey", "dropped"]
     outcomes = ["ok", "ok", "ok", "timeout", "timeout", "dropped"]

@@ -11,9 +11,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from authsurge import record
 from authsurge.calibrate import find_capacity
 from authsurge.recorder import Recorder
+from authsurge.rundir import records as record
 from authsurge.scenario import parse_scenario
 from tests.runner.helpers import run_scenario, scenario_text
 

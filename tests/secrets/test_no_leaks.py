@@ -167,7 +167,7 @@ def test_the_scan_finds_a_planted_secret_in_every_kind_of_artefact(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from authsurge import record
+    from authsurge.rundir import records as record
 
     secret = "planted-secret-value"
     (tmp_path / "requests").mkdir()

@@ -55,8 +55,8 @@ def test_a_cpu_starved_harness_is_flagged_and_its_knee_not_called_capacity(
         PROBE.format(start=4, step=56, step_s=5, duration=10),
         pids=target.pids(),
     )
-    bound = result.meta["harness"]["generator_bound_s"]
-    assert bound is not None and bound >= 3  # meta.json says so
+    # the runner records samples, the analysis judges them: meta.json holds no verdict
+    assert "generator_bound_s" not in result.meta["harness"]
     analysis = analyze_run(result.run_dir)
     doc = analysis.to_json()
     gen = doc["generator"]
@@ -85,8 +85,8 @@ def test_an_easy_run_is_not_flagged(tmp_path, target) -> None:
         PROBE.format(start=3, step=3, step_s=3, duration=6),
         pids=target.pids(),
     )
-    assert result.meta["harness"]["generator_bound_s"] == 0
     doc = analyze_run(result.run_dir).to_json()
+    assert doc["generator"]["bound_s"] == 0
     assert doc["generator"]["sampled"] and doc["generator"]["bound_seconds"] == []
     assert not any(s["knee"]["generator_bound"] for s in doc["steps"].values())
     assert not any(j["knee"]["generator_bound"] for j in doc["journeys"].values())

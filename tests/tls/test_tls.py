@@ -21,10 +21,10 @@ from pathlib import Path
 
 import pytest
 
-from authsurge import record
 from authsurge.cli import main
 from authsurge.errors import BadInput
 from authsurge.journeys import AccountPool, JourneyContext, build_journeys, load_scenario_secrets
+from authsurge.rundir import records as record
 from authsurge.scenario import parse_scenario
 from authsurge.target import TargetOptions, target_status
 from tests.runner.helpers import records, scenario_text
@@ -159,7 +159,7 @@ def test_insecure_works_and_logs_a_warning_that_verification_is_off(tls_target, 
 
 
 def run_file(path: Path, tmp_path: Path):
-    from authsurge import runner
+    from authsurge import run as runner
 
     scenario = parse_scenario(path.read_text(), path)
     return runner.run(runner.RunOptions(scenario=scenario, out_root=tmp_path / "runs", progress=False))

@@ -1,4 +1,4 @@
-"""A Locust worker process of a distributed run: `authsurge worker --master-host H --master-port P`.
+"""The worker side of a MasterRun, in its own process: `authsurge worker --master-host H --master-port P`.
 
 It waits for the master's setup message (scenario, rate curves, start time), runs its
 slice of the plan and ships records to the master once a second. Secrets come from this
@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from authsurge import crashlog, record
+from authsurge import crashlog
 from authsurge.errors import ExitStatus
 from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, ResourceSampler
-from authsurge.runner import (
+from authsurge.run.driver_user import (
     MSG_DONE,
     MSG_RECORDS,
     MSG_RESOURCES,
@@ -34,6 +34,7 @@ from authsurge.runner import (
     DriverSetup,
     SurgeDriver,
 )
+from authsurge.rundir import records as record
 from authsurge.scenario import Scenario
 from authsurge.traffic.shapes import RateCurve
 
@@ -74,6 +75,7 @@ def serve(master_host: str, master_port: int) -> int:
 
         def finish() -> None:
             setup.done.wait()
+            recorder.detach(environment.events)
             sampler.stop()
             lag.stop()
             flusher.stop()
@@ -85,9 +87,8 @@ def serve(master_host: str, master_port: int) -> int:
 
     def on_stop(environment: Any, msg: Any, **_: Any) -> None:
         setup = state.get("setup")
-        if setup is not None and setup.driver is not None:
-            setup.driver.stopping = True
-            gevent.spawn(setup.driver.drain, 1.0)
+        if setup is not None:
+            gevent.spawn(setup.stop_driver)
 
     runner.register_message(MSG_SETUP, on_setup)
     runner.register_message(MSG_STOP, on_stop)

@@ -1,4 +1,4 @@
-"""The run directory: the one interface between running and analysing (format_version 1)."""
+"""Where a run directory's files live, and the one FORMAT_VERSION (see authsurge.rundir)."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 1  # the run-directory format written here (rundir.meta.READABLE: read)
 META = "meta.json"
 # what a run's derived files (analysis.json, plots/, digest/) are computed from
 RAW_INPUTS = ("meta.json", "schedule.parquet", "resources.parquet", "resources.arrows")
@@ -50,14 +50,6 @@ def write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         json.dumps(data, indent=2, sort_keys=False, default=str) + "\n", encoding="utf-8"
     )
     os.replace(tmp, path)
-
-
-def write_meta(run_dir: Path, meta: dict[str, Any]) -> None:
-    write_json_atomic(Path(run_dir) / META, {"format_version": FORMAT_VERSION, **meta})
-
-
-def read_meta(run_dir: Path) -> dict[str, Any]:
-    return json.loads((Path(run_dir) / META).read_text(encoding="utf-8"))
 
 
 def write_scenario(run_dir: Path, public: dict[str, Any]) -> None:

@@ -1,0 +1,212 @@
+"""meta.json as a typed model: RunMeta is what every run mode writes and every reader reads.
+
+One writer (`write_meta`, called by the run modes in authsurge.run) and one reader
+(`read_meta`, used by the analysis, history, report and compare), as Rally's `Race` is
+for its race.json. The reader is lenient where a damaged file is still worth analysing:
+a key of the wrong type, or one a newer writer changed, is left out with a warning
+rather than failing the whole run directory; an unknown format_version fails.
+
+Format versions: FORMAT_VERSION (authsurge.rundir.layout) is the one this code writes;
+READABLE lists what it reads. A later format adds its upgrade here, with a test that
+reads the older one.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from authsurge.errors import RunDirError
+from authsurge.rundir.layout import FORMAT_VERSION, META, write_json_atomic
+
+READABLE = (1,)
+
+
+class _Section(BaseModel):
+    # unknown keys are kept: a newer writer may add some, and nothing here drops them
+    model_config = ConfigDict(extra="allow")
+
+
+class TargetInfo(_Section):
+    base_url: str | None = None
+    version: str | None = None
+    git_commit: str | None = None
+    pids: list[int] = []
+
+
+class HarnessInfo(_Section):
+    authsurge: str | None = None
+    locust: str | None = None
+    python: str | None = None
+    host: str | None = None
+    user: str | None = None
+    cpu_count: int | None = None
+    workers: int | None = None
+    worker_cpu_s: dict[str, float | None] = {}  # CPU seconds each worker used
+
+
+class TrafficInfo(_Section):
+    model: str | None = None
+    shape: str | None = None
+    arrivals: str | None = None
+    rate_scale: float | None = None
+    planned_journeys: int | None = None
+    peak_rate: float | None = None
+    max_concurrency: int | None = None
+    started_journeys: int | None = None
+    persons: int | None = None
+    dropped_journeys: int | None = None
+    requests: int | None = None
+    shortfall: list[dict[str, Any]] = []
+    on_schedule: bool | None = None
+
+
+class Level(_Section):
+    start: float
+    end: float
+    rate: float | None = None
+
+
+class RunMeta(_Section):
+    """meta.json (docs/CONTRACTS.md lists every key)."""
+
+    format_version: int = FORMAT_VERSION
+    run_id: str | None = None
+    scenario: str | None = None
+    scenario_file: str | None = None
+    status: str | None = None  # running | complete | interrupted | failed
+    started_at: float | None = None
+    ended_at: float | None = None
+    duration_s: float | None = None
+    planned_duration_s: float | None = None
+    target: TargetInfo = TargetInfo()
+    harness: HarnessInfo = HarnessInfo()
+    traffic: TrafficInfo = TrafficInfo()
+    levels: list[Level] = []
+    analysis: dict[str, Any] = {}
+    slos: list[dict[str, Any]] = []
+    command: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain JSON types, every key (also unknown ones) as written."""
+        return self.model_dump(mode="json")
+
+
+def write_meta(run_dir: Path, meta: RunMeta) -> None:
+    """Write meta.json atomically (the run modes call this at the start and at the end)."""
+    write_json_atomic(Path(run_dir) / META, meta.as_dict())
+
+
+def read_meta(run_dir: Path, warnings: list[str] | None = None) -> RunMeta:
+    """meta.json, validated enough to trust: RunDirError when it is missing, unreadable or
+    of a format this code does not read; a key of the wrong type is left out, with a line in
+    `warnings`, so readers can trust the rest."""
+    warnings = warnings if warnings is not None else []
+    path = Path(run_dir) / META
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise RunDirError(
+            f"{run_dir}: no meta.json; is this a run directory (runs/<id>/)?"
+        ) from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunDirError(f"{path}: unreadable ({exc}); the run directory is damaged") from None
+    if not isinstance(raw, dict):
+        raise RunDirError(f"{path}: expected a JSON object, found {type(raw).__name__}")
+    version = raw.get("format_version")
+    if version is None:
+        raise RunDirError(f"{path}: no format_version; not written by authsurge?")
+    if version not in READABLE:
+        raise RunDirError(
+            f"{path}: format_version {version!r}; this authsurge reads "
+            f"format_version {', '.join(map(str, READABLE))} (upgrade authsurge to analyse it)"
+        )
+    return _lenient(_typed(raw, warnings), warnings)
+
+
+def _lenient(raw: dict[str, Any], warnings: list[str]) -> RunMeta:
+    """Validate; each top-level key that does not fit is left out (with a warning), then again."""
+    raw = dict(raw)
+    for _ in range(len(raw) + 1):
+        try:
+            return RunMeta.model_validate(raw)
+        except ValidationError as exc:
+            bad = {str(e["loc"][0]) for e in exc.errors() if e["loc"]}
+            if not bad & raw.keys():
+                raise RunDirError(f"meta.json does not fit its schema ({exc})") from None
+            for key in sorted(bad & raw.keys()):
+                warnings.append(
+                    f"meta.json {key} is {_shown(raw.pop(key))}, which does not fit; left out"
+                )
+    raise RunDirError("meta.json does not fit its schema")  # pragma: no cover - the loop ends first
+
+
+META_TYPES: dict[str, tuple[str, tuple[type, ...]]] = {
+    **{
+        k: ("a number", (int, float))
+        for k in ("started_at", "ended_at", "duration_s", "planned_duration_s")
+    },
+    **{
+        k: ("a string", (str,))
+        for k in ("run_id", "scenario", "scenario_file", "status", "command")
+    },
+    **{k: ("an object", (dict,)) for k in ("target", "harness", "traffic", "analysis")},
+    **{k: ("a list", (list,)) for k in ("levels", "slos")},
+}
+
+
+def _typed(meta: dict[str, Any], warnings: list[str]) -> dict[str, Any]:
+    """Leave out keys of the wrong type and malformed levels, so readers can trust the rest."""
+    meta = dict(meta)
+    for key, (what, types) in META_TYPES.items():
+        value = meta.get(key)
+        if value is None:
+            continue
+        bad = not isinstance(value, types) or isinstance(value, bool)
+        if not bad and types == (int, float):
+            bad = not _finite(value)
+            if not bad:
+                meta[key] = float(value)
+        if bad:
+            warnings.append(f"meta.json {key} is {_shown(value)}, not {what}; left out")
+            del meta[key]
+    levels = meta.get("levels")
+    if levels:
+        good = [
+            lv
+            for lv in levels
+            if isinstance(lv, dict)
+            and _finite(lv.get("start"))
+            and _finite(lv.get("end"))
+            and lv["end"] > lv["start"]
+            and (lv.get("rate") is None or _finite(lv.get("rate")))
+        ]
+        if len(good) < len(levels):
+            warnings.append(
+                f"meta.json levels: {len(levels) - len(good)} malformed level(s) left out"
+            )
+            meta["levels"] = good
+    started, ended = meta.get("started_at"), meta.get("ended_at")
+    if started is not None and ended is not None and ended < started:
+        warnings.append("meta.json ended_at is before started_at; left out")
+        del meta["ended_at"]
+    return meta
+
+
+def _finite(value: Any) -> bool:
+    """A JSON number that is a finite float (not a bool, not an int beyond float range)."""
+    if not isinstance(value, int | float) or isinstance(value, bool):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _shown(value: Any) -> str:
+    text = json.dumps(value) if isinstance(value, str | list | dict) else repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
