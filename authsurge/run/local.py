@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging  # noqa: I001 - authsurge.run.base imports locust first
+import logging
 import time
 
 from authsurge.errors import BadInput

@@ -4,7 +4,7 @@ slices of the plan and ship their records here."""
 
 from __future__ import annotations
 
-import gevent  # noqa: I001 - locust (through gevent) first: it patches ssl and sockets
+import gevent
 
 import logging
 import socket
