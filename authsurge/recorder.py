@@ -36,13 +36,17 @@ class Recorder:
         self.journeys = 0
         self.journeys_ok = 0
         self.dropped = 0
+        self._attached_to: Any = None  # the Events this recorder listens on
 
     def attach(self, events: Any) -> None:
         events.request.add_listener(self.on_request)
+        self._attached_to = events
 
-    def detach(self, events: Any) -> None:
-        """Stop listening (a run detaches what it attached: nothing outlives the run)."""
-        events.request.remove_listener(self.on_request)
+    def detach(self) -> None:
+        """Stop listening, if attached (a run detaches what it attached: nothing outlives it)."""
+        events, self._attached_to = self._attached_to, None
+        if events is not None:
+            events.request.remove_listener(self.on_request)
 
     def on_request(
         self,

@@ -26,7 +26,6 @@ Arrow dictionaries and become pandas categoricals, so a row costs about 60 bytes
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -149,21 +148,6 @@ def _check_run_times(meta: dict[str, Any], requests: pd.DataFrame, warnings: lis
                 "the records' times; left out"
             )
             del meta[key]
-
-
-def _finite(value: Any) -> bool:
-    """A JSON number that is a finite float (not a bool, not an int beyond float range)."""
-    if not isinstance(value, int | float) or isinstance(value, bool):
-        return False
-    try:
-        return math.isfinite(float(value))
-    except OverflowError:
-        return False
-
-
-def _shown(value: Any) -> str:
-    text = json.dumps(value) if isinstance(value, str | list | dict) else repr(value)
-    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def analysis_config(meta: dict[str, Any], warnings: list[str] | None = None) -> AnalysisConfig:

@@ -248,8 +248,26 @@ class Session:
         self.lag.stop()
         self.sampler.stop()
         self.flusher.stop()
-        if self.metrics is not None:
-            self.metrics.close()
+        self.recorder.detach()
+        for table in (self.requests, self.resources, self.metrics):
+            if table is not None:
+                table.close()
+
+    def drive(
+        self,
+        start: Callable[[], None],
+        finished: Callable[[], bool],
+        on_interrupt: Callable[[], None],
+    ) -> str:
+        """Start the load, wait for the end, always close: complete, interrupted or failed."""
+        try:
+            start()
+            return self.wait(finished, on_interrupt)
+        except Exception:
+            log.exception("the run failed")
+            return "failed"
+        finally:
+            self.close()
 
 
 def levels(curves: dict[str, RateCurve], t0: float) -> list[dict[str, float]]:

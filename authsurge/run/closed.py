@@ -84,19 +84,12 @@ class ClosedRun(Run):
         self.start_clock(time.time())
         session = Session(self, env, env.create_local_runner(), requests, resources, recorder)
         session.show_progress(recorder)
-        status = "complete"
-        try:
-            session.runner.start(closed.users, spawn_rate=closed.spawn_rate)
-            deadline = time.time() + s.run.duration_s
-            status = session.wait(lambda: time.time() >= deadline, on_interrupt=lambda: None)
-        except Exception:
-            status = "failed"
-            log.exception("the run failed")
-        finally:
-            session.close()
-            recorder.detach(self.events)
-            requests.close()
-            resources.close()
+        deadline = time.time() + s.run.duration_s
+        status = session.drive(
+            lambda: session.runner.start(closed.users, spawn_rate=closed.spawn_rate),
+            lambda: time.time() >= deadline,
+            on_interrupt=lambda: None,
+        )
         summary = {
             "worker": "worker-0",
             "requests": recorder.requests,

@@ -52,16 +52,9 @@ class LocalRun(OpenRun):
         env.authsurge = setup  # type: ignore[attr-defined]
         session = Session(self, env, env.create_local_runner(), requests, resources, recorder)
         session.show_progress(recorder)
-        status = "complete"
-        try:
-            session.runner.start(1, spawn_rate=1)
-            status = session.wait(lambda: setup.done.is_set(), on_interrupt=setup.stop_driver)
-        except Exception:
-            status = "failed"
-            log.exception("the run failed")
-        finally:
-            session.close()
-            recorder.detach(self.events)
-            requests.close()
-            resources.close()
+        status = session.drive(
+            lambda: session.runner.start(1, spawn_rate=1),
+            lambda: setup.done.is_set(),
+            on_interrupt=setup.stop_driver,
+        )
         return self.finish(status, [setup.summary()], recorder.dropped)

@@ -75,7 +75,7 @@ def serve(master_host: str, master_port: int) -> int:
 
         def finish() -> None:
             setup.done.wait()
-            recorder.detach(environment.events)
+            recorder.detach()
             sampler.stop()
             lag.stop()
             flusher.stop()

@@ -61,7 +61,7 @@ def test_a_detached_recorder_hears_nothing_more():
     recorder = Recorder(table, "worker-0")  # type: ignore[arg-type]
     recorder.attach(events)
     events.request.fire(request_type="GET", name="a", response_time=1.0, response_length=0)
-    recorder.detach(events)
+    recorder.detach()
     events.request.fire(request_type="GET", name="b", response_time=1.0, response_length=0)
     assert recorder.requests == 1 and not events.request._handlers
 
