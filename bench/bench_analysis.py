@@ -1,4 +1,5 @@
-"""Benchmark: `analyze_run` on 10 million synthetic request records.
+"""Benchmark: `analyze_run` on 10 million synthetic request records, and `compare` from
+the digest that `analyze` writes beside analysis.json.
 
     python bench/bench_analysis.py [--rows N] [--json OUT] [--keep DIR]
 
@@ -143,7 +144,18 @@ def analyse_in_this_process(run_dir: Path) -> None:
     stages = {name: round(marks[i + 1][1] - t, 2) for i, (name, t) in enumerate(marks[:-1])}
     doc = analysis.to_json()
     usage = resource.getrusage(resource.RUSAGE_SELF)
-    peak_kib = usage.ru_maxrss  # KiB on Linux
+    peak_kib = usage.ru_maxrss  # KiB on Linux (before the compare below)
+    # what `analyze` writes for compare, and compare reading it instead of the records
+    from authsurge.analysis.compare import CompareRule, compare_dirs
+
+    mark = time.perf_counter()
+    analysis.write_json()
+    write_s = time.perf_counter() - mark
+    digest_bytes = sum(f.stat().st_size for f in (run_dir / "digest").iterdir())
+    del analysis
+    mark = time.perf_counter()
+    compare_dirs(run_dir, run_dir, CompareRule())
+    compare_s = time.perf_counter() - mark
     # CPU seconds (imports included) say more than wall time on a shared machine
     print(json.dumps({"seconds": seconds, "peak_rss_bytes": peak_kib * 1024, "stages": stages,
                       "cpu_s": usage.ru_utime + usage.ru_stime,
@@ -151,7 +163,8 @@ def analyse_in_this_process(run_dir: Path) -> None:
                       "planted": analysis.meta.get("bench", {}).get("planted_capacity"),
                       "capacity": doc["steps"]["login.submit"]["knee"]["capacity"],
                       "reason": doc["steps"]["login.submit"]["knee"]["reason"],
-                      "first_to_fail": doc["first_to_fail"][0]["step"]}))
+                      "first_to_fail": doc["first_to_fail"][0]["step"],
+                      "write_s": write_s, "digest_bytes": digest_bytes, "compare_s": compare_s}))
 
 
 def main() -> int:
@@ -197,6 +210,9 @@ def main() -> int:
           f"{'met' if ok_rss else 'MISSED'}) [{stages}]; {result['first_to_fail']} capacity "
           f"{result['capacity']:,.0f} req/s (planted {result['planted'] or float('nan'):,.0f}; "
           f"knee: {result['reason']})")
+    print(f"analysis.json + digest written in {result['write_s']:.1f} s (digest "
+          f"{result['digest_bytes'] / 2**20:.1f} MiB); compare of two analysed runs "
+          f"{result['compare_s']:.1f} s (re-analysing both would take ~{2 * result['seconds']:.0f} s)")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps({"benchmark": "analysis", "rows": [
@@ -206,6 +222,13 @@ def main() -> int:
             {"metric": "process CPU time", "value": round(result["cpu_s"], 2), "unit": "s"},
             {"metric": "analyze_run peak RSS", "value": round(gib, 3), "unit": "GiB",
              "target": f"< {TARGET_RSS_GIB:.0f}", "meets_target": ok_rss},
+            {"metric": "write analysis.json + digest", "value": round(result["write_s"], 2),
+             "unit": "s"},
+            {"metric": "digest size", "value": round(result["digest_bytes"] / 2**20, 2),
+             "unit": "MiB"},
+            {"metric": "compare of two analysed runs (digests)",
+             "value": round(result["compare_s"], 2), "unit": "s",
+             "target": "< 1 analysis", "meets_target": result["compare_s"] < result["seconds"]},
         ], "stages_s": result["stages"]}, indent=2))
     return 0 if ok_time and ok_rss else 1
 
