@@ -152,7 +152,8 @@ def analyse_in_this_process(run_dir: Path) -> None:
     analysis.write_json()
     write_s = time.perf_counter() - mark
     digest_bytes = sum(f.stat().st_size for f in (run_dir / "digest").iterdir())
-    del analysis
+    planted = analysis.meta.get("bench", {}).get("planted_capacity")
+    del analysis  # compare reads the digests, not this
     mark = time.perf_counter()
     compare_dirs(run_dir, run_dir, CompareRule())
     compare_s = time.perf_counter() - mark
@@ -160,7 +161,7 @@ def analyse_in_this_process(run_dir: Path) -> None:
     print(json.dumps({"seconds": seconds, "peak_rss_bytes": peak_kib * 1024, "stages": stages,
                       "cpu_s": usage.ru_utime + usage.ru_stime,
                       "records": doc["run"]["records"],
-                      "planted": analysis.meta.get("bench", {}).get("planted_capacity"),
+                      "planted": planted,
                       "capacity": doc["steps"]["login.submit"]["knee"]["capacity"],
                       "reason": doc["steps"]["login.submit"]["knee"]["reason"],
                       "first_to_fail": doc["first_to_fail"][0]["step"],
