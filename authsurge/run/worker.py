@@ -41,29 +41,43 @@ from authsurge.traffic.shapes import RateCurve
 log = logging.getLogger("authsurge.worker")
 
 
-def serve(master_host: str, master_port: int) -> int:
-    env = Environment(user_classes=[SurgeDriver], events=Events())  # the process's own
-    runner = env.create_worker_runner(master_host, master_port)
-    state: dict[str, Any] = {}
+class WorkerRun:
+    """The other end of a MasterRun: drives this worker's slice of the plan, ships its rows.
 
-    def send(kind: str, name: str) -> Any:
-        return lambda data: runner.send_message(kind, {"worker": name, "data": data})
+    Like every run it owns its Locust `Events()` and detaches its recorder when its
+    driver is done; it writes no run directory (the master does).
+    """
 
-    def on_setup(environment: Any, msg: Any, **_: Any) -> None:
+    def __init__(self, master_host: str, master_port: int) -> None:
+        self.events = Events()
+        self.env = Environment(user_classes=[SurgeDriver], events=self.events)
+        self.runner = self.env.create_worker_runner(master_host, master_port)
+        self.setup: DriverSetup | None = None
+
+    def execute(self) -> int:
+        self.runner.register_message(MSG_SETUP, self.on_setup)
+        self.runner.register_message(MSG_STOP, self.on_stop)
+        self.runner.greenlet.join()
+        return ExitStatus.SUCCESS
+
+    def send(self, kind: str, name: str) -> Any:
+        return lambda data: self.runner.send_message(kind, {"worker": name, "data": data})
+
+    def on_setup(self, environment: Any, msg: Any, **_: Any) -> None:
         data = msg.data
         scenario = Scenario.model_validate(data["scenario"])
         scenario.source = Path(data["source"]) if data.get("source") else None
         curves = {n: RateCurve(np.array(t), np.array(r)) for n, (t, r) in data["curves"].items()}
-        name = f"worker-{runner.worker_index}"
-        requests = record.ShippingTable(record.REQUEST_SCHEMA, send(MSG_RECORDS, name))
-        resources = record.ShippingTable(record.RESOURCE_SCHEMA, send(MSG_RESOURCES, name))
+        name = f"worker-{self.runner.worker_index}"
+        requests = record.ShippingTable(record.REQUEST_SCHEMA, self.send(MSG_RECORDS, name))
+        resources = record.ShippingTable(record.RESOURCE_SCHEMA, self.send(MSG_RESOURCES, name))
         recorder = Recorder(requests, name)  # type: ignore[arg-type]
-        recorder.attach(environment.events)
+        recorder.attach(self.events)
         setup = DriverSetup(
             scenario=scenario,
             curves=curves,
             t0=data["t0"],
-            worker_index=runner.worker_index,
+            worker_index=self.runner.worker_index,
             worker_count=data["worker_count"],
             recorder=recorder,
         )
@@ -71,7 +85,7 @@ def serve(master_host: str, master_port: int) -> int:
         lag = LoopLag().start()
         sampler = ResourceSampler(resources, [], name, lag.read).start()  # type: ignore[arg-type]
         flusher = record.Flusher([requests, resources]).start()  # type: ignore[list-item]
-        state.update(setup=setup)
+        self.setup = setup
 
         def finish() -> None:
             setup.done.wait()
@@ -81,19 +95,18 @@ def serve(master_host: str, master_port: int) -> int:
             flusher.stop()
             requests.close()
             resources.close()
-            runner.send_message(MSG_DONE, setup.summary())
+            self.runner.send_message(MSG_DONE, setup.summary())
 
         gevent.spawn(finish)
 
-    def on_stop(environment: Any, msg: Any, **_: Any) -> None:
-        setup = state.get("setup")
-        if setup is not None:
-            gevent.spawn(setup.stop_driver)
+    def on_stop(self, environment: Any, msg: Any, **_: Any) -> None:
+        if self.setup is not None:
+            gevent.spawn(self.setup.stop_driver)
 
-    runner.register_message(MSG_SETUP, on_setup)
-    runner.register_message(MSG_STOP, on_stop)
-    runner.greenlet.join()
-    return ExitStatus.SUCCESS
+
+def serve(master_host: str, master_port: int) -> int:
+    """`authsurge worker`: serve one MasterRun until the master quits."""
+    return WorkerRun(master_host, master_port).execute()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
