@@ -34,12 +34,11 @@ Why it is built this way:
   is measured first (authsurge.calibrate.find_capacity, seeded by the target CPU a
   journey costs in a light probe), and the step ramp is set to span 0.4x..2.4x of it in
   `--levels` levels (default 5 x 8 s in 40 s), so every run crosses the knee. C is a
-  share (`--capacity-share`, 0.4) of what the harness and the uncapped cheap-hashing
+  share (`--capacity-share`, 0.3) of what the harness and the uncapped cheap-hashing
   target sustain together, so even 2.4 C is well within the harness.
 - Every run (and each calibration) has its own harness process (this script, --child),
-  as two `authsurge run` invocations would: nothing of one run's harness is left in the
-  next (runner.run in a loop keeps every earlier run's Recorder subscribed to Locust's
-  global request event, so each later run pays for all earlier ones).
+  as two `authsurge run` invocations would: nothing of one run's harness (its memory,
+  its gevent hub, the interpreter's warm caches) is carried into the next.
 - Where there are 2+ cores, the target is pinned to CPU 1 and the harness (this process,
   all its threads) to CPU 0 (sched_setaffinity, what taskset does).
 - Every run uses the same scenario (same name, same ramp, same arrival seed), as a user
