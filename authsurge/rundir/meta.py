@@ -88,7 +88,7 @@ class RunMeta(_Section):
     traffic: TrafficInfo = TrafficInfo()
     levels: list[Level] = []
     analysis: dict[str, Any] = {}
-    slos: list[dict[str, Any]] = []
+    slos: list[dict[str, Any] | str] = []  # model dumps (the runner) or SLO strings
     command: str | None = None
 
     def as_dict(self) -> dict[str, Any]:

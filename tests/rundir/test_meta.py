@@ -80,3 +80,10 @@ def test_a_damaged_section_is_left_out_with_a_warning_and_the_rest_kept(tmp_path
 def test_a_format_this_code_does_not_read_is_refused(tmp_path: Path, version: object) -> None:
     with pytest.raises(RunDirError, match="format_version"):
         read_meta(write(tmp_path, {**FORMAT_1_BEFORE_RUNMETA, "format_version": version}))
+
+
+def test_slos_written_as_strings_are_kept(tmp_path: Path) -> None:
+    slos = ["api.call p95 < 100ms", {"step": "login.submit", "metric": "p95", "max": 800.0}]
+    warnings: list[str] = []
+    meta = read_meta(write(tmp_path, {**FORMAT_1_BEFORE_RUNMETA, "slos": slos}), warnings)
+    assert meta.slos == slos and warnings == []
