@@ -82,6 +82,7 @@ from typing import Any
 
 import psutil
 import pyarrow.parquet as pq
+from machine import cpu_seconds  # bench/machine.py (bench/ is sys.path[0] when run)
 from scipy import stats
 
 from authsurge.analysis import RunAnalysis, analyze_run
@@ -435,17 +436,6 @@ def ramp_yaml(ramp: Ramp) -> str:
     )
 
 
-def target_cpu_s(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            t = psutil.Process(pid).cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
-
-
 def ok_journeys(run_dir: Path) -> int:
     count = 0
     for path in sorted((run_dir / "requests").glob("*.parquet")):
@@ -542,7 +532,7 @@ def child_calibrate(spec: dict[str, Any]) -> dict[str, Any]:
     from authsurge.calibrate import find_capacity
 
     rate, pids = 3.0, spec["target_pids"]
-    before = target_cpu_s(pids)
+    before = cpu_seconds(pids)
     light = child_run(
         {
             **spec,
@@ -551,7 +541,7 @@ def child_calibrate(spec: dict[str, Any]) -> dict[str, Any]:
             "tag": "light probe",
         }
     )
-    cpu = target_cpu_s(pids) - before
+    cpu = cpu_seconds(pids) - before
     ok = ok_journeys(Path(light["run_dir"]))
     estimate = min(500.0, max(1.0, spec["cores"] * ok / cpu)) if cpu > 0 and ok else 2 * rate
     print(
@@ -929,6 +919,21 @@ def ab_table(det: dict[str, Any], variants: list[Variant], planted: dict[str, st
 # --- output -----------------------------------------------------------------------------
 
 
+def row(metric: str, value: Any, unit: str, limit: float | None = None) -> dict[str, Any]:
+    """One row in bench/run_all.py's format; `limit`: the value must not exceed it."""
+    return {
+        "metric": metric,
+        "value": value,
+        "unit": unit,
+        "target": f"<= {limit:g}" if limit is not None else "",
+        "meets_target": value <= limit if limit is not None and value is not None else None,
+    }
+
+
+def percent(share: float | None) -> float | None:
+    return round(100 * share, 1) if share is not None else None
+
+
 def json_rows(
     aa: dict[str, Any],
     aa_cap: dict[str, Any] | None,
@@ -936,71 +941,54 @@ def json_rows(
     variants: list[Variant],
     wall_s: float,
 ) -> list[dict[str, Any]]:
-    rows: list[dict[str, Any]] = []
-    worst = aa["worst_step_rate"]
-    rows.append(
-        {
-            "metric": f"A/A false-alarm rate per step, worst step (CPU-bound target, {aa['pairs']} pairs)",
-            "value": round(100 * worst, 1) if worst is not None else None,
-            "unit": "%",
-            "target": f"<= {100 * AA_TARGET:g}",
-            "meets_target": worst <= AA_TARGET if worst is not None else None,
-        }
-    )
-    anyrow = aa["steps"]["any step"]
+    target = 100 * AA_TARGET
+    rows = [
+        row(
+            f"A/A false-alarm rate per step, worst step (CPU-bound target, {aa['pairs']} pairs)",
+            percent(aa["worst_step_rate"]),
+            "%",
+            target,
+        )
+    ]
     for label in (WORSE, BETTER):
-        cell = anyrow[label]
+        cell = aa["steps"]["any step"][label]
         rows.append(
-            {
-                "metric": f"A/A pairs with a '{label}' label on any step (95% upper bound {100 * cell['upper95']:.1f}%)",
-                "value": round(100 * cell["rate"], 1) if cell["rate"] is not None else None,
-                "unit": "%",
-                "target": "",
-                "meets_target": None,
-            }
+            row(
+                f"A/A pairs with a '{label}' label on any step "
+                f"(95% upper bound {100 * cell['upper95']:.1f}%)",
+                percent(cell["rate"]),
+                "%",
+            )
         )
     if aa_cap is not None and aa_cap["pairs"]:
-        w = aa_cap["worst_step_rate"]
         rows.append(
-            {
-                "metric": f"A/A false-alarm rate per step, worst step (capacity-mode A runs, {aa_cap['pairs']} pairs)",
-                "value": round(100 * w, 1) if w is not None else None,
-                "unit": "%",
-                "target": f"<= {100 * AA_TARGET:g}",
-                "meets_target": w <= AA_TARGET if w is not None else None,
-            }
+            row(
+                "A/A false-alarm rate per step, worst step "
+                f"(capacity-mode A runs, {aa_cap['pairs']} pairs)",
+                percent(aa_cap["worst_step_rate"]),
+                "%",
+                target,
+            )
         )
     if det is not None:
         for v in variants:
             d = det[v.key]
             rows.append(
-                {
-                    "metric": f"A/B regression found: {v.label} ({d['pairs']} pairs)",
-                    "value": round(100 * d["share"], 1) if d["share"] is not None else None,
-                    "unit": "%",
-                    "target": "",
-                    "meets_target": None,
-                }
+                row(
+                    f"A/B regression found: {v.label} ({d['pairs']} pairs)",
+                    percent(d["share"]),
+                    "%",
+                )
             )
         if any(v.is_drop for v in variants):
             rows.append(
-                {
-                    "metric": f"smallest capacity drop caught in >= {DETECTION_SHARE:.0%} of pairs",
-                    "value": det["smallest_drop_caught"],
-                    "unit": "%",
-                    "target": "",
-                    "meets_target": None,
-                }
+                row(
+                    f"smallest capacity drop caught in >= {DETECTION_SHARE:.0%} of pairs",
+                    det["smallest_drop_caught"],
+                    "%",
+                )
             )
-    rows.append(
-        {
-            "metric": "wall time",
-            "value": round(wall_s),
-            "unit": "s",
-            "target": "<= 1800",
-            "meets_target": wall_s <= 1800,
-        }
-    )
+    rows.append(row("wall time", round(wall_s), "s", 1800))
     return rows
 
 

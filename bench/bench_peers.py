@@ -63,6 +63,7 @@ from typing import Any
 
 import gevent
 import psutil
+from machine import cpu_seconds  # bench/machine.py (bench/ is sys.path[0] when run)
 
 HERE = Path(__file__).resolve().parent
 RATIO_TARGET = 0.8  # authsurge recording user vs plain FastHttpUser, req/s per core
@@ -190,17 +191,6 @@ class Nginx:
             except subprocess.TimeoutExpired:
                 os.kill(self.proc.pid, signal.SIGKILL)
                 self.proc.wait(timeout=5)
-
-
-def cpu_seconds(pids: list[int]) -> float:
-    total = 0.0
-    for pid in pids:
-        try:
-            t = psutil.Process(pid).cpu_times()
-            total += t.user + t.system
-        except psutil.Error:
-            pass
-    return total
 
 
 # --- the clients (each runs in its own process, `--client NAME`) ---------------------------

@@ -474,10 +474,10 @@ class _StepData:
         config, slos = analysis_config(digest.meta), parse_slos(digest.meta)
         self.name = name
         self.window_s = digest.window_s
-        self.offered = step.offered
-        self.ok = step.ok
-        self.completed = step.completed
-        self.arrivals_rps = step.arrivals_rps
+        self.offered = step.counts["offered"]
+        self.ok = step.counts["ok"]
+        self.completed = step.counts["completed"]
+        self.arrivals_rps = step.counts["arrivals_rps"]
         self.points = step.points
         self.membership = step.membership  # row of self.points pooling each window, or -1
         self.knee = step.knee

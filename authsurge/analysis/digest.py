@@ -35,7 +35,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from authsurge.analysis.knee import METRIC_COLUMNS, CurvePoints, Knee
+from authsurge.analysis.knee import METRIC_COLUMNS, Knee
 from authsurge.analysis.windows import SCOPE_REQUEST
 from authsurge.rundir import newest_raw_input
 
@@ -46,6 +46,7 @@ DIGEST_FORMAT_VERSION = 1
 FOLDER = "digest"
 LATENCY_PER_WINDOW = 2000  # latencies kept per step and window (a 1-s window: 2,000 req/s)
 POINT_COLUMNS = ("offered_rps", "arrivals_rps", "goodput_rps", "completed", "level_rate")
+COUNT_COLUMNS = ("offered", "ok", "completed", "arrivals_rps")  # per window, from the windows table
 _SEED = 20240601  # which latencies are kept when a window has more: the same every time
 
 
@@ -54,19 +55,12 @@ class StepDigest:
     """One request step: dense per-window arrays (0 where no point pooled the window)."""
 
     name: str
-    offered: np.ndarray
-    ok: np.ndarray
-    completed: np.ndarray
-    arrivals_rps: np.ndarray
+    counts: dict[str, np.ndarray]  # COUNT_COLUMNS, one value per window
     membership: np.ndarray  # int: row of the step's curve point pooling the window; -1: none
     points: pd.DataFrame  # POINT_COLUMNS + METRIC_COLUMNS, curve order
     knee: Knee
     rec_window: np.ndarray  # int64, sorted
     rec_latency: np.ndarray  # ms, in rec_window order
-
-    @property
-    def curve(self) -> CurvePoints:
-        return CurvePoints.from_frame(self.points)
 
 
 @dataclass
@@ -106,15 +100,9 @@ def run_digest(analysis: RunAnalysis) -> RunDigest:
         order = np.argsort(index.end_w[mine], kind="stable")
         mine = mine[order]
 
-        def dense(column: str) -> np.ndarray:
-            return np.where(used, rows[column].to_numpy(dtype=float), 0.0)  # noqa: B023
-
         steps[name] = StepDigest(
             name,
-            dense("offered"),
-            dense("ok"),
-            dense("completed"),
-            dense("arrivals_rps"),
+            {c: np.where(used, rows[c].to_numpy(dtype=float), 0.0) for c in COUNT_COLUMNS},
             membership,
             points[[*POINT_COLUMNS, *METRIC_COLUMNS]].reset_index(drop=True),
             analysis.knees[name],
@@ -156,10 +144,7 @@ def write_digest(digest: RunDigest) -> Path:
                     "step": name,
                     "window": w,
                     "point": step.membership[w],
-                    "offered": step.offered[w],
-                    "ok": step.ok[w],
-                    "completed": step.completed[w],
-                    "arrivals_rps": step.arrivals_rps[w],
+                    **{c: step.counts[c][w] for c in COUNT_COLUMNS},
                 }
             )
         )
@@ -221,10 +206,7 @@ def read_digest(run_dir: str | Path) -> RunDigest | None:
         points = tables["points"][tables["points"]["step"] == name].drop(columns="step")
         steps[name] = StepDigest(
             name,
-            dense("offered"),
-            dense("ok"),
-            dense("completed"),
-            dense("arrivals_rps"),
+            {c: dense(c) for c in COUNT_COLUMNS},
             dense("point", -1.0).astype(np.int64),
             points.reset_index(drop=True),
             Knee(**knee),
