@@ -25,15 +25,12 @@ analysis judges them, mapping the spans onto its windows and knees
 
 from __future__ import annotations
 
-import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-
-log = logging.getLogger(__name__)
 
 CPU_PERCENT = 90.0  # of one core
 LOOP_LAG_MS = 50.0

@@ -137,13 +137,14 @@ class RunAnalysis:
         from authsurge.analysis.digest import run_digest, write_digest
 
         path = Path(path) if path is not None else self.run_dir / "analysis.json"
-        if path.parent.resolve() == self.run_dir.resolve():
-            write_digest(run_digest(self))
         tmp = path.with_suffix(path.suffix + ".tmp")
         tmp.write_text(
             json.dumps(self.to_json(), indent=2, allow_nan=False) + "\n", encoding="utf-8"
         )
         os.replace(tmp, path)
+        # after analysis.json: a digest never stands beside an older or missing analysis.json
+        if path.parent.resolve() == self.run_dir.resolve():
+            write_digest(run_digest(self))
         return path
 
     def summary_text(self) -> str:

@@ -385,7 +385,7 @@ def load_digest(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     if digest is None:
         analysis = analyze_run(run_dir, progress=progress)
         analysis.write_json()  # writes the digest too: the next compare reads it
-        digest = run_digest(analysis)
+        digest = read_digest(run_dir) or run_digest(analysis)
     elif progress:
         progress("digest")
     return digest
@@ -750,8 +750,7 @@ def _compare_level(
         vb = float(np.quantile(lat_b, q)) if lat_b.size else None
         vc = float(np.quantile(lat_c, q)) if lat_c.size else None
         m = Metric(metric, "ms", vb, vc, _ratio(vc, vb), low[j], high[j], confidence, p_value)
-        gate = p_value is not None and p_value < 1 - confidence
-        m.label = _label(m, rule, higher_is_better=False, gate=gate)
+        m.label = _latency_label(m, rule)
         if latency_not_judged:
             # e.g. past the knee latency is queueing: it swings with a few % of load, so it
             # is shown, and the change is judged by the knee, capacity and goodput instead
@@ -761,23 +760,41 @@ def _compare_level(
     return out
 
 
-def _add_run_to_run(m: Metric, spread: float) -> None:
-    """Widen one interval by the run-to-run spread of its quantity (log scale), in place."""
+def _log_interval(m: Metric) -> tuple[float, float, float, float] | None:
+    """(z, log change, log low, log high) of a metric's interval; None when it has none."""
     if (
-        spread <= 0
-        or m.change is None
+        m.change is None
         or m.ci_low is None
         or m.ci_high is None
         or m.confidence is None
-        or min(m.change, m.ci_low) <= -1
+        or min(m.change, m.ci_low) <= -1  # log ratios need a ratio above 0
     ):
-        return
+        return None
     z = float(stats.norm.ppf(0.5 + m.confidence / 2))
-    low, high = math.log1p(m.ci_low), math.log1p(m.ci_high)
-    se = max((high - low) / (2 * z), 1e-6)
-    grow = z * (math.sqrt(se**2 + spread**2) - se)
+    return z, math.log1p(m.change), math.log1p(m.ci_low), math.log1p(m.ci_high)
+
+
+def _widen(m: Metric, extra_variance: float, why: str) -> None:
+    """Widen a metric's interval (on the log scale) by an extra variance, in place."""
+    interval = _log_interval(m)
+    if interval is None or extra_variance <= 0:
+        return
+    z, _, low, high = interval
+    se = max((high - low) / (2 * z), 1e-6)  # a zero-width interval: a change with no noise
+    grow = z * (math.sqrt(se**2 + extra_variance) - se)
     m.ci_low, m.ci_high = math.expm1(low - grow), math.expm1(high + grow)
-    m.note = _join(m.note, f"interval widened by the run-to-run spread {spread:.0%}")
+    m.note = _join(m.note, f"interval widened by {why}")
+
+
+def _add_run_to_run(m: Metric, spread: float) -> None:
+    """Widen one interval by the run-to-run spread of its quantity."""
+    _widen(m, spread**2, f"the run-to-run spread {spread:.0%}")
+
+
+def _latency_label(m: Metric, rule: CompareRule) -> str:
+    """better/worse/same for a latency percentile: its interval and the rank test agree."""
+    gate = m.p_value is not None and m.confidence is not None and m.p_value < 1 - m.confidence
+    return _label(m, rule, higher_is_better=False, gate=gate)
 
 
 def _widen_for_run_to_run(cells: list[Metric], rule: CompareRule) -> None:
@@ -798,42 +815,24 @@ def _widen_for_run_to_run(cells: list[Metric], rule: CompareRule) -> None:
     Goodput is left alone: its change is zero before a knee and grows past it, so its
     levels differ by design, not by noise.
     """
-    usable = [
-        m
-        for m in cells
-        if m.label != NOT_JUDGED
-        and m.change is not None
-        and m.ci_low is not None
-        and m.ci_high is not None
-        and m.confidence is not None
-        and min(m.change, m.ci_low) > -1  # log ratios need a ratio above 0
-    ]
-    if not usable:
+    judged = [(m, iv) for m in cells if m.label != NOT_JUDGED and (iv := _log_interval(m))]
+    if not judged:
         return
-    table = np.array([[m.confidence, m.change, m.ci_low, m.ci_high] for m in usable], dtype=float)
-    z = stats.norm.ppf(0.5 + table[:, 0] / 2)
-    d, lo, hi = np.log1p(table[:, 1]), np.log1p(table[:, 2]), np.log1p(table[:, 3])
-    se = np.maximum((hi - lo) / (2 * z), 1e-6)  # a zero-width interval: a change with no noise
-    run = np.array([rule.spread(m.name) for m in usable])
-    base_var = se**2 + run**2
+    z, d, lo, hi = (np.array([iv[k] for _, iv in judged]) for k in range(4))
+    run = np.array([rule.spread(m.name) for m, _ in judged]) ** 2
+    w = 1 / (np.maximum((hi - lo) / (2 * z), 1e-6) ** 2 + run)
     tau2 = 0.0
-    if len(usable) >= 2:
-        w = 1 / base_var
-        mean = np.sum(w * d) / np.sum(w)
-        q = float(np.sum(w * (d - mean) ** 2))
+    if len(judged) >= 2:
+        q = float(np.sum(w * (d - np.sum(w * d) / np.sum(w)) ** 2))
         scale = float(np.sum(w) - np.sum(w**2) / np.sum(w))
-        tau2 = max(0.0, (q - (len(usable) - 1)) / scale) if scale > 0 else 0.0
-    if tau2 <= 0 and not run.any():
-        return
-    extra = z * (np.sqrt(base_var + tau2) - se)
-    for m, conf, low, high, grow in zip(usable, table[:, 0], lo, hi, extra, strict=True):
-        m.ci_low, m.ci_high = float(np.expm1(low - grow)), float(np.expm1(high + grow))
-        gate = m.p_value is not None and m.p_value < 1 - conf
-        m.label = _label(m, rule, higher_is_better=False, gate=gate)
-        parts = [f"run-to-run {rule.spread(m.name):.0%}"] if rule.spread(m.name) > 0 else []
+        tau2 = max(0.0, (q - (len(judged) - 1)) / scale) if scale > 0 else 0.0
+    for (m, _), run_var in zip(judged, run, strict=True):
+        parts = [f"the run-to-run spread {np.sqrt(run_var):.0%}"] if run_var > 0 else []
         if tau2 > 0:
-            parts.append(f"scatter across levels {np.sqrt(tau2):.0%}")
-        m.note = _join(m.note, "interval widened by " + " and ".join(parts))
+            parts.append(f"the scatter across levels {np.sqrt(tau2):.0%}")
+        if parts:
+            _widen(m, float(run_var) + tau2, " and ".join(parts))
+            m.label = _latency_label(m, rule)
 
 
 def _subsample(

@@ -191,6 +191,13 @@ def read_digest(run_dir: str | Path) -> RunDigest | None:
         }
     except (OSError, ValueError, pa.ArrowException):
         return None
+    try:
+        return _steps_from(run_dir, head, tables)
+    except (KeyError, TypeError, ValueError):  # written by another build: analyse again
+        return None
+
+
+def _steps_from(run_dir: Path, head: dict[str, Any], tables: dict[str, pd.DataFrame]) -> RunDigest:
     n_w = int(head["n_windows"])
     steps = {}
     for name, knee in head["knees"].items():

@@ -60,7 +60,6 @@ ANALYSIS_COLUMNS = (
     "latency_ms",
 )
 
-# meta.json keys the analysis (and report) read, and the JSON type each must have.
 MAX_RUN_SPAN_S = 25 * 3600.0  # runs are bounded at 24 h (run.duration_s) plus the drain
 MIN_WINDOW_S = 0.01  # a finer window makes millions of windows and says nothing about capacity
 

@@ -18,7 +18,6 @@ from authsurge.analysis import schema
 from authsurge.rundir import newest_raw_input
 
 if TYPE_CHECKING:
-    from authsurge.analysis import RunAnalysis
     from authsurge.analysis.compare import CompareRule, Comparison
 
 Progress = Callable[[str], None]
@@ -31,8 +30,6 @@ class ReportInputs:
     doc: dict[str, Any]  # analysis.json
     meta: dict[str, Any]
     figures: dict[str, Path]  # name -> PNG
-    analysis: RunAnalysis | None = None  # set when this call analysed the run
-    reanalysed: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -103,9 +100,7 @@ def _analyse(run_dir: Path, progress: Progress | None) -> ReportInputs:
     if progress:
         progress("plots")
     write_plots(analysis, run_dir / "plots")
-    return ReportInputs(
-        run_dir, analysis.to_json(), analysis.meta, _figures(run_dir), analysis, reanalysed=True
-    )
+    return ReportInputs(run_dir, analysis.to_json(), analysis.meta, _figures(run_dir))
 
 
 def _figures(run_dir: Path) -> dict[str, Path]:

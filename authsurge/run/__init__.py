@@ -4,7 +4,7 @@
     result = run(RunOptions(scenario=load_scenario("scenarios/demo_spike.yaml")))
     result.run_dir, result.status      # runs/<UTC stamp>-<scenario>/, complete|interrupted|failed
 
-`run` picks the mode (authsurge.run.base has the map): the closed model, the open model
+`run` picks the mode (`mode_for`): the closed model, the open model
 in this process, or a master with worker processes. Every mode leaves an analysable run
 directory, also on Ctrl-C or a crash.
 """

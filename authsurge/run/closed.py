@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from locust import User  # noqa: I001 - locust first: gevent must patch before ssl
 
-import logging
 import time
 
 from authsurge.journeys import JourneyContext, JourneyResult, JourneyUser, load_scenario_secrets
@@ -18,8 +17,6 @@ from authsurge.run.driver_user import own_cpu_s
 from authsurge.run.options import RunResult
 from authsurge.rundir import records as record
 from authsurge.scenario import Scenario
-
-log = logging.getLogger("authsurge.run")
 
 
 class RecordedJourneyUser(JourneyUser):

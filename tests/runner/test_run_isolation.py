@@ -13,9 +13,10 @@ import pytest
 
 from authsurge.calibrate import find_capacity
 from authsurge.recorder import Recorder
+from authsurge.run import RunOptions, mode_for
 from authsurge.rundir import records as record
 from authsurge.scenario import parse_scenario
-from tests.runner.helpers import run_scenario, scenario_text
+from tests.runner.helpers import scenario_text
 
 OPEN = """
 credentials: {count: 50}
@@ -40,12 +41,21 @@ def request_listeners() -> int:
     return len(locust.events.request._handlers)
 
 
+def recorders_on(events: locust.event.Events) -> int:
+    return sum(isinstance(getattr(h, "__self__", None), Recorder) for h in events.request._handlers)
+
+
 def test_runs_and_calibration_probes_in_one_process_leave_no_listener_behind(tmp_path, target):
     before = request_listeners()
     counts = []
     for i, body in enumerate((OPEN, CLOSED, OPEN)):
-        result = run_scenario(tmp_path / f"run{i}", target.base_url, body)
-        assert result.status == "complete"
+        path = tmp_path / f"run{i}.yaml"
+        path.write_text(scenario_text(target.base_url, body))
+        mode = mode_for(RunOptions(scenario=parse_scenario(path.read_text(), path),
+                                   out_root=tmp_path / "runs", progress=False))
+        assert mode.execute().status == "complete"
+        assert mode.events is not locust.events  # the run's own events ...
+        assert recorders_on(mode.events) == 0  # ... with its recorder detached at the end
         counts.append(request_listeners())
     path = tmp_path / "probe.yaml"
     path.write_text(scenario_text(target.base_url, OPEN))
