@@ -10,6 +10,7 @@ from __future__ import annotations
 import difflib
 import os
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
@@ -212,12 +213,55 @@ StepGroup = Literal[
 ]
 STEP_GROUPS: tuple[str, ...] = get_args(StepGroup)
 
+# The requests (step names in the records) each step group makes, as the step classes in
+# authsurge/journeys/ name them. Kept here, not beside those classes, because the scenario
+# model checks `abandon_after` against it and must not import the journeys (gevent,
+# locust; and they import this module). oidc.discovery is left out on purpose: it is
+# fetched once per journey and cached, not per person, so nobody can leave after it.
+STEP_REQUESTS: dict[str, tuple[str, ...]] = {
+    "form_login": ("login.form", "login.submit"),
+    "form_logout": ("logout.form", "logout"),  # logout.form only with csrf_page
+    "oidc_login": (
+        "oidc.authorize",
+        "oidc.login_form",
+        "oidc.login_submit",
+        "oidc.consent",
+        "oidc.token",
+    ),
+    "oidc_logout": ("oidc.logout",),
+    "token_refresh": ("token.refresh",),
+    "token_introspect": ("token.introspect",),
+    "token_revoke": ("token.revoke",),
+    "userinfo": ("oidc.userinfo",),
+    "client_credentials": ("token.client_credentials",),
+    "api": ("api.call",),  # or each endpoint's name
+}
+
+
+def request_names(groups: Sequence[str], flows: FlowSettings) -> list[str]:
+    """The step names the requests of these step groups can have with these flow settings,
+    in order and once each (what `abandon_after` may name)."""
+    names: list[str] = []
+    for group in groups:
+        if group == "api":
+            made: Sequence[str] = [e.name or "api.call" for e in flows.api.endpoints]
+        elif group == "form_logout" and flows.form_logout.csrf_page is None:
+            made = ["logout"]
+        else:
+            made = STEP_REQUESTS.get(group, ())
+        names.extend(n for n in made if n not in names)
+    return names
+
 
 class JourneyConfig(Strict):
     """What one person does: step groups in order (keycloak-benchmark style composition)."""
 
     steps: Annotated[list[StepGroup], Field(min_length=1)]
     logout_share: Annotated[float, Field(ge=0, le=1)] = 1.0  # share of people who run logout steps
+    # Everyone leaves right after the first request with this step name succeeds (e.g.
+    # login.form: people who open the login page and go): a successful journey, no
+    # further requests, no logout. Checked against the steps by Scenario.
+    abandon_after: str | None = None
 
 
 # --- traffic ----------------------------------------------------------------------------
@@ -438,6 +482,14 @@ class Scenario(Strict):
                 raise ValueError(
                     f"journeys.{name}.steps: client_credentials needs "
                     "flows.tokens.client_credentials"
+                )
+            leave = config.abandon_after
+            if leave is not None and leave not in (
+                known := request_names(config.steps, self.flows)
+            ):
+                raise ValueError(
+                    f"journeys.{name}.abandon_after: {leave!r} is not a request of this "
+                    f"journey's steps ({', '.join(config.steps)}); known: {', '.join(known)}"
                 )
         return self
 

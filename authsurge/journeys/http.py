@@ -51,6 +51,15 @@ class StepFailed(Exception):
         self.reason = reason
 
 
+class PersonLeft(Exception):
+    """The person left after the journey's `abandon_after` request succeeded: the journey
+    ends there, successfully, without another request (`Journey.run` catches it)."""
+
+    def __init__(self, step: str) -> None:
+        super().__init__(f"left after {step}")
+        self.step = step
+
+
 class RequestError(Exception):
     """The `exception` of a failed request event: its str() is the short, secret-free reason."""
 
@@ -437,15 +446,21 @@ class Reporter:
 class HttpClient:
     """One person's browser for one journey attempt (connections + cookie jar)."""
 
-    def __init__(self, settings: HttpSettings, reporter: Reporter) -> None:
+    def __init__(
+        self, settings: HttpSettings, reporter: Reporter, *, leave_after: str | None = None
+    ) -> None:
         self.settings = settings
         self.reporter = reporter
+        self.leave_after = leave_after  # JourneyConfig.abandon_after
         self.jar = CookieJar()
         self._conns: dict[tuple[str, str, int], _Connection] = {}
         self._pending: Response | None = None
 
     def close(self) -> None:
-        self._flush()
+        try:
+            self._flush()
+        except PersonLeft:
+            pass  # the attempt is ending anyway; close the connections all the same
         for conn in self._conns.values():
             conn.close()
         self._conns.clear()
@@ -591,6 +606,10 @@ class HttpClient:
             outcome,
             reason,
         )
+        if outcome == record.OK and resp.step == self.leave_after:
+            # Raised here, where the verdict is recorded, so no step code can run another
+            # request (or fail) after it; a failed request fails the journey as usual.
+            raise PersonLeft(resp.step)
 
     def _flush(self) -> None:
         pending = self._pending

@@ -17,13 +17,13 @@ from authsurge.errors import BadInput
 from authsurge.journeys.api import ApiCalls
 from authsurge.journeys.credentials import ScenarioSecrets
 from authsurge.journeys.form_login import FormLogin
-from authsurge.journeys.http import HttpClient, HttpSettings, Reporter, StepFailed
+from authsurge.journeys.http import HttpClient, HttpSettings, PersonLeft, Reporter, StepFailed
 from authsurge.journeys.logout import FormLogout, OidcLogout
 from authsurge.journeys.oidc import OidcLogin, Provider
 from authsurge.journeys.state import JourneyContext, JourneyResult, JourneyState, Step
 from authsurge.journeys.tokens import ClientCredentials, Introspect, Refresh, Revoke, Userinfo
 from authsurge.rundir import records as record
-from authsurge.scenario import ClientConfig, FlowSettings, Scenario
+from authsurge.scenario import ClientConfig, FlowSettings, Scenario, request_names
 from authsurge.secrets import Secret
 
 # Step groups that need a token from an earlier step, and which earlier steps give one.
@@ -46,6 +46,7 @@ class Journey:
         http: HttpSettings | None = None,
         *,
         logout_share: float = 1.0,
+        abandon_after: str | None = None,
         rng: random.Random | None = None,
     ) -> None:
         if not steps:
@@ -54,6 +55,7 @@ class Journey:
         self.steps = list(steps)
         self.http = http or HttpSettings()
         self.logout_share = logout_share
+        self.abandon_after = abandon_after  # step name after which everyone leaves
         self.needs_account = any(s.needs_account for s in self.steps)
         self._rng = rng or random.Random()
 
@@ -63,7 +65,7 @@ class Journey:
     def run(self, ctx: JourneyContext) -> JourneyResult:
         """One attempt: a new browser (connections, cookie jar), the steps, then close."""
         logs_out = self.logout_share >= 1.0 or self._rng.random() < self.logout_share
-        with person(ctx, self.http) as state:
+        with person(ctx, self.http, abandon_after=self.abandon_after) as state:
             try:
                 for step in self.steps:
                     if step.logout and not logs_out:
@@ -71,14 +73,19 @@ class Journey:
                     step(state)
             except StepFailed as failed:
                 return JourneyResult(False, failed.outcome, failed.step, failed.reason)
+            except PersonLeft:
+                pass  # abandon_after: leaving there is this journey's success
         return JourneyResult(True, record.OK, None, "")
 
 
 @contextmanager
-def person(ctx: JourneyContext, http: HttpSettings | None = None) -> Iterator[JourneyState]:
+def person(
+    ctx: JourneyContext, http: HttpSettings | None = None, *, abandon_after: str | None = None
+) -> Iterator[JourneyState]:
     """A fresh person for one attempt; their connections are closed on the way out.
 
-    For custom flows and tests: `with person(ctx) as state: FormLogin()(state)`.
+    For custom flows and tests: `with person(ctx) as state: FormLogin()(state)`. With
+    `abandon_after`, the request of that step name raises PersonLeft once it succeeded.
     """
     reporter = Reporter(
         ctx.environment.events.request.fire,
@@ -91,7 +98,7 @@ def person(ctx: JourneyContext, http: HttpSettings | None = None) -> Iterator[Jo
             "worker": ctx.worker,
         },
     )
-    client = HttpClient(http or HttpSettings(), reporter)
+    client = HttpClient(http or HttpSettings(), reporter, leave_after=abandon_after)
     try:
         yield JourneyState(ctx=ctx, http=client, account=ctx.account)
     finally:
@@ -172,6 +179,7 @@ def compose(
     http: HttpSettings | None = None,
     *,
     logout_share: float = 1.0,
+    abandon_after: str | None = None,
 ) -> Journey:
     """A journey from step group names, e.g. compose("sso", ["oidc_login", "api"], ...)."""
     check_order(name, groups)
@@ -181,8 +189,14 @@ def compose(
         raise BadInput(
             f"journey {name!r}: unknown step group(s) {unknown}; known: {', '.join(STEP_FACTORIES)}"
         )
+    if abandon_after is not None and abandon_after not in (known := request_names(groups, flows)):
+        # The scenario checks this too; compose is also called from users' locustfiles.
+        raise BadInput(
+            f"journey {name!r}: abandon_after {abandon_after!r} is not a request of its "
+            f"steps; known: {', '.join(known)}"
+        )
     steps = [STEP_FACTORIES[g](flows, secrets, shared) for g in groups]
-    return Journey(name, steps, http, logout_share=logout_share)
+    return Journey(name, steps, http, logout_share=logout_share, abandon_after=abandon_after)
 
 
 def check_order(name: str, groups: Sequence[str]) -> None:
@@ -201,7 +215,13 @@ def build_journeys(scenario: Scenario, secrets: ScenarioSecrets) -> dict[str, Jo
     http = HttpSettings.from_target(scenario.target, base_dir)
     return {
         name: compose(
-            name, config.steps, scenario.flows, secrets, http, logout_share=config.logout_share
+            name,
+            config.steps,
+            scenario.flows,
+            secrets,
+            http,
+            logout_share=config.logout_share,
+            abandon_after=config.abandon_after,
         )
         for name, config in scenario.journeys.items()
     }
