@@ -102,6 +102,11 @@ class ProcessGroup:
             return None
 
     def sample(self) -> tuple[float, int, int]:
+        cpu, rss, n, _ = self.sample_all()
+        return cpu, rss, n
+
+    def sample_all(self) -> tuple[float, int, int, float]:
+        """CPU percent summed over the processes, RSS, their count, and the busiest one's CPU."""
         if self.rediscover is not None and not any(r.is_running() for r in self.roots):
             self.roots = self._procs_of(self.rediscover())
         current: dict[int, psutil.Process] = {}
@@ -112,17 +117,19 @@ class ProcessGroup:
                     current[p.pid] = self._procs.get(p.pid, p)
             except psutil.Error:
                 continue
-        cpu, rss = 0.0, 0
-        for pid, p in current.items():
+        cpu, rss, busiest = 0.0, 0, 0.0
+        for pid, p in list(current.items()):
             try:
                 with p.oneshot():
                     # the first call of cpu_percent on a new Process object returns 0.0 and primes it
-                    cpu += p.cpu_percent(None)
+                    one = p.cpu_percent(None)
+                    cpu += one
+                    busiest = max(busiest, one)
                     rss += p.memory_info().rss
             except psutil.Error:
                 current.pop(pid, None)
         self._procs = current
-        return cpu, rss, len(current)
+        return cpu, rss, len(current), busiest
 
 
 class LoopLag:
@@ -223,7 +230,7 @@ class ResourceSampler:
     def _sample(self) -> None:
         now = time.time()
         if self.target is not None:
-            cpu, rss, n = self.target.sample()
+            cpu, rss, n, busiest = self.target.sample_all()
             self.latest["target_cpu"] = cpu
             self.table.append(
                 {
@@ -233,6 +240,7 @@ class ResourceSampler:
                     "rss_bytes": rss,
                     "processes": n,
                     "cpu_count": psutil.cpu_count() or 1,
+                    "busiest_cpu_percent": busiest,
                 }
             )
         cpu, rss, n = self.harness.sample()

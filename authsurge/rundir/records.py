@@ -84,8 +84,12 @@ RESOURCE_SCHEMA = pa.schema(
         pa.field("processes", pa.int32()),
         pa.field("loop_lag_ms", pa.float64()),  # gevent loop lag (harness only, NaN otherwise)
         pa.field("cpu_count", pa.int32()),  # cores the source may use
+        # the busiest single process, 100 = one core: a worker pool saturated process by
+        # process shows here while the sum stays below the cores (absent in older runs)
+        pa.field("busiest_cpu_percent", pa.float64()),
     ]
 )
+OPTIONAL_RESOURCE_COLUMNS = ("busiest_cpu_percent",)  # readers fill them with NaN when absent
 
 METRIC_SCHEMA = pa.schema(
     [
@@ -120,6 +124,7 @@ _DEFAULTS: dict[str, Any] = {
     "processes": 0,
     "loop_lag_ms": float("nan"),
     "cpu_count": 0,
+    "busiest_cpu_percent": float("nan"),
 }
 
 
