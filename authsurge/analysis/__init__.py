@@ -26,16 +26,25 @@ import pandas as pd
 
 from authsurge.analysis import generator, schema
 from authsurge.analysis.bottleneck import bottleneck, resource_windows
-from authsurge.analysis.curves import Curves, capacity_curves
+from authsurge.analysis.cause import find_cause
+from authsurge.analysis.collapse import find_collapse
+from authsurge.analysis.cost import Completions, Resource, fit_costs
+from authsurge.analysis.curves import Curves, capacity_curves, windows_inside_run
 from authsurge.analysis.knee import (
     CurvePoints,
     Knee,
     criteria_for,
     find_knee,
-    first_to_fail,
     knee_rule,
 )
 from authsurge.analysis.load import ANALYSIS_COLUMNS, RunData, load_run
+from authsurge.analysis.ranking import (
+    TIE_RULE,
+    StepKnee,
+    first_to_fail,
+    knee_interval,
+    not_judged_reason,
+)
 from authsurge.analysis.rejections import rejection_warnings
 from authsurge.analysis.usl import usl_for_points
 from authsurge.analysis.verdict import (
@@ -81,6 +90,8 @@ class RunAnalysis:
     dropped: dict[str, Any]
     warnings: list[str] = field(default_factory=list)
     generator: dict[str, Any] = field(default_factory=dict)  # schema: generator section
+    cost: list[dict[str, Any]] = field(default_factory=list)  # one cost model per resource
+    cause: dict[str, Any] | None = None  # the cause of the first failure (analysis.cause)
 
     @property
     def run_dir(self) -> Path:
@@ -121,6 +132,10 @@ class RunAnalysis:
             "steps": self.steps,
             "journeys": self.journeys,
             "first_to_fail": self.first_to_fail,
+            "ties": TIE_RULE,
+            "cause": self.cause,
+            "cost": self.cost,
+            "collapse": _first_collapse(self.steps, self.journeys),
             "verdict": self.verdict,
             "slos": self.slos,
             "retry": self.retry,
@@ -215,6 +230,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         entry["knee"] = knees[name].to_json()
         entry["usl"] = usl_for_points(points)
         entry["bottleneck"] = bottleneck(name, knees[name], curves, index, resources)
+        entry["collapse"] = find_collapse(name, points, windows, index)
         entries[name] = {key: entry[key] for key in schema.STEP_KEYS}
     request_steps = [
         n
@@ -226,10 +242,29 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         n.removeprefix("journey:"): entries[n] for n in index.series_names if n not in steps
     }
     warnings.extend(rejection_warnings(steps))
+    step("ranking")
+    per_journey = _requests_per_journey(index)
+    ranked = first_to_fail(
+        {
+            n: _step_knee(n, knees[n], curves, windows, index, config, slos, per_journey.get(n))
+            for n in request_steps
+        }
+    )
+    step("cost")
+    t_from, t_to = _before_knees(index, windows, knees, request_steps, data.meta)
+    done = _completions(data.requests, index, request_steps)
+    fits = [fit_costs(r, done, t_from, t_to) for r in _resources(data.resources, data.metrics)]
+    cost = [f.doc for f in fits]
+    cpu_cost = next((f for f in fits if f.doc["resource"] == "target CPU"), None)
+    cause = find_cause(
+        ranked,
+        {n: steps[n]["bottleneck"] for n in request_steps},
+        cpu_cost,
+        _rates_at_first_knee(ranked, curves, windows, index, request_steps),
+    )
     step("verdict")
-    ranked = first_to_fail({n: knees[n] for n in request_steps})
     demand = peak_demand(index, windows, curves, data.schedule, config)
-    verdict = generator.adjust_verdict(headroom(demand, knees), knees)
+    verdict = generator.adjust_verdict(headroom(demand, knees, cause), knees)
     slo_results = evaluate_slos(slos, index, windows)
     retry = retry_amplification(data.requests, index)
     dropped = dropped_journeys(index, data.meta)
@@ -255,7 +290,169 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         dropped,
         warnings,
         generator=gen_section,
+        cost=cost,
+        cause=cause,
     )
+
+
+def _step_knee(
+    name: str,
+    knee: Knee,
+    curves: Curves,
+    windows: pd.DataFrame,
+    index: RecordIndex,
+    config: AnalysisConfig,
+    slos: list[Any],
+    per_journey: float | None,
+) -> StepKnee:
+    interval = knee_interval(
+        name,
+        knee,
+        curves,
+        windows,
+        index,
+        criteria_for(name, config, slos),
+        knee_rule(config, slos),
+    )
+    return StepKnee(
+        knee,
+        interval[0] if interval else None,
+        interval[1] if interval else None,
+        not_judged_reason(knee, per_journey),
+    )
+
+
+def _requests_per_journey(index: RecordIndex) -> dict[str, float]:
+    """Requests of each step per journey arrival over the run (none without journey rows)."""
+    arrivals = int(((index.is_journey | index.is_dropped) & (index.series >= 0)).sum())
+    if not arrivals:
+        return {}
+    req = (index.series >= 0) & ~(index.is_journey | index.is_dropped)
+    counts = np.bincount(index.series[req].astype(np.int64), minlength=index.n_series)
+    return {name: counts[s] / arrivals for s, name in enumerate(index.series_names)}
+
+
+def _completions(
+    requests: pd.DataFrame, index: RecordIndex, request_steps: list[str]
+) -> Completions:
+    """When each step's requests were served and each journey's people arrived (cost model).
+
+    A request counts at its middle (start + latency / 2): the target spends its CPU while
+    serving it, and a 30-ms hash counted at its end lands in the wrong sample interval
+    often enough to shrink the fitted cost measurably."""
+    t_start = requests["t_start"].to_numpy(dtype=float)
+    latency = np.nan_to_num(requests["latency_ms"].to_numpy(dtype=float)) / 1000.0
+    t_end = t_start + latency / 2
+    req = (index.series >= 0) & ~(index.is_journey | index.is_dropped)
+    times = {n: np.sort(t_end[req & (index.series == index.series_of(n))]) for n in request_steps}
+    n_j = len(index.journey_names)
+    journeys_of: dict[str, list[str]] = {}
+    for n in request_steps:
+        codes = np.unique(index.journey[req & (index.series == index.series_of(n))])
+        journeys_of[n] = [index.journey_names[j] for j in codes if 0 <= j < n_j]
+    arr = (index.is_journey | index.is_dropped) & (index.series >= 0)
+    arrivals = {
+        name: np.sort(t_start[arr & (index.journey == j)])
+        for j, name in enumerate(index.journey_names)
+    }
+    return Completions(times, journeys_of, arrivals)
+
+
+def _before_knees(
+    index: RecordIndex,
+    windows: pd.DataFrame,
+    knees: dict[str, Knee],
+    request_steps: list[str],
+    meta: dict[str, Any],
+) -> tuple[float, float]:
+    """The span the cost model may use: the run, up to the first window at or past any
+    step's knee (a queue built there drains later, so the cut is in time, not by load)."""
+    n_w = index.n_windows
+    inside = np.flatnonzero(windows_inside_run(index, meta))
+    if not inside.size:
+        return math.nan, math.nan
+    arrivals = windows["arrivals_rps"].to_numpy(dtype=float)[:n_w]
+    offered = windows["offered_rps"].to_numpy(dtype=float).reshape(index.n_series, n_w)
+    past = np.zeros(n_w, dtype=bool)
+    for name in request_steps:
+        k = knees[name]
+        if not k.reached:
+            continue
+        if k.arrivals is not None and np.isfinite(arrivals).any():
+            past |= np.nan_to_num(arrivals) >= k.arrivals
+        elif k.offered is not None:
+            past |= offered[index.series_of(name)] >= k.offered
+    end = int(inside[-1]) + 1
+    if past.any():
+        end = min(end, int(np.argmax(past)))
+    return float(index.window_start(int(inside[0]))), float(index.window_start(end))
+
+
+def _resources(resources: pd.DataFrame | None, metrics: pd.DataFrame | None) -> list[Resource]:
+    """Target CPU and each scraped counter, over their own sample intervals."""
+    out = []
+    if resources is not None:
+        target = resources[resources["source"].astype(str) == "target"].sort_values("t")
+        t = target["t"].to_numpy(dtype=float)
+        # a sample's cpu_percent covers the time since the previous one (the first primes it)
+        if t.size > 1:
+            cpu = target["cpu_percent"].to_numpy(dtype=float)[1:] * 10.0
+            out.append(Resource("target CPU", "CPU-ms", t[:-1], t[1:], cpu))
+    if metrics is not None:
+        for name, rows in metrics.groupby("metric", observed=True):  # metrics: a handful
+            rows = rows.sort_values("t")
+            t = rows["t"].to_numpy(dtype=float)
+            v = rows["value"].to_numpy(dtype=float)
+            if t.size < 2:
+                continue
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = np.diff(v) / np.diff(t)
+            # a counter that went down was reset (a restart): that interval says nothing
+            rate = np.where((np.diff(t) > 0) & (np.diff(v) >= 0), rate, np.nan)
+            out.append(Resource(f"prometheus:{name}", str(name), t[:-1], t[1:], rate))
+    return out
+
+
+def _rates_at_first_knee(
+    ranked: list[dict[str, Any]],
+    curves: Curves,
+    windows: pd.DataFrame,
+    index: RecordIndex,
+    request_steps: list[str],
+) -> dict[str, float]:
+    """Each step's completed req/s in the windows of the first-ranked step's first failing
+    point (the first point at or past its knee)."""
+    if not ranked or not ranked[0]["reached"]:
+        return {}
+    name = ranked[0]["step"]
+    points = curves.of(name)
+    offered = points["offered_rps"].to_numpy(dtype=float)
+    knee = ranked[0]["knee_offered"]
+    after = np.flatnonzero(offered >= knee) if knee is not None else np.array([], dtype=int)
+    row = int(after[0]) if after.size else int(np.argmax(offered))
+    chosen = curves.membership[index.series_of(name)] == points["pid"].iloc[row]
+    if not chosen.any():
+        return {}
+    completed = windows["completed"].to_numpy(dtype=float).reshape(index.n_series, -1)
+    return {
+        n: float(completed[index.series_of(n)][chosen].mean() / index.window_s)
+        for n in request_steps
+    }
+
+
+def _first_collapse(
+    steps: dict[str, dict[str, Any]], journeys: dict[str, dict[str, Any]]
+) -> dict[str, Any] | None:
+    """The collapse seen at the lowest surge, over steps and journeys (None: no collapse)."""
+    found = [
+        {"series": name, "scope": scope, **entry["collapse"]}
+        for scope, group in (("request", steps), ("journey", journeys))
+        for name, entry in group.items()
+        if entry.get("collapse", {}).get("collapsed")
+    ]
+    if not found:
+        return None
+    return min(found, key=lambda c: (c["at_arrivals"] or math.inf, c["scope"] != "journey"))
 
 
 def _series_summaries(requests: pd.DataFrame, index: RecordIndex) -> dict[str, dict[str, Any]]:

@@ -4,8 +4,10 @@ Looked at over the windows of the step's first failing curve point (its knee), o
 highest-load point when no knee was reached:
 
 - CPU-bound: target CPU >= 90% of cpu_count x 100% ("CPU-bound: 195% of 2 cores");
-- CPU-bound per process: fewer target processes than cores, each near 100% (e.g. one
-  single-threaded worker on a 2-core machine: more workers would help);
+- CPU-bound per process: the busiest target process near 100% of one core while cores
+  are left (one gunicorn worker, its threads sharing one GIL: more workers would help);
+  runs recorded before the busiest process was sampled: fewer target processes than
+  cores, each near 100%;
 - memory growth: target RSS at the knee >= 1.5x its level at the step's first point;
 - otherwise "none visible": the limit is elsewhere (locks, connection pools, the
   database, a rate limiter) and the CPU figure says how much room was left.
@@ -42,6 +44,7 @@ class ResourceWindows:
     target_cpu: np.ndarray  # percent, 100 = one core
     target_rss: np.ndarray  # bytes
     target_processes: np.ndarray
+    target_busiest: np.ndarray  # percent of one core, the busiest process (NaN: not sampled)
     cpu_count: int | None  # cores the target may use
     harness_cpu: np.ndarray  # percent of the busiest harness worker
     harness_lag_ms: np.ndarray  # worst gevent loop lag
@@ -81,6 +84,9 @@ def resource_windows(resources: pd.DataFrame | None, index: RecordIndex) -> Reso
         target_cpu=mean(target, "cpu_percent"),
         target_rss=mean(target, "rss_bytes"),
         target_processes=mean(target, "processes"),
+        target_busiest=mean(target, "busiest_cpu_percent")
+        if "busiest_cpu_percent" in resources
+        else np.full(n, np.nan),
         cpu_count=int(counts.max()) if counts.size else None,
         harness_cpu=worst(harness, "cpu_percent"),
         harness_lag_ms=worst(harness, "loop_lag_ms"),
@@ -130,6 +136,7 @@ def bottleneck(
     cpu = at(res.target_cpu, row)
     rss = at(res.target_rss, row)
     procs = at(res.target_processes, row)
+    busiest = at(res.target_busiest, row)
     base_rss = at(res.target_rss, 0)
     cores = res.cpu_count
     if knee.last_pass_point is not None:
@@ -147,8 +154,16 @@ def bottleneck(
     elif cores and cpu >= CPU_BUSY_SHARE * 100 * cores:
         out["kind"] = "cpu"
         out["text"] = f"CPU-bound: {cpu:.0f}% of {cores} {_cores(cores)}"
+    elif cores and math.isfinite(busiest) and busiest >= CPU_BUSY_SHARE * 100:
+        # one process at a full core while cores are left: a worker (its GIL) is the limit
+        out["kind"] = "cpu_per_process"
+        out["text"] = (
+            f"CPU-bound per process: the busiest target process at {busiest:.0f}% of one "
+            f"core, {cpu:.0f}% in all on {cores} {_cores(cores)} (more workers may help)"
+        )
     elif (
         cores
+        and not math.isfinite(busiest)  # runs recorded before the busiest process was
         and math.isfinite(procs)
         and 1 <= round(procs) < cores
         and cpu >= CPU_BUSY_SHARE * 100 * round(procs)

@@ -478,6 +478,7 @@ class _StepData:
         self.ok = step.counts["ok"]
         self.completed = step.counts["completed"]
         self.arrivals_rps = step.counts["arrivals_rps"]
+        self.concurrency = step.counts["concurrency"]
         self.points = step.points
         self.membership = step.membership  # row of self.points pooling each window, or -1
         self.knee = step.knee
@@ -1024,13 +1025,16 @@ def _resampled_knees(
     arrivals = np.empty((batch, n_p))
     errors = np.empty((batch, n_p))
     completed = np.empty((batch, n_p))
+    concurrency = np.empty((batch, n_p))
+    seconds = np.empty(n_p)
     lat = {m: np.full((batch, n_p), np.nan) for m in ("p50", "p90", "p95", "p99", "max")}
     for p, (windows, d) in enumerate(zip(strata, draws, strict=True)):
         w = windows[np.atleast_2d(d)]  # [batch, k]: window ids drawn for this point
-        seconds = w.shape[1] * data.window_s
-        offered[:, p] = data.offered[w].sum(axis=1) / seconds
-        goodput[:, p] = data.ok[w].sum(axis=1) / seconds
+        seconds[p] = w.shape[1] * data.window_s
+        offered[:, p] = data.offered[w].sum(axis=1) / seconds[p]
+        goodput[:, p] = data.ok[w].sum(axis=1) / seconds[p]
         arrivals[:, p] = data.arrivals_rps[w].mean(axis=1)
+        concurrency[:, p] = data.concurrency[w].mean(axis=1)
         done = data.completed[w].sum(axis=1)
         completed[:, p] = done
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -1047,8 +1051,13 @@ def _resampled_knees(
             offered[b],
             arrivals[b],
             goodput[b],
-            {"error_rate": errors[b], **{m: v[b] for m, v in lat.items()}},
+            {
+                "error_rate": errors[b],
+                "concurrency": concurrency[b],
+                **{m: v[b] for m, v in lat.items()},
+            },
             completed[b],
+            seconds,
         )
         k = find_knee(curve, data.criteria, data.rule)
         value = _knee_value(k)

@@ -71,7 +71,7 @@ def capacity_curves(
     warnings: list[str] | None = None,
 ) -> Curves:
     levels = _levels(meta)
-    inside = _windows_inside_run(index, meta)
+    inside = windows_inside_run(index, meta)
     if levels:
         membership, level_of_point, level_rates = _steady_membership(
             index, levels, settle_s, inside, warnings
@@ -97,7 +97,7 @@ def _levels(meta: dict[str, Any]) -> list[tuple[float, float, float]]:
     return sorted(out)
 
 
-def _windows_inside_run(index: RecordIndex, meta: dict[str, Any]) -> np.ndarray:
+def windows_inside_run(index: RecordIndex, meta: dict[str, Any]) -> np.ndarray:
     """Windows that lie wholly between the run start and its end (a partial last window lies)."""
     w = np.arange(index.n_windows)
     start = index.window_start(w)
@@ -205,6 +205,7 @@ def _aggregate(
             "scope": [index.series_scopes[s] for s in rows // max(n_local, 1)],
             "point": rows % max(n_local, 1),
             "windows": n_windows[rows],
+            "seconds": duration,
             "t_first": first[rows],
             "t_last": last[rows] + index.window_s,
             "offered_rps": offered[rows] / duration,

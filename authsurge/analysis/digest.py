@@ -42,11 +42,19 @@ from authsurge.rundir import newest_raw_input
 if TYPE_CHECKING:
     from authsurge.analysis import RunAnalysis
 
-DIGEST_FORMAT_VERSION = 1
+DIGEST_FORMAT_VERSION = 2  # 2: point durations and concurrency (the knee's noise test)
 FOLDER = "digest"
 LATENCY_PER_WINDOW = 2000  # latencies kept per step and window (a 1-s window: 2,000 req/s)
-POINT_COLUMNS = ("offered_rps", "arrivals_rps", "goodput_rps", "completed", "level_rate")
-COUNT_COLUMNS = ("offered", "ok", "completed", "arrivals_rps")  # per window, from the windows table
+POINT_COLUMNS = (
+    "offered_rps",
+    "arrivals_rps",
+    "goodput_rps",
+    "completed",
+    "level_rate",
+    "seconds",
+)
+# per window, from the windows table
+COUNT_COLUMNS = ("offered", "ok", "completed", "arrivals_rps", "concurrency")
 _SEED = 20240601  # which latencies are kept when a window has more: the same every time
 
 

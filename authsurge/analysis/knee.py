@@ -12,22 +12,34 @@ A point built from fewer than MIN_POINT_REQUESTS completed requests is too thin 
 (a handful of Poisson arrivals in a short bin can fall 10% short by chance): it neither
 passes nor fails. Such points still show on the curve.
 
+A goodput shortfall needs evidence beyond the ratio (``shortfall_evidence``), because the
+windows of a bin or level are picked by their offered load: the busiest seconds of a
+Poisson stream have their completions spill into the next window, so a thin top bin of a
+healthy step "falls short" by chance. The goodput criterion fails a point only when
+
+- the shortfall, share x offered - goodput in requests, exceeds SHORTFALL_Z x sqrt(offered
+  requests) (its Poisson sampling noise), and
+- something corroborates it: errors (at least MIN_ERROR_SHARE of completed requests),
+  rising latency (p50 at least LATENCY_RISE x the step's lowest judged p50), or queueing
+  (time in flight by Little's law, concurrency / offered, at least LATENCY_RISE x its
+  lowest).
+
 The knee's offered load is interpolated linearly between the last passing point and the
 first failing one, where that criterion's margin crosses zero; when several criteria
 fail at the same point, the one that crosses at the lower load is the reason. A knee at
 the very first point is reported at that point ("at or below the lowest measured load").
 
-Capacity rule: when goodput saturates (reason: goodput), the median goodput of the points
-at and after the knee (the plateau); when a latency or error threshold breaks first, the
+Capacity rule: when goodput saturates (reason: goodput), the peak sustained goodput: the
+median goodput of the plateau, the judged points whose goodput reaches PLATEAU_SHARE of the
+highest. A point is a whole steady level or a bin of several windows, so its goodput was
+sustained over them; the median keeps one lucky point from setting it, and points after a
+collapse (authsurge.analysis.collapse), or a step whose goodput peaked just before its
+knee, cannot pull it down; when a latency or error threshold breaks first, the
 goodput interpolated at the knee (what the step sustains within the threshold); when no
 knee is reached, the highest steady goodput measured, a lower bound, and the knee is null
 ("not reached in the measured range").
 
-first_to_fail ranks steps by the load at which they fail. Steps see different request
-rates (one login, three API calls per journey), so the common unit is the surge itself:
-journey arrivals/s in the same windows (``knee.arrivals``); runs without journey rows
-rank by the step's own offered load. Steps with no knee come last, ordered by how far they
-were measured healthy (then by their own offered load).
+Ranking the knees of several steps is authsurge.analysis.ranking's job.
 """
 
 from __future__ import annotations
@@ -43,13 +55,17 @@ import pandas as pd
 from authsurge.scenario import AnalysisConfig, Slo
 
 MIN_POINT_REQUESTS = 30  # fewer completed requests than this: a point is too thin to judge
+SHORTFALL_Z = 1.645  # one-sided 95%: a goodput shortfall must exceed its Poisson noise
+MIN_ERROR_SHARE = 0.01  # errors corroborate a shortfall from 1% of completed requests
+LATENCY_RISE = 1.5  # latency or time in flight this many times its lowest: queueing
+PLATEAU_SHARE = 0.9  # points within 10% of the best goodput are the plateau
 
 # the per-point columns a criterion can judge, besides goodput
-METRIC_COLUMNS = ("error_rate", "p50", "p90", "p95", "p99", "max")
+METRIC_COLUMNS = ("error_rate", "p50", "p90", "p95", "p99", "max", "concurrency")
 
 CAPACITY_RULE = (
-    "capacity: median goodput of the points at and after the knee when goodput "
-    "saturates; the goodput interpolated at the knee when a latency or error "
+    "capacity: the peak sustained goodput when goodput saturates (the median goodput of "
+    "the judged points that reach 90% of the highest); the goodput interpolated at the knee when a latency or error "
     "threshold breaks first; the highest steady goodput when no knee is reached "
     "(a lower bound)"
 )
@@ -69,6 +85,7 @@ class CurvePoints:
     goodput_rps: np.ndarray
     metrics: dict[str, np.ndarray]  # METRIC_COLUMNS (NaN where a curve lacks one)
     completed: np.ndarray | None = None  # None: every point counts as judged
+    seconds: np.ndarray | None = None  # duration of each point; None: no noise test
 
     @classmethod
     def from_frame(cls, frame: pd.DataFrame) -> CurvePoints:
@@ -86,6 +103,7 @@ class CurvePoints:
             column("goodput_rps"),
             {m: column(m) for m in METRIC_COLUMNS},
             frame["completed"].to_numpy(dtype=float) if "completed" in frame else None,
+            column("seconds") if "seconds" in frame else None,
         )
 
     def __len__(self) -> int:
@@ -99,6 +117,7 @@ class CurvePoints:
             self.goodput_rps[rows],
             {m: v[rows] for m, v in self.metrics.items()},
             None if self.completed is None else self.completed[rows],
+            None if self.seconds is None else self.seconds[rows],
         )
 
     def column(self, metric: str) -> np.ndarray:
@@ -121,6 +140,8 @@ class Criterion:
         offered = points.offered_rps
         if self.metric == "goodput":
             margin = points.goodput_rps - self.threshold * offered
+            # a shortfall the noise explains, or that nothing corroborates, is no failure
+            margin = np.where(shortfall_evidence(points, self.threshold), margin, np.abs(margin))
         else:
             margin = self.threshold - points.column(self.metric)
         if self.at_offered_max is not None:
@@ -134,6 +155,34 @@ class Criterion:
             if self.source in ("goodput_share", "knee_p95_ms")
             else f"{self.label} ({self.source})"
         )
+
+
+def shortfall_evidence(points: CurvePoints, share: float) -> np.ndarray:
+    """Per point: could a goodput shortfall there be real (module docstring)? Points without
+    durations (callers that have no counts) are taken at their ratio."""
+    n = len(points)
+    if points.seconds is None:
+        return np.ones(n, dtype=bool)
+    offered_n = points.offered_rps * points.seconds
+    shortfall_n = (share * points.offered_rps - points.goodput_rps) * points.seconds
+    beyond_noise = shortfall_n > SHORTFALL_Z * np.sqrt(np.maximum(offered_n, 0.0))
+    judged = (
+        points.completed >= MIN_POINT_REQUESTS
+        if points.completed is not None
+        else np.ones(n, dtype=bool)
+    )
+
+    def risen(values: np.ndarray) -> np.ndarray:
+        base = values[judged & np.isfinite(values) & (values > 0)]
+        if not base.size:
+            return np.zeros(n, dtype=bool)
+        return np.nan_to_num(values, nan=0.0) >= LATENCY_RISE * base.min()
+
+    with np.errstate(invalid="ignore", divide="ignore"):
+        in_flight = points.metrics["concurrency"] / points.offered_rps
+    errors = np.nan_to_num(points.metrics["error_rate"], nan=0.0) >= MIN_ERROR_SHARE
+    corroborated = errors | risen(points.metrics["p50"]) | risen(in_flight)
+    return beyond_noise & corroborated
 
 
 def slo_text(slo: Slo) -> str:
@@ -190,7 +239,9 @@ def knee_rule(config: AnalysisConfig, slos: list[Slo]) -> str:
         + " or ".join(parts)
         + "; its offered load is interpolated linearly between the last passing and the "
         f"first failing point; points of fewer than {MIN_POINT_REQUESTS} completed requests are "
-        "not judged"
+        f"not judged; a goodput shortfall counts only beyond {SHORTFALL_Z:g} x sqrt(offered "
+        f"requests) and with errors (>= {MIN_ERROR_SHARE * 100:g}%), or p50 or time in flight "
+        f"risen {LATENCY_RISE:g}x"
     )
 
 
@@ -290,11 +341,11 @@ def find_knee(points: CurvePoints, criteria: list[Criterion], rule: str) -> Knee
     criterion = criteria[chosen]
     if i == 0:
         knee_arrivals = arrivals[0]
-        capacity = float(np.median(goodput[i:])) if criterion.metric == "goodput" else goodput[0]
+        capacity = _plateau(goodput) if criterion.metric == "goodput" else goodput[0]
     else:
         knee_arrivals = arrivals[i - 1] + frac * (arrivals[i] - arrivals[i - 1])
         if criterion.metric == "goodput":
-            capacity = float(np.median(goodput[i:]))
+            capacity = _plateau(goodput)
         else:
             capacity = goodput[i - 1] + frac * (goodput[i] - goodput[i - 1])
     reason = criterion.reason
@@ -314,6 +365,12 @@ def find_knee(points: CurvePoints, criteria: list[Criterion], rule: str) -> Knee
         max_offered,
         max_arrivals,
     )
+
+
+def _plateau(goodput: np.ndarray) -> float:
+    """Peak sustained goodput of a curve's judged points (module docstring)."""
+    top = np.nanmax(goodput)
+    return float(np.nanmedian(goodput[goodput >= PLATEAU_SHARE * top]))
 
 
 def _too_thin(points: CurvePoints, rule: str) -> Knee:
@@ -343,61 +400,6 @@ NOTHING_JUDGED = (
     f"too few requests at each load level to judge any step (a curve point needs "
     f"{MIN_POINT_REQUESTS} completed requests): run longer levels or more load"
 )
-
-
-def first_to_fail(knees: dict[str, Knee]) -> list[dict[str, Any]]:
-    """Steps ranked by the surge load at which they fail, with the margin to the next one."""
-    if not knees:
-        return []
-    by_arrivals = all(k.arrivals is not None for k in knees.values() if k.reached) and all(
-        math.isfinite(k.max_arrivals) for k in knees.values()
-    )
-    unit = "journey arrivals/s" if by_arrivals else "req/s offered to the step"
-
-    def knee_value(k: Knee) -> float | None:
-        return k.arrivals if by_arrivals else k.offered
-
-    def healthy_up_to(k: Knee) -> float:
-        return k.max_arrivals if by_arrivals else k.max_offered
-
-    reached = sorted(
-        (n for n, k in knees.items() if k.reached), key=lambda n: (knee_value(knees[n]), n)
-    )
-    # ties (steps measured over the same surge) go by their own load: the busiest one last
-    healthy = sorted(
-        (n for n, k in knees.items() if not k.reached),
-        key=lambda n: (healthy_up_to(knees[n]), knees[n].max_offered, n),
-    )
-    order = reached + healthy
-    out = []
-    for rank, name in enumerate(order, start=1):
-        k = knees[name]
-        value = knee_value(k) if k.reached else None
-        entry: dict[str, Any] = {
-            "rank": rank,
-            "step": name,
-            "reached": k.reached,
-            "rank_by": unit,
-            "knee": value,
-            "knee_offered": k.offered,
-            "capacity": k.capacity,
-            "reason": k.reason,
-            "healthy_up_to": None if k.reached else healthy_up_to(k),
-            "next": None,
-            "margin_to_next": None,
-            "margin_is_lower_bound": False,
-            "generator_bound": k.generator_bound,
-        }
-        if k.reached and rank < len(order) and value:
-            nxt = knees[order[rank]]
-            entry["next"] = order[rank]
-            if nxt.reached:
-                entry["margin_to_next"] = knee_value(nxt) / value  # type: ignore[operator]
-            else:
-                entry["margin_to_next"] = healthy_up_to(nxt) / value
-                entry["margin_is_lower_bound"] = True
-        out.append(entry)
-    return out
 
 
 def _finite(x: float) -> float | None:

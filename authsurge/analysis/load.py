@@ -35,10 +35,16 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
+from pyarrow import ipc
 
 from authsurge import rundir
 from authsurge.errors import RunDirError
-from authsurge.rundir.records import REQUEST_SCHEMA, RESOURCE_SCHEMA, read_stream
+from authsurge.rundir.records import (
+    OPTIONAL_RESOURCE_COLUMNS,
+    REQUEST_SCHEMA,
+    RESOURCE_SCHEMA,
+    read_stream,
+)
 from authsurge.scenario import AnalysisConfig, Slo
 
 # Low-cardinality strings: categoricals. person_id / journey_id stay (Arrow-backed) strings.
@@ -77,6 +83,7 @@ class RunData:
     requests: pd.DataFrame  # REQUEST_SCHEMA columns (strings as categoricals)
     schedule: pd.DataFrame | None  # t, journey, planned_rate; None when absent
     resources: pd.DataFrame | None  # RESOURCE_SCHEMA columns; None when absent
+    metrics: pd.DataFrame | None = None  # scraped counters: t, metric, value; None when absent
     warnings: list[str] = field(default_factory=list)
     shards: list[str] = field(default_factory=list)  # request files read, relative to run_dir
 
@@ -123,7 +130,8 @@ def load_run(run_dir: str | Path, *, columns: tuple[str, ...] | list[str] | None
     _check_run_times(meta, requests, warnings)
     schedule = _read_schedule(run_dir, warnings)
     resources = _read_resources(run_dir, warnings)
-    return RunData(run_dir, meta, requests, schedule, resources, warnings, shards)
+    metrics = _read_metrics(run_dir, warnings)
+    return RunData(run_dir, meta, requests, schedule, resources, metrics, warnings, shards)
 
 
 def read_meta(run_dir: Path, warnings: list[str] | None = None) -> dict[str, Any]:
@@ -298,17 +306,49 @@ def _read_schedule(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
 def _read_resources(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
     path = run_dir / "resources.parquet"
     stream = run_dir / "resources.arrows"
-    target = _target_schema(RESOURCE_SCHEMA, RESOURCE_SCHEMA.names, RESOURCE_CATEGORICALS)
     if path.exists():
         chosen = path
     elif stream.exists():
         chosen = stream
     else:
         return None
-    table = _read_shard(chosen, RESOURCE_SCHEMA, target, warnings, run_dir)
+    # runs written before a column was added lack it: read what is there, fill the rest
+    present = set(_columns_of(chosen))
+    names = [n for n in RESOURCE_SCHEMA.names if n in present or n not in OPTIONAL_RESOURCE_COLUMNS]
+    schema = pa.schema([RESOURCE_SCHEMA.field(n) for n in names])
+    target = _target_schema(schema, names, RESOURCE_CATEGORICALS)
+    table = _read_shard(chosen, schema, target, warnings, run_dir)
     if table is None or table.num_rows == 0:
         return None
-    return table.to_pandas()
+    frame = table.to_pandas()
+    for name in OPTIONAL_RESOURCE_COLUMNS:
+        if name not in frame:
+            frame[name] = np.nan
+    return frame
+
+
+def _columns_of(path: Path) -> list[str]:
+    """Column names of a Parquet file or an Arrow stream (none when unreadable)."""
+    try:
+        if path.suffix == ".arrows":
+            with open(path, "rb") as f:
+                return list(ipc.open_stream(f).schema.names)
+        return list(pq.read_schema(path).names)
+    except (pa.ArrowException, OSError, EOFError):
+        return []
+
+
+def _read_metrics(run_dir: Path, warnings: list[str]) -> pd.DataFrame | None:
+    """metrics.parquet: Prometheus counters scraped during the run (target.prometheus_url)."""
+    path = run_dir / "metrics.parquet"
+    if not path.exists():
+        return None
+    try:
+        frame = pq.read_table(path, columns=["t", "metric", "value"]).to_pandas()
+    except (pa.ArrowException, OSError, KeyError, ValueError) as exc:
+        warnings.append(f"metrics.parquet: unreadable ({_first_line(exc)}); counters not used")
+        return None
+    return frame if not frame.empty else None
 
 
 def _first_line(exc: BaseException) -> str:

@@ -12,12 +12,33 @@ value that could not be measured is null, never NaN.
     curves              {mode: "steady_levels" | "binned", rule: text (which windows count)}
     steps               {<request step>: STEP}        one per step, in journey order
     journeys            {<journey name>: STEP}        journey rows (latency from t_intended)
-    first_to_fail       [{rank, step, reached, rank_by, knee, knee_offered, capacity, reason,
-                          healthy_up_to, next, margin_to_next, margin_is_lower_bound,
+    first_to_fail       [{rank, step, judged, not_judged_reason, reached, rank_by, knee,
+                          knee_interval, knee_offered, capacity, reason, healthy_up_to,
+                          fails_together_with, next, margin_to_next, margin_is_lower_bound,
                           generator_bound}]
                         ranked by knee (in ``rank_by`` units, journey arrivals/s when the
-                        run has journey rows), steps without a knee last; margin_to_next is
-                        next.knee / knee (a lower bound when the next step has no knee)
+                        run has journey rows), steps without a knee after them, steps not
+                        judged (no curve point with enough requests; rank null) last;
+                        steps whose knee_interval overlaps fail together and share a rank;
+                        margin_to_next is next.knee / knee for the next step outside the
+                        tie (a lower bound when it has no knee)
+    ties                text: the tie rule (authsurge.analysis.ranking)
+    cause               null when no step failed, else {kind: "step" | "journey" | "steps",
+                         step, journey, steps, resource, share, cost_per_request,
+                         cost_interval, cost_unit, per_journey, collateral, fail_together,
+                         reason, evidence}: the step (or inseparable journey) that used most
+                        of the shared resource at the first knee (authsurge.analysis.cause)
+    cost                [{resource, unit, fitted, note, windows, span, r2, idle,
+                          idle_interval, rule, units: [{steps, separable, cost_per_request,
+                          interval, journeys, per_journey: {journey, requests, cost, interval},
+                          reason}]}]
+                        one cost model per resource (target CPU in CPU-ms, scraped counters);
+                        windows counts the resource's sample intervals used
+                        (authsurge.analysis.cost)
+    collapse            null, or the collapse at the lowest surge over steps and journeys:
+                        {series, scope, collapsed, rule, peak_goodput, peak_arrivals,
+                         at_arrivals, at_offered, lowest_goodput, failures: {<outcome>: n},
+                         seconds} (authsurge.analysis.collapse)
     verdict             {status: "fails" | "survives" | "unknown", text, limiting_step,
                          multiple_needed, demand_basis: "schedule" | "observed", demand_rule,
                          peak_arrivals, generator_bound, steps: {<step>: {peak_demand, capacity,
@@ -64,6 +85,7 @@ STEP:
     usl                 {status: "fitted" | "not fitted", sigma, kappa, lambda, r2, n_points,
                          n_max_measured, peak_n, peak_throughput,
                          peak_status: "predicted" | "beyond_range" | "no_peak", method, note}
+    collapse            {collapsed, rule, ...}: as the top-level collapse, for this series
     bottleneck          {kind: "cpu" | "cpu_per_process" | "memory" | "none" | "unknown",
                          text, at: "knee" | "peak load", target_cpu_percent,
                          target_cpu_count, target_rss_bytes, rss_growth,
@@ -83,6 +105,10 @@ TOP_LEVEL_KEYS = (
     "steps",
     "journeys",
     "first_to_fail",
+    "ties",
+    "cause",
+    "cost",
+    "collapse",
     "verdict",
     "slos",
     "retry",
@@ -120,6 +146,7 @@ STEP_KEYS = (
     "knee",
     "usl",
     "bottleneck",
+    "collapse",
 )
 KNEE_KEYS = (
     "reached",

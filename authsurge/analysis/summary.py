@@ -9,7 +9,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from authsurge.analysis.cause import cause_name
 from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
+from authsurge.analysis.ranking import ARRIVALS, group_interval, together
 
 
 def rate(x: float | None) -> str:
@@ -64,9 +66,13 @@ def headline(doc: dict[str, Any]) -> str:
     verdict = doc["verdict"]
     parts: list[str] = []
     first = ranked[0] if ranked else None
+    group = together(ranked)
+    cause = doc.get("cause")
     client_first = bool(first and first["reached"] and first.get("generator_bound"))
     if client_first and first:
         parts.append(_client_first_lead(first["step"], steps[first["step"]]["knee"], doc))
+    elif first and len(group) > 1:
+        parts.append(tie_lead(group, cause))
     elif first and first["reached"]:
         step = steps[first["step"]]
         knee = step["knee"]
@@ -78,6 +84,15 @@ def headline(doc: dict[str, Any]) -> str:
             lead += f", {rate(knee['arrivals'])} journeys/s arriving"
         lead += f": {knee['reason']})" + _bottleneck_clause(step["bottleneck"])
         parts.append(lead)
+        if cause and cause["kind"] == "journey" and first["step"] in cause["steps"]:
+            parts.append(f"the cause is its journey, {cause['journey']} ({cause_clause(cause)})")
+        elif cause and cause_name(cause) != first["step"]:
+            parts.append(
+                f"the cause is {cause_name(cause)} ({cause_clause(cause)}); "
+                f"{first['step']} queues behind it"
+            )
+        elif cause and cause.get("cost_per_request") is not None:
+            parts.append(f"it is the cause ({cause_clause(cause)})")
         last = ranked[-1]
         if len(ranked) > 1 and not last["reached"]:
             parts.append(
@@ -98,6 +113,8 @@ def headline(doc: dict[str, Any]) -> str:
         )
     else:
         parts.append("no request steps were recorded")
+    if doc.get("collapse"):
+        parts.append(collapse_clause(doc["collapse"]))
     if verdict["status"] == "fails":
         parts.append(
             f"the surge peak needs {multiple(verdict['multiple_needed'])} today's "
@@ -111,6 +128,58 @@ def headline(doc: dict[str, Any]) -> str:
     elif verdict.get("limiting_step") and not (client_first and verdict.get("generator_bound")):
         parts.append(verdict["text"])
     return "; ".join(parts) + "."  # no capital: a step name leads, and its case matters
+
+
+def tie_lead(group: list[dict[str, Any]], cause: dict[str, Any] | None) -> str:
+    """'a, b and c fail together between 39 and 42 journeys/s; the cause is b (...)'."""
+    names = [e["step"] for e in group]
+    listed = ", ".join(names[:-1]) + f" and {names[-1]}"
+    unit = "journeys/s" if group[0]["rank_by"] == ARRIVALS else "req/s offered"
+    span = group_interval(group)
+    where = f"between {rate(span[0])} and {rate(span[1])} {unit}" if span else "at one load"
+    lead = f"{listed} fail together {where} (their knees cannot be ordered)"
+    if cause and cause.get("cost_per_request") is not None:
+        # a journey cause holds all its steps: nothing of it queues behind itself
+        others = [n for n in names if n not in cause["steps"]] if cause["step"] else []
+        lead += f"; the cause is {cause_name(cause)} ({cause_clause(cause)})"
+        if others:
+            lead += f", {', '.join(others)} {'queue' if len(others) > 1 else 'queues'} behind it"
+    elif cause:
+        lead += f"; {cause['evidence']}"
+    return lead
+
+
+def cause_clause(cause: dict[str, Any]) -> str:
+    """'31.2 CPU-ms per request, 94% of the target CPU used by requests at the knee'."""
+    if cause.get("cost_per_request") is None:
+        return cause.get("evidence") or ""
+    text = f"{cause['cost_per_request']:,.1f} {cause['cost_unit']}"
+    per_journey = cause.get("per_journey")
+    if cause.get("kind") != "step" and per_journey:
+        text = f"{per_journey['cost']:,.1f} {cause['cost_unit'].split(' per ')[0]} per journey"
+    text += f", {cause['share'] * 100:.0f}% of the {cause['resource']} used by requests at the knee"
+    if cause.get("reason"):
+        text += "; its steps' costs cannot be separated in this run"
+    return text
+
+
+def collapse_clause(collapse: dict[str, Any]) -> str:
+    """'goodput collapsed: journey web_login fell below half its peak of 20/s at 32 ...'."""
+    name = collapse["series"].removeprefix("journey:")
+    who = f"journey {name}" if collapse["scope"] == "journey" else name
+    at = (
+        f"{rate(collapse['at_arrivals'])} journeys/s"
+        if collapse.get("at_arrivals") is not None
+        else f"{rate(collapse['at_offered'])} req/s offered"
+    )
+    failures = collapse.get("failures") or {}
+    why = ", ".join(f"{n:,} {k}" for k, n in list(failures.items())[:2])
+    return (
+        f"goodput collapsed: {who} fell below half its peak of {rate(collapse['peak_goodput'])}/s "
+        f"at {at}, down to {rate(collapse['lowest_goodput'])}/s"
+        + (f" ({why})" if why else "")
+        + f", {collapse['seconds']:.0f} s in collapse"
+    )
 
 
 def _client_first_lead(name: str, knee: dict[str, Any], doc: dict[str, Any]) -> str:
@@ -131,8 +200,10 @@ def _client_first_lead(name: str, knee: dict[str, Any], doc: dict[str, Any]) -> 
     )
 
 
-def step_line(name: str, step: dict[str, Any]) -> str:
+def step_line(name: str, step: dict[str, Any], ranked: dict[str, Any] | None = None) -> str:
     knee = step["knee"]
+    if ranked is not None and not ranked.get("judged", True):
+        return f"{name}: not judged ({ranked['not_judged_reason']})"
     if knee["reached"] and knee.get("generator_bound"):
         return (
             f"{name}: knee at {rate(knee['offered'])} req/s offered is the client's, not the target's "
@@ -155,6 +226,14 @@ def step_line(name: str, step: dict[str, Any]) -> str:
     bottleneck = step["bottleneck"]
     if knee["reached"] and bottleneck.get("text"):
         text += f"; {bottleneck['text']}"
+    if ranked and ranked.get("fails_together_with"):
+        text += f"; fails together with {', '.join(ranked['fails_together_with'])}"
+    collapse = step.get("collapse") or {}
+    if collapse.get("collapsed"):
+        text += (
+            f"; COLLAPSED: goodput fell to {rate(collapse['lowest_goodput'])}/s "
+            f"(peak {rate(collapse['peak_goodput'])}/s)"
+        )
     if bottleneck.get("harness_warning"):
         text += f"; WARNING {bottleneck['harness_warning']}"
     return text
@@ -162,7 +241,11 @@ def step_line(name: str, step: dict[str, Any]) -> str:
 
 def summary_text(doc: dict[str, Any]) -> str:
     lines = [headline(doc), ""]
-    lines += [f"  {step_line(name, step)}" for name, step in doc["steps"].items()]
+    by_step = {r["step"]: r for r in doc["first_to_fail"]}
+    lines += [
+        f"  {step_line(name, step, by_step.get(name))}" for name, step in doc["steps"].items()
+    ]
+    lines += _cost_lines(doc.get("cost") or [])
     slos = [s for s in doc["slos"] if s["passed"] is not None]
     failed = [s for s in slos if not s["passed"]]
     if slos:
@@ -192,3 +275,34 @@ def summary_text(doc: dict[str, Any]) -> str:
     for warning in doc["warnings"]:
         lines.append(f"Warning: {warning}")
     return "\n".join(lines)
+
+
+def _cost_lines(costs: list[dict[str, Any]]) -> list[str]:
+    """'Cost (target CPU, R^2 0.97 over 40 windows): login.submit 31.2 CPU-ms/request [...]'."""
+    lines = []
+    for cost in costs:
+        if not cost.get("fitted"):
+            continue
+        r2 = "?" if cost["r2"] is None else f"{cost['r2']:.2f}"
+        parts = []
+        for unit in cost["units"]:
+            lo, hi = unit["interval"]
+            text = (
+                f"{'+'.join(unit['steps'])} {unit['cost_per_request']:,.2f} "
+                f"[{lo:,.2f}-{hi:,.2f}] {cost['unit']}/request"
+            )
+            if not unit["separable"]:
+                per_journey = unit.get("per_journey")
+                text += " (inseparable"
+                if per_journey:
+                    text += (
+                        f"; {per_journey['cost']:,.2f} {cost['unit']} per "
+                        f"{per_journey['journey']} journey"
+                    )
+                text += ")"
+            parts.append(text)
+        lines.append(
+            f"Cost ({cost['resource']}, R^2 {r2} over {cost['windows']} windows below the "
+            f"knees, idle {cost['idle']:,.0f} {cost['unit']}/s): " + "; ".join(parts)
+        )
+    return lines

@@ -68,6 +68,10 @@ def peak_demand(
             "peak_arrivals": peak_arrivals,
             "steps": {},
         }
+        out["journeys"] = {
+            name: float(rates[:, j].max()) if rates.size else 0.0
+            for j, name in enumerate(index.journey_names)
+        }
         for name in steps:
             s = index.series_of(name)
             demand = rates @ ratios[s]  # [T, J] x [J]: planned step req/s each second
@@ -80,7 +84,18 @@ def peak_demand(
                 },
             }
         return out
-    out = {"basis": "observed", "rule": DEMAND_RULE_OBSERVED, "peak_arrivals": None, "steps": {}}
+    out = {
+        "basis": "observed",
+        "rule": DEMAND_RULE_OBSERVED,
+        "peak_arrivals": None,
+        "steps": {},
+        "journeys": {},
+    }
+    for name, scope in zip(index.series_names, index.series_scopes, strict=True):
+        if scope == SCOPE_JOURNEY:
+            pts = curves.of(name)
+            if not pts.empty:
+                out["journeys"][name] = float(pts["offered_rps"].max())
     for name in steps:
         pts = curves.of(name)
         if not pts.empty:
@@ -145,8 +160,16 @@ def _planned_rates(
     return rates, float(table.sum(axis=1).max())
 
 
-def headroom(demand: dict[str, Any], knees: dict[str, Knee]) -> dict[str, Any]:
-    """Capacity against peak demand per step, and the verdict."""
+def headroom(
+    demand: dict[str, Any], knees: dict[str, Knee], cause: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Capacity against peak demand per step, and the verdict.
+
+    With a cause (authsurge.analysis.cause) whose knee was measured, the verdict is stated
+    for it, so the headline, the ranking and the verdict name one limiting step: the other
+    failing steps queue behind the cause and their capacity is its capacity. A journey
+    cause is judged on journey arrivals/s against the journey's planned peak; a cause of
+    inseparable steps made by several journeys, on the step the surge needs most of."""
     steps: dict[str, Any] = {}
     for name, d in demand["steps"].items():
         knee = knees.get(name)
@@ -171,7 +194,21 @@ def headroom(demand: dict[str, Any], knees: dict[str, Knee]) -> dict[str, Any]:
     known = {n: s for n, s in failing.items() if not s["capacity_is_lower_bound"]}
     unknown = {n: s for n, s in failing.items() if s["capacity_is_lower_bound"]}
     worst: str | None
-    if known:
+    judged = _cause_entry(demand, knees, cause)
+    if judged is not None:
+        worst, entry = judged
+        if worst not in steps:
+            steps[worst] = entry
+        need = entry["multiple_needed"]
+        status = "fails" if need is not None and need > 1 else "survives"
+        text = (
+            f"the surge peak needs {need:.1f}x today's {worst} capacity "
+            f"({_rate(entry['peak_demand'])} {entry['unit']} planned vs "
+            f"{_rate(entry['capacity'])} {entry['unit']})"
+            if status == "fails"
+            else f"the surge peak fits: the cause, {worst}, has {entry['headroom']:.1f}x headroom"
+        )
+    elif known:
         worst = max(known, key=lambda n: known[n]["multiple_needed"])
         status = "fails"
         text = (
@@ -205,6 +242,44 @@ def headroom(demand: dict[str, Any], knees: dict[str, Knee]) -> dict[str, Any]:
         "demand_rule": demand["rule"],
         "peak_arrivals": demand["peak_arrivals"],
         "steps": steps,
+    }
+
+
+def _cause_entry(
+    demand: dict[str, Any], knees: dict[str, Knee], cause: dict[str, Any] | None
+) -> tuple[str, dict[str, Any]] | None:
+    """(name, headroom entry) of the cause when its capacity and demand are known."""
+    if cause is None:
+        return None
+    if cause.get("step"):
+        name, key, unit = cause["step"], cause["step"], "req/s"
+        peak = (demand["steps"].get(name) or {}).get("peak_demand")
+    elif cause.get("journey"):
+        name = f"journey {cause['journey']}"
+        key, unit = cause["journey"], "journeys/s"  # a journey's series is its name
+        peak = (demand.get("journeys") or {}).get(cause["journey"])
+    else:  # inseparable steps of several journeys: the one the surge needs most of
+        needs = {
+            s: demand["steps"][s]["peak_demand"] / knees[s].capacity
+            for s in cause.get("steps") or []
+            if s in demand["steps"] and s in knees and knees[s].reached and knees[s].capacity
+        }
+        if not needs:
+            return None
+        name = key = max(needs, key=lambda s: needs[s])
+        unit = "req/s"
+        peak = demand["steps"][key]["peak_demand"]
+    knee = knees.get(key)
+    if knee is None or not knee.reached or not knee.capacity or not peak:
+        return None
+    return name, {
+        "peak_demand": peak,
+        "capacity": knee.capacity,
+        "headroom": knee.capacity / peak,
+        "multiple_needed": peak / knee.capacity,
+        "capacity_is_lower_bound": False,
+        "requests_per_arrival": (demand["steps"].get(key) or {}).get("requests_per_arrival"),
+        "unit": unit,
     }
 
 

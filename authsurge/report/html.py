@@ -23,8 +23,10 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from authsurge import __version__
+from authsurge.analysis.cause import cause_name
 from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
-from authsurge.analysis.summary import headline, ms, multiple, percent, rate
+from authsurge.analysis.ranking import group_interval, together
+from authsurge.analysis.summary import cause_clause, headline, ms, multiple, percent, rate
 from authsurge.report.inputs import ReportInputs, harness_health, load_with_baseline
 
 if TYPE_CHECKING:
@@ -188,7 +190,22 @@ def facts(doc: dict[str, Any]) -> list[dict[str, str]]:
     ranked = doc["first_to_fail"]
     first = ranked[0] if ranked else None
     verdict = doc["verdict"]
-    if first and first["reached"]:
+    group = together(ranked)
+    cause = doc.get("cause")
+    if first and len(group) > 1:
+        span = group_interval(group)
+        unit = "journeys/s" if first["rank_by"] == "journey arrivals/s" else "req/s offered"
+        out.append(
+            {
+                "k": "fail together",
+                "v": ", ".join(e["step"] for e in group),
+                "n": f"between {rate(span[0])} and {rate(span[1])} {unit}; their knees "
+                "cannot be ordered"
+                if span
+                else "their knees cannot be ordered",
+            }
+        )
+    elif first and first["reached"]:
         knee = doc["steps"][first["step"]]["knee"]
         arrivals = (
             f"{rate(knee['arrivals'])} journeys/s arriving"
@@ -215,6 +232,18 @@ def facts(doc: dict[str, Any]) -> list[dict[str, str]]:
                 "k": "fails first",
                 "v": "nothing in range",
                 "n": f"healthy up to {rate(best['healthy_up_to'])} req/s",
+            }
+        )
+    if cause and first and (len(group) > 1 or cause_name(cause) != first["step"]):
+        out.append({"k": "cause", "v": cause_name(cause) or "", "n": cause_clause(cause)})
+    if doc.get("collapse"):
+        c = doc["collapse"]
+        out.append(
+            {
+                "k": "collapse",
+                "v": f"{rate(c['lowest_goodput'])}/s",
+                "n": f"goodput fell from a peak of {rate(c['peak_goodput'])}/s; "
+                f"{c['seconds']:.0f} s in collapse",
             }
         )
     limiting = verdict.get("limiting_step")
@@ -333,15 +362,27 @@ def ranking_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
         margin = ""
         if r.get("margin_to_next") is not None:
             margin = (">" if r.get("margin_is_lower_bound") else "") + f"{r['margin_to_next']:.2f}x"
+        if not r.get("judged", True):
+            knee = "not judged"
+            reason = r["not_judged_reason"]
+        elif r["reached"]:
+            knee = rate(r["knee"])
+            if r.get("knee_interval"):
+                lo, hi = r["knee_interval"]
+                knee += f" ({rate(lo)}-{rate(hi)})"
+            reason = r["reason"]
+            if r.get("fails_together_with"):
+                reason += f"; fails together with {', '.join(r['fails_together_with'])}"
+        else:
+            knee = f"none (healthy to {rate(r['healthy_up_to'])})"
+            reason = r["reason"]
         rows.append(
             {
-                "rank": r["rank"],
+                "rank": "-" if r["rank"] is None else r["rank"],
                 "step": r["step"],
                 "rank_by": r["rank_by"],
-                "knee": rate(r["knee"])
-                if r["reached"]
-                else f"none (healthy to {rate(r['healthy_up_to'])})",
-                "reason": r["reason"],
+                "knee": knee,
+                "reason": reason,
                 "margin": margin,
             }
         )

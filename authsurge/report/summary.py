@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from authsurge.analysis.cause import cause_name
 from authsurge.analysis.knee import nothing_judged
+from authsurge.analysis.ranking import group_interval, together
 from authsurge.analysis.summary import ms, multiple, percent, rate
 from authsurge.report.html import data_uri, environment, utc
 from authsurge.report.inputs import load_with_baseline
@@ -112,6 +114,28 @@ def _breaks_first_sentence(doc: dict[str, Any]) -> str | None:
     ranked = doc["first_to_fail"]
     if not ranked or not ranked[0]["reached"]:
         return None
+    group = together(ranked)
+    cause = doc.get("cause")
+    if len(group) > 1:
+        names = [e["step"] for e in group]
+        span = group_interval(group)
+        text = (
+            f"Several steps break together ({', '.join(names)})"
+            + (
+                f", between about {rate(span[0])} and {rate(span[1])} people starting to sign "
+                "in per second"
+                if span and group[0]["rank_by"] == "journey arrivals/s"
+                else ""
+            )
+            + "; the test cannot say which of them goes first"
+        )
+        if cause and cause.get("cost_per_request") is not None:
+            text += (
+                f". The cause is {cause_name(cause)}: it used "
+                f"{cause['share'] * 100:.0f}% of the server's processor time spent on "
+                "requests, and the others wait in line behind it"
+            )
+        return text + _collapse_sentence(doc) + "."
     name = ranked[0]["step"]
     step = doc["steps"][name]
     knee = step["knee"]
@@ -134,7 +158,24 @@ def _breaks_first_sentence(doc: dict[str, Any]) -> str | None:
             f"; just below that load its p95, the time within which 95% of these "
             f"requests complete, was {ms(p95)}"
         )
-    return text + "."
+    if cause and cause_name(cause) != name and cause.get("cost_per_request") is not None:
+        text += (
+            f". The cause is {cause_name(cause)}, which used {cause['share'] * 100:.0f}% of "
+            f"the server's processor time spent on requests; {name} waits in line behind it"
+        )
+    return text + _collapse_sentence(doc) + "."
+
+
+def _collapse_sentence(doc: dict[str, Any]) -> str:
+    collapse = doc.get("collapse")
+    if not collapse:
+        return ""
+    return (
+        f". Past that, the service collapsed: successful requests fell below half their "
+        f"peak of {rate(collapse['peak_goodput'])} per second, down to "
+        f"{rate(collapse['lowest_goodput'])}, for {collapse['seconds']:.0f} seconds, while "
+        "the server kept working on requests people had already given up on"
+    )
 
 
 def _surge_sentence(doc: dict[str, Any]) -> str:
@@ -148,10 +189,15 @@ def _surge_sentence(doc: dict[str, Any]) -> str:
     )
     if verdict["status"] == "fails" and limiting:
         step = verdict["steps"][limiting]
+        per = (
+            "people signing in per second"
+            if step.get("unit") == "journeys/s"
+            else "requests per second"
+        )
         return (
             f"{planned} and needs {multiple(verdict['multiple_needed'])} the capacity "
             f"{limiting} has today ({rate(step['peak_demand'])} against "
-            f"{rate(step['capacity'])} requests per second), so it does not fit without "
+            f"{rate(step['capacity'])} {per}), so it does not fit without "
             "more capacity or a gentler ramp."
         )
     if verdict["status"] == "survives" and limiting:

@@ -30,3 +30,22 @@ def run_copy(ramp_run: SynthRun, tmp_path: Path) -> Path:
     dest = tmp_path / "run"
     shutil.copytree(ramp_run.path, dest)
     return dest
+
+
+@pytest.fixture(scope="session")
+def cost_runs(target, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
+    """Real runs of a varying mix at three hash costs (tests/analysis/real.py)."""
+    from .real import cost_run, iterations_for
+
+    tmp = tmp_path_factory.mktemp("cost-runs")
+    counts = (1, iterations_for(15.0), iterations_for(30.0))
+    return [cost_run(target.data_dir, tmp, n) for n in counts]
+
+
+@pytest.fixture(scope="session")
+def shared_pool(target, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
+    """A 1 x 1 target ramped to 3x its capacity with a 1-s client timeout, analysed."""
+    from .real import shared_pool_run
+
+    run_dir, estimate = shared_pool_run(target.data_dir, tmp_path_factory.mktemp("shared-pool"))
+    return analyze_run(run_dir), estimate

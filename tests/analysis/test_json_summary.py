@@ -60,6 +60,9 @@ def test_summary_names_the_first_to_fail_with_the_json_numbers(ramp_analysis: Ru
               f"{bottleneck['target_cpu_percent']:.0f}", "2", "90",
               rate(doc["steps"][healthy]["knee"]["max_offered"]),
               multiple(doc["verdict"]["multiple_needed"]).rstrip("x")}
+    cause = doc["cause"]
+    if cause and cause["per_journey"]:  # the cause clause quotes the cost model
+        quoted |= {f"{cause['per_journey']['cost']:,.1f}", f"{cause['share'] * 100:.0f}"}
     numbers = set(re.findall(r"\d[\d,]*(?:\.\d+)?", headline.replace(first, "").replace(healthy, "")))
     assert numbers <= quoted, numbers - quoted
 
@@ -75,4 +78,4 @@ def test_summary_lists_every_step_and_the_caveats(ramp_analysis: RunAnalysis) ->
 def test_progress_reports_each_stage(ramp_run) -> None:
     stages: list[str] = []
     analyze_run(ramp_run.path, progress=stages.append)
-    assert stages == ["load", "windows", "curves", "knees", "steps", "verdict", "done"]
+    assert stages == ["load", "windows", "curves", "knees", "steps", "ranking", "cost", "verdict", "done"]

@@ -9,12 +9,19 @@ import pandas as pd
 import pytest
 
 from authsurge.analysis import RunAnalysis, analyze_run
-from authsurge.analysis.knee import Criterion, CurvePoints, find_knee, first_to_fail
+from authsurge.analysis.knee import Criterion, CurvePoints, find_knee
+from authsurge.analysis.ranking import StepKnee, first_to_fail, not_judged_reason
 from authsurge.scenario import Slo
 
 from .synth import Step, SynthRun, write_run
 
 SUBMIT_CAPACITY = 50.0
+
+
+def rank(knees: dict) -> list[dict]:
+    """first_to_fail over bare knees (no intervals: each knee is its own point)."""
+    return first_to_fail({n: StepKnee(k, not_judged=not_judged_reason(k, None))
+                          for n, k in knees.items()})
 FORM_CAPACITY = 80.0
 
 
@@ -141,7 +148,8 @@ def test_knee_is_interpolated_between_last_pass_and_first_fail() -> None:
     knee = find_knee(curve([10, 20, 30, 40, 50], [10, 20, 28, 30, 31]), GOODPUT, "rule")
     assert knee.offered == pytest.approx(30 + 10 / 7)
     assert knee.arrivals == pytest.approx((30 + 10 / 7) / 2)
-    assert knee.capacity == pytest.approx(30.5)  # median of the saturated points
+    # peak sustained: the median of the points within 10% of the best (28, 30, 31)
+    assert knee.capacity == pytest.approx(30.0)
     assert (knee.last_pass_point, knee.first_fail_point) == (2, 3)
 
 
@@ -173,7 +181,7 @@ def test_first_to_fail_without_journeys_ranks_by_offered_load() -> None:
     b = find_knee(CurvePoints.from_frame(pd.DataFrame({
         "offered_rps": [10, 20, 30], "arrivals_rps": [np.nan] * 3, "goodput_rps": [10, 15, 15],
         "p95": [1.0] * 3})), GOODPUT, "r")
-    ranked = first_to_fail({"a": a, "b": b})
+    ranked = rank({"a": a, "b": b})
     assert [r["step"] for r in ranked] == ["b", "a"]
     assert ranked[0]["rank_by"] == "req/s offered to the step"
 
@@ -186,7 +194,7 @@ def test_steps_without_a_knee_tie_break_by_their_own_load() -> None:
 
     knees = {name: find_knee(healthy(peak), GOODPUT, "r")
              for name, peak in (("a.busy", 40.0), ("b.quiet", 10.0), ("c.mid", 20.0))}
-    assert [r["step"] for r in first_to_fail(knees)] == ["b.quiet", "c.mid", "a.busy"]
+    assert [r["step"] for r in rank(knees)] == ["b.quiet", "c.mid", "a.busy"]
 
 
 def test_a_thin_point_before_the_knee_is_skipped_not_taken_as_the_knee() -> None:
@@ -197,7 +205,7 @@ def test_a_thin_point_before_the_knee_is_skipped_not_taken_as_the_knee() -> None
     knee = find_knee(CurvePoints.from_frame(points), GOODPUT, "rule")
     assert knee.offered == pytest.approx(30 + 10 / 7)
     assert (knee.last_pass_point, knee.first_fail_point) == (2, 4)  # rows of `points`
-    assert knee.capacity == pytest.approx(30.5)
+    assert knee.capacity == pytest.approx(30.0)  # the plateau within 10% of 31: 28, 30, 31
 
 
 def test_a_curve_of_thin_points_only_is_not_judged_but_keeps_its_range() -> None:
@@ -208,5 +216,6 @@ def test_a_curve_of_thin_points_only_is_not_judged_but_keeps_its_range() -> None
     knee = find_knee(CurvePoints.from_frame(points), GOODPUT, "rule")
     assert not knee.reached and knee.capacity is None and knee.max_offered == 4
     assert knee.reason.startswith("too few requests to judge")
-    ranked = first_to_fail({"login.submit": knee})
-    assert nothing_judged(ranked) and ranked[0]["healthy_up_to"] == 2.0  # arrivals: offered / 2
+    ranked = rank({"login.submit": knee})
+    assert nothing_judged(ranked) and not ranked[0]["judged"]
+    assert ranked[0]["not_judged_reason"].startswith("too few requests to judge")

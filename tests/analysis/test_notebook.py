@@ -44,5 +44,6 @@ def test_notebook_executes(ramp_run: SynthRun, tmp_path: Path) -> None:
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "login.submit saturates first" in text
     assert "goodput-rule crossing by hand" in text  # the knee is redone by hand and agrees
+    assert "cost model redone by hand: matches the library" in text  # and so is the cost fit
     images = [o for o in outputs if "image/png" in o.get("data", {})]
     assert len(images) == 3

@@ -102,7 +102,9 @@ def test_saturation_after_the_knees_leaves_them_alone(clean_run: Path, tmp_path:
     assert submit["reached"] and not submit["generator_bound"]
     assert not submit["capacity_is_lower_bound"]
     assert doc["steps"]["login.submit"]["bottleneck"]["harness_warning"] is None
-    assert doc["verdict"]["status"] == "fails" and doc["verdict"]["limiting_step"] == "login.submit"
+    # CPU-bound with one journey type: the cause, and so the verdict, is the journey
+    assert doc["verdict"]["status"] == "fails"
+    assert doc["verdict"]["limiting_step"] == "journey login_api"
     assert doc["verdict"]["generator_bound"] is False
 
 

@@ -1,0 +1,150 @@
+"""Real runs for the first-to-fail tests, made once per session against the embedded target.
+
+Every load is set from a PBKDF2 timing taken on this machine with hashlib (`hash_ms`), so
+the runs reach (or stay below) the same share of the target's capacity on a fast or a slow
+machine:
+
+- `cost_runs`: three runs of one trace, at --hasher-iterations 1 and at the counts that
+  make a hash cost about 15 and 30 ms. Three journey types (open the login page and leave;
+  sign in; sign in, call the API, sign out) arrive at rates that rise and fall on their
+  own, so the cost model can separate login.form from login.submit. Far below capacity.
+- `shared_pool_run`: one worker x one thread (every path queues behind the hashes),
+  a step ramp from 0.2x to 3x the estimated capacity, a 1-s client timeout: the steps
+  fail together and the target collapses. Some people only open the login page, some
+  only sign in, the others also call the API and sign out: no two steps are made by the
+  same people, so the cost model can tell login.submit's CPU from the others'.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from authsurge import run as runner
+from authsurge.scenario import parse_scenario
+from authsurge.target import TargetOptions, TargetProcess, start_target
+from tests.conftest import seed_data_dir
+from tests.runner.helpers import scenario_text
+
+
+def hash_ms(iterations: int, repeat: int = 5) -> float:
+    """CPU ms of one PBKDF2-SHA256 of `iterations` (Django's password hash), best of `repeat`."""
+    best = math.inf
+    for _ in range(repeat):
+        t0 = time.process_time()
+        hashlib.pbkdf2_hmac("sha256", b"pytest-surge-password", b"saltsaltsaltsaltsalt12", iterations)
+        best = min(best, time.process_time() - t0)
+    return best * 1000.0
+
+
+def iterations_for(ms: float) -> int:
+    """The iteration count whose hash costs about `ms` here."""
+    probe = 20_000
+    return max(1, round(probe * ms / hash_ms(probe)))
+
+
+@dataclass(frozen=True)
+class CostRun:
+    iterations: int
+    run_dir: Path
+
+
+def start(seed_from: Path, data_dir: Path, **options: object) -> TargetProcess:
+    data_dir.mkdir(parents=True)
+    seed_data_dir(seed_from, data_dir)
+    options = {"users": 50, **options}
+    opts = TargetOptions(port=0, data_dir=data_dir, startup_timeout_s=60,
+                         **options)  # type: ignore[arg-type]
+    return start_target(opts, log=lambda line: None)
+
+
+def run_against(proc: TargetProcess, body: str, tmp: Path, name: str, timeout_s: float = 10) -> Path:
+    path = tmp / f"{name}.yaml"
+    text = scenario_text(proc.base_url, body, name=name)
+    path.write_text(text.replace("}\n", f", timeout_s: {timeout_s:g}}}\n", 1))
+    scenario = parse_scenario(path.read_text(), path)
+    result = runner.run(runner.RunOptions(scenario=scenario, out_root=tmp / "runs",
+                                          progress=False, target_pids=[proc.pid]))
+    assert result.status == "complete", result
+    return Path(result.run_dir)
+
+
+def mixed_trace(path: Path, seconds: int = 45) -> Path:
+    """Three journey columns, each rising and falling with its own period (arrivals/s)."""
+    rows = ["t_s,browse,signin,full"]
+    for t in range(seconds + 1):
+        rows.append(
+            f"{t},{3 + 2.5 * math.sin(2 * math.pi * t / 11):.3f},"
+            f"{3 + 2.5 * math.sin(2 * math.pi * t / 17 + 1):.3f},"
+            f"{3 + 2.5 * math.sin(2 * math.pi * t / 7 + 2):.3f}"
+        )
+    path.write_text("\n".join(rows) + "\n")
+    return path
+
+
+COST_SCENARIO = """
+credentials: {{count: 50}}
+journeys:
+  browse: {{steps: [form_login], abandon_after: login.form}}
+  signin: {{steps: [form_login]}}
+  full: {{steps: [form_login, api, form_logout]}}
+traffic:
+  model: open
+  shape: {{kind: trace, file: "{trace}", columns: {{browse: browse, signin: signin, full: full}}}}
+  arrivals: poisson
+analysis: {{settle_s: 0}}
+run: {{duration_s: {seconds}, drain_s: 2}}
+"""
+
+
+def cost_run(seed_from: Path, tmp: Path, iterations: int) -> CostRun:
+    trace = mixed_trace(tmp / "mixed.csv")
+    proc = start(seed_from, tmp / f"target-cost-{iterations}", workers=2, threads=4,
+                 hasher_iterations=iterations)
+    try:
+        run_dir = run_against(proc, COST_SCENARIO.format(trace=trace, seconds=45), tmp,
+                              f"cost-{iterations}")
+    finally:
+        proc.stop()
+    return CostRun(iterations, run_dir)
+
+
+HASH_MS = 20.0  # the shared-pool target's hash cost
+JOURNEY_OVERHEAD_MS = 12.0  # the form page, the API call and the logout, roughly
+
+ACCOUNTS = 400  # one per journey in flight: a 1-s timeout x 4 steps x the top rate
+
+SHARED_POOL_SCENARIO = """
+credentials: {{count: {accounts}}}
+journeys:
+  web_login: {{steps: [form_login, api, form_logout]}}
+  sign_in_only: {{steps: [form_login]}}
+  browse: {{steps: [form_login], abandon_after: login.form}}
+traffic:
+  model: open
+  mix: {{web_login: 1, sign_in_only: 1, browse: 2}}
+  shape: {{kind: step_ramp, start_rate: {start:.2f}, step_rate: {step:.2f}, step_s: 5, steps: 9}}
+  arrivals: poisson
+analysis: {{settle_s: 1}}
+run: {{duration_s: 45, drain_s: 2}}
+"""
+
+
+def shared_pool_run(seed_from: Path, tmp: Path) -> tuple[Path, float]:
+    """The run directory and the capacity it was planned against (journeys/s)."""
+    iterations = iterations_for(HASH_MS)
+    # half the people sign in (one hash each), the other half only open the login page
+    estimate = 1000.0 / (0.5 * hash_ms(iterations) + JOURNEY_OVERHEAD_MS)
+    proc = start(seed_from, tmp / "target-shared-pool", workers=1, threads=1,
+                 hasher_iterations=iterations, users=ACCOUNTS)
+    try:
+        # 0.2x to 3x: four levels below the knee give the cost model its windows
+        body = SHARED_POOL_SCENARIO.format(start=0.2 * estimate, step=0.35 * estimate,
+                                           accounts=ACCOUNTS)
+        run_dir = run_against(proc, body, tmp, "shared-pool", timeout_s=1)
+    finally:
+        proc.stop()
+    return run_dir, estimate

@@ -1,0 +1,78 @@
+"""On a real shared pool (1 worker x 1 thread, every path queues behind the password hash),
+ramped to 3x its capacity with a 1-s client timeout: the steps fail together, the cause is
+the hash (or its journey, when the costs cannot be separated), and the target collapses."""
+
+from __future__ import annotations
+
+import pytest
+
+from authsurge.analysis.cause import cause_name
+from authsurge.analysis.ranking import together
+
+
+def test_the_cause_is_the_password_step_or_its_journey_with_the_reason(shared_pool) -> None:  # noqa: ANN001
+    analysis, _ = shared_pool
+    cause = analysis.cause
+    assert cause is not None, analysis.summary_text()
+    if cause["step"] is not None:
+        assert cause["step"] == "login.submit", analysis.summary_text()
+    else:
+        assert cause["kind"] == "journey" and cause["journey"] == "web_login"
+        assert "login.submit" in cause["steps"] and "cannot be separated" in cause["reason"]
+    assert cause["resource"] == "target CPU" and cause["share"] > 0.5
+    assert cause["cost_per_request"] > 0
+
+
+def test_the_cheap_steps_fail_with_or_after_the_password_step(shared_pool) -> None:  # noqa: ANN001
+    analysis, _ = shared_pool
+    ranked = analysis.first_to_fail
+    first = {e["step"] for e in together(ranked)}
+    assert ranked[0]["reached"], analysis.summary_text()
+    # "a tie or in any order": whatever ranks first, the cause names the hash
+    assert first <= {"login.form", "login.submit", "api.call", "logout"}
+
+
+def test_capacity_is_the_peak_sustained_goodput_not_the_collapsed_zero(shared_pool) -> None:  # noqa: ANN001
+    analysis, estimate = shared_pool
+    submit = analysis.steps["login.submit"]["knee"]
+    assert submit["reached"] and submit["capacity"] > 0.3 * estimate, analysis.summary_text()
+
+
+def test_the_collapse_is_a_finding_with_its_failures_and_time(shared_pool) -> None:  # noqa: ANN001
+    analysis, _ = shared_pool
+    doc = analysis.to_json()
+    collapse = doc["collapse"]
+    assert collapse is not None, analysis.summary_text()
+    assert collapse["lowest_goodput"] < 0.5 * collapse["peak_goodput"]
+    assert collapse["seconds"] > 0 and "timeout" in collapse["failures"]
+    assert "collapsed" in analysis.summary_text()
+
+
+def test_headline_verdict_and_ranking_name_one_limiting_step(shared_pool) -> None:  # noqa: ANN001
+    analysis, _ = shared_pool
+    doc = analysis.to_json()
+    name = cause_name(doc["cause"])
+    if doc["cause"]["kind"] == "steps":  # inseparable steps of several journeys: one of them
+        name = doc["verdict"]["limiting_step"]
+        assert name in doc["cause"]["steps"]
+    assert doc["verdict"]["limiting_step"] == name
+    headline = analysis.summary_text().splitlines()[0]
+    assert name in headline and f"today's {name} capacity" in headline
+    ranked_steps = {e["step"] for e in together(doc["first_to_fail"])}
+    assert set(doc["cause"]["steps"]) & ranked_steps or doc["cause"]["kind"] == "journey"
+
+
+def test_text_html_and_summary_say_the_steps_fail_together(shared_pool) -> None:  # noqa: ANN001
+    from authsurge.report.html import facts, ranking_rows
+    from authsurge.report.summary import summary_sentences
+
+    analysis, _ = shared_pool
+    doc = analysis.to_json()
+    group = together(doc["first_to_fail"])
+    if len(group) < 2:
+        pytest.skip("this run ordered its knees (allowed: 'a tie or in any order')")
+    assert "fail together between" in analysis.summary_text().splitlines()[0]
+    tiles = {t["k"]: t for t in facts(doc)}
+    assert "fail together" in tiles and "between" in tiles["fail together"]["n"]
+    assert any("fails together with" in r["reason"] for r in ranking_rows(doc))
+    assert any("break together" in s for s in summary_sentences(doc))
