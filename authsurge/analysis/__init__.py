@@ -251,7 +251,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         }
     )
     step("cost")
-    t_from, t_to = _before_knees(index, windows, knees, request_steps, data.meta)
+    t_from, t_to = _before_knees(index, curves, knees, request_steps, data.meta)
     done = _completions(data.requests, index, request_steps)
     fits = [fit_costs(r, done, t_from, t_to) for r in _resources(data.resources, data.metrics)]
     cost = [f.doc for f in fits]
@@ -260,8 +260,12 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         ranked,
         {n: steps[n]["bottleneck"] for n in request_steps},
         cpu_cost,
-        _rates_at_first_knee(ranked, curves, windows, index, request_steps),
+        _rates_at_first_knee(ranked, knees, curves, windows, index, request_steps),
     )
+    if cause is not None:
+        cause["series"] = cause["step"] or (
+            index.journey_series(cause["journey"]) if cause["journey"] else None
+        )
     step("verdict")
     demand = peak_demand(index, windows, curves, data.schedule, config)
     verdict = generator.adjust_verdict(headroom(demand, knees, cause), knees)
@@ -342,9 +346,9 @@ def _completions(
     often enough to shrink the fitted cost measurably."""
     t_start = requests["t_start"].to_numpy(dtype=float)
     latency = np.nan_to_num(requests["latency_ms"].to_numpy(dtype=float)) / 1000.0
-    t_end = t_start + latency / 2
+    middle = t_start + latency / 2
     req = (index.series >= 0) & ~(index.is_journey | index.is_dropped)
-    times = {n: np.sort(t_end[req & (index.series == index.series_of(n))]) for n in request_steps}
+    times = {n: np.sort(middle[req & (index.series == index.series_of(n))]) for n in request_steps}
     n_j = len(index.journey_names)
     journeys_of: dict[str, list[str]] = {}
     for n in request_steps:
@@ -360,32 +364,31 @@ def _completions(
 
 def _before_knees(
     index: RecordIndex,
-    windows: pd.DataFrame,
+    curves: Curves,
     knees: dict[str, Knee],
     request_steps: list[str],
     meta: dict[str, Any],
 ) -> tuple[float, float]:
-    """The span the cost model may use: the run, up to the first window at or past any
-    step's knee (a queue built there drains later, so the cut is in time, not by load)."""
-    n_w = index.n_windows
+    """The span the cost model may use: the run, up to the earliest first failing point of
+    any step (a queue built there drains later, so the cut is in time, not by load; and by
+    curve point, not by one window's noisy load). A level starts where it starts; a bin of
+    a continuous shape pools windows from anywhere in the run, so one early window of
+    chance load must not end the span: a bin counts from the median of its windows."""
     inside = np.flatnonzero(windows_inside_run(index, meta))
     if not inside.size:
         return math.nan, math.nan
-    arrivals = windows["arrivals_rps"].to_numpy(dtype=float)[:n_w]
-    offered = windows["offered_rps"].to_numpy(dtype=float).reshape(index.n_series, n_w)
-    past = np.zeros(n_w, dtype=bool)
+    end = float(index.window_start(int(inside[-1]) + 1))
     for name in request_steps:
         k = knees[name]
-        if not k.reached:
+        if not k.reached or k.first_fail_point is None:
             continue
-        if k.arrivals is not None and np.isfinite(arrivals).any():
-            past |= np.nan_to_num(arrivals) >= k.arrivals
-        elif k.offered is not None:
-            past |= offered[index.series_of(name)] >= k.offered
-    end = int(inside[-1]) + 1
-    if past.any():
-        end = min(end, int(np.argmax(past)))
-    return float(index.window_start(int(inside[0]))), float(index.window_start(end))
+        point = curves.of(name).iloc[k.first_fail_point]
+        if curves.mode == "binned":
+            member = np.flatnonzero(curves.membership[index.series_of(name)] == point["pid"])
+            end = min(end, float(index.window_start(int(np.median(member)))))
+        else:
+            end = min(end, float(point["t_first"]))
+    return float(index.window_start(int(inside[0]))), end
 
 
 def _resources(resources: pd.DataFrame | None, metrics: pd.DataFrame | None) -> list[Resource]:
@@ -415,22 +418,22 @@ def _resources(resources: pd.DataFrame | None, metrics: pd.DataFrame | None) -> 
 
 def _rates_at_first_knee(
     ranked: list[dict[str, Any]],
+    knees: dict[str, Knee],
     curves: Curves,
     windows: pd.DataFrame,
     index: RecordIndex,
     request_steps: list[str],
 ) -> dict[str, float]:
     """Each step's completed req/s in the windows of the first-ranked step's first failing
-    point (the first point at or past its knee)."""
+    curve point."""
     if not ranked or not ranked[0]["reached"]:
         return {}
     name = ranked[0]["step"]
-    points = curves.of(name)
-    offered = points["offered_rps"].to_numpy(dtype=float)
-    knee = ranked[0]["knee_offered"]
-    after = np.flatnonzero(offered >= knee) if knee is not None else np.array([], dtype=int)
-    row = int(after[0]) if after.size else int(np.argmax(offered))
-    chosen = curves.membership[index.series_of(name)] == points["pid"].iloc[row]
+    row = knees[name].first_fail_point
+    if row is None:
+        return {}
+    pid = curves.of(name)["pid"].iloc[row]
+    chosen = curves.membership[index.series_of(name)] == pid
     if not chosen.any():
         return {}
     completed = windows["completed"].to_numpy(dtype=float).reshape(index.n_series, -1)
@@ -452,7 +455,12 @@ def _first_collapse(
     ]
     if not found:
         return None
-    return min(found, key=lambda c: (c["at_arrivals"] or math.inf, c["scope"] != "journey"))
+
+    def surge(c: dict[str, Any]) -> float:
+        at = c["at_arrivals"] if c["at_arrivals"] is not None else c["at_offered"]
+        return float(at) if at is not None else math.inf
+
+    return min(found, key=lambda c: (surge(c), c["scope"] != "journey"))
 
 
 def _series_summaries(requests: pd.DataFrame, index: RecordIndex) -> dict[str, dict[str, Any]]:

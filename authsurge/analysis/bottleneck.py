@@ -30,10 +30,11 @@ import pandas as pd
 
 from authsurge.analysis.curves import Curves
 from authsurge.analysis.generator import warning_text
-from authsurge.analysis.knee import Knee
+from authsurge.analysis.knee import Knee, finite_or_none
 from authsurge.analysis.windows import RecordIndex
 
 CPU_BUSY_SHARE = 0.9
+ONE_CORE_MAX = 110.0  # percent: a process this busy is using one core, not several
 MEMORY_GROWTH = 1.5
 
 
@@ -84,9 +85,7 @@ def resource_windows(resources: pd.DataFrame | None, index: RecordIndex) -> Reso
         target_cpu=mean(target, "cpu_percent"),
         target_rss=mean(target, "rss_bytes"),
         target_processes=mean(target, "processes"),
-        target_busiest=mean(target, "busiest_cpu_percent")
-        if "busiest_cpu_percent" in resources
-        else np.full(n, np.nan),
+        target_busiest=mean(target, "busiest_cpu_percent"),
         cpu_count=int(counts.max()) if counts.size else None,
         harness_cpu=worst(harness, "cpu_percent"),
         harness_lag_ms=worst(harness, "loop_lag_ms"),
@@ -140,10 +139,14 @@ def bottleneck(
     base_rss = at(res.target_rss, 0)
     cores = res.cpu_count
     if knee.last_pass_point is not None:
-        out["cpu_percent_before_knee"] = _num(at(res.target_cpu, knee.last_pass_point))
-    out.update(target_cpu_percent=_num(cpu), target_cpu_count=cores, target_rss_bytes=_num(rss))
+        out["cpu_percent_before_knee"] = finite_or_none(at(res.target_cpu, knee.last_pass_point))
+    out.update(
+        target_cpu_percent=finite_or_none(cpu),
+        target_cpu_count=cores,
+        target_rss_bytes=finite_or_none(rss),
+    )
     growth = rss / base_rss if base_rss and math.isfinite(base_rss) and base_rss > 0 else math.nan
-    out["rss_growth"] = _num(growth)
+    out["rss_growth"] = finite_or_none(growth)
     if cores and knee.capacity is not None:
         out["capacity_per_vcpu"] = knee.capacity / cores
 
@@ -154,8 +157,9 @@ def bottleneck(
     elif cores and cpu >= CPU_BUSY_SHARE * 100 * cores:
         out["kind"] = "cpu"
         out["text"] = f"CPU-bound: {cpu:.0f}% of {cores} {_cores(cores)}"
-    elif cores and math.isfinite(busiest) and busiest >= CPU_BUSY_SHARE * 100:
-        # one process at a full core while cores are left: a worker (its GIL) is the limit
+    elif cores and math.isfinite(busiest) and CPU_BUSY_SHARE * 100 <= busiest <= ONE_CORE_MAX:
+        # one process at one full core while cores are left: a worker (its GIL) is the limit;
+        # a process using more than one core is no single-core bottleneck
         out["kind"] = "cpu_per_process"
         out["text"] = (
             f"CPU-bound per process: the busiest target process at {busiest:.0f}% of one "
@@ -201,7 +205,3 @@ def _cores(n: int) -> str:
 
 def _mb(x: float) -> str:
     return f"{x / 1e6:,.0f} MB" if math.isfinite(x) else "unknown"
-
-
-def _num(x: float) -> float | None:
-    return float(x) if x is not None and math.isfinite(x) else None

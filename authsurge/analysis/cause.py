@@ -63,8 +63,12 @@ def find_cause(
         "evidence": "",
     }
     if not (shared or len(failing) > 1):
-        base["evidence"] = f"{lead} fails first, alone, and no target resource was saturated"
-        base["resource"] = (bottlenecks.get(lead) or {}).get("text") or None
+        seen = (bottlenecks.get(lead) or {}).get("text") or ""
+        base["evidence"] = f"{lead} fails first, alone" + (
+            f"; at its knee the target showed: {seen}"
+            if kind not in (None, "unknown")
+            else " (the target's resources were not sampled)"
+        )
         return base
     shares = shares_at(cost, knee_rates)
     if not shares:
@@ -86,8 +90,7 @@ def find_cause(
     top = shares[0]
     unit = top["unit"]
     steps = list(unit["steps"])
-    resource = cost.doc["resource"] if cost else "target CPU"
-    per = cost.doc["unit"] if cost else "CPU-ms"
+    resource, per = top["resource"], top["resource_unit"]
     base.update(
         steps=steps,
         resource=resource,

@@ -87,12 +87,12 @@ from authsurge.analysis.digest import RunDigest, read_digest, run_digest
 from authsurge.analysis.knee import (
     MIN_POINT_REQUESTS,
     Criterion,
-    CurvePoints,
     criteria_for,
     find_knee,
     knee_rule,
 )
 from authsurge.analysis.load import analysis_config, parse_slos
+from authsurge.analysis.resample import LATENCY_COLUMNS, WindowCounts, resampled_curves
 from authsurge.errors import BadInput
 
 COMPARE_FORMAT_VERSION = 1
@@ -478,7 +478,14 @@ class _StepData:
         self.ok = step.counts["ok"]
         self.completed = step.counts["completed"]
         self.arrivals_rps = step.counts["arrivals_rps"]
-        self.concurrency = step.counts["concurrency"]
+        self.counts = WindowCounts(
+            self.offered,
+            self.ok,
+            self.completed,
+            self.arrivals_rps,
+            step.counts["concurrency"],
+            self.window_s,
+        )
         self.points = step.points
         self.membership = step.membership  # row of self.points pooling each window, or -1
         self.knee = step.knee
@@ -1019,47 +1026,17 @@ def _resampled_knees(
 ) -> tuple[np.ndarray, np.ndarray]:
     """Knee offered load and capacity of each resampled curve: [batch] arrays."""
     batch = np.atleast_2d(draws[0]).shape[0]
-    n_p = len(strata)
-    offered = np.empty((batch, n_p))
-    goodput = np.empty((batch, n_p))
-    arrivals = np.empty((batch, n_p))
-    errors = np.empty((batch, n_p))
-    completed = np.empty((batch, n_p))
-    concurrency = np.empty((batch, n_p))
-    seconds = np.empty(n_p)
-    lat = {m: np.full((batch, n_p), np.nan) for m in ("p50", "p90", "p95", "p99", "max")}
-    for p, (windows, d) in enumerate(zip(strata, draws, strict=True)):
-        w = windows[np.atleast_2d(d)]  # [batch, k]: window ids drawn for this point
-        seconds[p] = w.shape[1] * data.window_s
-        offered[:, p] = data.offered[w].sum(axis=1) / seconds[p]
-        goodput[:, p] = data.ok[w].sum(axis=1) / seconds[p]
-        arrivals[:, p] = data.arrivals_rps[w].mean(axis=1)
-        concurrency[:, p] = data.concurrency[w].mean(axis=1)
-        done = data.completed[w].sum(axis=1)
-        completed[:, p] = done
-        with np.errstate(invalid="ignore", divide="ignore"):
-            errors[:, p] = np.where(done > 0, (done - data.ok[w].sum(axis=1)) / done, np.nan)
-        if samples is not None:
-            qs = [_QUANTILES[m] for m in ("p50", "p90", "p95", "p99")] + [1.0]
+    lat = {m: np.full((batch, len(strata)), np.nan) for m in LATENCY_COLUMNS}
+    if samples is not None:
+        qs = [_QUANTILES[m] for m in ("p50", "p90", "p95", "p99")] + [1.0]
+        for p, (windows, d) in enumerate(zip(strata, draws, strict=True)):
             values = _resampled_quantiles(samples[p], np.atleast_2d(d), len(windows), qs)
-            for m, v in zip(("p50", "p90", "p95", "p99", "max"), values, strict=True):
+            for m, v in zip(LATENCY_COLUMNS, values, strict=True):
                 lat[m][:, p] = v
     knee_out = np.full(batch, np.nan)
     cap_out = np.full(batch, np.nan)
-    for b in range(batch):  # find_knee is per curve: the analysis's own rule, not a copy
-        curve = CurvePoints(
-            offered[b],
-            arrivals[b],
-            goodput[b],
-            {
-                "error_rate": errors[b],
-                "concurrency": concurrency[b],
-                **{m: v[b] for m, v in lat.items()},
-            },
-            completed[b],
-            seconds,
-        )
-        k = find_knee(curve, data.criteria, data.rule)
+    for b, curve in enumerate(resampled_curves(data.counts, strata, draws, lat)):
+        k = find_knee(curve, data.criteria, data.rule)  # the analysis's own rule, not a copy
         value = _knee_value(k)
         knee_out[b] = value if value is not None else np.nan
         cap_out[b] = k.capacity if k.capacity is not None else np.nan

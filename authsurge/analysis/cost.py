@@ -24,7 +24,7 @@ its own trace column, or the signed-in population's API calls.
 
 Intervals: BOOTSTRAP_DRAWS resamples of the sample intervals (with replacement),
 2.5th-97.5th percentile. Fit quality: R^2 of the fit and the number of intervals
-(``windows``).
+(``samples``).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ from scipy.optimize import nnls
 
 BOOTSTRAP_DRAWS = 200
 COLLINEAR = 0.995  # rates correlating this much across samples cannot be told apart
-DECISIVE = 0.95  # the top unit uses the most in this share of the bootstrap fits: it is
+DECISIVE = 0.95  # the top unit must use the most in this share of the bootstrap fits
 MIN_WINDOWS = 10  # fewer usable sample intervals than this: no fit
 _SEED = 20261130
 
@@ -95,18 +95,23 @@ def fit_costs(resource: Resource, completions: Completions, t_from: float, t_to:
         "unit": resource.unit,
         "fitted": False,
         "note": "",
-        "windows": 0,
+        "samples": 0,
         "span": [t_from, t_to],  # the time the fit may use (epoch s)
         "r2": None,
         "idle": None,
+        "idle_interval": None,
         "units": [],
+        "rule": None,
     }
     use = (resource.start >= t_from) & (resource.end <= t_to) & np.isfinite(resource.usage)
     start, end = resource.start[use], resource.end[use]
     rates = {s: per_interval(t, start, end) for s, t in completions.times.items()}
     names = [n for n, r in rates.items() if r.sum() > 0]
     n = int(use.sum())
-    out["windows"] = n
+    out["samples"] = n
+    if n == 0:
+        out["note"] = "no resource samples before the first knee (or none at all)"
+        return CostFit(out)
     if not names:
         out["note"] = "no requests before the knees"
         return CostFit(out)
@@ -226,6 +231,8 @@ def shares_at(fit: CostFit | None, rates: dict[str, float]) -> list[dict[str, An
     return [
         {
             "unit": units[i],
+            "resource": fit.doc["resource"],
+            "resource_unit": fit.doc["unit"],
             "rate": float(rate[i]),
             "usage": float(usage[i]),
             "share": float(usage[i] / total),

@@ -36,7 +36,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from authsurge.analysis.knee import METRIC_COLUMNS, Knee
-from authsurge.analysis.windows import SCOPE_REQUEST
+from authsurge.analysis.windows import SCOPE_REQUEST, series_rows
 from authsurge.rundir import newest_raw_input
 
 if TYPE_CHECKING:
@@ -95,7 +95,7 @@ def run_digest(analysis: RunAnalysis) -> RunDigest:
     for s, (name, scope) in enumerate(zip(index.series_names, index.series_scopes, strict=True)):
         if scope != SCOPE_REQUEST:
             continue
-        rows = analysis.windows.iloc[s * n_w : (s + 1) * n_w]  # the table is series-major
+        rows = series_rows(analysis.windows, index, name)
         points = analysis.curves.of(name)
         # Curves.membership holds global point ids: map them to rows of this step's curve
         row_of = {int(pid): row for row, pid in enumerate(points["pid"].to_numpy())}

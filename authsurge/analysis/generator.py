@@ -141,8 +141,9 @@ def run_warning(sec: dict[str, Any]) -> str | None:
 def adjust_verdict(verdict: dict[str, Any], knees: dict[str, Knee]) -> dict[str, Any]:
     """Say the client saturated first when the verdict hangs on a generator-bound step."""
     step = verdict.get("limiting_step")
-    # a journey cause is named "journey <name>"; its series is the journey's name
-    knee = (knees.get(step) or knees.get(step.removeprefix("journey "))) if step else None
+    # a journey cause is named "journey <name>"; its entry says which series it is
+    series = ((verdict.get("steps") or {}).get(step) or {}).get("series", step) if step else None
+    knee = knees.get(series) if series else None
     bound = bool(knee is not None and knee.generator_bound)
     verdict["generator_bound"] = bound
     if not bound or verdict.get("status") == "survives":

@@ -75,9 +75,9 @@ CAPACITY_RULE = (
 class CurvePoints:
     """One step's curve as the knee rule reads it: one float array per column, curve order.
 
-    The analysis builds it from its points table (``from_frame``) and the compare bootstrap
-    builds thousands of them from resampled windows; both go through the same find_knee,
-    so the two paths cannot drift apart.
+    The analysis builds it from its points table (``from_frame``); the bootstraps of the
+    ranking and of compare build thousands of them from resampled windows
+    (authsurge.analysis.resample); all go through the same find_knee.
     """
 
     offered_rps: np.ndarray
@@ -354,7 +354,7 @@ def find_knee(points: CurvePoints, criteria: list[Criterion], rule: str) -> Knee
     return Knee(
         True,
         float(knee_offered),
-        _finite(knee_arrivals),
+        finite_or_none(knee_arrivals),
         float(capacity),
         False,
         reason,
@@ -402,5 +402,6 @@ NOTHING_JUDGED = (
 )
 
 
-def _finite(x: float) -> float | None:
+def finite_or_none(x: float | None) -> float | None:
+    """A float for JSON: None when missing, NaN or infinite."""
     return float(x) if x is not None and math.isfinite(x) else None

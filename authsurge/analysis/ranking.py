@@ -10,7 +10,7 @@ A step without a judged curve point (too few requests at every level, e.g. a dis
 document fetched once per journey or cached) is *not judged*: it is listed last, with why,
 and never changes the unit the others are ranked by.
 
-Ties: each knee has an interval, the wider of
+Ties: each knee has an interval, the union of
 
 - the ramp resolution: the surge of its last passing and first failing curve points (the
   data cannot place the knee more finely), and
@@ -34,6 +34,7 @@ import pandas as pd
 
 from authsurge.analysis.curves import Curves
 from authsurge.analysis.knee import Criterion, CurvePoints, Knee, find_knee
+from authsurge.analysis.resample import LATENCY_COLUMNS, WindowCounts, resampled_curves
 from authsurge.analysis.windows import RecordIndex
 
 BOOTSTRAP_DRAWS = 200
@@ -45,7 +46,7 @@ ARRIVALS = "journey arrivals/s"
 OFFERED = "req/s offered to the step"
 TIE_RULE = (
     "knees whose intervals overlap cannot be ordered and fail together; a knee's interval "
-    "is the wider of the ramp resolution (surge at its last passing and first failing "
+    "is the union of the ramp resolution (surge at its last passing and first failing "
     f"points) and a {BOOTSTRAP_DRAWS}-draw bootstrap of the point windows "
     f"({INTERVAL[0]:g}th-{INTERVAL[1]:g}th percentile)"
 )
@@ -93,7 +94,7 @@ def knee_interval(
     points = curves.of(series)
     bracket = _bracket(points, knee, "arrivals_rps"), _bracket(points, knee, "offered_rps")
     boot = _bootstrap(series, points, curves, windows, index, criteria, rule)
-    return _wider(bracket[0], boot[0]), _wider(bracket[1], boot[1])
+    return _union(bracket[0], boot[0]), _union(bracket[1], boot[1])
 
 
 def _bracket(points: pd.DataFrame, knee: Knee, column: str) -> tuple[float, float]:
@@ -103,7 +104,7 @@ def _bracket(points: pd.DataFrame, knee: Knee, column: str) -> tuple[float, floa
     return (min(low, high), max(low, high))
 
 
-def _wider(a: tuple[float, float], b: tuple[float, float] | None) -> tuple[float, float]:
+def _union(a: tuple[float, float], b: tuple[float, float] | None) -> tuple[float, float]:
     if b is None or not all(math.isfinite(x) for x in b):
         return a
     return (min(a[0], b[0]), max(a[1], b[1]))
@@ -119,39 +120,17 @@ def _bootstrap(
     rule: str,
 ) -> tuple[tuple[float, float] | None, tuple[float, float] | None]:
     s = index.series_of(series)
-    n_w = index.n_windows
-    rows = windows.iloc[s * n_w : (s + 1) * n_w]  # the table is series-major
-    counts = {c: rows[c].to_numpy(dtype=float) for c in ("offered", "ok", "completed")}
-    arrivals = rows["arrivals_rps"].to_numpy(dtype=float)
-    concurrency = rows["concurrency"].to_numpy(dtype=float)
-    members = [np.flatnonzero(curves.membership[s] == pid) for pid in points["pid"]]
-    if not members or any(m.size == 0 for m in members):
+    strata = [np.flatnonzero(curves.membership[s] == pid) for pid in points["pid"]]
+    if not strata or any(m.size == 0 for m in strata):
         return None, None
     rng = np.random.default_rng(_SEED)
-    base = CurvePoints.from_frame(points)
-    seconds = np.array([m.size * index.window_s for m in members])
+    draws = [rng.integers(0, m.size, (BOOTSTRAP_DRAWS, m.size)) for m in strata]
+    # latency held at each point's value: a window bootstrap of goodput, load and errors
+    held = CurvePoints.from_frame(points).metrics
+    latency = {m: held[m] for m in LATENCY_COLUMNS}
+    counts = WindowCounts.of_series(windows, index, series)
     knees_arr, knees_off = [], []
-    for _ in range(BOOTSTRAP_DRAWS):  # each draw is one find_knee over tens of points
-        drawn = [rng.choice(m, size=m.size) for m in members]
-        total = {c: np.array([v[d].sum() for d in drawn]) for c, v in counts.items()}
-        with np.errstate(invalid="ignore", divide="ignore"):
-            error_rate = np.where(
-                total["completed"] > 0,
-                (total["completed"] - total["ok"]) / total["completed"],
-                np.nan,
-            )
-        curve = CurvePoints(
-            total["offered"] / seconds,
-            np.array([arrivals[d].mean() for d in drawn]),
-            total["ok"] / seconds,
-            {
-                **base.metrics,
-                "error_rate": error_rate,
-                "concurrency": np.array([concurrency[d].mean() for d in drawn]),
-            },
-            total["completed"],
-            seconds,
-        )
+    for curve in resampled_curves(counts, strata, draws, latency):
         k = find_knee(curve, criteria, rule)
         if k.reached and k.offered is not None:
             knees_off.append(k.offered)
@@ -210,7 +189,7 @@ def first_to_fail(steps: dict[str, StepKnee]) -> list[dict[str, Any]]:
     for position, name in enumerate(order):
         k = knees[name]
         group = groups.get(name)
-        together = [n for n in reached if groups.get(n) == group and n != name] if group else []
+        tied = [n for n in reached if groups.get(n) == group and n != name] if group else []
         if position == 0 or group is None or groups.get(order[position - 1]) != group:
             rank = position + 1
         value = knee_value(k) if k.reached else None
@@ -227,13 +206,13 @@ def first_to_fail(steps: dict[str, StepKnee]) -> list[dict[str, Any]]:
             "capacity": k.capacity,
             "reason": k.reason,
             "healthy_up_to": None if k.reached else healthy_up_to(k),
-            "fails_together_with": together,
+            "fails_together_with": tied,
             "next": None,
             "margin_to_next": None,
             "margin_is_lower_bound": False,
             "generator_bound": k.generator_bound,
         }
-        later = [n for n in order[position + 1 :] if n not in together]
+        later = [n for n in order[position + 1 :] if n not in tied]
         if k.reached and later and value:
             nxt = knees[later[0]]
             entry["next"] = later[0]

@@ -23,18 +23,20 @@ value that could not be measured is null, never NaN.
                         margin_to_next is next.knee / knee for the next step outside the
                         tie (a lower bound when it has no knee)
     ties                text: the tie rule (authsurge.analysis.ranking)
-    cause               null when no step failed, else {kind: "step" | "journey" | "steps",
-                         step, journey, steps, resource, share, cost_per_request,
+    cause               null when no step failed (or the first knee is the client's), else
+                        {kind: "step" | "journey" | "steps", step, journey, series, steps,
+                         resource, share, cost_per_request,
                          cost_interval, cost_unit, per_journey, collateral, fail_together,
                          reason, evidence}: the step (or inseparable journey) that used most
                         of the shared resource at the first knee (authsurge.analysis.cause)
-    cost                [{resource, unit, fitted, note, windows, span, r2, idle,
-                          idle_interval, rule, units: [{steps, separable, cost_per_request,
+    cost                [{resource, unit, fitted, note, samples, span, r2, idle,
+                          idle_interval, units: [{steps, separable, cost_per_request,
                           interval, journeys, per_journey: {journey, requests, cost, interval},
-                          reason}]}]
+                          reason}], rule}]
                         one cost model per resource (target CPU in CPU-ms, scraped counters);
-                        windows counts the resource's sample intervals used
-                        (authsurge.analysis.cost)
+                        samples counts the resource's sample intervals used, span the time
+                        they may come from; r2, idle, idle_interval and rule are null when
+                        fitted is false (note says why) (authsurge.analysis.cost)
     collapse            null, or the collapse at the lowest surge over steps and journeys:
                         {series, scope, collapsed, rule, peak_goodput, peak_arrivals,
                          at_arrivals, at_offered, lowest_goodput, failures: {<outcome>: n},
@@ -47,7 +49,11 @@ value that could not be measured is null, never NaN.
                         generator_bound: the limiting step was judged while the load
                         generator was saturated; status is then "unknown" and the text
                         says "the client saturated first; add workers" (unless it survives
-                        on the lower-bound capacity)
+                        on the lower-bound capacity). With a cause whose capacity was
+                        measured, the verdict is stated for it (unless it fits while another
+                        step's measured capacity does not): limiting_step is the cause's
+                        step, or "journey <name>" for a journey cause, whose steps entry is
+                        in journeys/s and adds {unit, series}
     slos                [{slo, step, metric, max, at_offered_max, unit, measured, passed,
                           worst_step, per_step: {<step>: value}}]
     retry               {available, attempts, persons, retries, amplification, rule,

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from authsurge.analysis.cause import cause_name
+from authsurge.analysis.collapse import COLLAPSE_SHARE
 from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
 from authsurge.analysis.ranking import ARRIVALS, group_interval, together
 
@@ -86,6 +87,8 @@ def headline(doc: dict[str, Any]) -> str:
         parts.append(lead)
         if cause and cause["kind"] == "journey" and first["step"] in cause["steps"]:
             parts.append(f"the cause is its journey, {cause['journey']} ({cause_clause(cause)})")
+        elif cause and cause["kind"] == "steps" and first["step"] in cause["steps"]:
+            parts.append(f"the cause is {cause_name(cause)} ({cause_clause(cause)})")
         elif cause and cause_name(cause) != first["step"]:
             parts.append(
                 f"the cause is {cause_name(cause)} ({cause_clause(cause)}); "
@@ -134,10 +137,7 @@ def tie_lead(group: list[dict[str, Any]], cause: dict[str, Any] | None) -> str:
     """'a, b and c fail together between 39 and 42 journeys/s; the cause is b (...)'."""
     names = [e["step"] for e in group]
     listed = ", ".join(names[:-1]) + f" and {names[-1]}"
-    unit = "journeys/s" if group[0]["rank_by"] == ARRIVALS else "req/s offered"
-    span = group_interval(group)
-    where = f"between {rate(span[0])} and {rate(span[1])} {unit}" if span else "at one load"
-    lead = f"{listed} fail together {where} (their knees cannot be ordered)"
+    lead = f"{listed} fail together {tie_span(group)} (their knees cannot be ordered)"
     if cause and cause.get("cost_per_request") is not None:
         # a journey cause holds all its steps: nothing of it queues behind itself
         others = [n for n in names if n not in cause["steps"]] if cause["step"] else []
@@ -147,6 +147,15 @@ def tie_lead(group: list[dict[str, Any]], cause: dict[str, Any] | None) -> str:
     elif cause:
         lead += f"; {cause['evidence']}"
     return lead
+
+
+def tie_span(group: list[dict[str, Any]]) -> str:
+    """'between 39 and 42 journeys/s': the surge interval holding a tie group's knees."""
+    span = group_interval(group)
+    if span is None:
+        return "at one load"
+    unit = "journeys/s" if group[0]["rank_by"] == ARRIVALS else "req/s offered"
+    return f"between {rate(span[0])} and {rate(span[1])} {unit}"
 
 
 def cause_clause(cause: dict[str, Any]) -> str:
@@ -175,8 +184,9 @@ def collapse_clause(collapse: dict[str, Any]) -> str:
     failures = collapse.get("failures") or {}
     why = ", ".join(f"{n:,} {k}" for k, n in list(failures.items())[:2])
     return (
-        f"goodput collapsed: {who} fell below half its peak of {rate(collapse['peak_goodput'])}/s "
-        f"at {at}, down to {rate(collapse['lowest_goodput'])}/s"
+        f"goodput collapsed: {who} fell below {COLLAPSE_SHARE * 100:.0f}% of its peak of "
+        f"{rate(collapse['peak_goodput'])}/s at {at}, down to "
+        f"{rate(collapse['lowest_goodput'])}/s"
         + (f" ({why})" if why else "")
         + f", {collapse['seconds']:.0f} s in collapse"
     )
@@ -302,7 +312,7 @@ def _cost_lines(costs: list[dict[str, Any]]) -> list[str]:
                 text += ")"
             parts.append(text)
         lines.append(
-            f"Cost ({cost['resource']}, R^2 {r2} over {cost['windows']} windows below the "
-            f"knees, idle {cost['idle']:,.0f} {cost['unit']}/s): " + "; ".join(parts)
+            f"Cost ({cost['resource']}, R^2 {r2} over {cost['samples']} samples before the "
+            f"first knee, idle {cost['idle']:,.0f} {cost['unit']}/s): " + "; ".join(parts)
         )
     return lines

@@ -21,14 +21,13 @@ Retry amplification = attempts / persons, where attempts are all journey arrival
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from authsurge.analysis.curves import Curves
-from authsurge.analysis.knee import Knee, slo_applies, slo_text
+from authsurge.analysis.knee import Knee, finite_or_none, slo_applies, slo_text
 from authsurge.analysis.windows import SCOPE_JOURNEY, SCOPE_REQUEST, RecordIndex, grouped_quantiles
 from authsurge.scenario import AnalysisConfig, Slo
 
@@ -91,11 +90,12 @@ def peak_demand(
         "steps": {},
         "journeys": {},
     }
-    for name, scope in zip(index.series_names, index.series_scopes, strict=True):
-        if scope == SCOPE_JOURNEY:
-            pts = curves.of(name)
+    for journey in index.journey_names:
+        series = index.journey_series(journey)
+        if series in index.series_names:
+            pts = curves.of(series)
             if not pts.empty:
-                out["journeys"][name] = float(pts["offered_rps"].max())
+                out["journeys"][journey] = float(pts["offered_rps"].max())
     for name in steps:
         pts = curves.of(name)
         if not pts.empty:
@@ -195,12 +195,13 @@ def headroom(
     unknown = {n: s for n, s in failing.items() if s["capacity_is_lower_bound"]}
     worst: str | None
     judged = _cause_entry(demand, knees, cause)
+    if judged is not None and judged[1]["multiple_needed"] <= 1 and known:
+        judged = None  # the cause fits, but another step's measured capacity does not
     if judged is not None:
         worst, entry = judged
-        if worst not in steps:
-            steps[worst] = entry
+        steps.setdefault(worst, entry)
         need = entry["multiple_needed"]
-        status = "fails" if need is not None and need > 1 else "survives"
+        status = "fails" if need > 1 else "survives"
         text = (
             f"the surge peak needs {need:.1f}x today's {worst} capacity "
             f"({_rate(entry['peak_demand'])} {entry['unit']} planned vs "
@@ -256,7 +257,7 @@ def _cause_entry(
         peak = (demand["steps"].get(name) or {}).get("peak_demand")
     elif cause.get("journey"):
         name = f"journey {cause['journey']}"
-        key, unit = cause["journey"], "journeys/s"  # a journey's series is its name
+        key, unit = cause["series"], "journeys/s"
         peak = (demand.get("journeys") or {}).get(cause["journey"])
     else:  # inseparable steps of several journeys: the one the surge needs most of
         needs = {
@@ -280,6 +281,7 @@ def _cause_entry(
         "capacity_is_lower_bound": False,
         "requests_per_arrival": (demand["steps"].get(key) or {}).get("requests_per_arrival"),
         "unit": unit,
+        "series": key,  # the analysis series: "journey web_login" is the series web_login
     }
 
 
@@ -391,7 +393,7 @@ def evaluate_slos(
         else:
             _, pct = grouped_quantiles(index, np.where(rec, series, -1), n_s)
             values = pct[:, _LATENCY_METRICS[slo.metric]]
-        per_step = {n: _num(values[index.series_of(n)]) for n in names}
+        per_step = {n: finite_or_none(values[index.series_of(n)]) for n in names}
         judged = {n: v for n, v in per_step.items() if v is not None}
         entry["per_step"] = per_step
         if judged:
@@ -401,10 +403,6 @@ def evaluate_slos(
             entry["note"] = "no records in range; not judged"
         out.append(entry)
     return out
-
-
-def _num(x: float) -> float | None:
-    return float(x) if x is not None and math.isfinite(x) else None
 
 
 def _rate(x: float | None) -> str:

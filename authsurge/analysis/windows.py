@@ -78,6 +78,18 @@ class RecordIndex:
     def series_of(self, name: str) -> int:
         return self.series_names.index(name)
 
+    def journey_series(self, journey: str) -> str:
+        """The series name of a journey's rows: its name, or ``journey:<name>`` when a
+        request step has the same name."""
+        prefixed = f"journey:{journey}"
+        return prefixed if prefixed in self.series_names else journey
+
+
+def series_rows(windows: pd.DataFrame, index: RecordIndex, series: str) -> pd.DataFrame:
+    """One series' rows of the windows table (series-major: one row per window)."""
+    s = index.series_of(series)
+    return windows.iloc[s * index.n_windows : (s + 1) * index.n_windows]
+
 
 # Records this far outside the run are clock garbage; kept, they would make millions of windows.
 MAX_EARLY_S = 600.0  # arrived before started_at

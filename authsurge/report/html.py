@@ -25,8 +25,16 @@ import jinja2
 from authsurge import __version__
 from authsurge.analysis.cause import cause_name
 from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
-from authsurge.analysis.ranking import group_interval, together
-from authsurge.analysis.summary import cause_clause, headline, ms, multiple, percent, rate
+from authsurge.analysis.ranking import together
+from authsurge.analysis.summary import (
+    cause_clause,
+    headline,
+    ms,
+    multiple,
+    percent,
+    rate,
+    tie_span,
+)
 from authsurge.report.inputs import ReportInputs, harness_health, load_with_baseline
 
 if TYPE_CHECKING:
@@ -193,16 +201,11 @@ def facts(doc: dict[str, Any]) -> list[dict[str, str]]:
     group = together(ranked)
     cause = doc.get("cause")
     if first and len(group) > 1:
-        span = group_interval(group)
-        unit = "journeys/s" if first["rank_by"] == "journey arrivals/s" else "req/s offered"
         out.append(
             {
                 "k": "fail together",
                 "v": ", ".join(e["step"] for e in group),
-                "n": f"between {rate(span[0])} and {rate(span[1])} {unit}; their knees "
-                "cannot be ordered"
-                if span
-                else "their knees cannot be ordered",
+                "n": f"{tie_span(group)}; their knees cannot be ordered",
             }
         )
     elif first and first["reached"]:
@@ -249,12 +252,13 @@ def facts(doc: dict[str, Any]) -> list[dict[str, str]]:
     limiting = verdict.get("limiting_step")
     if limiting:
         step = verdict["steps"][limiting]
+        unit = step.get("unit", "req/s")  # a journey cause is judged in journeys/s
         if verdict["status"] == "fails":
             out.append(
                 {
                     "k": "surge needs",
                     "v": f"{multiple(verdict['multiple_needed'])} capacity",
-                    "n": f"of {limiting}: {rate(step['peak_demand'])} req/s planned at the peak",
+                    "n": f"of {limiting}: {rate(step['peak_demand'])} {unit} planned at the peak",
                 }
             )
         else:
@@ -262,7 +266,7 @@ def facts(doc: dict[str, Any]) -> list[dict[str, str]]:
                 {
                     "k": "surge headroom",
                     "v": multiple(step["headroom"]),
-                    "n": f"on {limiting} ({rate(step['peak_demand'])} req/s at the peak)"
+                    "n": f"on {limiting} ({rate(step['peak_demand'])} {unit} at the peak)"
                     + (", a lower bound" if step["capacity_is_lower_bound"] else ""),
                 }
             )

@@ -20,8 +20,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from authsurge.analysis.cause import cause_name
+from authsurge.analysis.collapse import COLLAPSE_SHARE
 from authsurge.analysis.knee import nothing_judged
-from authsurge.analysis.ranking import group_interval, together
+from authsurge.analysis.ranking import ARRIVALS, group_interval, together
 from authsurge.analysis.summary import ms, multiple, percent, rate
 from authsurge.report.html import data_uri, environment, utc
 from authsurge.report.inputs import load_with_baseline
@@ -124,7 +125,7 @@ def _breaks_first_sentence(doc: dict[str, Any]) -> str | None:
             + (
                 f", between about {rate(span[0])} and {rate(span[1])} people starting to sign "
                 "in per second"
-                if span and group[0]["rank_by"] == "journey arrivals/s"
+                if span and group[0]["rank_by"] == ARRIVALS
                 else ""
             )
             + "; the test cannot say which of them goes first"
@@ -170,12 +171,16 @@ def _collapse_sentence(doc: dict[str, Any]) -> str:
     collapse = doc.get("collapse")
     if not collapse:
         return ""
-    return (
-        f". Past that, the service collapsed: successful requests fell below half their "
-        f"peak of {rate(collapse['peak_goodput'])} per second, down to "
-        f"{rate(collapse['lowest_goodput'])}, for {collapse['seconds']:.0f} seconds, while "
-        "the server kept working on requests people had already given up on"
+    text = (
+        f". Past that, the service collapsed: successful requests fell below "
+        f"{COLLAPSE_SHARE * 100:.0f}% of their peak of {rate(collapse['peak_goodput'])} per "
+        f"second, down to {rate(collapse['lowest_goodput'])}, for "
+        f"{collapse['seconds']:.0f} seconds"
     )
+    if "timeout" in (collapse.get("failures") or {}):
+        # timeouts: people gave up while the server still worked on their requests
+        text += ", as people's requests timed out while they waited"
+    return text
 
 
 def _surge_sentence(doc: dict[str, Any]) -> str:

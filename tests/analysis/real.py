@@ -9,10 +9,10 @@ machine:
   sign in; sign in, call the API, sign out) arrive at rates that rise and fall on their
   own, so the cost model can separate login.form from login.submit. Far below capacity.
 - `shared_pool_run`: one worker x one thread (every path queues behind the hashes),
-  a step ramp from 0.2x to 3x the estimated capacity, a 1-s client timeout: the steps
+  a linear ramp from 0.2x to 3x the estimated capacity, a 1-s client timeout: the steps
   fail together and the target collapses. Some people only open the login page, some
-  only sign in, the others also call the API and sign out: no two steps are made by the
-  same people, so the cost model can tell login.submit's CPU from the others'.
+  only sign in, the others also call the API and sign out, in shares that vary on their
+  own: the cost model can tell login.submit's CPU from the others'.
 """
 
 from __future__ import annotations
@@ -116,6 +116,8 @@ HASH_MS = 20.0  # the shared-pool target's hash cost
 JOURNEY_OVERHEAD_MS = 12.0  # the form page, the API call and the logout, roughly
 
 ACCOUNTS = 400  # one per journey in flight: a 1-s timeout x 4 steps x the top rate
+RAMP_S = 35
+HOLD_S = 12  # at 3x: long enough for the queue to outgrow the timeout, the collapse
 
 SHARED_POOL_SCENARIO = """
 credentials: {{count: {accounts}}}
@@ -125,12 +127,26 @@ journeys:
   browse: {{steps: [form_login], abandon_after: login.form}}
 traffic:
   model: open
-  mix: {{web_login: 1, sign_in_only: 1, browse: 2}}
-  shape: {{kind: step_ramp, start_rate: {start:.2f}, step_rate: {step:.2f}, step_s: 5, steps: 9}}
+  shape: {{kind: trace, file: "{trace}",
+           columns: {{web_login: web_login, sign_in_only: sign_in_only, browse: browse}}}}
   arrivals: poisson
-analysis: {{settle_s: 1}}
-run: {{duration_s: 45, drain_s: 2}}
+run: {{duration_s: {seconds}, drain_s: 2}}
 """
+
+
+def ramp_trace(path: Path, start: float, end: float) -> Path:
+    """A linear ramp of all arrivals from `start` to `end` journeys/s, then a hold at
+    `end`, whose mix varies on its own: the share who only open the login page, and of the
+    rest the share who only sign in, each rise and fall with their own period."""
+    rows = ["t_s,browse,sign_in_only,web_login"]
+    for t in range(RAMP_S + HOLD_S + 1):
+        total = start + (end - start) * min(t, RAMP_S) / RAMP_S
+        browse = 0.5 + 0.3 * math.sin(2 * math.pi * t / 7)
+        sign_in = (1 - browse) * (0.5 + 0.3 * math.sin(2 * math.pi * t / 11 + 1))
+        web = 1 - browse - sign_in
+        rows.append(f"{t},{total * browse:.3f},{total * sign_in:.3f},{total * web:.3f}")
+    path.write_text("\n".join(rows) + "\n")
+    return path
 
 
 def shared_pool_run(seed_from: Path, tmp: Path) -> tuple[Path, float]:
@@ -141,8 +157,8 @@ def shared_pool_run(seed_from: Path, tmp: Path) -> tuple[Path, float]:
     proc = start(seed_from, tmp / "target-shared-pool", workers=1, threads=1,
                  hasher_iterations=iterations, users=ACCOUNTS)
     try:
-        # 0.2x to 3x: four levels below the knee give the cost model its windows
-        body = SHARED_POOL_SCENARIO.format(start=0.2 * estimate, step=0.35 * estimate,
+        trace = ramp_trace(tmp / "ramp.csv", 0.2 * estimate, 3.0 * estimate)
+        body = SHARED_POOL_SCENARIO.format(trace=trace, seconds=RAMP_S + HOLD_S,
                                            accounts=ACCOUNTS)
         run_dir = run_against(proc, body, tmp, "shared-pool", timeout_s=1)
     finally:

@@ -4,8 +4,6 @@ the hash (or its journey, when the costs cannot be separated), and the target co
 
 from __future__ import annotations
 
-import pytest
-
 from authsurge.analysis.cause import cause_name
 from authsurge.analysis.ranking import together
 
@@ -26,10 +24,10 @@ def test_the_cause_is_the_password_step_or_its_journey_with_the_reason(shared_po
 def test_the_cheap_steps_fail_with_or_after_the_password_step(shared_pool) -> None:  # noqa: ANN001
     analysis, _ = shared_pool
     ranked = analysis.first_to_fail
-    first = {e["step"] for e in together(ranked)}
-    assert ranked[0]["reached"], analysis.summary_text()
-    # "a tie or in any order": whatever ranks first, the cause names the hash
-    assert first <= {"login.form", "login.submit", "api.call", "logout"}
+    reached = {e["step"] for e in ranked if e["reached"]}
+    # the hash and at least one cheap step behind it reach their knees ("a tie or in any
+    # order"): whatever ranks first, the cause names the hash
+    assert "login.submit" in reached and reached - {"login.submit"}, analysis.summary_text()
 
 
 def test_capacity_is_the_peak_sustained_goodput_not_the_collapsed_zero(shared_pool) -> None:  # noqa: ANN001
@@ -69,8 +67,7 @@ def test_text_html_and_summary_say_the_steps_fail_together(shared_pool) -> None:
     analysis, _ = shared_pool
     doc = analysis.to_json()
     group = together(doc["first_to_fail"])
-    if len(group) < 2:
-        pytest.skip("this run ordered its knees (allowed: 'a tie or in any order')")
+    assert len(group) > 1, analysis.summary_text()  # every run so far: their knees tie
     assert "fail together between" in analysis.summary_text().splitlines()[0]
     tiles = {t["k"]: t for t in facts(doc)}
     assert "fail together" in tiles and "between" in tiles["fail together"]["n"]

@@ -57,6 +57,15 @@ def write_cost_run(path: Path, seconds: int = 120, seed: int = 3) -> Path:
                              "person_id": jid, "attempt": 1, "outcome": record.OK, "reason": "",
                              "latency_ms": 10.0 * len(steps)})
     usage += rng.normal(0, NOISE, seconds)
+    # a scraped counter: one hash validation per login.submit, cumulative, once a second
+    submits = np.zeros(seconds)
+    for row in rows:
+        if row["step"] == "login.submit":
+            submits[int(row["t_start"] - T0)] += 1
+    metrics = pd.DataFrame({"t": T0 + t + 1.0, "metric": "hash_validations_total",
+                            "value": np.cumsum(submits)})
+    path.mkdir(parents=True, exist_ok=True)
+    metrics.to_parquet(path / "metrics.parquet")
     frame = pd.DataFrame(rows)
     frame["worker"] = "worker-0"
     _write_table(path / "requests" / "worker-0.parquet", REQUEST_SCHEMA, frame)
@@ -79,6 +88,18 @@ def planted_cost(tmp_path_factory: pytest.TempPathFactory) -> dict:
     run = write_cost_run(tmp_path_factory.mktemp("cost") / "run")
     doc = analyze_run(run).to_json()
     return next(c for c in doc["cost"] if c["resource"] == "target CPU")
+
+
+def test_a_scraped_counter_is_attributed_to_the_step_that_moves_it(
+        tmp_path_factory: pytest.TempPathFactory) -> None:
+    run = write_cost_run(tmp_path_factory.mktemp("counter") / "run")
+    doc = analyze_run(run).to_json()
+    counter = next(c for c in doc["cost"] if c["resource"] == "prometheus:hash_validations_total")
+    assert counter["fitted"] and counter["unit"] == "hash_validations_total"
+    submit = next(u for u in counter["units"] if u["steps"] == ["login.submit"])
+    assert submit["cost_per_request"] == pytest.approx(1.0, abs=0.05)
+    others = [u for u in counter["units"] if u["steps"] != ["login.submit"]]
+    assert all(u["cost_per_request"] < 0.1 for u in others)
 
 
 def unit_of(cost: dict, step: str) -> dict:

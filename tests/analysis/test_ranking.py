@@ -60,11 +60,12 @@ def test_ordered_knees_are_not_reported_as_a_tie() -> None:
 
 def test_every_knee_of_a_real_analysis_has_an_interval_holding_it(
         ramp_analysis: RunAnalysis) -> None:
-    for r in ramp_analysis.first_to_fail:
-        if r["reached"]:
-            lo, hi = r["knee_interval"]
-            assert lo <= r["knee"] <= hi
-            assert hi > lo  # at least the ramp resolution
+    reached = [r for r in ramp_analysis.first_to_fail if r["reached"]]
+    assert len(reached) == 2
+    for r in reached:
+        lo, hi = r["knee_interval"]
+        assert lo <= r["knee"] <= hi
+        assert hi > lo  # at least the ramp resolution
 
 
 def test_the_planted_ramp_steps_are_ordered_not_tied(ramp_analysis: RunAnalysis) -> None:
@@ -81,6 +82,9 @@ def test_a_shortfall_within_poisson_noise_is_no_knee() -> None:
                           "arrivals_rps": [2.0, 4.0, 6.0, 8.0], "completed": [40, 80, 120, 35],
                           "seconds": [20.0, 20.0, 20.0, 5.0], "p50": [40.0, 41.0, 39.0, 42.0],
                           "error_rate": [0.0] * 4, "concurrency": [0.08, 0.16, 0.24, 0.3]})
+    assert not find_knee(CurvePoints.from_frame(frame), GOODPUT, "rule").reached
+    # corroborated (errors at that point) but still within its noise: no knee either
+    frame["error_rate"] = [0.0, 0.0, 0.0, 0.05]
     assert not find_knee(CurvePoints.from_frame(frame), GOODPUT, "rule").reached
     # a shortfall far beyond its noise (110 requests below 90% of 400), with errors, is one
     frame["completed"] = [400, 800, 1200, 400]

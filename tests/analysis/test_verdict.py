@@ -151,3 +151,46 @@ def test_journeys_section(ramp_analysis: RunAnalysis) -> None:
     assert journey["knee"]["reached"]
     assert journey["errors_by_class"]["dropped"] == ramp_analysis.dropped["count"]
     assert isinstance(ramp_analysis.windows, pd.DataFrame)
+
+
+def test_one_worker_at_one_full_core_is_cpu_bound_per_process(tmp_path: Path) -> None:
+    # the sum is half of 2 cores, but its busiest process is at a full core: the pool
+    run = write_run(tmp_path / "pool", levels=(40, 60, 80), level_s=8, cpu_at_capacity=100.0).path
+    frame = pq.read_table(run / "resources.parquet").to_pandas()
+    target = frame["source"] == "target"
+    frame.loc[target, "busiest_cpu_percent"] = frame.loc[target, "cpu_percent"] - 1.0
+    frame.to_parquet(run / "resources.parquet")
+    b = analyze_run(run).steps["login.submit"]["bottleneck"]
+    assert b["kind"] == "cpu_per_process", b["text"]
+    assert b["text"].startswith("CPU-bound per process: the busiest target process at")
+
+
+def test_resources_recorded_before_the_busiest_process_column_still_load(tmp_path: Path) -> None:
+    run = write_run(tmp_path / "old", levels=(40, 60, 80), level_s=8).path
+    frame = pq.read_table(run / "resources.parquet").to_pandas()
+    frame.drop(columns=["busiest_cpu_percent"]).to_parquet(run / "resources.parquet")
+    analysis = analyze_run(run)
+    assert not [w for w in analysis.warnings if "resources" in w]
+    assert analysis.data.resources["busiest_cpu_percent"].isna().all()
+    assert analysis.steps["login.submit"]["bottleneck"]["kind"] == "cpu"
+
+
+def test_a_cause_that_fits_does_not_hide_a_step_that_does_not() -> None:
+    from authsurge.analysis.knee import Knee
+    from authsurge.analysis.verdict import headroom
+
+    def knee(capacity: float) -> Knee:
+        return Knee(True, capacity, capacity, capacity, False, "r", "rule")
+
+    demand = {"basis": "schedule", "rule": "r", "peak_arrivals": 50.0, "journeys": {},
+              "steps": {"login.submit": {"peak_demand": 20.0, "requests_per_arrival": None},
+                        "api.call": {"peak_demand": 90.0, "requests_per_arrival": None}}}
+    knees = {"login.submit": knee(40.0), "api.call": knee(60.0)}
+    cause = {"step": "login.submit", "journey": None, "steps": ["login.submit"],
+             "series": "login.submit"}
+    verdict = headroom(demand, knees, cause)
+    assert verdict["status"] == "fails" and verdict["limiting_step"] == "api.call"
+    # when the cause does not fit either, the verdict is stated for it
+    demand["steps"]["login.submit"]["peak_demand"] = 60.0
+    verdict = headroom(demand, knees, cause)
+    assert verdict["status"] == "fails" and verdict["limiting_step"] == "login.submit"
