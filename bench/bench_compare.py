@@ -68,7 +68,6 @@ import math
 import os
 import platform
 import shutil
-import sqlite3
 import subprocess
 import sys
 import tempfile
@@ -82,7 +81,12 @@ from typing import Any
 
 import psutil
 import pyarrow.parquet as pq
-from machine import cpu_seconds  # bench/machine.py (bench/ is sys.path[0] when run)
+from machine import (  # bench/machine.py (bench/ is sys.path[0] when run)
+    can_pin,
+    copy_data_dir,
+    cpu_seconds,
+    pin_process,
+)
 from scipy import stats
 
 from authsurge.analysis import RunAnalysis, analyze_run
@@ -301,37 +305,6 @@ class PairResult:
 
 
 # --- machine: pinning, seeding, targets --------------------------------------------------
-
-
-def can_pin() -> bool:
-    return hasattr(os, "sched_setaffinity") and (psutil.cpu_count() or 1) >= 2
-
-
-def pin_process(pid: int, cpu: int) -> None:
-    """Pin every thread of a process (sched_setaffinity, as taskset does); children inherit."""
-    try:
-        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        tids = [pid]
-    for tid in tids:
-        try:
-            os.sched_setaffinity(tid, {cpu})
-        except OSError:
-            pass  # a thread that just ended
-
-
-def copy_data_dir(source: Path, dest: Path) -> None:
-    """A target data dir from the seed: keys, and the database through SQLite's backup API."""
-    dest.mkdir(parents=True, exist_ok=True)
-    for name in ("secret_key", "oidc_rsa.pem"):
-        shutil.copy2(source / name, dest / name)
-    src = sqlite3.connect(source / "db.sqlite3")
-    dst = sqlite3.connect(dest / "db.sqlite3")
-    try:
-        src.backup(dst)
-    finally:
-        src.close()
-        dst.close()
 
 
 class Bench:

@@ -1,10 +1,16 @@
-"""What the benchmarks share about the machine: CPU time of other processes.
+"""What the benchmarks share about the machine: CPU time of other processes, pinning the
+target and the harness apart, and copying a seeded target data dir.
 
 Kept free of Locust and gevent, so a benchmark's parent process can import it without
 being monkey-patched.
 """
 
 from __future__ import annotations
+
+import os
+import shutil
+import sqlite3
+from pathlib import Path
 
 import psutil
 
@@ -19,3 +25,34 @@ def cpu_seconds(pids: list[int]) -> float:
         except psutil.Error:
             pass
     return total
+
+
+def can_pin() -> bool:
+    return hasattr(os, "sched_setaffinity") and (psutil.cpu_count() or 1) >= 2
+
+
+def pin_process(pid: int, cpu: int) -> None:
+    """Pin every thread of a process (sched_setaffinity, as taskset does); children inherit."""
+    try:
+        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
+    except OSError:
+        tids = [pid]
+    for tid in tids:
+        try:
+            os.sched_setaffinity(tid, {cpu})
+        except OSError:
+            pass  # a thread that just ended
+
+
+def copy_data_dir(source: Path, dest: Path) -> None:
+    """A target data dir from the seed: keys, and the database through SQLite's backup API."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in ("secret_key", "oidc_rsa.pem"):
+        shutil.copy2(source / name, dest / name)
+    src = sqlite3.connect(source / "db.sqlite3")
+    dst = sqlite3.connect(dest / "db.sqlite3")
+    try:
+        src.backup(dst)
+    finally:
+        src.close()
+        dst.close()

@@ -25,7 +25,12 @@ import numpy as np
 import pandas as pd
 
 from authsurge.analysis import generator, schema
-from authsurge.analysis.bottleneck import bottleneck, resource_windows
+from authsurge.analysis.bottleneck import (
+    CPU_BUSY_SHARE,
+    ONE_CORE_MAX,
+    bottleneck,
+    resource_windows,
+)
 from authsurge.analysis.cause import find_cause
 from authsurge.analysis.collapse import find_collapse
 from authsurge.analysis.cost import Completions, Resource, fit_costs
@@ -69,6 +74,7 @@ from authsurge.scenario import AnalysisConfig
 __all__ = ["RunAnalysis", "RunData", "analyze_run", "load_run"]
 
 Progress = Callable[[str], None]
+SMOOTH_WINDOWS = 5  # the cost model's span ends where arrivals, averaged this wide, reach a knee
 
 
 @dataclass
@@ -251,7 +257,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         }
     )
     step("cost")
-    t_from, t_to = _before_knees(index, curves, knees, request_steps, data.meta)
+    t_from, t_to = _before_knees(index, windows, curves, knees, request_steps, data.meta)
     done = _completions(data.requests, index, request_steps)
     fits = [fit_costs(r, done, t_from, t_to) for r in _resources(data.resources, data.metrics)]
     cost = [f.doc for f in fits]
@@ -364,31 +370,38 @@ def _completions(
 
 def _before_knees(
     index: RecordIndex,
+    windows: pd.DataFrame,
     curves: Curves,
     knees: dict[str, Knee],
     request_steps: list[str],
     meta: dict[str, Any],
 ) -> tuple[float, float]:
-    """The span the cost model may use: the run, up to the earliest first failing point of
-    any step (a queue built there drains later, so the cut is in time, not by load; and by
-    curve point, not by one window's noisy load). A level starts where it starts; a bin of
-    a continuous shape pools windows from anywhere in the run, so one early window of
-    chance load must not end the span: a bin counts from the median of its windows."""
+    """The span the cost model may use: the run, up to where the surge first reaches a
+    knee (a queue built there drains later, so the cut is in time, not by load).
+
+    With journey rows, that is the first window whose journey arrivals, averaged over
+    SMOOTH_WINDOWS, reach the lowest knee's arrivals/s (one window of chance load must not
+    end it). Without, it is the start of the earliest first failing curve point."""
     inside = np.flatnonzero(windows_inside_run(index, meta))
     if not inside.size:
         return math.nan, math.nan
+    start = float(index.window_start(int(inside[0])))
     end = float(index.window_start(int(inside[-1]) + 1))
+    reached = [knees[n] for n in request_steps if knees[n].reached]
+    arrivals = windows["arrivals_rps"].to_numpy(dtype=float)[: index.n_windows]
+    surge = [k.arrivals for k in reached if k.arrivals is not None]
+    if surge and np.isfinite(arrivals).any():
+        kernel = np.ones(SMOOTH_WINDOWS) / SMOOTH_WINDOWS
+        smooth = np.convolve(np.nan_to_num(arrivals), kernel, mode="same")
+        at = np.flatnonzero(smooth >= min(surge))
+        if at.size:
+            end = min(end, float(index.window_start(int(at[0]))))
+        return start, end
     for name in request_steps:
         k = knees[name]
-        if not k.reached or k.first_fail_point is None:
-            continue
-        point = curves.of(name).iloc[k.first_fail_point]
-        if curves.mode == "binned":
-            member = np.flatnonzero(curves.membership[index.series_of(name)] == point["pid"])
-            end = min(end, float(index.window_start(int(np.median(member)))))
-        else:
-            end = min(end, float(point["t_first"]))
-    return float(index.window_start(int(inside[0]))), end
+        if k.reached and k.first_fail_point is not None:
+            end = min(end, float(curves.of(name)["t_first"].iloc[k.first_fail_point]))
+    return start, end
 
 
 def _resources(resources: pd.DataFrame | None, metrics: pd.DataFrame | None) -> list[Resource]:
@@ -399,7 +412,15 @@ def _resources(resources: pd.DataFrame | None, metrics: pd.DataFrame | None) -> 
         t = target["t"].to_numpy(dtype=float)
         # a sample's cpu_percent covers the time since the previous one (the first primes it)
         if t.size > 1:
-            cpu = target["cpu_percent"].to_numpy(dtype=float)[1:] * 10.0
+            percent = target["cpu_percent"].to_numpy(dtype=float)[1:]
+            busiest = target["busiest_cpu_percent"].to_numpy(dtype=float)[1:]
+            cores = target["cpu_count"].to_numpy(dtype=float)[1:]
+            # at a CPU ceiling (all cores, or one process at one full core) the target
+            # queues: what it serves there is not what arrives, so those samples are out
+            ceiling = (percent >= CPU_BUSY_SHARE * 100 * np.maximum(cores, 1)) | (
+                (busiest >= CPU_BUSY_SHARE * 100) & (busiest <= ONE_CORE_MAX)
+            )
+            cpu = np.where(ceiling, np.nan, percent * 10.0)
             out.append(Resource("target CPU", "CPU-ms", t[:-1], t[1:], cpu))
     if metrics is not None:
         for name, rows in metrics.groupby("metric", observed=True):  # metrics: a handful

@@ -1,8 +1,8 @@
 """What each step costs the target: a resource's use attributed to the per-step request rates.
 
 Model, per sample interval i of the resource (the time between two samples), inside the
-run and before the first window at or past any step's knee (where the target is not
-queueing):
+run, before the surge first reaches a knee, and (for the target's CPU) not at a CPU
+ceiling, where the target is not queueing:
 
     usage(i) = idle + sum over units u of cost_u x rate_u(i),   idle >= 0, cost_u >= 0
 
@@ -173,7 +173,8 @@ def fit_costs(resource: Resource, completions: Completions, t_from: float, t_to:
         units=units,
         rule=(
             f"{resource.name} per sample interval = idle + sum of cost x requests/s served "
-            f"per step (NNLS), over the intervals before any knee; steps correlating >= "
+            f"per step (NNLS), over the intervals before the surge reaches a knee and off the "
+            f"CPU ceiling; steps correlating >= "
             f"{COLLINEAR:g} merged; {BOOTSTRAP_DRAWS}-draw bootstrap of the intervals, 95% "
             "intervals"
         ),

@@ -38,7 +38,7 @@ def cost_runs(target, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001
     from .real import cost_run, iterations_for
 
     tmp = tmp_path_factory.mktemp("cost-runs")
-    counts = (1, iterations_for(15.0), iterations_for(30.0))
+    counts = (1, iterations_for(25.0), iterations_for(50.0))
     return [cost_run(target.data_dir, tmp, n) for n in counts]
 
 
