@@ -114,6 +114,7 @@ def generate(run_dir: Path, rows: int, seed: int = 1) -> dict[str, float]:
         "processes": np.full(2 * seconds.size, 3, np.int32),
         "loop_lag_ms": np.concatenate([np.full(seconds.size, np.nan), np.full(seconds.size, 3.0)]),
         "cpu_count": np.full(2 * seconds.size, 2, np.int32),
+        "busiest_cpu_percent": np.concatenate([100 * load, 40 * load]),
     }).cast(RESOURCE_SCHEMA)
     pq.write_table(res, run_dir / "resources.parquet")
     pq.write_table(pa.table({"t": T0 + seconds.astype(float), "journey": ["login_api"] * seconds.size,
