@@ -19,7 +19,6 @@ from __future__ import annotations
 import locust  # noqa: F401 - gevent must patch ssl/socket before anything imports them
 
 import argparse
-import hashlib
 import json
 import logging
 import math
@@ -27,7 +26,6 @@ import os
 import shutil
 import tempfile
 import textwrap
-import time
 from pathlib import Path
 from typing import Any
 
@@ -35,29 +33,13 @@ from machine import can_pin, copy_data_dir, pin_process  # bench/ is sys.path[0]
 
 from authsurge import run as runner
 from authsurge.analysis import analyze_run
+from authsurge.pbkdf2 import hash_ms, iterations_for
 from authsurge.scenario import parse_scenario
 from authsurge.target import CLIENT_SECRET_ENV, PASSWORD_ENV, TargetOptions, start_target
 
 TARGET_CPU, HARNESS_CPU = 1, 0
 USERS = 100
 TOLERANCE = 0.15
-
-
-def hash_ms(iterations: int, repeat: int = 7) -> float:
-    """CPU ms of one PBKDF2-SHA256 (Django's password hash), best of `repeat`."""
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.process_time()
-        hashlib.pbkdf2_hmac("sha256", b"bench-cost-password", b"saltsaltsaltsaltsalt12", iterations)
-        best = min(best, time.process_time() - t0)
-    return best * 1000.0
-
-
-def iterations_for(ms: float) -> int:
-    if ms <= 0:
-        return 1
-    probe = 20_000
-    return max(1, round(probe * ms / hash_ms(probe)))
 
 
 def write_trace(path: Path, seconds: int) -> Path:

@@ -18,35 +18,18 @@ machine:
 
 from __future__ import annotations
 
-import hashlib
 import math
 import subprocess
 import sys
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from authsurge import run as runner
+from authsurge.pbkdf2 import hash_ms, iterations_for
 from authsurge.scenario import parse_scenario
 from authsurge.target import TargetOptions, TargetProcess, start_target
 from tests.conftest import seed_data_dir
 from tests.runner.helpers import scenario_text
-
-
-def hash_ms(iterations: int, repeat: int = 5) -> float:
-    """CPU ms of one PBKDF2-SHA256 of `iterations` (Django's password hash), best of `repeat`."""
-    best = math.inf
-    for _ in range(repeat):
-        t0 = time.process_time()
-        hashlib.pbkdf2_hmac("sha256", b"pytest-surge-password", b"saltsaltsaltsaltsalt12", iterations)
-        best = min(best, time.process_time() - t0)
-    return best * 1000.0
-
-
-def iterations_for(ms: float) -> int:
-    """The iteration count whose hash costs about `ms` here."""
-    probe = 20_000
-    return max(1, round(probe * ms / hash_ms(probe)))
 
 
 @dataclass(frozen=True)
@@ -59,15 +42,12 @@ class CostRun:
 # Times the hash once a second in its own process while a run goes on: a shared machine's
 # speed drifts (a VM's neighbours), so the known answer is taken when the target worked.
 HASH_CLOCK = """
-import hashlib, statistics, sys, time
+import statistics, sys, time
+from authsurge.pbkdf2 import hash_ms
 n, seconds = int(sys.argv[1]), float(sys.argv[2])
-def once(k):
-    t0 = time.process_time()
-    hashlib.pbkdf2_hmac("sha256", b"pytest-surge-password", b"saltsaltsaltsaltsalt12", k)
-    return (time.process_time() - t0) * 1000.0
 times, end = [], time.monotonic() + seconds
 while time.monotonic() < end:
-    times.append(once(n) - once(1))
+    times.append(hash_ms(n, repeat=1) - hash_ms(1, repeat=1))
     time.sleep(1.0)
 print(statistics.median(times))
 """
