@@ -331,7 +331,7 @@ def cmd_analyze(args: argparse.Namespace) -> int:
 
 
 def cmd_report(args: argparse.Namespace) -> int:
-    from authsurge.report.progress import StageProgress
+    from authsurge.report.stage_progress import StageProgress
 
     with StageProgress(f"report {args.run_dir}") as progress:
         if args.summary:
@@ -357,7 +357,7 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def cmd_compare(args: argparse.Namespace) -> int:
     from authsurge.analysis.compare import CompareRule, compare_dirs
-    from authsurge.report.progress import StageProgress
+    from authsurge.report.stage_progress import StageProgress
 
     rule = CompareRule(
         confidence=args.confidence,

@@ -100,7 +100,7 @@ def report_internal_error(
         else "the full traceback could not be written to the run directory or the temp dir"
     )
     # No secret redaction here: secrets are `Secret` objects that never show their value
-    # (authsurge.secrets), so they cannot reach an exception message by accident.
+    # (authsurge.secret), so they cannot reach an exception message by accident.
     _say(f"{prog}: internal error in {command!r}: {one_line(exc)} ({where})")
     return int(ExitStatus.INTERNAL_ERROR)
 

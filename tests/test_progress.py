@@ -7,7 +7,7 @@ from types import SimpleNamespace
 
 import numpy as np
 
-from authsurge.progress import Progress
+from authsurge.run.progress_line import Progress
 from authsurge.traffic.schedule import Plan
 
 

@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from authsurge.analysis import generator, schema
+from authsurge.analysis import schema, selfcheck
 from authsurge.analysis.bottleneck import (
     CPU_BUSY_SHARE,
     ONE_CORE_MAX,
@@ -42,7 +42,6 @@ from authsurge.analysis.knee import (
     find_knee,
     knee_rule,
 )
-from authsurge.analysis.load import ANALYSIS_COLUMNS, RunData, load_run
 from authsurge.analysis.ranking import (
     TIE_RULE,
     StepKnee,
@@ -51,6 +50,7 @@ from authsurge.analysis.ranking import (
     not_judged_reason,
 )
 from authsurge.analysis.rejections import rejection_warnings
+from authsurge.analysis.rundir_reader import ANALYSIS_COLUMNS, RunData, load_run
 from authsurge.analysis.usl import usl_for_points
 from authsurge.analysis.verdict import (
     dropped_journeys,
@@ -215,14 +215,14 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     resources = resource_windows(data.resources, index)
     if resources is None:
         warnings.append("no resources.parquet: target CPU and memory at the knee are unknown")
-    gen = generator.check(data.resources)
-    bound_windows = generator.window_mask(gen, index)
+    gen = selfcheck.check(data.resources)
+    bound_windows = selfcheck.window_mask(gen, index)
     for name in index.series_names:
-        generator.mark_knee(name, knees[name], curves, index, bound_windows)
-    gen_section = generator.section(
+        selfcheck.mark_knee(name, knees[name], curves, index, bound_windows)
+    gen_section = selfcheck.section(
         gen, data.started_at, ended if isinstance(ended, int | float) else None
     )
-    if (note := generator.run_warning(gen_section)) is not None:
+    if (note := selfcheck.run_warning(gen_section)) is not None:
         warnings.append(note)
     step("steps")
     summaries = _series_summaries(data.requests, index)
@@ -274,7 +274,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         )
     step("verdict")
     demand = peak_demand(index, windows, curves, data.schedule, config)
-    verdict = generator.adjust_verdict(headroom(demand, knees, cause), knees)
+    verdict = selfcheck.adjust_verdict(headroom(demand, knees, cause), knees)
     slo_results = evaluate_slos(slos, index, windows)
     retry = retry_amplification(data.requests, index)
     dropped = dropped_journeys(index, data.meta)

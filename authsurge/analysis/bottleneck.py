@@ -29,8 +29,8 @@ import numpy as np
 import pandas as pd
 
 from authsurge.analysis.curves import Curves
-from authsurge.analysis.generator import warning_text
 from authsurge.analysis.knee import Knee, finite_or_none
+from authsurge.analysis.selfcheck import warning_text
 from authsurge.analysis.windows import RecordIndex
 
 CPU_BUSY_SHARE = 0.9

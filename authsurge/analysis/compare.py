@@ -91,8 +91,8 @@ from authsurge.analysis.knee import (
     find_knee,
     knee_rule,
 )
-from authsurge.analysis.load import analysis_config, parse_slos
 from authsurge.analysis.resample import LATENCY_COLUMNS, WindowCounts, resampled_curves
+from authsurge.analysis.rundir_reader import analysis_config, parse_slos
 from authsurge.errors import BadInput
 
 COMPARE_FORMAT_VERSION = 1
@@ -366,7 +366,9 @@ def compare_dirs(
     An analysed run is read from its digest (authsurge.analysis.digest, written by
     `analyze`); a run without a fresh one is analysed here and its digest written.
     """
-    from authsurge.analysis.load import read_meta  # meta.json as a dict, through rundir's reader
+    from authsurge.analysis.rundir_reader import (
+        read_meta,  # meta.json as a dict, through rundir's reader
+    )
 
     base_meta, cand_meta = read_meta(Path(base_dir)), read_meta(Path(candidate_dir))
     check_comparable(base_meta, cand_meta, force)  # before minutes of analysis, not after

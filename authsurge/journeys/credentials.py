@@ -16,7 +16,7 @@ from pathlib import Path
 
 from authsurge.errors import BadInput
 from authsurge.scenario import ClientConfig, CredentialsConfig, Scenario
-from authsurge.secrets import Secret, load_secret
+from authsurge.secret import Secret, load_secret
 
 # Step groups that type a password, and those that talk to the OIDC client.
 PASSWORD_GROUPS = frozenset(("form_login", "oidc_login"))

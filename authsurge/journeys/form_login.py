@@ -18,7 +18,7 @@ from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import resolve_url
 from authsurge.rundir import records as record
 from authsurge.scenario import FormLoginSettings, FormSpec, SuccessRule
-from authsurge.secrets import Secret
+from authsurge.secret import Secret
 
 REJECTED_REASON = "form re-shown: wrong credentials?"
 

@@ -21,7 +21,7 @@ from urllib.parse import urldefrag, urljoin
 from selectolax.lexbor import LexborHTMLParser, LexborNode
 
 from authsurge.journeys.urls import quote_value
-from authsurge.secrets import Secret
+from authsurge.secret import Secret
 
 # Input types whose value a browser never submits as a plain field.
 _NOT_SUBMITTED = frozenset(("submit", "image", "reset", "button", "file"))

@@ -24,7 +24,7 @@ from authsurge.journeys.state import JourneyContext, JourneyResult, JourneyState
 from authsurge.journeys.tokens import ClientCredentials, Introspect, Refresh, Revoke, Userinfo
 from authsurge.rundir import records as record
 from authsurge.scenario import ClientConfig, FlowSettings, Scenario, request_names
-from authsurge.secrets import Secret
+from authsurge.secret import Secret
 
 # Step groups that need a token from an earlier step, and which earlier steps give one.
 _NEEDS = {

@@ -37,7 +37,7 @@ from authsurge.journeys.tokens import (
 )
 from authsurge.journeys.urls import add_query, resolve_url, without_query
 from authsurge.scenario import OidcSettings
-from authsurge.secrets import Secret
+from authsurge.secret import Secret
 
 _EXTRA_PAGES = 3  # beyond max_redirects: the login page, the login submit, the consent page
 

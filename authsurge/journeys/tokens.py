@@ -27,7 +27,7 @@ from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import form_encode, resolve_url
 from authsurge.rundir import records as record
 from authsurge.scenario import ClientConfig, TokenSettings
-from authsurge.secrets import Secret
+from authsurge.secret import Secret
 
 _ERROR_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 

@@ -60,7 +60,9 @@ def plots_are_fresh(run_dir: Path) -> bool:
 
 def load_inputs(run_dir: str | Path, *, progress: Progress | None = None) -> ReportInputs:
     """analysis.json and the plots of a run, analysing it first when they are missing or stale."""
-    from authsurge.analysis.load import read_meta  # meta.json as a dict, through rundir's reader
+    from authsurge.analysis.rundir_reader import (
+        read_meta,  # meta.json as a dict, through rundir's reader
+    )
 
     run_dir = Path(run_dir)
     meta = read_meta(run_dir)  # RunDirError when not a run
@@ -80,7 +82,9 @@ def load_with_baseline(
     """The run's inputs and, with a baseline, its comparison against it (BadInput when the
     scenarios differ, unless forced: said before any analysis runs)."""
     from authsurge.analysis.compare import check_comparable, compare_dirs
-    from authsurge.analysis.load import read_meta  # meta.json as a dict, through rundir's reader
+    from authsurge.analysis.rundir_reader import (
+        read_meta,  # meta.json as a dict, through rundir's reader
+    )
 
     if baseline is not None:
         check_comparable(read_meta(Path(baseline)), read_meta(Path(run_dir)), force)

@@ -17,7 +17,7 @@ def analyze_to_terminal(run_dir: Path, *, as_json: bool, plots: bool) -> int:
     """Analyse a run, write analysis.json (and plots), print the summary or the JSON;
     the exit status: GATE_FAILED when an SLO was breached (`analyze`, `run`, `make demo`)."""
     from authsurge.analysis import analyze_run
-    from authsurge.report.progress import StageProgress
+    from authsurge.report.stage_progress import StageProgress
 
     with StageProgress(f"analyze {run_dir}") as progress:
         analysis = analyze_run(run_dir, progress=progress)

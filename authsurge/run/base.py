@@ -37,15 +37,15 @@ import psutil
 import authsurge
 from authsurge import crashlog, rundir
 from authsurge.journeys import load_scenario_secrets
-from authsurge.progress import Progress
 from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, PrometheusScraper, ResourceSampler
 from authsurge.run.options import RunOptions, RunResult
 from authsurge.run.preflight import check_target, scenario_target_pids
+from authsurge.run.progress_line import Progress
 from authsurge.rundir import records as record
 from authsurge.rundir.meta import HarnessInfo, Level, RunMeta, TargetInfo, TrafficInfo
 from authsurge.scenario import Scenario
-from authsurge.secrets import RedactingFilter, Secret
+from authsurge.secret import RedactingFilter, Secret
 from authsurge.traffic.schedule import Plan, planned_rate_table
 from authsurge.traffic.shapes import RateCurve
 

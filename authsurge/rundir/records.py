@@ -5,7 +5,7 @@ its footer is written at close, so a harness killed with SIGKILL would leave not
 Each writer appends one record batch to an Arrow IPC *stream* (``*.arrows``) at least
 once a second; a stream is readable up to its last complete batch, so a SIGKILL loses at
 most the unflushed second. A clean close (also SIGINT) compacts the stream into a
-Parquet shard and removes it. Readers (``authsurge.analysis.load``) take both.
+Parquet shard and removes it. Readers (``authsurge.analysis.rundir_reader``) take both.
 """
 
 from __future__ import annotations

@@ -29,7 +29,7 @@ from typing import Any
 import psutil
 
 from authsurge.errors import BadInput, TargetUnreachable
-from authsurge.secrets import load_secret
+from authsurge.secret import load_secret
 from authsurge.target.capacity import reset_slots
 from authsurge.target.keys import ensure_rsa_key, ensure_secret_key
 from authsurge.target.layout import (

@@ -8,7 +8,7 @@ from authsurge.errors import BadInput
 from authsurge.journeys import AccountPool, load_scenario_secrets
 from authsurge.journeys.credentials import usernames
 from authsurge.scenario import CredentialsConfig
-from authsurge.secrets import Secret
+from authsurge.secret import Secret
 
 from .helpers import SERVICE_CLIENT, dot_oidc, scenario
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from authsurge.journeys import forms
-from authsurge.secrets import Secret
+from authsurge.secret import Secret
 
 HTML = Path(__file__).parent / "html"
 

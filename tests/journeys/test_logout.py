@@ -7,7 +7,7 @@ from authsurge.journeys.credentials import Account
 from authsurge.journeys.logout import FormLogout
 from authsurge.rundir import records as record
 from authsurge.scenario import ApiSettings
-from authsurge.secrets import Secret
+from authsurge.secret import Secret
 
 from .helpers import context, dot_oidc, harness, scenario
 

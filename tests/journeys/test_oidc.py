@@ -7,7 +7,7 @@ import pytest
 from authsurge.journeys import OidcLogin, Provider, StepFailed, exchange_code, person
 from authsurge.journeys.credentials import Account
 from authsurge.rundir import records as record
-from authsurge.secrets import Secret
+from authsurge.secret import Secret
 
 from .helpers import context, dot_oidc, harness, scenario
 

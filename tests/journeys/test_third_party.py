@@ -225,7 +225,7 @@ def test_oidc_provider_consent_never_stops_at_its_consent_page(oidc_provider, re
 def test_oidc_provider_replayed_code_is_invalid_grant(oidc_provider, recorded):
     from authsurge.journeys import OidcLogin, Provider, StepFailed, exchange_code, person
     from authsurge.journeys.credentials import Account
-    from authsurge.secrets import Secret
+    from authsurge.secret import Secret
 
     from .helpers import context
 

@@ -10,7 +10,7 @@ from authsurge.journeys import OidcLogin, Provider, Refresh, StepFailed, person
 from authsurge.journeys.credentials import Account
 from authsurge.rundir import records as record
 from authsurge.scenario import TokenSettings
-from authsurge.secrets import Secret
+from authsurge.secret import Secret
 
 from .helpers import SERVICE_CLIENT, context, dot_oidc, harness, scenario
 

@@ -9,7 +9,7 @@ import pytest
 
 from authsurge.cli import main
 from authsurge.errors import ExitStatus
-from authsurge.report.progress import StageProgress
+from authsurge.report.stage_progress import StageProgress
 from tests.planted import planted_run
 
 

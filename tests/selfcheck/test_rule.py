@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from authsurge import selfcheck
+from authsurge.analysis import selfcheck
 
 
 def samples(cpu, lag=None, source="harness:worker-0", t0=100.0, dt=1.0):

@@ -1,6 +1,6 @@
 """Generator-bound seconds in the analysis: which knees the client made, not the target.
 
-The rule itself is `authsurge.selfcheck` (CPU > 90% of one core or loop lag > 50 ms,
+The rule itself is `rule.py` beside this module (CPU > 90% of one core or loop lag > 50 ms,
 sustained for 3 samples or 3 s, per load-generating worker). Here its spans become:
 
 - the ``generator`` section of analysis.json: {sampled, bound_seconds: [[start, end], ...],
@@ -24,11 +24,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from authsurge import selfcheck
 from authsurge.analysis.curves import Curves
 from authsurge.analysis.knee import Knee
+from authsurge.analysis.selfcheck import rule
+from authsurge.analysis.selfcheck.rule import GeneratorCheck
 from authsurge.analysis.windows import RecordIndex
-from authsurge.selfcheck import GeneratorCheck
 
 CLIENT_FIRST = "the client saturated first; add workers"
 
@@ -36,7 +36,7 @@ CLIENT_FIRST = "the client saturated first; add workers"
 def check(resources: pd.DataFrame | None) -> GeneratorCheck | None:
     if resources is None or resources.empty:
         return None
-    return selfcheck.check_samples(
+    return rule.check_samples(
         resources["t"].to_numpy(dtype=float),
         np.asarray(resources["source"], dtype=object),
         resources["cpu_percent"].to_numpy(dtype=float),
@@ -107,7 +107,7 @@ def section(
             "bound_seconds": [],
             "bound_s": None,
             "share_of_run": None,
-            "rule": selfcheck.RULE,
+            "rule": rule.RULE,
             "per_worker": {},
         }
     spans = [
@@ -121,7 +121,7 @@ def section(
         "bound_seconds": [[a, b] for a, b in spans],
         "bound_s": round(bound, 3) if gen.sampled else None,
         "share_of_run": bound / duration if duration and gen.sampled else None,
-        "rule": selfcheck.RULE,
+        "rule": rule.RULE,
         "per_worker": {name: w.to_json() for name, w in gen.per_worker.items()},
     }
 

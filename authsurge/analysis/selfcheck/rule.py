@@ -20,7 +20,7 @@ The rule (``RULE``):
 
 This module needs only numpy: the runner records the samples (resources.parquet) and the
 analysis judges them, mapping the spans onto its windows and knees
-(`authsurge.analysis.generator`).
+(`authsurge.analysis.selfcheck`).
 """
 
 from __future__ import annotations
