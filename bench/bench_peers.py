@@ -4,7 +4,7 @@ One trivial keep-alive endpoint (nginx from Debian's packages, `return 200 "ok"`
 worker pinned to core 0), and one client at a time pinned to core 1, each for the same
 warm-up and measurement window, in the same run:
 
-  authsurge      authsurge's HTTP client (authsurge.journeys.http, as the journeys use
+  authsurge      authsurge's HTTP client (authsurge.journeys.client, as the journeys use
                  it) with the Recorder on events.request writing every request to a real
                  StreamTable flushed by a Flusher: the run format, as `authsurge run` writes it
   authsurge-bare the same client, no Recorder
@@ -198,7 +198,8 @@ class Nginx:
 
 def _authsurge_user(url: str, record: bool, tmp: Path) -> tuple[type[User], Any]:
     """A Locust user running authsurge's HTTP client in a tight loop, as a journey step does."""
-    from authsurge.journeys.http import HttpClient, HttpSettings, Reporter, StepFailed
+    from authsurge.journeys.client import HttpClient, HttpSettings, StepFailed
+    from authsurge.journeys.reporting import Reporter
     from authsurge.recorder import Recorder
     from authsurge.rundir import records as rec
 
@@ -391,7 +392,7 @@ def recorder_cost_us(n: int = 100_000, rounds: int = 5) -> float:
     import locust.event
     from locust.stats import RequestStats
 
-    from authsurge.journeys.http import Reporter
+    from authsurge.journeys.reporting import Reporter
     from authsurge.recorder import Recorder
     from authsurge.rundir import records as rec
 

@@ -9,6 +9,7 @@ with the record columns in `context`) and returns a `JourneyResult`.
 from __future__ import annotations
 
 from authsurge.journeys.api import ApiCalls
+from authsurge.journeys.client import HttpClient, HttpSettings, StepFailed
 from authsurge.journeys.credentials import (
     Account,
     AccountPool,
@@ -16,7 +17,6 @@ from authsurge.journeys.credentials import (
     load_scenario_secrets,
 )
 from authsurge.journeys.form_login import FormLogin
-from authsurge.journeys.http import HttpClient, HttpSettings, StepFailed
 from authsurge.journeys.journey import Journey, build_journeys, compose, person
 from authsurge.journeys.logout import FormLogout, OidcLogout
 from authsurge.journeys.oidc import OidcLogin, Provider, exchange_code

@@ -8,7 +8,8 @@ from __future__ import annotations
 import random
 from itertools import accumulate
 
-from authsurge.journeys.http import StepFailed, status_outcome
+from authsurge.journeys.client import StepFailed
+from authsurge.journeys.reporting import status_outcome
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.tokens import oauth_error, with_hints
 from authsurge.journeys.urls import resolve_url

@@ -10,7 +10,7 @@ import logging
 import time
 from email.utils import parsedate_to_datetime
 
-log = logging.getLogger("authsurge.journeys.http")
+log = logging.getLogger("authsurge.journeys.client")
 
 _secure_warned = False
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import re
 
 from authsurge.journeys import forms
-from authsurge.journeys.http import HttpClient, Response, StepFailed
+from authsurge.journeys.client import HttpClient, Response, StepFailed
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import resolve_url
 from authsurge.rundir import records as record

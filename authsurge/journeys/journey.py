@@ -15,11 +15,12 @@ from contextlib import contextmanager
 
 from authsurge.errors import BadInput
 from authsurge.journeys.api import ApiCalls
+from authsurge.journeys.client import HttpClient, HttpSettings, PersonLeft, StepFailed
 from authsurge.journeys.credentials import ScenarioSecrets
 from authsurge.journeys.form_login import FormLogin
-from authsurge.journeys.http import HttpClient, HttpSettings, PersonLeft, Reporter, StepFailed
 from authsurge.journeys.logout import FormLogout, OidcLogout
 from authsurge.journeys.oidc import OidcLogin, Provider
+from authsurge.journeys.reporting import Reporter
 from authsurge.journeys.state import JourneyContext, JourneyResult, JourneyState, Step
 from authsurge.journeys.tokens import ClientCredentials, Introspect, Refresh, Revoke, Userinfo
 from authsurge.rundir import records as record

@@ -10,7 +10,7 @@ from __future__ import annotations
 from urllib.parse import parse_qsl
 
 from authsurge.journeys import forms
-from authsurge.journeys.http import StepFailed
+from authsurge.journeys.client import StepFailed
 from authsurge.journeys.oidc import AuthRequest, Provider
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import add_query, form_encode, resolve_url, without_query

@@ -26,7 +26,8 @@ from urllib.parse import parse_qsl
 from authsurge.rundir import records as record
 from authsurge.journeys import forms
 from authsurge.journeys.form_login import REJECTED_REASON, login_pairs, no_form_reason
-from authsurge.journeys.http import HttpClient, Response, StepFailed, status_outcome
+from authsurge.journeys.client import HttpClient, Response, StepFailed
+from authsurge.journeys.reporting import status_outcome
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.tokens import (
     check_bearer,

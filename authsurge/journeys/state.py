@@ -7,8 +7,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
 if TYPE_CHECKING:
+    from authsurge.journeys.client import HttpClient
     from authsurge.journeys.credentials import Account
-    from authsurge.journeys.http import HttpClient
 
 
 @dataclass

@@ -16,15 +16,11 @@ import json
 import re
 from typing import Any, Protocol
 
-from authsurge.journeys.http import (
-    HttpClient,
-    Response,
-    StepFailed,
-    basic_auth,
-    status_outcome,
-)
+from authsurge.journeys.client import HttpClient, Response, StepFailed
+from authsurge.journeys.reporting import status_outcome
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import form_encode, resolve_url
+from authsurge.journeys.wire import basic_auth
 from authsurge.rundir import records as record
 from authsurge.scenario import ClientConfig, TokenSettings
 from authsurge.secret import Secret

@@ -30,7 +30,7 @@ from typing import Any, ClassVar
 
 from authsurge.journeys.credentials import AccountPool, load_scenario_secrets
 from authsurge.journeys.journey import Journey, build_journeys, compose
-from authsurge.journeys.http import HttpSettings
+from authsurge.journeys.client import HttpSettings
 from authsurge.journeys.state import JourneyContext, JourneyResult
 from authsurge.scenario import Scenario, load_scenario
 

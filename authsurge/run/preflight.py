@@ -10,7 +10,7 @@ from collections.abc import Iterable
 import psutil
 
 from authsurge.errors import BadInput, TargetUnreachable
-from authsurge.journeys.http import HttpSettings
+from authsurge.journeys.client import HttpSettings
 from authsurge.resources import target_pids
 from authsurge.scenario import Scenario
 

@@ -14,7 +14,7 @@ import time
 import pytest
 
 from authsurge.analysis import analyze_run
-from authsurge.journeys import http
+from authsurge.journeys.client import Connection
 from tests.runner.helpers import run_scenario
 
 BURN_S = 0.025
@@ -35,7 +35,7 @@ run: {{duration_s: {duration}, drain_s: 1}}
 
 @pytest.fixture()
 def expensive_client(monkeypatch: pytest.MonkeyPatch) -> None:
-    original = http._Connection.request
+    original = Connection.request
 
     def burning(self, head, body):  # bounded: 25 ms of CPU, then the real request
         until = time.perf_counter() + BURN_S
@@ -43,7 +43,7 @@ def expensive_client(monkeypatch: pytest.MonkeyPatch) -> None:
             pass
         return original(self, head, body)
 
-    monkeypatch.setattr(http._Connection, "request", burning)
+    monkeypatch.setattr(Connection, "request", burning)
 
 
 def test_a_cpu_starved_harness_is_flagged_and_its_knee_not_called_capacity(

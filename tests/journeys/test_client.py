@@ -1,4 +1,5 @@
-"""The journeys' HTTP client and cookie jar against a scripted server (gevent, 127.0.0.1)."""
+"""The journeys' HTTP client, its wire format and cookie jar against a scripted server
+(gevent, 127.0.0.1)."""
 
 from __future__ import annotations  # noqa: I001 - gevent sorts first: it patches before ssl
 
@@ -17,7 +18,7 @@ from authsurge.rundir import records as record
 from authsurge.journeys import HttpClient, HttpSettings, StepFailed
 from authsurge.journeys import cookies as cookies_module
 from authsurge.journeys.cookies import CookieJar
-from authsurge.journeys.http import Reporter
+from authsurge.journeys.reporting import Reporter
 from authsurge.scenario import TargetConfig
 
 # path -> raw response bytes (None: close without answering; "hang": never answer)
@@ -206,7 +207,7 @@ def test_domain_cookies_match_subdomains_only_for_names():
 def test_secure_cookie_over_plain_http_is_dropped_with_one_warning(client, caplog, monkeypatch):
     http, _ = client
     monkeypatch.setattr(cookies_module, "_secure_warned", False)
-    with caplog.at_level(logging.WARNING, logger="authsurge.journeys.http"):
+    with caplog.at_level(logging.WARNING, logger="authsurge.journeys.client"):
         get(http, "/secure")
         get(http, "/secure")
     assert "sid" not in http.jar.names()

@@ -1,14 +1,19 @@
-"""The journeys' HTTP client: geventhttpclient, a small cookie jar, and one event per request.
-
-Why not Locust's FastHttpSession or `requests`: this is the harness's hot path, and every
-microsecond spent here is a microsecond the load generator is not generating load.
-geventhttpclient's C parser plus a cookie jar that does only what a browser does for
-one origin keeps a whole OIDC login well under a millisecond of client CPU per request.
+"""The journeys' HTTP client: one person's browser, its connections and its cookies.
 
 One `HttpClient` is one person's browser for one journey attempt: its own connections
-and its own cookie jar (a shared jar would let SSO skip the password step). Each request
-is reported exactly once through Locust's `events.request`, after the step has judged
-the response, so the event carries the step's verdict (outcome, reason).
+(one persistent HTTP/1.1 connection per origin, DNS cached per process, TLS from the
+target config) and its own cookie jar (a shared jar would let SSO skip the password
+step). It refuses hosts outside `target.allowed_hosts`, bounds every request by
+`timeout_s`, and ends the journey with `PersonLeft` after the `leave_after` request.
+Each request is reported exactly once through Locust's `events.request`, after the step
+has judged the response, so the event carries the step's verdict (outcome, reason):
+`reporting.py` fires the event, `wire.py` writes and reads the HTTP/1.1 messages.
+
+Why not Locust's FastHttpSession or `requests`: this is the harness's hot path, and every
+microsecond spent here is a microsecond the load generator is not generating load. Plain
+gevent sockets, a response head parsed with a few string splits and a cookie jar that
+does only what a browser does for one origin keep the client's CPU per request small
+(measured in authsurge/journeys/README.md, "Speed").
 """
 
 from __future__ import annotations  # noqa: I001 - gevent sorts first: it must patch before ssl
@@ -17,28 +22,32 @@ import gevent
 import gevent.socket
 import gevent.ssl
 
-import base64
 import json
 import logging
 import select
 import socket
 import ssl
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, NamedTuple
-from urllib.parse import quote_plus
+from typing import Any
 
-from authsurge.rundir import records as record
 from authsurge.journeys.cookies import CookieJar
+from authsurge.journeys.reporting import Reporter, status_outcome, transport_outcome
 from authsurge.journeys.urls import resolve_location, split
+from authsurge.journeys.wire import (
+    ConnectionClosed,
+    Head,
+    HTTPParseError,
+    read_response,
+    request_head,
+)
+from authsurge.rundir import records as record
 from authsurge.scenario import TargetConfig
 
 log = logging.getLogger(__name__)
 
 REDIRECTS = frozenset((301, 302, 303, 307, 308))
-USER_AGENT = "authsurge"
 
 
 class StepFailed(Exception):
@@ -58,10 +67,6 @@ class PersonLeft(Exception):
     def __init__(self, step: str) -> None:
         super().__init__(f"left after {step}")
         self.step = step
-
-
-class RequestError(Exception):
-    """The `exception` of a failed request event: its str() is the short, secret-free reason."""
 
 
 # --- settings shared by every run of a journey ------------------------------------------
@@ -129,15 +134,7 @@ def _resolve_cached(host: str, port: int) -> list[Any]:
     return found
 
 
-class ConnectionClosed(Exception):
-    """The server closed the connection before a complete response."""
-
-
-class HTTPParseError(Exception):
-    """The answer is not HTTP/1.x."""
-
-
-class _Connection:
+class Connection:
     """One persistent HTTP/1.1 connection to one origin, reopened when the server closes it.
 
     Requests go out one at a time (a person's browser tab). A connection is reopened
@@ -202,7 +199,7 @@ class _Connection:
             sent = sock.send(data)  # one syscall for a request that fits the socket buffer
             if sent < len(data):
                 sock.sendall(data[sent:])
-            answer, data, keep = _read_response(sock, head.startswith(b"HEAD "))
+            answer, data, keep = read_response(sock, head.startswith(b"HEAD "))
         except BaseException:
             self.close()
             raise
@@ -213,119 +210,7 @@ class _Connection:
         return answer, data
 
 
-_MAX_HEAD = 65536
-
-
-class Head(NamedTuple):
-    status: int
-    headers: dict[str, str]
-    set_cookies: list[str]
-
-
-def _read_response(sock: Any, head_request: bool) -> tuple[Head, bytes, bool]:
-    """Read one response: (status and headers, body, keep-alive).
-
-    A plain reader rather than a callback parser: on a 2-core load generator every
-    Python call per header adds up, and a response head is one split away from parsed.
-    Handles Content-Length, chunked and close-delimited bodies and interim 1xx answers.
-    """
-    buf = b""
-    while True:
-        while True:
-            end = buf.find(b"\r\n\r\n")
-            if end >= 0:
-                break
-            if len(buf) > _MAX_HEAD:
-                raise HTTPParseError("response head too large")
-            data = sock.recv(65536)
-            if not data:
-                raise ConnectionClosed("closed")
-            buf += data
-        lines = buf[:end].decode("latin-1").split("\r\n")
-        buf = buf[end + 4 :]
-        version, _, rest = lines[0].partition(" ")
-        code = rest[:3]
-        if not version.startswith("HTTP/1.") or not code.isdigit():
-            raise HTTPParseError("not an HTTP/1.x status line")
-        status = int(code)
-        if status >= 200 or status == 101:
-            break
-    headers: dict[str, str] = {}  # lower-case names; repeated fields joined with ", "
-    cookies: list[str] = []
-    name = ""
-    for line in lines[1:]:
-        if line[:1] in (" ", "\t") and name:  # obsolete line folding
-            headers[name] += " " + line.strip()
-            continue
-        name, sep, value = line.partition(":")
-        if not sep:
-            raise HTTPParseError("malformed header line")
-        name = name.lower()
-        value = value.strip()
-        if name == "set-cookie":
-            cookies.append(value)
-            name = ""
-        elif name in headers:
-            headers[name] += ", " + value
-        else:
-            headers[name] = value
-    head = Head(status, headers, cookies)
-    connection = headers.get("connection", "").lower()
-    keep = "close" not in connection and (version != "HTTP/1.0" or "keep-alive" in connection)
-    if head_request or status in (204, 304) or 100 <= status < 200:
-        return head, b"", keep
-    if headers.get("transfer-encoding", "").lower().endswith("chunked"):
-        return head, _read_chunked(sock, buf), keep
-    if "content-length" in headers:
-        value = headers["content-length"]
-        if not value.isdigit():
-            raise HTTPParseError("bad Content-Length")
-        length = int(value)
-        while len(buf) < length:
-            data = sock.recv(max(65536, length - len(buf)))
-            if not data:
-                raise ConnectionClosed("closed")
-            buf += data
-        return head, buf[:length], keep
-    chunks = [buf]  # no length: the body ends when the server closes the connection
-    while True:
-        data = sock.recv(65536)
-        if not data:
-            return head, b"".join(chunks), False
-        chunks.append(data)
-
-
-def _read_chunked(sock: Any, buf: bytes) -> bytes:
-    body = bytearray()
-    while True:
-        while (eol := buf.find(b"\r\n")) < 0:
-            data = sock.recv(65536)
-            if not data:
-                raise ConnectionClosed("closed")
-            buf += data
-        try:
-            size = int(buf[:eol].split(b";", 1)[0].strip(), 16)
-        except ValueError:
-            raise HTTPParseError("bad chunk size") from None
-        buf = buf[eol + 2 :]
-        if size == 0:
-            # trailers (usually none) end with an empty line
-            while not (buf.startswith(b"\r\n") or b"\r\n\r\n" in buf):
-                data = sock.recv(65536)
-                if not data:
-                    raise ConnectionClosed("closed")
-                buf += data
-            return bytes(body)
-        while len(buf) < size + 2:
-            data = sock.recv(65536)
-            if not data:
-                raise ConnectionClosed("closed")
-            buf += data
-        body += buf[:size]
-        buf = buf[size + 2 :]
-
-
-# --- responses and reporting ------------------------------------------------------------
+# --- responses --------------------------------------------------------------------------
 
 
 class Response:
@@ -393,53 +278,6 @@ class Response:
         return f"{self.status} on {self.method} {self.path}"
 
 
-def status_outcome(status: int) -> str:
-    if 400 <= status < 500:
-        return record.HTTP_4XX
-    if status >= 500:
-        return record.HTTP_5XX
-    return record.UNEXPECTED_PAGE
-
-
-class Reporter:
-    """Fires Locust's request event with the record columns of one journey attempt."""
-
-    __slots__ = ("fire", "base")
-
-    def __init__(self, fire: Callable[..., Any], base: dict[str, Any]) -> None:
-        self.fire = fire
-        self.base = base  # journey, journey_id, person_id, attempt, t_intended, worker
-
-    def request(
-        self,
-        method: str,
-        step: str,
-        url: str,
-        status: int,
-        start: float,
-        elapsed_ms: float,
-        length: int,
-        outcome: str,
-        reason: str,
-    ) -> None:
-        context = self.base.copy()
-        context["status"] = status
-        context["outcome"] = outcome
-        context["reason"] = reason
-        context["method"] = method
-        self.fire(
-            request_type=method,
-            name=step,
-            response_time=elapsed_ms,
-            response_length=length,
-            response=None,
-            exception=None if outcome == record.OK else RequestError(reason),
-            start_time=start,
-            url=url,
-            context=context,
-        )
-
-
 # --- the client -------------------------------------------------------------------------
 
 
@@ -453,7 +291,7 @@ class HttpClient:
         self.reporter = reporter
         self.leave_after = leave_after  # JourneyConfig.abandon_after
         self.jar = CookieJar()
-        self._conns: dict[tuple[str, str, int], _Connection] = {}
+        self._conns: dict[tuple[str, str, int], Connection] = {}
         self._pending: Response | None = None
 
     def close(self) -> None:
@@ -507,28 +345,12 @@ class HttpClient:
         key = (scheme, host, port)
         conn = self._conns.get(key)
         if conn is None:
-            conn = self._conns[key] = _Connection(scheme, host, port, self.settings)
-        lines = [
-            f"{method} {target} HTTP/1.1\r\nHost: {conn.host_header}\r\nUser-Agent: {USER_AGENT}\r\n"
-        ]
-        if headers is None:
-            lines.append("Accept: */*\r\n")
-        else:
-            for name, value in headers.items():
-                lines.append(f"{name}: {value}\r\n")
+            conn = self._conns[key] = Connection(scheme, host, port, self.settings)
         cookie = self.jar.header(scheme, host, path)
-        if cookie:
-            lines.append(f"Cookie: {cookie}\r\n")
-        if form:
-            lines.append("Content-Type: application/x-www-form-urlencoded\r\n")
-        if body is not None:
-            lines.append(f"Content-Length: {len(body)}\r\n")
-        lines.append("\r\n")
-        head = "".join(lines)
+        head = request_head(method, target, conn.host_header, headers, cookie, form, body)
         start = time.time()
         t0 = time.perf_counter()
-        # Header injection guard: the only CR/LF allowed are the line ends we wrote.
-        if head.count("\n") != len(lines) + 2 or "\r" in target or " " in target:
+        if head is None:  # a CR/LF in a header or the target: never sent (header injection)
             raise self._transport_failure(
                 step,
                 method,
@@ -548,7 +370,7 @@ class HttpClient:
         except (gevent.Timeout, HTTPParseError, ConnectionClosed, OSError) as exc:
             if isinstance(exc, gevent.Timeout) and exc is not timer:
                 raise
-            outcome, reason = _transport_outcome(
+            outcome, reason = transport_outcome(
                 exc, f"{method} {path}", self.settings.timeout_s, host, port
             )
             raise self._transport_failure(
@@ -633,28 +455,3 @@ class HttpClient:
 
 def _ms(t0: float) -> float:
     return (time.perf_counter() - t0) * 1000.0
-
-
-def basic_auth(user: str, password: str) -> str:
-    """RFC 6749 2.3.1: client id and secret are form-urlencoded before Basic encoding."""
-    token = f"{quote_plus(user)}:{quote_plus(password)}".encode()
-    return "Basic " + base64.b64encode(token).decode("ascii")
-
-
-def _transport_outcome(
-    exc: BaseException, request: str, timeout_s: float, host: str, port: int
-) -> tuple[str, str]:
-    """Outcome class and reason for a request that got no answer (`request`: "GET /path")."""
-    if isinstance(exc, gevent.Timeout):
-        return record.TIMEOUT, f"timeout after {timeout_s:g} s on {request}"
-    if isinstance(exc, ConnectionClosed):
-        return record.CONNECTION, f"connection closed without a response on {request}"
-    if isinstance(exc, HTTPParseError):
-        return record.INVALID_RESPONSE, f"malformed HTTP response on {request}"
-    if isinstance(exc, ConnectionRefusedError):
-        return record.CONNECTION, f"connection refused by {host}:{port} on {request}"
-    if isinstance(exc, ssl.SSLError):
-        return record.CONNECTION, f"TLS error on {request}: {exc.reason or type(exc).__name__}"
-    if isinstance(exc, TimeoutError):
-        return record.TIMEOUT, f"connect timeout on {request}"
-    return record.CONNECTION, f"connection error ({type(exc).__name__}) on {request}"

@@ -12,7 +12,7 @@ from gevent.server import StreamServer
 import gevent
 
 from authsurge.journeys import HttpClient, HttpSettings
-from authsurge.journeys.http import Reporter
+from authsurge.journeys.reporting import Reporter
 
 ANSWER = b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok"
 
