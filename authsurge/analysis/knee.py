@@ -391,6 +391,19 @@ def _too_thin(points: CurvePoints, rule: str) -> Knee:
     )
 
 
+def level_bracket(points: pd.DataFrame, knee: Knee, column: str) -> tuple[float, float]:
+    """`column` of the last passing and first failing curve points around a reached knee.
+
+    The data cannot place the knee more finely than these two points (low, high); without a
+    passing point (a knee at the lowest point) low is 0. The ranking (in journey arrivals/s
+    and req/s offered) and the release comparison (req/s offered) both bracket knees here.
+    """
+    values = points[column].to_numpy(dtype=float)
+    high = float(values[knee.first_fail_point]) if knee.first_fail_point is not None else math.nan
+    low = float(values[knee.last_pass_point]) if knee.last_pass_point is not None else 0.0
+    return (min(low, high), max(low, high))
+
+
 def nothing_judged(ranked: list[dict[str, Any]]) -> bool:
     """No step had a curve point to judge (a run too short or too light for capacity)."""
     return bool(ranked) and all(not r["reached"] and r["capacity"] is None for r in ranked)

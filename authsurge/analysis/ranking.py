@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from authsurge.analysis.curves import Curves
-from authsurge.analysis.knee import Criterion, CurvePoints, Knee, find_knee
+from authsurge.analysis.knee import Criterion, CurvePoints, Knee, find_knee, level_bracket
 from authsurge.analysis.resample import LATENCY_COLUMNS, WindowCounts, resampled_curves
 from authsurge.analysis.windows import RecordIndex
 
@@ -92,16 +92,12 @@ def knee_interval(
     if not knee.reached:
         return None
     points = curves.of(series)
-    bracket = _bracket(points, knee, "arrivals_rps"), _bracket(points, knee, "offered_rps")
+    bracket = (
+        level_bracket(points, knee, "arrivals_rps"),
+        level_bracket(points, knee, "offered_rps"),
+    )
     boot = _bootstrap(series, points, curves, windows, index, criteria, rule)
     return _union(bracket[0], boot[0]), _union(bracket[1], boot[1])
-
-
-def _bracket(points: pd.DataFrame, knee: Knee, column: str) -> tuple[float, float]:
-    values = points[column].to_numpy(dtype=float)
-    high = float(values[knee.first_fail_point]) if knee.first_fail_point is not None else math.nan
-    low = float(values[knee.last_pass_point]) if knee.last_pass_point is not None else 0.0
-    return (min(low, high), max(low, high))
 
 
 def _union(a: tuple[float, float], b: tuple[float, float] | None) -> tuple[float, float]:

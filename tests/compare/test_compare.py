@@ -22,12 +22,12 @@ from authsurge.analysis.compare import (
     CompareRule,
     Comparison,
     Metric,
-    _label,
-    _resampled_knees,
-    _resampled_quantiles,
-    _StepData,
+    StepData,
     check_comparable,
     compare_runs,
+    label,
+    resampled_knees,
+    resampled_quantiles,
 )
 from authsurge.analysis.digest import read_digest, run_digest, write_digest
 from authsurge.cli import main
@@ -177,7 +177,7 @@ def test_continuous_ramps_compare_on_common_offered_load_bins(
 def test_label_rule(change: float | None, low: float | None, high: float | None, gate: bool,
                     higher_is_better: bool, expected: str) -> None:
     m = Metric("x", "req/s", 1.0, 1.0, change, low, high)
-    assert _label(m, CompareRule(), higher_is_better=higher_is_better, gate=gate) == expected
+    assert label(m, CompareRule(), higher_is_better=higher_is_better, gate=gate) == expected
 
 
 def test_the_bootstrap_rebuilds_the_analysis_knee_when_every_window_is_drawn_once(
@@ -185,10 +185,10 @@ def test_the_bootstrap_rebuilds_the_analysis_knee_when_every_window_is_drawn_onc
     analysis = planted_analysis("slower_login", tmp_path_factory)
     digest = run_digest(analysis)
     for name in analysis.steps:
-        data = _StepData(digest, name)
+        data = StepData(digest, name)
         strata = [data.point_windows(r) for r in range(len(data.points))]
         draws = [np.arange(len(w))[None, :] for w in strata]
-        knee, capacity = _resampled_knees(data, strata, draws, None)
+        knee, capacity = resampled_knees(data, strata, draws, None)
         k = analysis.knees[name]
         assert knee[0] == pytest.approx(k.offered if k.reached else k.max_offered)
         assert capacity[0] == pytest.approx(k.capacity)
@@ -200,14 +200,14 @@ def test_resampled_quantiles_equal_numpy_when_every_window_is_drawn_once() -> No
     window = rng.integers(0, 12, latency.size)
     draws = np.vstack([np.arange(12), np.arange(12)[::-1]])  # each window once, any order
     for q in (0.5, 0.95, 0.99, 1.0):
-        got = _resampled_quantiles((latency, window), draws, 12, [q])[0]
+        got = resampled_quantiles((latency, window), draws, 12, [q])[0]
         assert got == pytest.approx([np.quantile(latency, q)] * 2)
 
 
 def test_resampled_quantiles_count_a_window_drawn_twice_twice() -> None:
     latency = np.array([1.0, 2.0, 10.0, 20.0])
     window = np.array([0, 0, 1, 1])
-    got = _resampled_quantiles((latency, window), np.array([[1, 1]]), 2, [0.5])[0]
+    got = resampled_quantiles((latency, window), np.array([[1, 1]]), 2, [0.5])[0]
     assert got == pytest.approx([np.quantile([10.0, 20.0, 10.0, 20.0], 0.5)])
 
 
