@@ -1,0 +1,416 @@
+"""The scenario schema: Scenario and its sections.
+
+A scenario is data: target, credentials, flow settings, journeys (compositions of step
+groups), traffic and behaviour (in traffic.py), SLOs and run bounds. Unknown keys are
+errors (Strict, in base.py); loading.py reads the YAML and names the file, the line and
+the key in every error.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Annotated, Any, Literal, get_args
+from urllib.parse import urlsplit
+
+from pydantic import Field, field_validator, model_validator
+
+from authsurge.errors import ScenarioError
+from authsurge.scenario.base import Strict
+from authsurge.scenario.traffic import Behaviour, TraceShape, TrafficConfig
+
+# --- target -----------------------------------------------------------------------------
+
+
+class TargetConfig(Strict):
+    base_url: str = "http://127.0.0.1:8000"
+    allowed_hosts: list[str] = Field(default_factory=lambda: ["127.0.0.1", "localhost", "::1"])
+    timeout_s: Annotated[float, Field(gt=0)] = 10.0
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    insecure: bool = False  # skip certificate checks; logged loudly
+    pids: list[int] = Field(default_factory=list)  # target processes to sample (local targets)
+    pid_file: Path | None = None  # or read the target's main PID from here
+    port: int | None = None  # or sample whatever listens on this local port
+    prometheus_url: str | None = None  # scraped once a second into metrics.parquet
+    prometheus_metrics: list[str] = Field(
+        default_factory=lambda: ["process_cpu_seconds_total", "process_resident_memory_bytes"]
+    )
+    version: str | None = None  # release label of the target, for compare/history
+    git_commit: str | None = None
+
+    @field_validator("base_url")
+    @classmethod
+    def _url(cls, v: str) -> str:
+        parts = urlsplit(v)
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError("must be an http:// or https:// URL with a host")
+        return v.rstrip("/")
+
+    @model_validator(mode="after")
+    def _host_allowed(self) -> TargetConfig:
+        scraped = urlsplit(self.prometheus_url or "").hostname
+        if scraped and scraped not in self.allowed_hosts:
+            raise ValueError(f"target.prometheus_url: host {scraped!r} is not in allowed_hosts")
+        host = urlsplit(self.base_url).hostname or ""
+        if host not in self.allowed_hosts:
+            raise ValueError(
+                f"host {host!r} of base_url is not in allowed_hosts {self.allowed_hosts}; "
+                "add it there if you really mean to load it"
+            )
+        return self
+
+
+# --- credentials ------------------------------------------------------------------------
+
+
+class CredentialsConfig(Strict):
+    pattern: str = "user{n:04d}"  # usernames from a pattern over [first, first+count)
+    first: Annotated[int, Field(ge=0)] = 1
+    count: Annotated[int, Field(ge=1)] = 100
+    csv: Path | None = None  # or usernames from the first column of a CSV file
+    password_env: str = "AUTHSURGE_PASSWORD"  # the shared password comes from here ...
+    password_file: Path | None = None  # ... or from the first line of this file
+
+    @field_validator("pattern")
+    @classmethod
+    def _pattern(cls, v: str) -> str:
+        try:
+            v.format(n=1)
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"must be a format string using {{n}}, e.g. 'user{{n:04d}}' ({exc})"
+            ) from None
+        return v
+
+
+class ClientConfig(Strict):
+    client_id: str
+    auth_method: Literal["none", "client_secret_basic", "client_secret_post"] = "none"
+    secret_env: str | None = None  # client secret from this environment variable ...
+    secret_file: Path | None = None  # ... or from this file
+
+    @model_validator(mode="after")
+    def _secret_source(self) -> ClientConfig:
+        if self.auth_method != "none" and not (self.secret_env or self.secret_file):
+            raise ValueError(f"auth_method {self.auth_method} needs secret_env or secret_file")
+        return self
+
+
+# --- flow settings (read by authsurge.journeys) -----------------------------------------
+
+
+class SuccessRule(Strict):
+    """How a form POST is judged a successful login; every rule given must hold."""
+
+    status: list[int] | None = None  # e.g. [302, 303]
+    redirect_matches: str | None = None  # regex on the Location header
+    cookie_set: str | None = None  # a cookie with this name must be set
+    text_present: str | None = None
+    text_absent: str | None = None
+
+
+class FormSpec(Strict):
+    """Where a login form is and what its fields are called (auto-detected when left out)."""
+
+    selector: str | None = None  # CSS selector of the form; default: the form with a password input
+    username_field: str | None = None
+    password_field: str | None = None
+    extra_fields: dict[str, str] = Field(default_factory=dict)
+
+
+class FormLoginSettings(Strict):
+    login_url: str = "/accounts/login/"
+    form: FormSpec = Field(default_factory=FormSpec)
+    success: SuccessRule = Field(default_factory=lambda: SuccessRule(status=[302, 303]))
+
+
+class FormLogoutSettings(Strict):
+    url: str = "/accounts/logout/"
+    method: Literal["POST", "GET"] = "POST"
+    csrf_cookie: str | None = "csrftoken"  # take the CSRF token from this cookie ...
+    csrf_page: str | None = None  # ... or from the form on this page
+    csrf_field: str = "csrfmiddlewaretoken"
+    csrf_header: str | None = None  # also send it in this header (e.g. X-CSRFToken)
+    expect_status: list[int] = Field(default_factory=lambda: [200, 302, 303])
+
+
+class OidcSettings(Strict):
+    issuer: str  # discovery at {issuer}/.well-known/openid-configuration
+    discovery_url: str | None = None
+    client: ClientConfig
+    redirect_uri: str
+    scope: str = "openid profile"
+    login_form: FormSpec = Field(default_factory=FormSpec)
+    consent: Literal["auto", "never"] = "auto"  # auto: submit a consent form when one appears
+    consent_form: FormSpec = Field(default_factory=FormSpec)
+    consent_fields: dict[str, str] = Field(default_factory=lambda: {"allow": "Authorize"})
+    expect_id_token: bool = True
+    expect_refresh_token: bool = True
+    max_redirects: Annotated[int, Field(ge=1, le=50)] = 15
+    post_logout_redirect_uri: str | None = None
+    logout_fields: dict[str, str] = Field(
+        default_factory=dict
+    )  # sent with a logout confirmation form
+    # Discovery overrides, e.g. {revocation_endpoint: /o/revoke_token/} for a provider whose
+    # discovery document leaves an endpoint out (django-oauth-toolkit lists no revocation
+    # or introspection endpoint); relative URLs are relative to the target's base_url.
+    endpoints: dict[str, str] = Field(default_factory=dict)
+
+
+class TokenSettings(Strict):
+    refreshes: Annotated[int, Field(ge=0)] = 1  # refresh this many times per journey
+    client_credentials: ClientConfig | None = None  # for the client_credentials step
+    client_credentials_scope: str | None = None
+    introspection_client: ClientConfig | None = None  # who may call introspection
+    revoke: Literal["auto", "access_token", "refresh_token", "both"] = (
+        "auto"  # auto: refresh token if held
+    )
+    token_url: str | None = (
+        None  # token endpoint for client_credentials when there is no flows.oidc
+    )
+
+
+class ApiEndpoint(Strict):
+    path: str
+    method: Literal["GET", "POST", "PUT", "DELETE", "PATCH"] = "GET"
+    weight: Annotated[float, Field(gt=0)] = 1.0
+    expect_status: list[int] = Field(default_factory=lambda: [200])
+    name: str | None = None  # step name; default "api.call"
+
+
+class ApiSettings(Strict):
+    auth: Literal["auto", "session", "bearer"] = "auto"  # auto: bearer when a token is held
+    endpoints: list[ApiEndpoint] = Field(default_factory=lambda: [ApiEndpoint(path="/api/me")])
+    calls: Annotated[int, Field(ge=0)] = 1  # calls per journey
+
+
+class FlowSettings(Strict):
+    form_login: FormLoginSettings = Field(default_factory=FormLoginSettings)
+    form_logout: FormLogoutSettings = Field(default_factory=FormLogoutSettings)
+    oidc: OidcSettings | None = None
+    tokens: TokenSettings = Field(default_factory=TokenSettings)
+    api: ApiSettings = Field(default_factory=ApiSettings)
+
+
+StepGroup = Literal[
+    "form_login",
+    "form_logout",
+    "oidc_login",
+    "oidc_logout",
+    "token_refresh",
+    "token_introspect",
+    "token_revoke",
+    "userinfo",
+    "client_credentials",
+    "api",
+]
+STEP_GROUPS: tuple[str, ...] = get_args(StepGroup)
+
+# The requests (step names in the records) each step group makes, as the step classes in
+# authsurge/journeys/ name them. Kept here, not beside those classes, because the scenario
+# model checks `abandon_after` against it and must not import the journeys (gevent,
+# locust; and they import this package). oidc.discovery is left out on purpose: it is
+# fetched once per journey and cached, not per person, so nobody can leave after it.
+STEP_REQUESTS: dict[str, tuple[str, ...]] = {
+    "form_login": ("login.form", "login.submit"),
+    "form_logout": ("logout.form", "logout"),  # logout.form only with csrf_page
+    "oidc_login": (
+        "oidc.authorize",
+        "oidc.login_form",
+        "oidc.login_submit",
+        "oidc.consent",
+        "oidc.token",
+    ),
+    "oidc_logout": ("oidc.logout",),
+    "token_refresh": ("token.refresh",),
+    "token_introspect": ("token.introspect",),
+    "token_revoke": ("token.revoke",),
+    "userinfo": ("oidc.userinfo",),
+    "client_credentials": ("token.client_credentials",),
+    "api": ("api.call",),  # or each endpoint's name
+}
+
+
+def request_names(groups: Sequence[str], flows: FlowSettings) -> list[str]:
+    """The step names the requests of these step groups can have with these flow settings,
+    in order and once each (what `abandon_after` may name)."""
+    names: list[str] = []
+    for group in groups:
+        if group == "api":
+            made: Sequence[str] = [e.name or "api.call" for e in flows.api.endpoints]
+        elif group == "form_logout" and flows.form_logout.csrf_page is None:
+            made = ["logout"]
+        else:
+            made = STEP_REQUESTS.get(group, ())
+        names.extend(n for n in made if n not in names)
+    return names
+
+
+class JourneyConfig(Strict):
+    """What one person does: step groups in order (keycloak-benchmark style composition)."""
+
+    steps: Annotated[list[StepGroup], Field(min_length=1)]
+    logout_share: Annotated[float, Field(ge=0, le=1)] = 1.0  # share of people who run logout steps
+    # Everyone leaves right after the first request with this step name succeeds (e.g.
+    # login.form: people who open the login page and go): a successful journey, no
+    # further requests, no logout. Checked against the steps by Scenario.
+    abandon_after: str | None = None
+
+
+# --- SLOs, analysis, run bounds ---------------------------------------------------------
+
+
+_SLO_RE = re.compile(
+    r"^\s*(?:(?P<step>[\w.*:-]+)\s+)?(?P<metric>p50|p90|p95|p99|max|error_rate)\s*"
+    r"(?P<op><=|<)\s*(?P<value>[\d.]+)\s*(?P<unit>ms|s|%)?"
+    r"(?:\s+at\s+offered\s*<=\s*(?P<offered>[\d.]+)\s*/s)?\s*$"
+)
+
+
+class Slo(Strict):
+    """A threshold, e.g. 'login.submit p95 < 800ms at offered <= 100/s' or 'error_rate < 1%'
+    (no step: '*', every step and journey)."""
+
+    step: str
+    metric: Literal["p50", "p90", "p95", "p99", "max", "error_rate"]
+    max: float  # ms for latencies, a fraction (0.01) for error_rate
+    at_offered_max: float | None = None  # judge only windows at or below this offered load
+
+    @classmethod
+    def parse(cls, text: str) -> Slo:
+        m = _SLO_RE.match(text)
+        if not m:
+            raise ValueError(
+                f"cannot read SLO {text!r}; expected e.g. 'login.submit p95 < 800ms at offered <= 100/s'"
+            )
+        value = float(m["value"])
+        if m["metric"] == "error_rate":
+            value = value / 100 if m["unit"] == "%" else value
+        elif m["unit"] == "s":
+            value *= 1000
+        offered = float(m["offered"]) if m["offered"] else None
+        return cls.model_validate(
+            {
+                "step": m["step"] or "*",
+                "metric": m["metric"],
+                "max": value,
+                "at_offered_max": offered,
+            }
+        )
+
+
+class AnalysisConfig(Strict):
+    window_s: Annotated[float, Field(gt=0)] = 1.0
+    settle_s: Annotated[float, Field(ge=0)] = 2.0  # seconds discarded after each load change
+    goodput_share: Annotated[float, Field(gt=0, le=1)] = 0.9  # knee: goodput < share x offered
+    knee_p95_ms: Annotated[float, Field(gt=0)] | None = None  # knee: p95 above this
+
+
+class RunBounds(Strict):
+    duration_s: Annotated[float, Field(gt=0, le=24 * 3600)] = 60.0
+    max_journeys: Annotated[int, Field(ge=1)] = 100_000
+    workers: Annotated[int, Field(ge=0, le=256)] = 1  # 0: one per core
+    drain_s: Annotated[float, Field(ge=0)] = 5.0  # wait this long for journeys in flight at the end
+
+
+class Scenario(Strict):
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.-]+$")]
+    description: str = ""
+    target: TargetConfig = Field(default_factory=TargetConfig)
+    credentials: CredentialsConfig = Field(default_factory=CredentialsConfig)
+    flows: FlowSettings = Field(default_factory=FlowSettings)
+    journeys: dict[str, JourneyConfig]
+    traffic: TrafficConfig
+    behaviour: Behaviour = Field(default_factory=Behaviour)
+    slos: list[Slo] = Field(default_factory=list)
+    analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
+    run: RunBounds = Field(default_factory=RunBounds)
+    source: Path | None = Field(default=None, exclude=True)  # the file it came from
+
+    @field_validator("slos", mode="before")
+    @classmethod
+    def _slo_strings(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [Slo.parse(s) if isinstance(s, str) else s for s in v]
+        return v
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        if not self.journeys:
+            raise ValueError("journeys: define at least one journey")
+        for name in self.traffic.mix:
+            if name not in self.journeys:
+                raise ValueError(
+                    f"traffic.mix: names journey {name!r}, which is not in journeys "
+                    f"({', '.join(self.journeys)})"
+                )
+        shape = self.traffic.shape
+        if isinstance(shape, TraceShape):
+            for column, journey in shape.columns.items():
+                if journey not in self.journeys:
+                    raise ValueError(
+                        f"traffic.shape.columns: maps {column!r} to unknown journey {journey!r}"
+                    )
+        oidc = self.flows.oidc
+        if oidc is not None:
+            # a relative issuer follows the target, so `--target URL` moves both together
+            for attr in ("issuer", "discovery_url"):
+                value = getattr(oidc, attr)
+                if value and value.startswith("/"):
+                    setattr(oidc, attr, self.target.base_url + value)
+            for attr in ("issuer", "discovery_url"):
+                host = urlsplit(getattr(oidc, attr) or "").hostname
+                if host and host not in self.target.allowed_hosts:
+                    raise ValueError(
+                        f"flows.oidc.{attr}: host {host!r} is not in target.allowed_hosts"
+                    )
+        needs_oidc = {
+            "oidc_login",
+            "oidc_logout",
+            "token_refresh",
+            "token_introspect",
+            "token_revoke",
+            "userinfo",
+        }
+        for name, config in self.journeys.items():
+            used = needs_oidc.intersection(config.steps)
+            if used and self.flows.oidc is None:
+                raise ValueError(f"journeys.{name}.steps: {sorted(used)} need flows.oidc")
+            if (
+                "client_credentials" in config.steps
+                and self.flows.tokens.client_credentials is None
+            ):
+                raise ValueError(
+                    f"journeys.{name}.steps: client_credentials needs "
+                    "flows.tokens.client_credentials"
+                )
+            leave = config.abandon_after
+            if leave is not None and leave not in (
+                known := request_names(config.steps, self.flows)
+            ):
+                raise ValueError(
+                    f"journeys.{name}.abandon_after: {leave!r} is not a request of this "
+                    f"journey's steps ({', '.join(config.steps)}); known: {', '.join(known)}"
+                )
+        return self
+
+    def journey_mix(self) -> dict[str, float]:
+        """Share of arrivals per journey, normalised; equal shares when no mix is given."""
+        mix = self.traffic.mix or {name: 1.0 for name in self.journeys}
+        total = sum(mix.values())
+        if total <= 0:
+            raise ScenarioError("traffic.mix: the shares add up to zero")
+        return {name: share / total for name, share in mix.items() if share > 0}
+
+    def resolve_path(self, path: Path) -> Path:
+        """A path from the scenario, relative to the scenario file's folder."""
+        if path.is_absolute() or self.source is None:
+            return path
+        return self.source.parent / path
+
+    def public_dict(self) -> dict[str, Any]:
+        """The resolved scenario as plain data, safe to store: secrets are never in it, only
+        the names of the variables and files that hold them."""
+        return self.model_dump(mode="json", exclude_none=True)

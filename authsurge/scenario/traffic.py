@@ -1,0 +1,107 @@
+"""Traffic and behaviour: arrival-rate shapes, the open or closed model, retries.
+
+The models only; authsurge.traffic turns them into rate curves and the arrival plan.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import Field, model_validator
+
+from authsurge.scenario.base import Strict
+
+# --- traffic ----------------------------------------------------------------------------
+
+
+class SteadyShape(Strict):
+    kind: Literal["steady"]
+    rate: Annotated[float, Field(ge=0)]  # arrivals/s
+    duration_s: Annotated[float, Field(gt=0)] | None = None
+
+
+class StepRampShape(Strict):
+    kind: Literal["step_ramp"]
+    start_rate: Annotated[float, Field(ge=0)]
+    step_rate: Annotated[float, Field(gt=0)]
+    step_s: Annotated[float, Field(gt=0)]  # hold each level this long
+    steps: Annotated[int, Field(ge=1, le=1000)]
+
+
+class LinearRampShape(Strict):
+    kind: Literal["linear_ramp"]
+    from_rate: Annotated[float, Field(ge=0)]
+    to_rate: Annotated[float, Field(ge=0)]
+    duration_s: Annotated[float, Field(gt=0)]
+
+
+class SpikeShape(Strict):
+    kind: Literal["spike"]
+    baseline: Annotated[float, Field(ge=0)]  # arrivals/s before and after
+    multiplier: Annotated[float, Field(ge=1)]  # surge peak = baseline * multiplier
+    start_s: Annotated[float, Field(ge=0)] = 10.0
+    rise_s: Annotated[float, Field(ge=0)] = 10.0
+    hold_s: Annotated[float, Field(ge=0)] = 30.0
+    decay_s: Annotated[float, Field(ge=0)] = 10.0
+    tail_s: Annotated[float, Field(ge=0)] = 10.0
+
+
+class TraceShape(Strict):
+    kind: Literal["trace"]
+    file: Path  # CSV: t_s plus one arrivals/s column per journey (relative to the scenario file)
+    time_compression: Annotated[float, Field(gt=0)] = 1.0  # 60: one trace minute per second
+    rate_scale: Annotated[float, Field(gt=0)] | Literal["auto"] = 1.0
+    columns: dict[str, str] = Field(default_factory=dict)  # CSV column -> journey name
+    auto_peak_multiple: Annotated[float, Field(gt=0)] = (
+        2.0  # with rate_scale auto: peak = this x capacity
+    )
+
+
+Shape = Annotated[
+    SteadyShape | StepRampShape | LinearRampShape | SpikeShape | TraceShape,
+    Field(discriminator="kind"),
+]
+
+
+class ClosedModel(Strict):
+    users: Annotated[int, Field(ge=1)]
+    spawn_rate: Annotated[float, Field(gt=0)] = 10.0
+
+
+class TrafficConfig(Strict):
+    model: Literal["open", "closed"] = "open"
+    shape: Shape | None = None  # open model: total arrivals/s over time
+    mix: dict[str, Annotated[float, Field(ge=0)]] = Field(default_factory=dict)  # journey -> share
+    arrivals: Literal["poisson", "uniform"] = "poisson"
+    seed: int = 1
+    max_concurrency: Annotated[int, Field(ge=1)] = 2000  # journeys in flight; more are dropped
+    closed: ClosedModel | None = None
+
+    @model_validator(mode="after")
+    def _model_fits(self) -> TrafficConfig:
+        if self.model == "open" and self.shape is None:
+            raise ValueError("the open model needs traffic.shape")
+        if self.model == "closed" and self.closed is None:
+            raise ValueError("the closed model needs traffic.closed.users")
+        return self
+
+
+# --- behaviour --------------------------------------------------------------------------
+
+
+class ThinkTime(Strict):
+    kind: Literal["immediate", "fixed", "exponential"] = "exponential"
+    base_s: Annotated[float, Field(ge=0)] = 1.0  # fixed wait, or the first backoff
+    cap_s: Annotated[float, Field(ge=0)] = 30.0
+    jitter: Annotated[float, Field(ge=0, le=1)] = 0.5  # +/- share of the wait
+
+
+class RetryBehaviour(Strict):
+    share: Annotated[float, Field(ge=0, le=1)] = 0.0  # share of people who retry a failed journey
+    max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
+    think: ThinkTime = Field(default_factory=ThinkTime)
+
+
+class Behaviour(Strict):
+    retry: RetryBehaviour = Field(default_factory=RetryBehaviour)
