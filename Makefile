@@ -25,11 +25,12 @@ demo: $(STAMP) ## serve the embedded target, run the demo surge, analyze, print 
 test: $(STAMP) ## run the whole test suite (starts and stops real servers on 127.0.0.1)
 	$(BIN)/python -m pytest
 
-lint: $(STAMP) ## ruff (lint + format check, no private access across modules), mypy, import contracts (lint-imports)
-	$(BIN)/ruff check authsurge tests bench locustfiles analysis scenarios
+lint: $(STAMP) ## ruff (lint + format check, no private access across modules), mypy, import contracts (lint-imports), module sizes and no private imports (tools/check_layout.py)
+	$(BIN)/ruff check authsurge tests bench locustfiles analysis scenarios tools
 	$(BIN)/ruff format --check authsurge
 	$(BIN)/mypy authsurge
 	$(BIN)/lint-imports
+	$(BIN)/python tools/check_layout.py
 
 bench: $(STAMP) ## run every benchmark under bench/ and print one table (never part of make test)
 	$(BIN)/python bench/run_all.py

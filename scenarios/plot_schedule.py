@@ -1,6 +1,6 @@
 """Plot a scenario's planned arrival rates per journey (e.g. the shipped App-Store trace).
 
-    python analysis/plot_schedule.py scenarios/appstore_surge.yaml -o docs/appstore_surge.png
+    python scenarios/plot_schedule.py scenarios/appstore_surge.yaml -o docs/appstore_surge.png
 """
 
 from __future__ import annotations

@@ -6,6 +6,10 @@ latencies in milliseconds, shares as fractions (0.05 = 5%), times as epoch secon
 value that could not be measured is null, never NaN.
 
     format_version      1
+    findings            [{kind, ...}]                 the run's story in order, decided once
+                        (authsurge.analysis.findings); every rendering (terminal, HTML,
+                        leadership summary) only formats these (authsurge.analysis.wording).
+                        Kinds and their fields: FINDINGS below
     run                 {id, scenario, target, duration_s, status, started_at, ended_at,
                          records, shards}
     config              {window_s, settle_s, goodput_share, knee_p95_ms}
@@ -68,7 +72,38 @@ value that could not be measured is null, never NaN.
                         > 50 ms for 3 samples / 3 s); spans clipped to the run; bound_s and
                         share_of_run null when no harness was sampled; "master" is
                         reported but never counted (it generates no load)
+    harness             {peak_cpu_percent, peak_loop_lag_ms, mean_cpu_percent: {<worker>: %},
+                         dropped_journeys, planned_journeys, started_journeys, shortfall:
+                         [{start, end, planned, started, dropped, late, max_lag_s}],
+                         on_schedule}: how the load generator fared over the run
+                        (authsurge.analysis.selfcheck.health)
     warnings            [text]                        damaged shards, short levels, ...
+
+FINDINGS (in story order; exactly one of client_first, fail_together, saturates_first,
+nothing_judged, healthy, no_requests leads, after any journeys_failed):
+
+    journeys_failed     {journey, share, failed, attempts, at: "at the lowest load" | "over the whole run",
+                         step, reason, advice}: at least half of a journey's attempts failed
+                        at its lowest load (a flow that does not work, not a capacity limit)
+    client_first        {step, offered, arrivals, capacity, reason, bound_s, share_of_run}
+    fail_together       {steps, span: [low, high] | null, unit}
+    saturates_first     {step, offered, arrivals, capacity, reason, bottleneck: {kind, text,
+                         target_cpu_percent, target_cpu_count, rss_growth}, p95_below}
+    nothing_judged      {text}
+    healthy             {step, healthy_up_to}
+    no_requests         {}
+    cause               {name, cause_kind, steps, relation: "tie" | "contains_first" |
+                         "first_queues_behind" | "is_first", collateral, resource, share,
+                         cost_per_request, cost_unit, per_journey, inseparable, evidence}
+    last_step           {step, reached, load}: how far the step that fails last goes
+    collapse            {who, at_arrivals, at_offered, peak_goodput, lowest_goodput,
+                         failures, seconds, share}
+    surge               {status, limiting_step, multiple_needed, headroom, peak_demand,
+                         capacity, unit, capacity_is_lower_bound, peak_arrivals,
+                         demand_basis, text, say_text}
+    retries             {amplification, peak_amplification, retries, persons}
+    dropped             {count, share}
+    slos                {met, judged, total, failed: [{slo, measured, unit, worst_step}]}
 
 STEP:
 
@@ -105,6 +140,7 @@ ANALYSIS_FORMAT_VERSION = 1
 
 TOP_LEVEL_KEYS = (
     "format_version",
+    "findings",
     "run",
     "config",
     "curves",
@@ -120,6 +156,7 @@ TOP_LEVEL_KEYS = (
     "retry",
     "dropped",
     "generator",
+    "harness",
     "warnings",
 )
 RUN_KEYS = (

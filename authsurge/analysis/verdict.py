@@ -29,6 +29,7 @@ import pandas as pd
 from authsurge.analysis.curves import Curves
 from authsurge.analysis.knee import Knee, finite_or_none, slo_applies, slo_text
 from authsurge.analysis.windows import SCOPE_JOURNEY, SCOPE_REQUEST, RecordIndex, grouped_quantiles
+from authsurge.analysis.wording.numbers import rate
 from authsurge.scenario import AnalysisConfig, Slo
 
 DEMAND_RULE_SCHEDULE = (
@@ -204,8 +205,8 @@ def headroom(
         status = "fails" if need > 1 else "survives"
         text = (
             f"the surge peak needs {need:.1f}x today's {worst} capacity "
-            f"({_rate(entry['peak_demand'])} {entry['unit']} planned vs "
-            f"{_rate(entry['capacity'])} {entry['unit']})"
+            f"({rate(entry['peak_demand'])} {entry['unit']} planned vs "
+            f"{rate(entry['capacity'])} {entry['unit']})"
             if status == "fails"
             else f"the surge peak fits: the cause, {worst}, has {entry['headroom']:.1f}x headroom"
         )
@@ -214,15 +215,15 @@ def headroom(
         status = "fails"
         text = (
             f"the surge peak needs {known[worst]['multiple_needed']:.1f}x today's {worst} "
-            f"capacity ({_rate(steps[worst]['peak_demand'])} req/s planned vs "
-            f"{_rate(steps[worst]['capacity'])} req/s)"
+            f"capacity ({rate(steps[worst]['peak_demand'])} req/s planned vs "
+            f"{rate(steps[worst]['capacity'])} req/s)"
         )
     elif unknown:
         worst = max(unknown, key=lambda n: unknown[n]["multiple_needed"])
         status = "unknown"
         text = (
-            f"the surge peak ({_rate(steps[worst]['peak_demand'])} req/s of {worst}) lies beyond "
-            f"the measured range (healthy up to {_rate(steps[worst]['capacity'])} req/s); "
+            f"the surge peak ({rate(steps[worst]['peak_demand'])} req/s of {worst}) lies beyond "
+            f"the measured range (healthy up to {rate(steps[worst]['capacity'])} req/s); "
             "rerun with a higher ramp"
         )
     else:
@@ -403,9 +404,3 @@ def evaluate_slos(
             entry["note"] = "no records in range; not judged"
         out.append(entry)
     return out
-
-
-def _rate(x: float | None) -> str:
-    if x is None:
-        return "?"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"

@@ -14,7 +14,7 @@ from typing import Any
 import matplotlib
 from matplotlib.figure import Figure
 
-from authsurge.analysis.summary import ms, rate
+from authsurge.analysis.wording import ms, rate
 from authsurge.report.plots import STYLE, ideal_line, legend
 
 SYMBOL = {

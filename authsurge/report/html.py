@@ -23,19 +23,8 @@ from typing import TYPE_CHECKING, Any
 import jinja2
 
 from authsurge import __version__
-from authsurge.analysis.cause import cause_name
-from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
-from authsurge.analysis.ranking import together
-from authsurge.analysis.summary import (
-    cause_clause,
-    headline,
-    ms,
-    multiple,
-    percent,
-    rate,
-    tie_span,
-)
-from authsurge.report.inputs import ReportInputs, harness_health, load_with_baseline
+from authsurge.analysis.wording import headline, ms, multiple, percent, rate, tiles
+from authsurge.report.inputs import ReportInputs, load_with_baseline
 
 if TYPE_CHECKING:
     from authsurge.analysis.compare import CompareRule
@@ -121,8 +110,8 @@ def render_report(inputs: ReportInputs, comparison: Any = None) -> str:
         "duration": seconds(doc["run"].get("duration_s")),
         "verdict": doc["verdict"],
         "verdict_class": doc["verdict"]["status"],
-        "headline": sentence_case(headline(doc)),
-        "facts": facts(doc),
+        "headline": headline(doc["findings"]),
+        "facts": tiles(doc["findings"]),
         "slos": slo_rows(doc),
         "figures": [
             {
@@ -145,7 +134,7 @@ def render_report(inputs: ReportInputs, comparison: Any = None) -> str:
         "command": meta.get("command") or "(not recorded)",
         "compare": compare_context(comparison) if comparison is not None else None,
     }
-    health = harness_health(inputs.run_dir, meta)
+    health = doc["harness"]
     context["harness"] = harness_rows(health, doc)
     t0 = doc["run"].get("started_at") or 0
     windows = health["shortfall"]
@@ -180,117 +169,10 @@ def seconds(x: Any) -> str:
     return f"{x:,.0f} s" if x < 120 else f"{x / 60:,.1f} min"
 
 
-def sentence_case(text: str) -> str:
-    # the analysis leaves the first letter alone because a step name may lead; a sentence in
-    # the report starts with a capital only when it is a plain word
-    return text
-
-
 def _first_step(doc: dict[str, Any], get: Callable[[dict[str, Any]], Any]) -> Any:
     for step in doc["steps"].values():
         return get(step)
     return None
-
-
-def facts(doc: dict[str, Any]) -> list[dict[str, str]]:
-    """The headline box's tiles: first to fail, its knee and capacity, the surge, SLOs."""
-    out: list[dict[str, str]] = []
-    ranked = doc["first_to_fail"]
-    first = ranked[0] if ranked else None
-    verdict = doc["verdict"]
-    group = together(ranked)
-    cause = doc.get("cause")
-    if first and len(group) > 1:
-        out.append(
-            {
-                "k": "fail together",
-                "v": ", ".join(e["step"] for e in group),
-                "n": f"{tie_span(group)}; their knees cannot be ordered",
-            }
-        )
-    elif first and first["reached"]:
-        knee = doc["steps"][first["step"]]["knee"]
-        arrivals = (
-            f"{rate(knee['arrivals'])} journeys/s arriving"
-            if knee.get("arrivals") is not None
-            else ""
-        )
-        out.append({"k": "fails first", "v": first["step"], "n": knee["reason"]})
-        out.append(
-            {"k": "at load (knee)", "v": f"{rate(knee['offered'])} req/s offered", "n": arrivals}
-        )
-        out.append(
-            {
-                "k": "its capacity",
-                "v": f"{rate(knee['capacity'])} req/s",
-                "n": "successful requests per second it sustains",
-            }
-        )
-    elif nothing_judged(ranked):
-        out.append({"k": "fails first", "v": "not judged", "n": NOTHING_JUDGED})
-    elif ranked:
-        best = ranked[-1]
-        out.append(
-            {
-                "k": "fails first",
-                "v": "nothing in range",
-                "n": f"healthy up to {rate(best['healthy_up_to'])} req/s",
-            }
-        )
-    if cause and first and (len(group) > 1 or cause_name(cause) != first["step"]):
-        out.append({"k": "cause", "v": cause_name(cause) or "", "n": cause_clause(cause)})
-    if doc.get("collapse"):
-        c = doc["collapse"]
-        out.append(
-            {
-                "k": "collapse",
-                "v": f"{rate(c['lowest_goodput'])}/s",
-                "n": f"goodput fell from a peak of {rate(c['peak_goodput'])}/s; "
-                f"{c['seconds']:.0f} s in collapse",
-            }
-        )
-    limiting = verdict.get("limiting_step")
-    if limiting:
-        step = verdict["steps"][limiting]
-        unit = step.get("unit", "req/s")  # a journey cause is judged in journeys/s
-        if verdict["status"] == "fails":
-            out.append(
-                {
-                    "k": "surge needs",
-                    "v": f"{multiple(verdict['multiple_needed'])} capacity",
-                    "n": f"of {limiting}: {rate(step['peak_demand'])} {unit} planned at the peak",
-                }
-            )
-        else:
-            out.append(
-                {
-                    "k": "surge headroom",
-                    "v": multiple(step["headroom"]),
-                    "n": f"on {limiting} ({rate(step['peak_demand'])} {unit} at the peak)"
-                    + (", a lower bound" if step["capacity_is_lower_bound"] else ""),
-                }
-            )
-    if verdict.get("peak_arrivals") is not None:
-        out.append(
-            {
-                "k": "surge peak",
-                "v": f"{rate(verdict['peak_arrivals'])} journeys/s",
-                "n": f"demand from the {verdict['demand_basis']}",
-            }
-        )
-    judged = [s for s in doc["slos"] if s.get("passed") is not None]
-    if doc["slos"]:
-        met = sum(1 for s in judged if s["passed"])
-        out.append(
-            {
-                "k": "SLOs met",
-                "v": f"{met} of {len(judged)}",
-                "n": f"{len(doc['slos']) - len(judged)} not judged"
-                if len(judged) < len(doc["slos"])
-                else "",
-            }
-        )
-    return out
 
 
 def _slo_value(s: dict[str, Any], value: Any) -> str:

@@ -109,7 +109,7 @@ def write_run(path: Path, *, levels: Sequence[float] = (10, 20, 30, 40, 50, 60, 
 
     path.mkdir(parents=True, exist_ok=True)
     for w in range(shards):
-        _write_table(path / "requests" / f"worker-{w}.parquet", REQUEST_SCHEMA,
+        write_table(path / "requests" / f"worker-{w}.parquet", REQUEST_SCHEMA,
                      rows[rows["worker"] == f"worker-{w}"])
     if schedule:
         import pyarrow as pa
@@ -202,7 +202,7 @@ def _attempts(rng: np.random.Generator, t_int: np.ndarray, persons: np.ndarray, 
     return _Attempts(pd.concat(frames, ignore_index=True), ~alive, t_int, persons)
 
 
-def _write_table(path: Path, schema: Any, frame: pd.DataFrame, close: bool = True) -> StreamTable:
+def write_table(path: Path, schema: Any, frame: pd.DataFrame, close: bool = True) -> StreamTable:
     """Write rows through the real StreamTable (a batch per 2,000 rows, like a flushing runner)."""
     table = StreamTable(path, schema)
     records = frame.drop(columns=[c for c in frame.columns if c not in schema.names])
@@ -229,7 +229,7 @@ def _write_resources(path: Path, rng: np.random.Generator, offered: dict[str, np
     harness = pd.DataFrame({"t": T0 + seconds + 0.5, "source": "harness:worker-0",
                             "cpu_percent": 30.0 + 10 * np.minimum(1.0, load), "rss_bytes": 90_000_000,
                             "processes": 1, "loop_lag_ms": 2.0, "cpu_count": 2})
-    _write_table(path / "resources.parquet", RESOURCE_SCHEMA, pd.concat([target, harness]))
+    write_table(path / "resources.parquet", RESOURCE_SCHEMA, pd.concat([target, harness]))
 
 
 def tear_stream(path: Path, keep_bytes_short: int = 37) -> None:

@@ -69,7 +69,8 @@ def test_text_html_and_summary_say_how_the_first_steps_fail(shared_pool) -> None
     """The issue allows "a tie or in any order" here, and runs give both: the three cheap
     steps and the hash tie, or logout (last in its journey, behind a queue) fails first
     alone. Each outcome has its own words, and those words must be there."""
-    from authsurge.report.html import facts, ranking_rows
+    from authsurge.analysis.wording import tiles
+    from authsurge.report.html import ranking_rows
     from authsurge.report.summary import summary_sentences
 
     analysis, _ = shared_pool
@@ -77,16 +78,16 @@ def test_text_html_and_summary_say_how_the_first_steps_fail(shared_pool) -> None
     text = analysis.summary_text()
     headline = text.splitlines()[0]
     group = together(doc["first_to_fail"])
-    tiles = {t["k"]: t for t in facts(doc)}
+    boxes = {t["k"]: t for t in tiles(doc["findings"])}
     sentences = " ".join(summary_sentences(doc))
     if len(group) > 1:
         assert "fail together between" in headline, text
-        assert "fail together" in tiles and "between" in tiles["fail together"]["n"]
+        assert "fail together" in boxes and "between" in boxes["fail together"]["n"]
         assert "break together" in sentences
     else:
         first = group[0]["step"]
         assert headline.startswith(f"{first} saturates first"), text
-        assert "fail together" not in tiles
+        assert "fail together" not in boxes
         if first in doc["cause"]["collateral"]:
             assert f"{first} queues behind it" in headline, text
             assert f"{first} waits in line behind it" in sentences

@@ -15,7 +15,7 @@ from authsurge.analysis.cost import Completions, Resource, fit_costs
 from authsurge.rundir import records as record
 from authsurge.rundir.records import REQUEST_SCHEMA, RESOURCE_SCHEMA
 
-from .synth import T0, _write_table
+from .synth import T0, write_table
 
 # planted CPU-ms per request; api.call and logout are only ever made by the same people
 PLANTED = {"login.form": 2.0, "login.submit": 30.0, "api.call": 5.0, "logout": 3.0}
@@ -68,12 +68,12 @@ def write_cost_run(path: Path, seconds: int = 120, seed: int = 3) -> Path:
     metrics.to_parquet(path / "metrics.parquet")
     frame = pd.DataFrame(rows)
     frame["worker"] = "worker-0"
-    _write_table(path / "requests" / "worker-0.parquet", REQUEST_SCHEMA, frame)
+    write_table(path / "requests" / "worker-0.parquet", REQUEST_SCHEMA, frame)
     # a sample at the end of each second reports the CPU used during it, as psutil does
     resources = pd.DataFrame({"t": T0 + t + 1.0, "source": "target", "cpu_percent": usage / 10.0,
                               "rss_bytes": 100_000_000, "processes": 2, "loop_lag_ms": np.nan,
                               "cpu_count": 2})
-    _write_table(path / "resources.parquet", RESOURCE_SCHEMA, resources)
+    write_table(path / "resources.parquet", RESOURCE_SCHEMA, resources)
     meta = {"format_version": 1, "run_id": path.name, "scenario": "planted-cost",
             "status": "complete", "started_at": T0, "ended_at": T0 + seconds,
             "duration_s": float(seconds), "target": {"base_url": "http://127.0.0.1:8000"},

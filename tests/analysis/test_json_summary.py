@@ -7,7 +7,7 @@ import re
 from pathlib import Path
 
 from authsurge.analysis import RunAnalysis, analyze_run, schema
-from authsurge.analysis.summary import multiple, rate
+from authsurge.analysis.wording import multiple, rate
 
 
 def test_to_json_round_trips_strict_json(ramp_analysis: RunAnalysis) -> None:

@@ -125,3 +125,46 @@ def test_runs_lists_real_runs_and_plots_their_trend(analysed: RealRuns, tmp_path
         assert run.name in out
     assert "trend:" in out and "3 analysed run(s)" in out
     assert trend.read_bytes()[:8] == PNG
+
+
+def script(name: str, *args: str) -> tuple[int, str, str]:
+    """One of the thin scripts in analysis/, as a user runs it."""
+    import subprocess
+    import sys
+
+    root = Path(__file__).resolve().parents[2]
+    proc = subprocess.run([sys.executable, str(root / "analysis" / name), *args],
+                          capture_output=True, text=True, timeout=300, check=False)
+    assert "Traceback" not in proc.stdout + proc.stderr
+    return proc.returncode, proc.stdout, proc.stderr
+
+
+def test_curves_table_lists_every_curve_point_with_the_knee_of_a_real_run(analysed: RealRuns,
+                                                                          tmp_path: Path) -> None:
+    import pandas as pd
+
+    code, out, _ = script("curves_table.py", str(analysed.base), "--csv", str(tmp_path / "c.csv"))
+    assert code == ExitStatus.SUCCESS and "curve points" in out
+    table = pd.read_csv(tmp_path / "c.csv")
+    doc = json.loads((analysed.base / "analysis.json").read_text())
+    submit = table[table["series"] == "login.submit"]
+    assert len(submit) == len(doc["steps"]["login.submit"]["curve"])
+    knee = doc["steps"]["login.submit"]["knee"]["offered"]
+    assert submit["past_knee"].any() and (submit[submit["past_knee"]]["offered"] >= knee).all()
+    code, out, _ = script("curves_table.py", str(analysed.base))
+    assert code == ExitStatus.SUCCESS and "login.submit" in out and "goodput" in out
+
+
+def test_overlay_plots_the_curves_of_several_real_runs(analysed: RealRuns, tmp_path: Path) -> None:
+    out_file = tmp_path / "overlay.png"
+    code, _, _ = script("overlay.py", str(analysed.base), str(analysed.slower), "-o", str(out_file),
+                        "--step", "login.submit")
+    assert code == ExitStatus.SUCCESS and out_file.read_bytes().startswith(PNG)
+
+
+def test_analysis_scripts_refuse_bad_input_with_exit_2(analysed: RealRuns, tmp_path: Path) -> None:
+    code, _, err = script("curves_table.py", str(tmp_path))
+    assert code == ExitStatus.BAD_INPUT and "curves_table.py: error" in err
+    code, _, err = script("overlay.py", str(analysed.base), "--step", "no.such.step",
+                          "-o", str(tmp_path / "x.png"))
+    assert code == ExitStatus.BAD_INPUT and "no.such.step is not in every run" in err

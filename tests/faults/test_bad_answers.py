@@ -52,3 +52,29 @@ def test_a_login_page_without_a_password_form_is_an_unexpected_page_on_login_for
     assert_outage_on_timeline(checked, window.start, window.end, "login.form", "unexpected_page")
     top = checked.analysis.steps["login.form"]["top_errors"]
     assert top[0]["reason"] == "no login form with a password input on GET /accounts/login/"
+
+
+def test_journeys_that_fail_outright_lead_the_headline_with_step_reason_and_advice(tmp_path, target_env,
+                                                                                  fault_proxy):
+    """A sign-in page without a login form (e.g. a JavaScript app that signs in through a JSON
+    API) for the whole run: too few requests to judge any step, so before findings the
+    analysis said only "too few requests ... to judge any step" and "Verdict: unknown"."""
+    from authsurge.analysis import analyze_run
+    from authsurge.analysis.wording import tiles
+    from authsurge.report.summary import summary_sentences
+
+    page = fault_proxy("respond", response=NO_FORM_PAGE)  # no upstream: every answer lacks the form
+    result = run_faulty(tmp_path, page.url, journeys={"web": ["form_login", "api"]}, rate=2,
+                        duration_s=4)
+    doc = analyze_run(result.run_dir).to_json()
+    attempts = doc["journeys"]["web"]["requests"]
+    assert attempts >= 6
+    first = doc["findings"][0]
+    assert first["kind"] == "journeys_failed" and first["share"] == 1.0
+    assert first["step"] == "login.form" and "JSON login step" in first["advice"]
+    text = analyze_run(result.run_dir).summary_text()
+    assert text.startswith(
+        f"journey web failed outright: {attempts} of {attempts} attempts failed (100.0% ")
+    assert "at login.form: no login form with a password input on GET /accounts/login/" in text
+    assert tiles(doc["findings"])[0]["k"] == "journeys failed"
+    assert summary_sentences(doc)[0].startswith("Sign-in did not work in this test")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from authsurge.analysis.summary import rate
+from authsurge.analysis.wording import rate
 from authsurge.cli import main
 from authsurge.errors import ExitStatus
 from authsurge.report.chromium import run_chromium

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from authsurge.analysis.compare import CompareRule
-from authsurge.analysis.summary import ms, multiple, rate
+from authsurge.analysis.wording import ms, multiple, rate
 from authsurge.cli import main
 from authsurge.errors import ExitStatus
 from authsurge.report.summary import SummaryFiles, write_summary

@@ -227,9 +227,9 @@ class Comparison:
         return "improvement" if self.improvements else SAME
 
     def to_json(self) -> dict[str, Any]:
-        from authsurge.analysis import _clean
+        from authsurge.analysis.sections import clean
 
-        return _clean(
+        return clean(
             {
                 "format_version": COMPARE_FORMAT_VERSION,
                 "base": _run_info(self.base),

@@ -17,6 +17,7 @@ from authsurge.analysis.selfcheck.apply import (
     warning_text,
     window_mask,
 )
+from authsurge.analysis.selfcheck.health import harness_health
 from authsurge.analysis.selfcheck.rule import RULE, GeneratorCheck, check_samples
 
 __all__ = [
@@ -26,6 +27,7 @@ __all__ = [
     "adjust_verdict",
     "check",
     "check_samples",
+    "harness_health",
     "mark_knee",
     "run_warning",
     "section",

@@ -29,6 +29,7 @@ from authsurge.analysis.knee import Knee
 from authsurge.analysis.selfcheck import rule
 from authsurge.analysis.selfcheck.rule import GeneratorCheck
 from authsurge.analysis.windows import RecordIndex
+from authsurge.analysis.wording.numbers import rate
 
 CLIENT_FIRST = "the client saturated first; add workers"
 
@@ -153,17 +154,11 @@ def adjust_verdict(verdict: dict[str, Any], knees: dict[str, Knee]) -> dict[str,
     verdict["text"] = (
         f"{CLIENT_FIRST}: {step} was measured while the load generator was saturated, "
         f"so the target's capacity is unknown (it served at least "
-        f"{_rate(entry['capacity'])} req/s; the surge peak needs "
-        f"{_rate(entry['peak_demand'])} req/s)"
+        f"{rate(entry['capacity'])} req/s; the surge peak needs "
+        f"{rate(entry['peak_demand'])} req/s)"
     )
     return verdict
 
 
 def _fig(x: float, unit: str) -> str:
     return f"{x:.0f}{unit}" if x is not None and math.isfinite(x) else "unknown"
-
-
-def _rate(x: float | None) -> str:
-    if x is None:
-        return "?"
-    return f"{x:,.0f}" if abs(x) >= 100 else f"{x:.3g}"

@@ -1,0 +1,151 @@
+"""What the cost model (authsurge.analysis.cost) is fitted on, from a run's frames: when
+each step's requests were served, the span below the first knee, the target's resource
+samples and each step's request rate at the first knee."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from authsurge.analysis.bottleneck import CPU_BUSY_SHARE, ONE_CORE_MAX
+from authsurge.analysis.cost import Completions, Resource
+from authsurge.analysis.curves import Curves, windows_inside_run
+from authsurge.analysis.knee import Knee
+from authsurge.analysis.windows import RecordIndex
+
+SMOOTH_WINDOWS = 5  # the cost model's span ends where arrivals, averaged this wide, reach a knee
+
+
+def requests_per_journey(index: RecordIndex) -> dict[str, float]:
+    """Requests of each step per journey arrival over the run (none without journey rows)."""
+    arrivals = int(((index.is_journey | index.is_dropped) & (index.series >= 0)).sum())
+    if not arrivals:
+        return {}
+    req = (index.series >= 0) & ~(index.is_journey | index.is_dropped)
+    counts = np.bincount(index.series[req].astype(np.int64), minlength=index.n_series)
+    return {name: counts[s] / arrivals for s, name in enumerate(index.series_names)}
+
+
+def completions(
+    requests: pd.DataFrame, index: RecordIndex, request_steps: list[str]
+) -> Completions:
+    """When each step's requests were served and each journey's people arrived (cost model).
+
+    A request counts at its middle (start + latency / 2): the target spends its CPU while
+    serving it, and a 30-ms hash counted at its end lands in the wrong sample interval
+    often enough to shrink the fitted cost measurably."""
+    t_start = requests["t_start"].to_numpy(dtype=float)
+    latency = np.nan_to_num(requests["latency_ms"].to_numpy(dtype=float)) / 1000.0
+    middle = t_start + latency / 2
+    req = (index.series >= 0) & ~(index.is_journey | index.is_dropped)
+    times = {n: np.sort(middle[req & (index.series == index.series_of(n))]) for n in request_steps}
+    n_j = len(index.journey_names)
+    journeys_of: dict[str, list[str]] = {}
+    for n in request_steps:
+        codes = np.unique(index.journey[req & (index.series == index.series_of(n))])
+        journeys_of[n] = [index.journey_names[j] for j in codes if 0 <= j < n_j]
+    arr = (index.is_journey | index.is_dropped) & (index.series >= 0)
+    arrivals = {
+        name: np.sort(t_start[arr & (index.journey == j)])
+        for j, name in enumerate(index.journey_names)
+    }
+    return Completions(times, journeys_of, arrivals)
+
+
+def before_knees(
+    index: RecordIndex,
+    windows: pd.DataFrame,
+    curves: Curves,
+    knees: dict[str, Knee],
+    request_steps: list[str],
+    meta: dict[str, Any],
+) -> tuple[float, float]:
+    """The span the cost model may use: the run, up to where the surge first reaches a
+    knee (a queue built there drains later, so the cut is in time, not by load).
+
+    With journey rows, that is the first window whose journey arrivals, averaged over
+    SMOOTH_WINDOWS, reach the lowest knee's arrivals/s (one window of chance load must not
+    end it). Without, it is the start of the earliest first failing curve point."""
+    inside = np.flatnonzero(windows_inside_run(index, meta))
+    if not inside.size:
+        return math.nan, math.nan
+    start = float(index.window_start(int(inside[0])))
+    end = float(index.window_start(int(inside[-1]) + 1))
+    reached = [knees[n] for n in request_steps if knees[n].reached]
+    arrivals = windows["arrivals_rps"].to_numpy(dtype=float)[: index.n_windows]
+    surge = [k.arrivals for k in reached if k.arrivals is not None]
+    if surge and np.isfinite(arrivals).any():
+        kernel = np.ones(SMOOTH_WINDOWS) / SMOOTH_WINDOWS
+        smooth = np.convolve(np.nan_to_num(arrivals), kernel, mode="same")
+        at = np.flatnonzero(smooth >= min(surge))
+        if at.size:
+            end = min(end, float(index.window_start(int(at[0]))))
+        return start, end
+    for name in request_steps:
+        k = knees[name]
+        if k.reached and k.first_fail_point is not None:
+            end = min(end, float(curves.of(name)["t_first"].iloc[k.first_fail_point]))
+    return start, end
+
+
+def resources_of(resources: pd.DataFrame | None, metrics: pd.DataFrame | None) -> list[Resource]:
+    """Target CPU and each scraped counter, over their own sample intervals."""
+    out = []
+    if resources is not None:
+        target = resources[resources["source"].astype(str) == "target"].sort_values("t")
+        t = target["t"].to_numpy(dtype=float)
+        # a sample's cpu_percent covers the time since the previous one (the first primes it)
+        if t.size > 1:
+            percent = target["cpu_percent"].to_numpy(dtype=float)[1:]
+            busiest = target["busiest_cpu_percent"].to_numpy(dtype=float)[1:]
+            cores = target["cpu_count"].to_numpy(dtype=float)[1:]
+            # at a CPU ceiling (all cores, or one process at one full core) the target
+            # queues: what it serves there is not what arrives, so those samples are out
+            ceiling = (percent >= CPU_BUSY_SHARE * 100 * np.maximum(cores, 1)) | (
+                (busiest >= CPU_BUSY_SHARE * 100) & (busiest <= ONE_CORE_MAX)
+            )
+            cpu = np.where(ceiling, np.nan, percent * 10.0)
+            out.append(Resource("target CPU", "CPU-ms", t[:-1], t[1:], cpu))
+    if metrics is not None:
+        for name, rows in metrics.groupby("metric", observed=True):  # metrics: a handful
+            rows = rows.sort_values("t")
+            t = rows["t"].to_numpy(dtype=float)
+            v = rows["value"].to_numpy(dtype=float)
+            if t.size < 2:
+                continue
+            with np.errstate(invalid="ignore", divide="ignore"):
+                rate = np.diff(v) / np.diff(t)
+            # a counter that went down was reset (a restart): that interval says nothing
+            rate = np.where((np.diff(t) > 0) & (np.diff(v) >= 0), rate, np.nan)
+            out.append(Resource(f"prometheus:{name}", str(name), t[:-1], t[1:], rate))
+    return out
+
+
+def rates_at_first_knee(
+    ranked: list[dict[str, Any]],
+    knees: dict[str, Knee],
+    curves: Curves,
+    windows: pd.DataFrame,
+    index: RecordIndex,
+    request_steps: list[str],
+) -> dict[str, float]:
+    """Each step's completed req/s in the windows of the first-ranked step's first failing
+    curve point."""
+    if not ranked or not ranked[0]["reached"]:
+        return {}
+    name = ranked[0]["step"]
+    row = knees[name].first_fail_point
+    if row is None:
+        return {}
+    pid = curves.of(name)["pid"].iloc[row]
+    chosen = curves.membership[index.series_of(name)] == pid
+    if not chosen.any():
+        return {}
+    completed = windows["completed"].to_numpy(dtype=float).reshape(index.n_series, -1)
+    return {
+        n: float(completed[index.series_of(n)][chosen].mean() / index.window_s)
+        for n in request_steps
+    }

@@ -1,0 +1,58 @@
+"""The number formats every page uses (so the pages and analysis.json agree), the plain
+names of the steps, and the type of one finding."""
+
+from __future__ import annotations
+
+from typing import Any
+
+Finding = dict[str, Any]  # one entry of analysis.json's "findings"
+
+PLAIN_STEPS = {
+    "login.form": "loading the sign-in page",
+    "login.submit": "submitting the sign-in form, where the password is checked",
+    "logout": "signing out",
+    "oidc.discovery": "looking up the sign-in configuration",
+    "oidc.authorize": "starting a single sign-on request",
+    "oidc.login_form": "loading the single sign-on page",
+    "oidc.login_submit": "submitting the single sign-on form, where the password is checked",
+    "oidc.consent": "the consent screen",
+    "oidc.token": "exchanging the sign-in code for access tokens",
+    "token.refresh": "renewing access tokens",
+    "token.introspect": "checking access tokens",
+    "token.revoke": "revoking access tokens",
+    "oidc.userinfo": "fetching the signed-in user's profile",
+    "token.client_credentials": "issuing service-to-service tokens",
+    "api.call": "calling the app's API",
+    "oidc.logout": "signing out of single sign-on",
+}
+
+
+def rate(x: float | None) -> str:
+    """A rate as printed everywhere: 2,100 / 55.6 / 4.25."""
+    if x is None:
+        return "?"
+    if abs(x) >= 100:
+        return f"{x:,.0f}"
+    if abs(x) >= 10:
+        return f"{x:.1f}"
+    return f"{x:.2f}"
+
+
+def multiple(x: float | None) -> str:
+    return "?" if x is None else f"{x:.1f}x"
+
+
+def ms(x: float | None) -> str:
+    return "?" if x is None else f"{x:,.0f} ms"
+
+
+def percent(x: float | None) -> str:
+    return "?" if x is None else f"{x * 100:.1f}%"
+
+
+def plain(step: str) -> str:
+    return PLAIN_STEPS.get(step, step)
+
+
+def listed(names: list[str]) -> str:
+    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]

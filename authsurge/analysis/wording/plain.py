@@ -1,0 +1,183 @@
+"""The plain register: the leadership summary's sentences, terms explained where they
+first appear."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authsurge.analysis.findings import lead as story_lead
+from authsurge.analysis.findings import of_kind
+from authsurge.analysis.wording.numbers import Finding, ms, multiple, percent, plain, rate
+
+
+def sentences(findings: list[Finding]) -> list[str]:
+    """The summary's sentences about the run: (what failed outright,) capacity, where it
+    breaks first, what the surge needs, the SLOs."""
+    out: list[str | None] = [
+        _failed_sentence(f) for f in findings if f["kind"] == "journeys_failed"
+    ]
+    lead = story_lead(findings)
+    out += [_capacity_sentence(lead), _breaks_first_sentence(lead, findings)]
+    if surge := of_kind(findings, "surge"):
+        out.append(_surge_sentence(surge))
+    if (slos := of_kind(findings, "slos")) and slos["judged"]:
+        out.append(_slo_sentence(slos))
+    return [s for s in out if s]
+
+
+def _failed_sentence(f: Finding) -> str:
+    where = f" at {plain(f['step'])} ({f['step']})" if f["step"] else ""
+    return (
+        f"Sign-in did not work in this test: {f['failed']:,} of {f['attempts']:,} attempts "
+        f'of {f["journey"]} failed{where}, {f["at"]} ("{f["reason"]}"). '
+        f"Until that is fixed, the figures below say nothing about capacity: {f['advice']}."
+    )
+
+
+def _capacity_sentence(lead: Finding) -> str:
+    kind = lead["kind"]
+    if kind in ("saturates_first", "client_first"):
+        if lead["arrivals"] is not None:
+            return (
+                f"Capacity: this deployment handles about {rate(lead['arrivals'])} people "
+                "starting to sign in per second before its first step stops keeping up; "
+                "beyond that, sign-ins fail or wait."
+            )
+        return (
+            f"Capacity: this deployment handles about {rate(lead['capacity'])} successful "
+            f"{lead['step']} requests per second before that step stops keeping up."
+        )
+    if kind == "fail_together":
+        if lead["span"] is not None and lead["unit"] == "journeys/s":
+            return (
+                f"Capacity: this deployment handles about {rate(lead['span'][0])} people "
+                "starting to sign in per second before its first steps stop keeping up; "
+                "beyond that, sign-ins fail or wait."
+            )
+        return "Capacity: several steps stop keeping up at the same load (see below)."
+    if kind == "nothing_judged":
+        return (
+            "Capacity: this test was too short or too light to say; each load level needs "
+            "more requests before a limit can be judged."
+        )
+    if kind == "healthy":
+        return (
+            f"Capacity: no step reached its limit in this test; the sign-in path stayed "
+            f"healthy up to {rate(lead['healthy_up_to'])} requests per second, so its real "
+            "limit is higher than we measured."
+        )
+    return "Capacity: this run recorded no sign-in requests, so it says nothing about capacity."
+
+
+def _resource_clause(b: dict[str, Any]) -> str:
+    kind = b.get("kind")
+    cpu, cores = b.get("target_cpu_percent"), b.get("target_cpu_count")
+    if kind in ("cpu", "cpu_per_process") and cpu is not None:
+        of = f" of {cores} cores" if cores else ""
+        return f", when the server's processors were busy ({cpu:.0f}%{of}, 100% = one core)"
+    if kind == "memory" and b.get("rss_growth") is not None:
+        return f", while the server's memory use grew {b['rss_growth']:.1f}x"
+    if kind == "none" and cpu is not None:
+        return (
+            f", with processor time to spare ({cpu:.0f}%), so the limit is elsewhere, "
+            "for example the database or a connection pool"
+        )
+    return ""
+
+
+def _breaks_first_sentence(lead: Finding, findings: list[Finding]) -> str | None:
+    cause = of_kind(findings, "cause")
+    costed = cause is not None and cause["cost_per_request"] is not None
+    if lead["kind"] == "fail_together":
+        span = lead["span"]
+        text = (
+            f"Several steps break together ({', '.join(lead['steps'])})"
+            + (
+                f", between about {rate(span[0])} and {rate(span[1])} people starting to sign "
+                "in per second"
+                if span and lead["unit"] == "journeys/s"
+                else ""
+            )
+            + "; the test cannot say which of them goes first"
+        )
+        if cause and costed:
+            text += (
+                f". The cause is {cause['name']}: it used "
+                f"{cause['share'] * 100:.0f}% of the server's processor time spent on "
+                "requests, and the others wait in line behind it"
+            )
+        return text + _collapse_sentence(findings) + "."
+    if lead["kind"] != "saturates_first":
+        return None
+    name = lead["step"]
+    text = (
+        f"It breaks first at {name} ({plain(name)}): at about {rate(lead['offered'])} "
+        f"requests per second it reaches its knee, the load where successful requests stop "
+        f"keeping up, and it sustains about {rate(lead['capacity'])} per second"
+        + _resource_clause(lead["bottleneck"])
+    )
+    if lead["p95_below"] is not None:
+        text += (
+            f"; just below that load its p95, the time within which 95% of these "
+            f"requests complete, was {ms(lead['p95_below'])}"
+        )
+    if cause and costed and cause["name"] != name:
+        text += (
+            f". The cause is {cause['name']}, which used {cause['share'] * 100:.0f}% of "
+            f"the server's processor time spent on requests; {name} waits in line behind it"
+        )
+    return text + _collapse_sentence(findings) + "."
+
+
+def _collapse_sentence(findings: list[Finding]) -> str:
+    f = of_kind(findings, "collapse")
+    if f is None:
+        return ""
+    text = (
+        f". Past that, the service collapsed: successful requests fell below "
+        f"{f['share'] * 100:.0f}% of their peak of {rate(f['peak_goodput'])} per "
+        f"second, down to {rate(f['lowest_goodput'])}, for {f['seconds']:.0f} seconds"
+    )
+    if "timeout" in f["failures"]:
+        # timeouts: people gave up while the server still worked on their requests
+        text += ", as people's requests timed out while they waited"
+    return text
+
+
+def _surge_sentence(f: Finding) -> str:
+    limiting = f["limiting_step"]
+    peak = f["peak_arrivals"]
+    planned = (
+        f"The planned surge peaks at {rate(peak)} people signing in per second"
+        if peak is not None
+        else "At the highest load in this test"
+    )
+    if f["status"] == "fails" and limiting:
+        per = "people signing in per second" if f["unit"] == "journeys/s" else "requests per second"
+        return (
+            f"{planned} and needs {multiple(f['multiple_needed'])} the capacity "
+            f"{limiting} has today ({rate(f['peak_demand'])} against "
+            f"{rate(f['capacity'])} {per}), so it does not fit without "
+            "more capacity or a gentler ramp."
+        )
+    if f["status"] == "survives" and limiting:
+        return (
+            f"{planned} and fits, with {multiple(f['headroom'])} headroom (capacity "
+            f"divided by what the surge needs) on {limiting}, the tightest step."
+        )
+    return f"We cannot tell yet whether the surge fits: {f['text']}."
+
+
+def _slo_sentence(f: Finding) -> str:
+    text = (
+        "Service-level objectives (SLOs, the response-time and error limits we committed "
+        f"to): {f['met']} of {f['judged']} were met"
+    )
+    if f["failed"]:
+        shown = [
+            f"{s['slo']} (measured "
+            f"{percent(s['measured']) if s['unit'] == 'fraction' else ms(s['measured'])})"
+            for s in f["failed"]
+        ]
+        text += "; missed: " + "; ".join(shown)
+    return text + "."

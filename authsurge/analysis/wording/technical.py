@@ -1,0 +1,191 @@
+"""The technical register: the headline a capacity planner acts on (terminal text and the
+HTML report's headline), one clause per finding, and the terminal's story lines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from authsurge.analysis.findings import of_kind
+from authsurge.analysis.wording.numbers import Finding, listed, ms, multiple, percent, rate
+
+
+def headline(findings: list[Finding]) -> str:
+    """One sentence: the story's findings as clauses, in their order."""
+    parts = [c for f in findings if (c := clause(f, findings))]
+    return "; ".join(parts) + "."  # no capital: a step name leads, and its case matters
+
+
+def clause(f: Finding, findings: list[Finding]) -> str:
+    """A finding as a clause of the headline ('' for those the headline leaves out)."""
+    kind = f["kind"]
+    if kind == "journeys_failed":
+        where = f" at {f['step']}" if f["step"] else ""
+        return (
+            f"journey {f['journey']} failed outright: {f['failed']:,} of {f['attempts']:,} "
+            f"attempts failed ({percent(f['share'])} {f['at']}){where}: "
+            f"{f['reason']}; {f['advice']}"
+        )
+    if kind == "client_first":
+        lead = (
+            f"the client saturated first; add workers: {f['step']}'s knee at "
+            f"{rate(f['offered'])} req/s offered"
+        )
+        if f["arrivals"] is not None:
+            lead += f" ({rate(f['arrivals'])} journeys/s arriving)"
+        lead += " was measured while the load generator was saturated"
+        if f["bound_s"]:
+            share = f["share_of_run"]
+            lead += f" ({f['bound_s']:.0f} s" + (
+                f", {percent(share)} of the run)" if share is not None else ")"
+            )
+        return (
+            lead + f", so it is not the target's capacity (the target served at least "
+            f"{rate(f['capacity'])} req/s)"
+        )
+    if kind == "fail_together":
+        return f"{listed(f['steps'])} fail together {tie_span(f)} (their knees cannot be ordered)"
+    if kind == "saturates_first":
+        lead = (
+            f"{f['step']} saturates first, at about {rate(f['capacity'])} req/s on this "
+            f"deployment (knee at {rate(f['offered'])} req/s offered"
+        )
+        if f["arrivals"] is not None:
+            lead += f", {rate(f['arrivals'])} journeys/s arriving"
+        return lead + f": {f['reason']})" + bottleneck_clause(f["bottleneck"])
+    if kind == "nothing_judged":
+        return str(f["text"])
+    if kind == "healthy":
+        return (
+            f"no step saturates in the measured range; {f['step']} stays healthy up to "
+            f"{rate(f['healthy_up_to'])} req/s"
+        )
+    if kind == "no_requests":
+        return "no request steps were recorded"
+    if kind == "cause":
+        return _cause_clause(f)
+    if kind == "last_step":
+        if not f["reached"]:
+            return f"{f['step']} stays healthy up to {rate(f['load'])} req/s"
+        return f"{f['step']} holds out longest, to {rate(f['load'])} req/s offered"
+    if kind == "collapse":
+        return collapse_clause(f)
+    if kind == "surge":
+        if f["status"] == "fails":
+            return (
+                f"the surge peak needs {multiple(f['multiple_needed'])} today's "
+                f"{f['limiting_step']} capacity"
+            )
+        if f["status"] == "survives":
+            return (
+                f"the surge peak fits, with {multiple(f['headroom'])} headroom on "
+                f"{f['limiting_step']}"
+            )
+        return str(f["text"]) if f["say_text"] else ""
+    return ""  # retries, drops and SLOs have their own lines
+
+
+def _cause_clause(f: Finding) -> str:
+    costed = f["cost_per_request"] is not None
+    relation = f["relation"]
+    if relation == "tie":
+        if not costed:
+            return str(f["evidence"])
+        text = f"the cause is {f['name']} ({cost_clause(f)})"
+        others = f["collateral"]
+        if others:
+            text += f", {', '.join(others)} {'queue' if len(others) > 1 else 'queues'} behind it"
+        return text
+    if relation == "contains_first":
+        if f["cause_kind"] == "journey":
+            return f"the cause is its journey, {f['name']} ({cost_clause(f)})"
+        return f"the cause is {f['name']} ({cost_clause(f)})"
+    if relation == "first_queues_behind":
+        return f"the cause is {f['name']} ({cost_clause(f)}); {f['collateral'][0]} queues behind it"
+    return f"it is the cause ({cost_clause(f)})" if costed else ""
+
+
+def tie_span(f: Finding) -> str:
+    """'between 39 and 42 journeys/s': the surge interval holding a tie group's knees."""
+    if f["span"] is None:
+        return "at one load"
+    return f"between {rate(f['span'][0])} and {rate(f['span'][1])} {f['unit']}"
+
+
+def cost_clause(f: Finding) -> str:
+    """'31.2 CPU-ms per request, 94% of the target CPU used by requests at the knee'."""
+    if f["cost_per_request"] is None:
+        return str(f["evidence"])
+    text = f"{f['cost_per_request']:,.1f} {f['cost_unit']}"
+    per_journey = f["per_journey"]
+    if f["cause_kind"] != "step" and per_journey:
+        text = f"{per_journey['cost']:,.1f} {f['cost_unit'].split(' per ')[0]} per journey"
+    text += f", {f['share'] * 100:.0f}% of the {f['resource']} used by requests at the knee"
+    if f["inseparable"]:
+        text += "; its steps' costs cannot be separated in this run"
+    return text
+
+
+def collapse_clause(f: Finding) -> str:
+    """'goodput collapsed: journey web_login fell below 50% of its peak of 20/s at 32 ...'."""
+    at = (
+        f"{rate(f['at_arrivals'])} journeys/s"
+        if f["at_arrivals"] is not None
+        else f"{rate(f['at_offered'])} req/s offered"
+    )
+    why = ", ".join(f"{n:,} {k}" for k, n in list(f["failures"].items())[:2])
+    return (
+        f"goodput collapsed: {f['who']} fell below {f['share'] * 100:.0f}% of its peak of "
+        f"{rate(f['peak_goodput'])}/s at {at}, down to {rate(f['lowest_goodput'])}/s"
+        + (f" ({why})" if why else "")
+        + f", {f['seconds']:.0f} s in collapse"
+    )
+
+
+def bottleneck_clause(b: dict[str, Any]) -> str:
+    kind = b.get("kind")
+    if kind == "cpu":
+        return (
+            f", when target CPU reaches {b['target_cpu_percent']:.0f}% of "
+            f"{b['target_cpu_count']} {'core' if b['target_cpu_count'] == 1 else 'cores'}"
+        )
+    if kind == "cpu_per_process":
+        return f", when its target processes are CPU-bound ({b['text'].split(': ', 1)[-1]})"
+    if kind == "memory":
+        return f", while target memory grows {b['rss_growth']:.1f}x"
+    if kind == "none":
+        cpu = b.get("target_cpu_percent")
+        cores = b.get("target_cpu_count")
+        of = f" of {cores} cores" if cores else ""
+        return (
+            f", with no saturated target resource visible (CPU {cpu:.0f}%{of})"
+            if cpu is not None
+            else ""
+        )
+    return ""
+
+
+def story_lines(findings: list[Finding]) -> list[str]:
+    """The terminal text's lines for SLOs, retries, drops and the verdict."""
+    lines = []
+    if (slos := of_kind(findings, "slos")) and slos["judged"]:
+        text = f"SLOs: {slos['met']} of {slos['judged']} met"
+        for s in slos["failed"]:
+            shown = percent(s["measured"]) if s["unit"] == "fraction" else ms(s["measured"])
+            text += f"; FAILED {s['slo']}: {shown} on {s['worst_step']}"
+        lines.append(text)
+    if retries := of_kind(findings, "retries"):
+        text = f"Retries: {retries['amplification']:.2f} attempts per person"
+        if retries["peak_amplification"] is not None:
+            text += f" ({retries['peak_amplification']:.2f} in the busiest window)"
+        lines.append(text)
+    if dropped := of_kind(findings, "dropped"):
+        lines.append(
+            f"Dropped journeys: {dropped['count']:,} ({percent(dropped['share'])} of "
+            "arrivals; the harness's concurrency cap was reached)"
+        )
+    surge = of_kind(findings, "surge")
+    if surge:
+        lines.append(
+            f"Verdict: {surge['status']}: {surge['text']} (demand from the {surge['demand_basis']})"
+        )
+    return lines

@@ -1,0 +1,109 @@
+"""The HTML report's headline box: a few short facts, one or more tiles per finding."""
+
+from __future__ import annotations
+
+from authsurge.analysis.wording.numbers import Finding, multiple, percent, rate
+from authsurge.analysis.wording.technical import cost_clause, tie_span
+
+
+def tiles(findings: list[Finding]) -> list[dict[str, str]]:
+    """The headline box's tiles: {k: label, v: value, n: note}."""
+    out: list[dict[str, str]] = []
+    for f in findings:
+        out += _tiles(f)
+    return out
+
+
+def _tiles(f: Finding) -> list[dict[str, str]]:
+    kind = f["kind"]
+    if kind == "journeys_failed":
+        where = f"at {f['step']}: " if f["step"] else ""
+        return [
+            {
+                "k": "journeys failed",
+                "v": f"{percent(f['share'])} of {f['journey']}",
+                "n": f"{where}{f['reason']}",
+            }
+        ]
+    if kind == "fail_together":
+        return [
+            {
+                "k": "fail together",
+                "v": ", ".join(f["steps"]),
+                "n": f"{tie_span(f)}; their knees cannot be ordered",
+            }
+        ]
+    if kind in ("saturates_first", "client_first"):
+        arrivals = f"{rate(f['arrivals'])} journeys/s arriving" if f["arrivals"] is not None else ""
+        return [
+            {"k": "fails first", "v": f["step"], "n": f["reason"]},
+            {"k": "at load (knee)", "v": f"{rate(f['offered'])} req/s offered", "n": arrivals},
+            {
+                "k": "its capacity",
+                "v": f"{rate(f['capacity'])} req/s",
+                "n": "successful requests per second it sustains",
+            },
+        ]
+    if kind == "nothing_judged":
+        return [{"k": "fails first", "v": "not judged", "n": f["text"]}]
+    if kind == "healthy":
+        return [
+            {
+                "k": "fails first",
+                "v": "nothing in range",
+                "n": f"healthy up to {rate(f['healthy_up_to'])} req/s",
+            }
+        ]
+    if kind == "cause" and f["relation"] in ("tie", "first_queues_behind", "contains_first"):
+        return [{"k": "cause", "v": f["name"] or "", "n": cost_clause(f)}]
+    if kind == "collapse":
+        return [
+            {
+                "k": "collapse",
+                "v": f"{rate(f['lowest_goodput'])}/s",
+                "n": f"goodput fell from a peak of {rate(f['peak_goodput'])}/s; "
+                f"{f['seconds']:.0f} s in collapse",
+            }
+        ]
+    if kind == "surge":
+        return _surge_tiles(f)
+    if kind == "slos":
+        return [
+            {
+                "k": "SLOs met",
+                "v": f"{f['met']} of {f['judged']}",
+                "n": f"{f['total'] - f['judged']} not judged" if f["judged"] < f["total"] else "",
+            }
+        ]
+    return []
+
+
+def _surge_tiles(f: Finding) -> list[dict[str, str]]:
+    out = []
+    limiting = f["limiting_step"]
+    if limiting and f["status"] == "fails":
+        out.append(
+            {
+                "k": "surge needs",
+                "v": f"{multiple(f['multiple_needed'])} capacity",
+                "n": f"of {limiting}: {rate(f['peak_demand'])} {f['unit']} planned at the peak",
+            }
+        )
+    elif limiting:
+        out.append(
+            {
+                "k": "surge headroom",
+                "v": multiple(f["headroom"]),
+                "n": f"on {limiting} ({rate(f['peak_demand'])} {f['unit']} at the peak)"
+                + (", a lower bound" if f["capacity_is_lower_bound"] else ""),
+            }
+        )
+    if f["peak_arrivals"] is not None:
+        out.append(
+            {
+                "k": "surge peak",
+                "v": f"{rate(f['peak_arrivals'])} journeys/s",
+                "n": f"demand from the {f['demand_basis']}",
+            }
+        )
+    return out
