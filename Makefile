@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench setup clean help
+.PHONY: demo test lint bench setup clean help coverage
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -24,6 +24,9 @@ demo: $(STAMP) ## serve the embedded target, run the demo surge, analyze, print 
 
 test: $(STAMP) ## run the whole test suite (starts and stops real servers on 127.0.0.1)
 	$(BIN)/python -m pytest
+
+coverage: $(STAMP) ## the whole suite under coverage: per-module table, coverage.json (not part of make test)
+	$(BIN)/python -m pytest --cov --cov-report=term --cov-report=json:coverage.json
 
 lint: $(STAMP) ## ruff (lint + format check, no private access across modules), mypy, import contracts (lint-imports), module sizes and no private imports (tools/check_layout.py)
 	$(BIN)/ruff check authsurge tests bench locustfiles analysis scenarios tools

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 from typing import Any
 
+from authsurge.analysis.wording import short_story
 from authsurge.errors import RunDirError
 from authsurge.rundir import read_meta
 
@@ -22,7 +23,8 @@ def list_runs(
 
     `target` matches a substring of the target URL or its version label.
     Row keys: run_id, path, scenario, status, target, version, git_commit, started_at,
-    journeys, first_to_fail, verdict, analysed, knees {step: {offered, capacity, reached}}.
+    journeys, first_to_fail, story (the lead finding in a few words, when the analysis has
+    findings), verdict, analysed, knees {step: {offered, capacity, reached}}.
     """
     rows = []
     for meta_path in Path(root).glob("*/meta.json"):
@@ -39,6 +41,7 @@ def list_runs(
         if target and target not in base_url and target != version:
             continue
         analysis = _read_analysis(meta_path.parent / "analysis.json")
+        findings = analysis.get("findings")
         ranked = analysis.get("first_to_fail") or []
         first = ""
         if ranked:
@@ -64,6 +67,7 @@ def list_runs(
                 "started_at": meta.get("started_at"),
                 "journeys": (meta.get("traffic") or {}).get("started_journeys", ""),
                 "first_to_fail": first,
+                "story": short_story(findings) if isinstance(findings, list) else "",
                 "verdict": (analysis.get("verdict") or {}).get("status", ""),
                 "analysed": bool(analysis),
                 "knees": knees,
@@ -98,7 +102,9 @@ def format_table(rows: list[dict[str, Any]]) -> str:
     for r in rows:
         first = r["first_to_fail"]
         knee = (r["knees"].get(first) or {}) if first else {}
-        if first and knee.get("reached") and knee.get("offered") is not None:
+        if r.get("story"):
+            first = r["story"]  # the analysis's own lead: a tie, a broken flow, the client
+        elif first and knee.get("reached") and knee.get("offered") is not None:
             first = f"{first} ({knee['offered']:,.4g})"
         elif first:
             first = f"{first} (no knee)"

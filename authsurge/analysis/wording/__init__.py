@@ -29,6 +29,7 @@ from authsurge.analysis.wording.technical import (
     collapse_clause,
     cost_clause,
     headline,
+    short_story,
     story_lines,
     tie_span,
 )
@@ -48,6 +49,7 @@ __all__ = [
     "plain",
     "rate",
     "sentences",
+    "short_story",
     "story_lines",
     "tie_span",
     "tiles",

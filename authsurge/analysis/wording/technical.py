@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from authsurge.analysis.findings import of_kind
+from authsurge.analysis.findings import LEADS, of_kind
 from authsurge.analysis.wording.numbers import Finding, listed, ms, multiple, percent, rate
 
 
@@ -189,3 +189,26 @@ def story_lines(findings: list[Finding]) -> list[str]:
             f"Verdict: {surge['status']}: {surge['text']} (demand from the {surge['demand_basis']})"
         )
     return lines
+
+
+def short_story(findings: list[Finding]) -> str:
+    """The run's lead in a few words, for one-line listings (`authsurge runs`)."""
+    failed = of_kind(findings, "journeys_failed")
+    if failed is not None:
+        where = f" at {failed['step']}" if failed["step"] else ""
+        return f"FAILED OUTRIGHT: {failed['journey']} ({percent(failed['share'])}{where})"
+    lead = next((f for f in findings if f["kind"] in LEADS), None)
+    if lead is None:
+        return ""
+    kind = lead["kind"]
+    if kind == "saturates_first":
+        return f"{lead['step']} ({lead['offered']:,.4g})"
+    if kind == "client_first":
+        return f"{lead['step']} (the client's knee: add workers)"
+    if kind == "fail_together":
+        return f"{' + '.join(lead['steps'])} together ({tie_span(lead)})"
+    if kind == "healthy":
+        return f"no knee (healthy to {rate(lead['healthy_up_to'])} req/s)"
+    if kind == "nothing_judged":
+        return "not judged (too few requests)"
+    return "no requests"
