@@ -11,7 +11,7 @@ per request minus the same at one iteration is compared with the hash timed by h
 Where there are 2+ cores the target is pinned to CPU 1 and the harness to CPU 0.
 
 Target: within +/-15% of the timed hash at every H tested (the known-answer test in
-tests/analysis/test_cost_real.py checks two values; this sweeps more, with longer runs).
+tests/integration/analysis/test_cost_real.py checks two values; this sweeps more, with longer runs).
 """
 
 from __future__ import annotations

@@ -1,41 +1,38 @@
-"""Shared fixtures: the embedded target, started for real on 127.0.0.1 and always stopped.
+"""Fixtures both trees use, and the `integration` marker.
+
+tests/unit needs no server, no subprocess, no network; tests/integration starts real
+servers and processes (its fixtures: tests/integration/conftest.py). Every test under
+tests/integration is marked `integration`, so `pytest -m "not integration"` runs the unit
+tests alone.
 
 - `target_env`: AUTHSURGE_PASSWORD / AUTHSURGE_CLIENT_SECRET test values for the session
   (restored afterwards); its value holds them for tests that log in.
-- `target`: one target for the whole session (free port, 50 users, cheap hashing).
-- `target_factory(**opts)`: more targets (capacity mode, a slow target, ...) for one
-  test; all stop at teardown. Each gets its own data dir unless `data_dir=` is given.
-  A data dir without a database gets a copy of the session target's (user0001..0050,
-  the clients): migrating costs ~2 s, a copy milliseconds. `fresh=True` skips the copy.
-- `seeded_data_dir`: such a copy in a tmp dir, for targets started through the CLI.
+- `ramp_run`: the synthetic step ramp with planted capacities (tests/support/synth.py).
+- `report_run`: the planted 30%-slower-login run with SLOs, a shortfall window and a
+  command (tests/support/planted.py); `report_with_baseline`: its HTML report against the
+  planted base run.
 """
 
 from __future__ import annotations
 
 # gevent must patch ssl before any test module imports requests/urllib3 (the suite's order
-# made that so by chance; a subset such as tests/target + tests/faults hit RecursionError)
+# made that so by chance; a subset such as tests/integration/target +
+# tests/integration/faults hit RecursionError)
 import locust  # noqa: F401, I001
 
-import shutil
-import sqlite3
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, settings
 
-from authsurge.target import (
-    CLIENT_SECRET_ENV,
-    PASSWORD_ENV,
-    TargetOptions,
-    TargetProcess,
-    start_target,
-)
+from authsurge.report.html import write_report
+from authsurge.target import CLIENT_SECRET_ENV, PASSWORD_ENV
+from tests.support.planted import copy_run, planted_run
+from tests.support.synth import SynthRun, write_run
+from tests.support.target import TargetSecrets
 
-# Cheap hashing keeps the suite fast; the default (100,000) is what the demo uses.
-TEST_HASHER_ITERATIONS = 1_000
+INTEGRATION = Path(__file__).parent / "integration"
 
 # Property tests judge behaviour, not speed: a pause of the loaded CI machine must not fail
 # them (hypothesis' default 200 ms deadline and its too-slow health check).
@@ -43,10 +40,11 @@ settings.register_profile("authsurge", deadline=None, suppress_health_check=[Hea
 settings.load_profile("authsurge")
 
 
-@dataclass(frozen=True)
-class TargetSecrets:
-    password: str
-    client_secret: str
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Mark every test under tests/integration `integration` (registered in pyproject.toml)."""
+    for item in items:
+        if item.path.is_relative_to(INTEGRATION):
+            item.add_marker(pytest.mark.integration)
 
 
 @pytest.fixture(scope="session")
@@ -59,53 +57,31 @@ def target_env() -> Iterator[TargetSecrets]:
 
 
 @pytest.fixture(scope="session")
-def target(target_env: TargetSecrets, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetProcess]:
-    opts = TargetOptions(port=0, users=50, workers=2, threads=4, hasher_iterations=TEST_HASHER_ITERATIONS,
-                         data_dir=tmp_path_factory.mktemp("target"), startup_timeout_s=30)
-    proc = start_target(opts, log=lambda line: None)
-    try:
-        yield proc
-    finally:
-        proc.stop()
+def ramp_run(tmp_path_factory: pytest.TempPathFactory) -> SynthRun:
+    """Step ramp 10..100 journeys/s; login.submit planted at 50/s, login.form at 80/s, api.call healthy."""
+    return write_run(tmp_path_factory.mktemp("runs") / "ramp")
 
 
-@pytest.fixture()
-def target_factory(target_env: TargetSecrets, target: TargetProcess,
-                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., TargetProcess]]:
-    started: list[TargetProcess] = []
-
-    def start(fresh: bool = False, **overrides: Any) -> TargetProcess:
-        values: dict[str, Any] = {"port": 0, "users": 20, "workers": 1, "threads": 4,
-                                  "hasher_iterations": TEST_HASHER_ITERATIONS, "startup_timeout_s": 30}
-        values.update(overrides)
-        if not values.get("data_dir"):
-            values["data_dir"] = tmp_path_factory.mktemp("extra-target")
-        if not fresh and not (Path(values["data_dir"]) / "db.sqlite3").exists():
-            seed_data_dir(target.data_dir, Path(values["data_dir"]))
-        proc = start_target(TargetOptions(**values), log=lambda line: None)
-        started.append(proc)
-        return proc
-
-    try:
-        yield start
-    finally:
-        for proc in started:
-            proc.stop()
+# one breached (on the journey, so no step's knee rule changes), one met, one that names
+# no step and so is not judged
+SLOS = ["login_api error_rate < 1%", "api.call p95 < 100ms", "nosuch.step p95 < 5ms"]
+SHORTFALL = [{"start": 1_700_000_120.0, "end": 1_700_000_121.0, "planned": 100, "started": 80,
+              "dropped": 15, "late": 5, "max_lag_s": 0.4}]
 
 
-@pytest.fixture()
-def seeded_data_dir(target: TargetProcess, tmp_path: Path) -> Path:
-    """An empty-looking data dir that already holds a copy of the session target's database,
-    for tests that start a target some other way (the CLI) without paying for migrations."""
-    seed_data_dir(target.data_dir, tmp_path)
-    return tmp_path
+@pytest.fixture(scope="session")
+def report_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The planted 30%-slower-login run, with SLOs, a shortfall window and a command."""
+    dest = tmp_path_factory.mktemp("report") / "20231114T221320Z-synthetic"
+    meta_traffic = {"model": "open", "shape": "step_ramp", "arrivals": "poisson",
+                    "planned_journeys": 9_000, "started_journeys": 8_900, "dropped_journeys": 83,
+                    "shortfall": SHORTFALL, "on_schedule": False}
+    return copy_run("slower_login", tmp_path_factory, dest, slos=SLOS, traffic=meta_traffic,
+                    command="authsurge run scenarios/synthetic.yaml --set traffic.shape.rate=100",
+                    target={"base_url": "http://127.0.0.1:8000", "version": "2.4.0", "pids": [1]})
 
 
-def seed_data_dir(source: Path, dest: Path) -> None:
-    """Copy a target's database (consistently, while it runs: SQLite's backup API) and keys."""
-    for name in ("secret_key", "oidc_rsa.pem"):
-        shutil.copy2(source / name, dest / name)
-    with sqlite3.connect(source / "db.sqlite3") as src, sqlite3.connect(dest / "db.sqlite3") as dst:
-        src.backup(dst)
-    src.close()
-    dst.close()
+@pytest.fixture(scope="module")
+def report_with_baseline(report_run: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = planted_run("base", tmp_path_factory).path
+    return write_report(report_run, tmp_path_factory.mktemp("out") / "compared.html", baseline=base)

@@ -1,0 +1,27 @@
+"""Fixtures for the analysis tests on real runs against the embedded target (made by
+tests/support/real.py)."""
+
+from __future__ import annotations
+
+import pytest
+
+from authsurge.analysis import analyze_run
+
+
+@pytest.fixture(scope="session")
+def cost_runs(target, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
+    """Real runs of a varying mix at three hash costs (tests/support/real.py)."""
+    from tests.support.real import cost_run, iterations_for
+
+    tmp = tmp_path_factory.mktemp("cost-runs")
+    counts = (1, iterations_for(25.0), iterations_for(50.0))
+    return [cost_run(target.data_dir, tmp, n) for n in counts]
+
+
+@pytest.fixture(scope="session")
+def shared_pool(target, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
+    """A 1 x 1 target ramped to 3x its capacity with a 1-s client timeout, analysed."""
+    from tests.support.real import shared_pool_run
+
+    run_dir, estimate = shared_pool_run(target.data_dir, tmp_path_factory.mktemp("shared-pool"))
+    return analyze_run(run_dir), estimate

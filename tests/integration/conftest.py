@@ -1,0 +1,63 @@
+"""The embedded target, started for real on 127.0.0.1 and always stopped.
+
+- `target`: one target for the whole session (free port, 50 users, cheap hashing).
+- `target_factory(**opts)`: more targets (capacity mode, a slow target, ...) for one
+  test; all stop at teardown. Each gets its own data dir unless `data_dir=` is given.
+  A data dir without a database gets a copy of the session target's (user0001..0050,
+  the clients): migrating costs ~2 s, a copy milliseconds. `fresh=True` skips the copy.
+- `seeded_data_dir`: such a copy in a tmp dir, for targets started through the CLI.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from authsurge.target import TargetOptions, TargetProcess, start_target
+from tests.support.target import TEST_HASHER_ITERATIONS, TargetSecrets, seed_data_dir
+
+
+@pytest.fixture(scope="session")
+def target(target_env: TargetSecrets, tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetProcess]:
+    opts = TargetOptions(port=0, users=50, workers=2, threads=4, hasher_iterations=TEST_HASHER_ITERATIONS,
+                         data_dir=tmp_path_factory.mktemp("target"), startup_timeout_s=30)
+    proc = start_target(opts, log=lambda line: None)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture()
+def target_factory(target_env: TargetSecrets, target: TargetProcess,
+                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., TargetProcess]]:
+    started: list[TargetProcess] = []
+
+    def start(fresh: bool = False, **overrides: Any) -> TargetProcess:
+        values: dict[str, Any] = {"port": 0, "users": 20, "workers": 1, "threads": 4,
+                                  "hasher_iterations": TEST_HASHER_ITERATIONS, "startup_timeout_s": 30}
+        values.update(overrides)
+        if not values.get("data_dir"):
+            values["data_dir"] = tmp_path_factory.mktemp("extra-target")
+        if not fresh and not (Path(values["data_dir"]) / "db.sqlite3").exists():
+            seed_data_dir(target.data_dir, Path(values["data_dir"]))
+        proc = start_target(TargetOptions(**values), log=lambda line: None)
+        started.append(proc)
+        return proc
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            proc.stop()
+
+
+@pytest.fixture()
+def seeded_data_dir(target: TargetProcess, tmp_path: Path) -> Path:
+    """An empty-looking data dir that already holds a copy of the session target's database,
+    for tests that start a target some other way (the CLI) without paying for migrations."""
+    seed_data_dir(target.data_dir, tmp_path)
+    return tmp_path

@@ -1,0 +1,90 @@
+"""Golden texts: the words each finding is rendered in (terminal and HTML headline, the HTML
+tiles, the leadership summary). The findings are written out here, so a change of wording
+shows as a diff of these strings, never as a change of what the analysis decided."""
+
+from __future__ import annotations
+
+from authsurge.analysis.wording import headline, sentences, short_story, tiles
+
+TIE = [
+    {"kind": "fail_together", "steps": ["login.form", "login.submit", "api.call"],
+     "span": [39.0, 42.0], "unit": "journeys/s"},
+    {"kind": "cause", "name": "login.submit", "cause_kind": "step", "steps": ["login.submit"],
+     "relation": "tie", "collateral": ["login.form", "api.call"], "resource": "target CPU",
+     "share": 0.94, "cost_per_request": 31.2, "cost_unit": "CPU-ms per request",
+     "per_journey": None, "inseparable": False, "evidence": ""},
+    {"kind": "collapse", "who": "journey web_login", "at_arrivals": 103.0, "at_offered": None,
+     "peak_goodput": 12.4, "lowest_goodput": 2.33, "failures": {"timeout": 210},
+     "seconds": 19.0, "share": 0.5},
+    {"kind": "surge", "status": "fails", "limiting_step": "login.submit", "multiple_needed": 3.1,
+     "headroom": 0.32, "peak_demand": 91.2, "capacity": 29.3, "unit": "req/s",
+     "capacity_is_lower_bound": False, "peak_arrivals": 182.0, "demand_basis": "schedule",
+     "text": "the surge peak needs 3.1x today's login.submit capacity", "say_text": True},
+]
+
+BROKEN_FLOW = [
+    {"kind": "journeys_failed", "journey": "app", "share": 1.0, "failed": 7, "attempts": 7,
+     "at": "over the whole run", "step": "oidc.authorize",
+     "reason": "no login form with a password input on GET /login.html", "advice": "ADVICE"},
+    {"kind": "nothing_judged", "text": "too few requests at each load level to judge any step"},
+    {"kind": "surge", "status": "unknown", "limiting_step": None, "multiple_needed": None,
+     "headroom": None, "peak_demand": None, "capacity": None, "unit": "req/s",
+     "capacity_is_lower_bound": False, "peak_arrivals": None, "demand_basis": "observed",
+     "text": "no step was judged", "say_text": False},
+]
+
+
+def test_a_tie_with_its_cause_collapse_and_surge_in_one_headline() -> None:
+    assert headline(TIE) == (
+        "login.form, login.submit and api.call fail together between 39.0 and 42.0 journeys/s "
+        "(their knees cannot be ordered); the cause is login.submit (31.2 CPU-ms per request, "
+        "94% of the target CPU used by requests at the knee), login.form, api.call queue "
+        "behind it; goodput collapsed: journey web_login fell below 50% of its peak of "
+        "12.4/s at 103 journeys/s, down to 2.33/s (210 timeout), 19 s in collapse; the surge "
+        "peak needs 3.1x today's login.submit capacity."
+    )
+
+
+def test_a_tie_in_tiles_and_plain_sentences() -> None:
+    assert [(t["k"], t["v"]) for t in tiles(TIE)] == [
+        ("fail together", "login.form, login.submit, api.call"),
+        ("cause", "login.submit"),
+        ("collapse", "2.33/s"),
+        ("surge needs", "3.1x capacity"),
+        ("surge peak", "182 journeys/s"),
+    ]
+    assert sentences(TIE)[1] == (
+        "Several steps break together (login.form, login.submit, api.call), between about "
+        "39.0 and 42.0 people starting to sign in per second; the test cannot say which of "
+        "them goes first. The cause is login.submit: it used 94% of the server's processor "
+        "time spent on requests, and the others wait in line behind it. Past that, the "
+        "service collapsed: successful requests fell below 50% of their peak of 12.4 per "
+        "second, down to 2.33, for 19 seconds, as people's requests timed out while they "
+        "waited."
+    )
+
+
+def test_a_broken_flow_comes_first_with_its_step_share_reason_and_advice() -> None:
+    assert headline(BROKEN_FLOW) == (
+        "journey app failed outright: 7 of 7 attempts failed (100.0% over the whole run) at "
+        "oidc.authorize: no login form with a password input on GET /login.html; ADVICE; too "
+        "few requests at each load level to judge any step."
+    )
+    assert tiles(BROKEN_FLOW)[0] == {
+        "k": "journeys failed",
+        "v": "100.0% of app",
+        "n": "at oidc.authorize: no login form with a password input on GET /login.html",
+    }
+    assert sentences(BROKEN_FLOW)[0] == (
+        "Sign-in did not work in this test: 7 of 7 attempts of app failed at starting a "
+        "single sign-on request (oidc.authorize), over the whole run (\"no login form with a "
+        "password input on GET /login.html\"). Until that is fixed, the figures below say "
+        "nothing about capacity: ADVICE."
+    )
+
+
+def test_the_runs_listing_names_the_lead_in_a_few_words() -> None:
+    assert short_story(TIE) == (
+        "login.form + login.submit + api.call together (between 39.0 and 42.0 journeys/s)"
+    )
+    assert short_story(BROKEN_FLOW) == "FAILED OUTRIGHT: app (100.0% at oidc.authorize)"
