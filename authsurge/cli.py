@@ -341,7 +341,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                 args.run_dir, args.out, baseline=args.baseline, force=args.force, progress=progress
             )
         else:
-            from authsurge.report.html import write_report
+            from authsurge.report.html_report import write_report
 
             path = write_report(
                 args.run_dir, args.out, baseline=args.baseline, force=args.force, progress=progress

@@ -60,7 +60,7 @@ def run_demo(
 
 def _report(run_dir: Path) -> Path | None:
     try:
-        from authsurge.report.html import write_report
+        from authsurge.report.html_report import write_report
     except ImportError:  # the HTML report is optional until it is built
         return None
     return write_report(run_dir)

@@ -26,7 +26,7 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings
 
-from authsurge.report.html import write_report
+from authsurge.report.html_report import write_report
 from authsurge.target import CLIENT_SECRET_ENV, PASSWORD_ENV
 from tests.support.planted import copy_run, planted_run
 from tests.support.synth import SynthRun, write_run

@@ -2,7 +2,9 @@
 
 - no module of the authsurge package over MAX_LINES lines, except those allow-listed in
   pyproject.toml's [tool.authsurge.long-modules] with a reason each;
-- no test, benchmark or script imports a private (underscore) name.
+- no test, benchmark or script imports a private (underscore) name;
+- no module of authsurge is named like a standard-library module (secrets.py, html.py,
+  statistics.py ...): a reader takes the name for the library's.
 
 Exit 0 when the layout holds, 1 with one line per breach otherwise.
 """
@@ -32,6 +34,15 @@ def long_modules(root: Path, allowed: dict[str, str]) -> list[str]:
     return out
 
 
+def stdlib_names(root: Path) -> list[str]:
+    out = []
+    for path in sorted((root / "authsurge").rglob("*.py")):
+        name = path.parent.name if path.name == "__init__.py" else path.stem
+        if name in sys.stdlib_module_names:
+            out.append(f"{path.relative_to(root)}: named like the standard library's {name}")
+    return out
+
+
 def private_imports(root: Path) -> list[str]:
     out = []
     for folder in OUTSIDE:
@@ -52,7 +63,7 @@ def private_imports(root: Path) -> list[str]:
 def main() -> int:
     config = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
     allowed = config.get("tool", {}).get("authsurge", {}).get("long-modules", {})
-    breaches = long_modules(ROOT, allowed) + private_imports(ROOT)
+    breaches = long_modules(ROOT, allowed) + private_imports(ROOT) + stdlib_names(ROOT)
     for line in breaches:
         print(line)
     return 1 if breaches else 0

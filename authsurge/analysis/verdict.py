@@ -29,7 +29,7 @@ import pandas as pd
 from authsurge.analysis.curves import Curves
 from authsurge.analysis.knee import Knee, finite_or_none, slo_applies, slo_text
 from authsurge.analysis.windows import SCOPE_JOURNEY, SCOPE_REQUEST, RecordIndex, grouped_quantiles
-from authsurge.analysis.wording.numbers import rate
+from authsurge.analysis.wording.figures import rate
 from authsurge.scenario import AnalysisConfig, Slo
 
 DEMAND_RULE_SCHEDULE = (

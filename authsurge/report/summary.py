@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from authsurge.analysis.wording import sentences
-from authsurge.report.html import data_uri, environment, utc
+from authsurge.report.html_report import data_uri, environment, utc
 from authsurge.report.inputs import load_with_baseline
 
 if TYPE_CHECKING:

@@ -15,7 +15,7 @@ from authsurge.scenario import (
     StepRampShape,
     TraceShape,
 )
-from authsurge.traffic.trace import Trace, load_trace
+from authsurge.traffic.trace_file import Trace, load_trace
 
 
 @dataclass(frozen=True)

@@ -54,7 +54,7 @@ exits 1 then, with --fail-on regression).
 Run-to-run variation: the bootstrap sees the variation inside each run, not between runs
 (a warmer cache, a noisy neighbour). For latency, that variation shows as the scatter of
 the step's level changes, and a random-effects model widens every level's interval by it
-(statistics.widen_for_run_to_run); latency where the step queues (p50 over
+(stats.widen_for_run_to_run); latency where the step queues (p50 over
 QUEUEING_FACTOR x its lowest, near a knee not yet reached) is shown, not judged. For the
 knee, capacity and goodput, min_effect is the guard. `make bench-compare` measures the
 false-alarm rate of this rule on real A/A runs.
@@ -75,7 +75,7 @@ The package, one concept a module:
     step_data.py   one step of one run as read from its digest (StepData)
     matching.py    matched levels and offered-load bins; the comparison at one level
     knees.py       knee and capacity, their bootstrap and level brackets
-    statistics.py  bootstrap, rank test, labels, run-to-run widening, resampled quantiles
+    stats.py       bootstrap, rank test, labels, run-to-run widening, resampled quantiles
     __init__.py    the entry points (compare_dirs, compare_runs, load_digest,
                    check_comparable) and the comparison of one step
 """
@@ -112,7 +112,7 @@ from authsurge.analysis.compare.model import (
     Metric,
     StepComparison,
 )
-from authsurge.analysis.compare.statistics import (
+from authsurge.analysis.compare.stats import (
     label,
     resampled_quantiles,
     widen_for_run_to_run,

@@ -23,7 +23,7 @@ from authsurge.analysis.compare.model import (
     Metric,
     join_notes,
 )
-from authsurge.analysis.compare.statistics import (
+from authsurge.analysis.compare.stats import (
     add_run_to_run,
     bootstrap,
     label,

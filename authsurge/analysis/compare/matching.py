@@ -22,7 +22,7 @@ from authsurge.analysis.compare.model import (
     Level,
     Metric,
 )
-from authsurge.analysis.compare.statistics import (
+from authsurge.analysis.compare.stats import (
     add_run_to_run,
     bootstrap,
     label,

@@ -2,7 +2,7 @@
 
 The labels (BETTER, WORSE, SAME, NOT_JUDGED) and the measured run-to-run spread
 (RUN_TO_RUN) are here too; how a label is decided is in the package docstring
-(authsurge.analysis.compare) and in statistics.label.
+(authsurge.analysis.compare) and in stats.label.
 """
 
 from __future__ import annotations

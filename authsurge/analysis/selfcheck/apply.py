@@ -29,7 +29,7 @@ from authsurge.analysis.knee import Knee
 from authsurge.analysis.selfcheck import rule
 from authsurge.analysis.selfcheck.rule import GeneratorCheck
 from authsurge.analysis.windows import RecordIndex
-from authsurge.analysis.wording.numbers import rate
+from authsurge.analysis.wording.figures import rate
 
 CLIENT_FIRST = "the client saturated first; add workers"
 

@@ -13,7 +13,7 @@ number formats (``rate``, ``multiple``, ``ms``, ``percent``) are the ones every 
 so the pages and analysis.json agree.
 """
 
-from authsurge.analysis.wording.numbers import (
+from authsurge.analysis.wording.figures import (
     PLAIN_STEPS,
     Finding,
     ms,

@@ -7,7 +7,7 @@ from typing import Any
 
 from authsurge.analysis.findings import lead as story_lead
 from authsurge.analysis.findings import of_kind
-from authsurge.analysis.wording.numbers import Finding, ms, multiple, percent, plain, rate
+from authsurge.analysis.wording.figures import Finding, ms, multiple, percent, plain, rate
 
 
 def sentences(findings: list[Finding]) -> list[str]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from authsurge.analysis.findings import LEADS, of_kind
-from authsurge.analysis.wording.numbers import Finding, listed, ms, multiple, percent, rate
+from authsurge.analysis.wording.figures import Finding, listed, ms, multiple, percent, rate
 
 
 def headline(findings: list[Finding]) -> str:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from authsurge.analysis.wording.numbers import Finding, multiple, percent, rate
+from authsurge.analysis.wording.figures import Finding, multiple, percent, rate
 from authsurge.analysis.wording.technical import cost_clause, tie_span
 
 

@@ -70,7 +70,7 @@ def test_text_html_and_summary_say_how_the_first_steps_fail(shared_pool) -> None
     steps and the hash tie, or logout (last in its journey, behind a queue) fails first
     alone. Each outcome has its own words, and those words must be there."""
     from authsurge.analysis.wording import tiles
-    from authsurge.report.html import ranking_rows
+    from authsurge.report.html_report import ranking_rows
     from authsurge.report.summary import summary_sentences
 
     analysis, _ = shared_pool

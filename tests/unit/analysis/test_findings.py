@@ -12,7 +12,7 @@ import pytest
 
 from authsurge.analysis.findings import KINDS, LEADS, MOSTLY_FAILED, Finding, find, journeys_failed
 from authsurge.analysis.summary import summary_text
-from authsurge.report.html import render_report
+from authsurge.report.html_report import render_report
 from authsurge.report.inputs import ReportInputs
 from authsurge.report.summary import summary_sentences
 from tests.support.planted import planted_analysis

@@ -44,14 +44,14 @@ CASES: dict[str, tuple[list[str], dict[str, Callable[..., Any]]]] = {
     "worker": (["worker", "--master-port", "1"], {"authsurge.run.worker.serve": boom}),
     "validate": (["validate", "{tmp}/s.yaml"], {"authsurge.scenario.load_scenario": boom}),
     "analyze": (["analyze", "{tmp}/runs/r"], {"authsurge.analysis.analyze_run": boom}),
-    "report": (["report", "{tmp}/runs/r"], {"authsurge.report.html.write_report": boom}),
+    "report": (["report", "{tmp}/runs/r"], {"authsurge.report.html_report.write_report": boom}),
     "report --summary": (
         ["report", "{tmp}/runs/r", "--summary"],
         {"authsurge.report.summary.write_summary": boom},
     ),
     "report --baseline": (
         ["report", "{tmp}/runs/r", "--baseline", "{tmp}/runs/base"],
-        {"authsurge.report.html.write_report": boom},
+        {"authsurge.report.html_report.write_report": boom},
     ),
     "compare": (
         ["compare", "{tmp}/runs/base", "{tmp}/runs/r"],

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from authsurge.errors import ScenarioError
 from authsurge.scenario import parse_scenario
-from authsurge.traffic.trace import load_trace
+from authsurge.traffic.trace_file import load_trace
 
 SETTINGS = settings(max_examples=150, deadline=None,
                     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])

@@ -1,5 +1,5 @@
 """The HTML report: self-contained, shows the analysis' numbers (in Chromium:
-tests/integration/report/test_html.py)."""
+tests/integration/report/test_html_report.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 from authsurge.analysis.wording import rate
 from authsurge.cli import main
 from authsurge.errors import ExitStatus
-from authsurge.report.html import write_report
+from authsurge.report.html_report import write_report
 
 
 class Collect(HTMLParser):

@@ -10,7 +10,7 @@ import pytest
 from authsurge.errors import ScenarioError
 from authsurge.scenario import TraceShape, load_scenario
 from authsurge.traffic.shapes import curves_for, from_trace
-from authsurge.traffic.trace import load_trace
+from authsurge.traffic.trace_file import load_trace
 
 ROOT = Path(__file__).resolve().parents[3]
 TRACE = ROOT / "scenarios" / "traces" / "appstore_surge.csv"

@@ -1,6 +1,6 @@
 """The HTML report of a run: one self-contained file that opens offline.
 
-    from authsurge.report.html import write_report
+    from authsurge.report.html_report import write_report
     path = write_report("runs/<id>")                     # runs/<id>/report.html
     path = write_report("runs/<id>", baseline="runs/<older id>")   # with a compare section
 

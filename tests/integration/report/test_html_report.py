@@ -1,5 +1,5 @@
 """The HTML report renders in Chromium: every image loads, nothing is fetched (the report
-itself: tests/unit/report/test_html.py)."""
+itself: tests/unit/report/test_html_report.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import re
 from pathlib import Path
 
 from authsurge.report.chromium import run_chromium
-from authsurge.report.html import write_report
+from authsurge.report.html_report import write_report
 from tests.support.runner import run_scenario
 
 PROBE = """
