@@ -9,6 +9,7 @@ from locust.env import Environment
 import itertools
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 from authsurge.journeys import (
@@ -19,7 +20,8 @@ from authsurge.journeys import (
     build_journeys,
     load_scenario_secrets,
 )
-from authsurge.scenario import Scenario
+from authsurge.scenario import Scenario, parse_scenario
+from tests.support.runner import scenario_text
 
 REDIRECT_URI = "http://127.0.0.1/callback"
 POST_LOGOUT_URI = "http://127.0.0.1/logged-out"
@@ -123,3 +125,21 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+# abandon_after (tests/unit and tests/integration journeys/test_abandon.py): people who open
+# the login page and leave, beside people who sign in
+ABANDON_MIXED = """\
+credentials: {count: 50}
+journeys:
+  browse: {steps: [form_login], abandon_after: login.form}
+  web_login: {steps: [form_login, api, form_logout]}
+traffic:
+  model: closed
+  closed: {users: 1}
+  mix: {browse: 0.5, web_login: 0.5}
+"""
+
+
+def parse_abandon(base_url: str, body: str) -> Scenario:
+    return parse_scenario(scenario_text(base_url, body), Path("abandon.yaml"))

@@ -4,27 +4,10 @@ Here, against the embedded target; the names it accepts: tests/unit/journeys/tes
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from authsurge.rundir import records as record
-from authsurge.scenario import Scenario, parse_scenario
+from tests.support.journeys import ABANDON_MIXED as MIXED
 from tests.support.journeys import harness
-from tests.support.runner import scenario_text
-
-MIXED = """\
-credentials: {count: 50}
-journeys:
-  browse: {steps: [form_login], abandon_after: login.form}
-  web_login: {steps: [form_login, api, form_logout]}
-traffic:
-  model: closed
-  closed: {users: 1}
-  mix: {browse: 0.5, web_login: 0.5}
-"""
-
-
-def parse(base_url: str, body: str) -> Scenario:
-    return parse_scenario(scenario_text(base_url, body), Path("abandon.yaml"))
+from tests.support.journeys import parse_abandon as parse
 
 
 def test_people_who_abandon_after_the_login_page_make_one_request_and_succeed(target, recorded):

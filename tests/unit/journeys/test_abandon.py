@@ -5,30 +5,15 @@ tests/integration/journeys/test_abandon.py."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from authsurge.cli import main
 from authsurge.errors import BadInput, ExitStatus, ScenarioError
 from authsurge.journeys import compose, load_scenario_secrets
-from authsurge.scenario import FlowSettings, Scenario, parse_scenario
+from authsurge.scenario import FlowSettings
+from tests.support.journeys import ABANDON_MIXED as MIXED
+from tests.support.journeys import parse_abandon as parse
 from tests.support.runner import scenario_text
-
-MIXED = """\
-credentials: {count: 50}
-journeys:
-  browse: {steps: [form_login], abandon_after: login.form}
-  web_login: {steps: [form_login, api, form_logout]}
-traffic:
-  model: closed
-  closed: {users: 1}
-  mix: {browse: 0.5, web_login: 0.5}
-"""
-
-
-def parse(base_url: str, body: str) -> Scenario:
-    return parse_scenario(scenario_text(base_url, body), Path("abandon.yaml"))
 
 
 def test_an_unknown_step_name_is_rejected_naming_the_option_and_the_known_names():
