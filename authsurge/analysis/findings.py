@@ -126,8 +126,9 @@ NO_FORM_ADVICE = (
     "the flow's login path at a server-rendered form"
 )
 GENERIC_ADVICE = (
-    "this is a flow that does not work, not a capacity limit: run `authsurge check` "
-    "against the target and fix the flow's settings before reading any capacity"
+    "this is a flow that does not work, not a capacity limit: fix the flow's settings "
+    "(the step's failure reasons are in analysis.json, steps.<step>.top_errors) and check "
+    "them with a short run at low load before reading any capacity"
 )
 
 
