@@ -67,7 +67,7 @@ def list_runs(
                 "started_at": meta.get("started_at"),
                 "journeys": (meta.get("traffic") or {}).get("started_journeys", ""),
                 "first_to_fail": first,
-                "story": short_story(findings) if isinstance(findings, list) else "",
+                "story": _story(findings),
                 "verdict": (analysis.get("verdict") or {}).get("status", ""),
                 "analysed": bool(analysis),
                 "knees": knees,
@@ -76,6 +76,15 @@ def list_runs(
     # newest first by start time; directory names (UTC timestamps) break ties and fill gaps
     rows.sort(key=lambda r: (_number(r["started_at"]), r["run_id"]), reverse=True)
     return rows
+
+
+def _story(findings: Any) -> str:
+    """The lead in a few words; "" for an analysis.json without findings (or with findings
+    of another shape: a listing of a hundred runs must not fail on one)."""
+    try:
+        return short_story(findings) if isinstance(findings, list) else ""
+    except (KeyError, TypeError, ValueError, StopIteration):
+        return ""
 
 
 def _read_analysis(path: Path) -> dict[str, Any]:

@@ -120,6 +120,11 @@ LEADS = (
     "no_requests",
 )
 
+# the harness's own outcomes and reasons (authsurge/driver.py): an arrival dropped at the
+# concurrency cap or stopped at the end of the run says nothing about the flow
+HARNESS_OUTCOMES = ("dropped", "interrupted")
+HARNESS_REASONS = ("concurrency cap reached", "stopped at the end of the run", "harness error")
+
 NO_FORM_ADVICE = (
     "the page has no HTML login form: if it is a JavaScript app that signs in through a "
     "JSON API, a form step cannot drive it (it needs a JSON login step); otherwise point "
@@ -174,38 +179,54 @@ def lead(findings: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def journeys_failed(doc: dict[str, Any]) -> list[Finding]:
-    """Journeys most of whose attempts failed at low load, worst first."""
+    """Journeys most of whose attempts failed, at their lowest load too: a flow that does not
+    work, not a capacity limit (failures only at high load are the knee's story). Arrivals
+    the harness dropped or stopped are its own outcomes, not the flow's: left out."""
     out = []
     for name, journey in (doc.get("journeys") or {}).items():
-        points = [p for p in journey.get("curve") or [] if p.get("error_rate") is not None]
-        if points:
-            low = min(points, key=lambda p: p.get("arrivals") or p.get("offered") or 0.0)
-            share, at = low["error_rate"], "at the lowest load"
-        else:
-            share, at = journey.get("error_rate"), "over the whole run"
-        attempts = journey.get("requests") or 0
-        if not attempts or share is None or share < MOSTLY_FAILED:
+        by_class = journey.get("errors_by_class") or {}
+        own = sum(by_class.get(outcome, 0) for outcome in HARNESS_OUTCOMES)
+        attempts = (journey.get("requests") or 0) - own
+        failed = (journey.get("errors") or 0) - own
+        if attempts <= 0 or failed / attempts < MOSTLY_FAILED:
             continue
-        top = (journey.get("top_errors") or [{}])[0]
-        step, _, reason = (top.get("reason") or "").partition(": ")
+        points = [p for p in journey.get("curve") or [] if _load(p) is not None]
+        if points:
+            low = min(points, key=lambda p: _load(p) or 0.0)
+            if low.get("error_rate") is None or low["error_rate"] < MOSTLY_FAILED:
+                continue
+            at = "already at the lowest load"
+        else:
+            at = "over a run too short for load levels"
+        reasons = [
+            e["reason"]
+            for e in journey.get("top_errors") or []
+            if e.get("reason") and not e["reason"].startswith(HARNESS_REASONS)
+        ]
+        step, _, reason = (reasons[0] if reasons else "").partition(": ")
         if step not in doc["steps"]:  # a journey-level reason (no step prefix)
-            step, reason = "", top.get("reason") or ""
+            step, reason = "", reasons[0] if reasons else ""
         out.append(
             Finding(
                 "journeys_failed",
                 {
                     "journey": name,
-                    "share": share,
-                    "failed": journey.get("errors") or 0,
+                    "share": failed / attempts,
+                    "failed": failed,
                     "attempts": attempts,
                     "at": at,
                     "step": step or None,
-                    "reason": reason,
+                    "reason": reason or "(no reason recorded)",
                     "advice": NO_FORM_ADVICE if "no login form" in reason else GENERIC_ADVICE,
                 },
             )
         )
     return sorted(out, key=lambda f: -f.fields["share"])
+
+
+def _load(point: dict[str, Any]) -> float | None:
+    """A curve point's load: journeys arriving per second, else requests offered."""
+    return point.get("arrivals") if point.get("arrivals") is not None else point.get("offered")
 
 
 def _lead(doc: dict[str, Any]) -> list[Finding]:
@@ -279,7 +300,7 @@ def _lead(doc: dict[str, Any]) -> list[Finding]:
         ]
     if nothing_judged(ranked):
         return [Finding("nothing_judged", {"text": NOTHING_JUDGED})]
-    best = ranked[-1]
+    best = _judged(ranked)[-1]
     return [
         Finding(
             "healthy",
@@ -337,13 +358,26 @@ def _last_step(doc: dict[str, Any], story: list[Finding]) -> Finding | None:
     ranked = doc["first_to_fail"]
     if len(ranked) < 2 or not any(f.kind == "saturates_first" for f in story):
         return None
-    last = ranked[-1]
+    last = _judged(ranked)[-1]
+    if last["step"] == _lead_step(story):
+        return None
     if not last["reached"]:
         load = doc["steps"][last["step"]]["knee"]["max_offered"]
         return Finding("last_step", {"step": last["step"], "reached": False, "load": load})
     return Finding(
         "last_step", {"step": last["step"], "reached": True, "load": last["knee_offered"]}
     )
+
+
+def _judged(ranked: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The ranked steps with a judged curve (a step fetched once and cached is not); all of
+    them when none is."""
+    return [e for e in ranked if e.get("judged", True)] or ranked
+
+
+def _lead_step(story: list[Finding]) -> str | None:
+    lead = next((f for f in story if f.kind in LEADS), None)
+    return lead.fields.get("step") if lead is not None else None
 
 
 def _collapse(collapse: dict[str, Any]) -> Finding:

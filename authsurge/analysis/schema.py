@@ -82,9 +82,11 @@ value that could not be measured is null, never NaN.
 FINDINGS (in story order; exactly one of client_first, fail_together, saturates_first,
 nothing_judged, healthy, no_requests leads, after any journeys_failed):
 
-    journeys_failed     {journey, share, failed, attempts, at: "at the lowest load" | "over the whole run",
-                         step, reason, advice}: at least half of a journey's attempts failed
-                        at its lowest load (a flow that does not work, not a capacity limit)
+    journeys_failed     {journey, share, failed, attempts, at: "already at the lowest load" |
+                         "over a run too short for load levels", step, reason, advice}: at
+                        least half of a journey's attempts failed, and of those at its
+                        lowest-load curve point (a flow that does not work, not a capacity
+                        limit); arrivals the harness dropped or stopped are left out
     client_first        {step, offered, arrivals, capacity, reason, bound_s, share_of_run}
     fail_together       {steps, span: [low, high] | null, unit}
     saturates_first     {step, offered, arrivals, capacity, reason, bottleneck: {kind, text,

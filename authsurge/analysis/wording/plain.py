@@ -36,7 +36,13 @@ def _failed_sentence(f: Finding) -> str:
 
 def _capacity_sentence(lead: Finding) -> str:
     kind = lead["kind"]
-    if kind in ("saturates_first", "client_first"):
+    if kind == "client_first":
+        return (
+            f"Capacity: at least {rate(lead['capacity'])} successful {lead['step']} requests "
+            "per second; beyond that the test's own load generator was the limit, not the "
+            "server, so the test must be rerun with more load-generating workers to say more."
+        )
+    if kind == "saturates_first":
         if lead["arrivals"] is not None:
             return (
                 f"Capacity: this deployment handles about {rate(lead['arrivals'])} people "
@@ -48,13 +54,18 @@ def _capacity_sentence(lead: Finding) -> str:
             f"{lead['step']} requests per second before that step stops keeping up."
         )
     if kind == "fail_together":
-        if lead["span"] is not None and lead["unit"] == "journeys/s":
+        if lead["span"] is None:
+            return "Capacity: several steps stop keeping up at the same load (see below)."
+        if lead["unit"] == "journeys/s":
             return (
                 f"Capacity: this deployment handles about {rate(lead['span'][0])} people "
                 "starting to sign in per second before its first steps stop keeping up; "
                 "beyond that, sign-ins fail or wait."
             )
-        return "Capacity: several steps stop keeping up at the same load (see below)."
+        return (
+            f"Capacity: this deployment's first steps stop keeping up at about "
+            f"{rate(lead['span'][0])} requests per second sent to them."
+        )
     if kind == "nothing_judged":
         return (
             "Capacity: this test was too short or too light to say; each load level needs "

@@ -22,7 +22,7 @@ def clause(f: Finding, findings: list[Finding]) -> str:
         where = f" at {f['step']}" if f["step"] else ""
         return (
             f"journey {f['journey']} failed outright: {f['failed']:,} of {f['attempts']:,} "
-            f"attempts failed ({percent(f['share'])} {f['at']}){where}: "
+            f"attempts failed ({percent(f['share'])}, {f['at']}){where}: "
             f"{f['reason']}; {f['advice']}"
         )
     if kind == "client_first":
@@ -97,7 +97,8 @@ def _cause_clause(f: Finding) -> str:
         return text
     if relation == "contains_first":
         if f["cause_kind"] == "journey":
-            return f"the cause is its journey, {f['name']} ({cost_clause(f)})"
+            journey = f["name"].removeprefix("journey ")  # the name says "journey web_login"
+            return f"the cause is its journey, {journey} ({cost_clause(f)})"
         return f"the cause is {f['name']} ({cost_clause(f)})"
     if relation == "first_queues_behind":
         return f"the cause is {f['name']} ({cost_clause(f)}); {f['collateral'][0]} queues behind it"
@@ -173,7 +174,7 @@ def story_lines(findings: list[Finding]) -> list[str]:
             shown = percent(s["measured"]) if s["unit"] == "fraction" else ms(s["measured"])
             text += f"; FAILED {s['slo']}: {shown} on {s['worst_step']}"
         lines.append(text)
-    if retries := of_kind(findings, "retries"):
+    if (retries := of_kind(findings, "retries")) and retries["amplification"] is not None:
         text = f"Retries: {retries['amplification']:.2f} attempts per person"
         if retries["peak_amplification"] is not None:
             text += f" ({retries['peak_amplification']:.2f} in the busiest window)"
@@ -201,7 +202,7 @@ def short_story(findings: list[Finding]) -> str:
     if lead is None:
         return ""
     kind = lead["kind"]
-    if kind == "saturates_first":
+    if kind == "saturates_first" and lead["offered"] is not None:
         return f"{lead['step']} ({lead['offered']:,.4g})"
     if kind == "client_first":
         return f"{lead['step']} (the client's knee: add workers)"

@@ -63,18 +63,26 @@ def test_changing_one_finding_changes_the_text_the_html_and_the_summary(doc, tmp
     assert "9.9x capacity" in again["html"] and "needs 9.9x the capacity x.step" in again["summary"]
 
 
-def test_most_journeys_failing_at_low_load_leads_every_rendering(doc, tmp_path) -> None:  # noqa: ANN001
+def broken(doc: dict[str, Any]) -> dict[str, Any]:
+    """The planted run as if its one journey failed at login.form at every load."""
     failing = copy.deepcopy(doc)
     journey = next(iter(failing["journeys"].values()))
     for point in journey["curve"]:
         point["error_rate"] = 1.0
+    journey["errors"] = journey["requests"]
     journey["top_errors"] = [
-        {"reason": "login.form: no login form with a password input on GET /", "count": 9}
+        {"reason": "concurrency cap reached (traffic.max_concurrency)", "count": 20},
+        {"reason": "login.form: no login form with a password input on GET /", "count": 9},
     ]
+    return failing
+
+
+def test_most_journeys_failing_at_low_load_leads_every_rendering(doc, tmp_path) -> None:  # noqa: ANN001
+    failing = broken(doc)
     failing["findings"] = [f.to_json() for f in find(failing)]
     first = failing["findings"][0]
     assert first["kind"] == "journeys_failed" and first["step"] == "login.form"
-    assert first["at"] == "at the lowest load" and "JSON login step" in first["advice"]
+    assert first["at"] == "already at the lowest load" and "JSON login step" in first["advice"]
     out = renderings(failing, tmp_path)
     assert out["text"].startswith("journey login_api failed outright")
     assert out["summary"].startswith("Sign-in did not work in this test")
@@ -89,3 +97,23 @@ def test_journeys_failing_only_at_high_load_are_the_knee_story_not_a_broken_flow
         point["error_rate"] = 0.9
     points[0]["error_rate"] = MOSTLY_FAILED - 0.01
     assert journeys_failed(late) == []
+
+
+def test_arrivals_the_harness_dropped_are_not_a_broken_flow(doc) -> None:  # noqa: ANN001
+    dropped = broken(doc)
+    journey = next(iter(dropped["journeys"].values()))
+    half = journey["requests"] // 2
+    journey["errors_by_class"] = {"dropped": half}
+    journey["errors"] = half + 1  # the cap dropped half the arrivals; one real attempt failed
+    assert journeys_failed(dropped) == []
+
+
+def test_a_step_never_judged_is_not_named_healthy_or_last(doc) -> None:  # noqa: ANN001
+    cached = copy.deepcopy(doc)
+    cached["first_to_fail"].append(
+        {**cached["first_to_fail"][-1], "step": "oidc.discovery", "judged": False,
+         "reached": False, "rank": None}
+    )
+    cached["steps"]["oidc.discovery"] = copy.deepcopy(next(iter(cached["steps"].values())))
+    last = next(f for f in find(cached) if f.kind == "last_step")
+    assert last.fields["step"] != "oidc.discovery"

@@ -24,7 +24,7 @@ TIE = [
 
 BROKEN_FLOW = [
     {"kind": "journeys_failed", "journey": "app", "share": 1.0, "failed": 7, "attempts": 7,
-     "at": "over the whole run", "step": "oidc.authorize",
+     "at": "over a run too short for load levels", "step": "oidc.authorize",
      "reason": "no login form with a password input on GET /login.html", "advice": "ADVICE"},
     {"kind": "nothing_judged", "text": "too few requests at each load level to judge any step"},
     {"kind": "surge", "status": "unknown", "limiting_step": None, "multiple_needed": None,
@@ -66,9 +66,9 @@ def test_a_tie_in_tiles_and_plain_sentences() -> None:
 
 def test_a_broken_flow_comes_first_with_its_step_share_reason_and_advice() -> None:
     assert headline(BROKEN_FLOW) == (
-        "journey app failed outright: 7 of 7 attempts failed (100.0% over the whole run) at "
-        "oidc.authorize: no login form with a password input on GET /login.html; ADVICE; too "
-        "few requests at each load level to judge any step."
+        "journey app failed outright: 7 of 7 attempts failed (100.0%, over a run too short "
+        "for load levels) at oidc.authorize: no login form with a password input on GET "
+        "/login.html; ADVICE; too few requests at each load level to judge any step."
     )
     assert tiles(BROKEN_FLOW)[0] == {
         "k": "journeys failed",
@@ -77,9 +77,9 @@ def test_a_broken_flow_comes_first_with_its_step_share_reason_and_advice() -> No
     }
     assert sentences(BROKEN_FLOW)[0] == (
         "Sign-in did not work in this test: 7 of 7 attempts of app failed at starting a "
-        "single sign-on request (oidc.authorize), over the whole run (\"no login form with a "
-        "password input on GET /login.html\"). Until that is fixed, the figures below say "
-        "nothing about capacity: ADVICE."
+        "single sign-on request (oidc.authorize), over a run too short for load levels (\"no "
+        "login form with a password input on GET /login.html\"). Until that is fixed, the "
+        "figures below say nothing about capacity: ADVICE."
     )
 
 
@@ -88,3 +88,26 @@ def test_the_runs_listing_names_the_lead_in_a_few_words() -> None:
         "login.form + login.submit + api.call together (between 39.0 and 42.0 journeys/s)"
     )
     assert short_story(BROKEN_FLOW) == "FAILED OUTRIGHT: app (100.0% at oidc.authorize)"
+
+
+def test_a_journey_cause_of_the_first_step_is_named_once() -> None:
+    first = {"kind": "saturates_first", "step": "login.submit", "offered": 30.0, "arrivals": 30.0,
+             "capacity": 28.0, "reason": "goodput < 90% of offered", "p95_below": 120.0,
+             "bottleneck": {"kind": "unknown", "text": "", "target_cpu_percent": None,
+                            "target_cpu_count": None, "rss_growth": None}}
+    cause = {**TIE[1], "name": "journey web_login", "cause_kind": "journey",
+             "steps": ["login.form", "login.submit"], "relation": "contains_first",
+             "collateral": [], "per_journey": {"journey": "web_login", "cost": 28.6},
+             "inseparable": True}
+    text = headline([first, cause])
+    assert "the cause is its journey, web_login (28.6 CPU-ms per journey, 94% of the" in text
+    assert "journey journey" not in text
+
+
+def test_a_client_bound_first_knee_is_a_lower_bound_in_plain_words() -> None:
+    client = {"kind": "client_first", "step": "login.submit", "offered": 40.0, "arrivals": 40.0,
+              "capacity": 35.0, "reason": "the client saturated first; add workers",
+              "bound_s": 12.0, "share_of_run": 0.1}
+    assert sentences([client])[0].startswith(
+        "Capacity: at least 35.0 successful login.submit requests per second; beyond that the "
+        "test's own load generator was the limit")
