@@ -83,7 +83,7 @@ def _story(findings: Any) -> str:
     of another shape: a listing of a hundred runs must not fail on one)."""
     try:
         return short_story(findings) if isinstance(findings, list) else ""
-    except (KeyError, TypeError, ValueError, StopIteration):
+    except (KeyError, TypeError, ValueError):
         return ""
 
 

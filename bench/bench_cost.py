@@ -4,7 +4,7 @@
 
 For each hash cost H (0 means --hasher-iterations 1), the iteration count that costs H ms
 here is found with hashlib, a fresh embedded target (2 workers x 4 threads) is started with
-it, and a trace of three journey types whose shares vary on their own (open the login page
+it, and `scenarios/varying_mix.yaml` (three journey types whose shares vary on their own: open the login page
 and leave; sign in; sign in, call the API, sign out) runs far below capacity. The cost model
 (authsurge.analysis.cost) attributes the target's CPU to the steps; login.submit's CPU-ms
 per request minus the same at one iteration is compared with the hash timed by hashlib.
@@ -25,7 +25,6 @@ import math
 import os
 import shutil
 import tempfile
-import textwrap
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +33,7 @@ from machine import can_pin, copy_data_dir, pin_process  # bench/ is sys.path[0]
 from authsurge import run as runner
 from authsurge.analysis import analyze_run
 from authsurge.pbkdf2 import hash_ms, iterations_for
-from authsurge.scenario import parse_scenario
+from authsurge.scenario import load_scenario
 from authsurge.target import CLIENT_SECRET_ENV, PASSWORD_ENV, TargetOptions, start_target
 
 TARGET_CPU, HARNESS_CPU = 1, 0
@@ -42,34 +41,7 @@ USERS = 100
 TOLERANCE = 0.15
 
 
-def write_trace(path: Path, seconds: int) -> Path:
-    rows = ["t_s,browse,signin,full"]
-    for t in range(seconds + 1):
-        rows.append(
-            f"{t},{3 + 2.5 * math.sin(2 * math.pi * t / 11):.3f},"
-            f"{3 + 2.5 * math.sin(2 * math.pi * t / 17 + 1):.3f},"
-            f"{3 + 2.5 * math.sin(2 * math.pi * t / 7 + 2):.3f}"
-        )
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
-def scenario_text(base_url: str, trace: Path, run_s: int) -> str:
-    return textwrap.dedent(f"""
-        name: bench_cost
-        target: {{base_url: "{base_url}"}}
-        credentials: {{count: {USERS}, password_env: {PASSWORD_ENV}}}
-        journeys:
-          browse: {{steps: [form_login], abandon_after: login.form}}
-          signin: {{steps: [form_login]}}
-          full: {{steps: [form_login, api, form_logout]}}
-        traffic:
-          model: open
-          shape: {{kind: trace, file: "{trace}", columns: {{browse: browse, signin: signin, full: full}}}}
-          arrivals: poisson
-        analysis: {{settle_s: 0}}
-        run: {{duration_s: {run_s}, drain_s: 2}}
-    """)
+VARYING_MIX = Path(__file__).resolve().parents[1] / "scenarios" / "varying_mix.yaml"
 
 
 def submit_cost(run_dir: Path) -> dict[str, Any]:
@@ -102,7 +74,6 @@ def main() -> int:
         seed = work / "seed"
         start_target(TargetOptions(port=0, users=USERS, data_dir=seed, startup_timeout_s=60),
                      log=lambda line: None).stop()
-        trace = write_trace(work / "mixed.csv", args.run_s)
         measured: dict[float, dict[str, Any]] = {}
         for ms in costs:
             n = iterations_for(ms)
@@ -115,9 +86,10 @@ def main() -> int:
                 if pin:
                     for pid in target.pids():
                         pin_process(pid, TARGET_CPU)
-                path = work / f"cost-{n}.yaml"
-                path.write_text(scenario_text(target.base_url, trace, args.run_s))
-                result = runner.run(runner.RunOptions(scenario=parse_scenario(path.read_text(), path),
+                scenario = load_scenario(VARYING_MIX, [f"target.base_url={target.base_url}",
+                                                       f"credentials.count={USERS}",
+                                                       f"run.duration_s={args.run_s}"])
+                result = runner.run(runner.RunOptions(scenario=scenario,
                                                       out_root=work / "runs", progress=False,
                                                       target_pids=target.pids()))
             finally:

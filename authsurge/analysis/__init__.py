@@ -157,11 +157,6 @@ class RunAnalysis:
         story = [f.to_json() for f in find_findings(doc)]
         return {"format_version": doc.pop("format_version"), "findings": story, **doc}
 
-    @property
-    def findings(self) -> list[dict[str, Any]]:
-        """The run's story in order (authsurge.analysis.findings), as in analysis.json."""
-        return list(self.to_json()["findings"])
-
     def write_json(self, path: str | Path | None = None) -> Path:
         """Write analysis.json (beside the raw data, never over it) atomically; return its
         path. Written into the run directory, it gets the compare digest beside it

@@ -4,7 +4,7 @@ Every load is set from a PBKDF2 timing taken on this machine with hashlib (`hash
 the runs reach (or stay below) the same share of the target's capacity on a fast or a slow
 machine:
 
-- `cost_runs`: three runs of one trace, at --hasher-iterations 1 and at the counts that
+- `cost_runs`: three runs of `scenarios/varying_mix.yaml`, at --hasher-iterations 1 and at the counts that
   make a hash cost about 25 and 50 ms (the known answer is timed with hashlib while each
   run goes on: a shared machine's speed drifts). Three journey types (open the login page and leave;
   sign in; sign in, call the API, sign out) arrive at rates that rise and fall on their
@@ -26,7 +26,7 @@ from pathlib import Path
 
 from authsurge import run as runner
 from authsurge.pbkdf2 import hash_ms, iterations_for
-from authsurge.scenario import parse_scenario
+from authsurge.scenario import Scenario, load_scenario, parse_scenario
 from authsurge.target import TargetOptions, TargetProcess, start_target
 from tests.support.runner import scenario_text
 from tests.support.target import seed_data_dir
@@ -66,7 +66,10 @@ def run_against(proc: TargetProcess, body: str, tmp: Path, name: str, timeout_s:
     path = tmp / f"{name}.yaml"
     text = scenario_text(proc.base_url, body, name=name)
     path.write_text(text.replace("}\n", f", timeout_s: {timeout_s:g}}}\n", 1))
-    scenario = parse_scenario(path.read_text(), path)
+    return run_scenario_against(proc, parse_scenario(path.read_text(), path), tmp)
+
+
+def run_scenario_against(proc: TargetProcess, scenario: Scenario, tmp: Path) -> Path:
     result = runner.run(runner.RunOptions(scenario=scenario, out_root=tmp / "runs",
                                           progress=False, target_pids=[proc.pid]))
     assert result.status == "complete", result
@@ -76,43 +79,19 @@ def run_against(proc: TargetProcess, body: str, tmp: Path, name: str, timeout_s:
 COST_S = 60  # a CPU sample is exact to a clock tick (10 ms) per process: more of them
 
 
-def mixed_trace(path: Path, seconds: int = COST_S) -> Path:
-    """Three journey columns, each rising and falling with its own period (arrivals/s)."""
-    rows = ["t_s,browse,signin,full"]
-    for t in range(seconds + 1):
-        rows.append(
-            f"{t},{3 + 2.5 * math.sin(2 * math.pi * t / 11):.3f},"
-            f"{3 + 2.5 * math.sin(2 * math.pi * t / 17 + 1):.3f},"
-            f"{3 + 2.5 * math.sin(2 * math.pi * t / 7 + 2):.3f}"
-        )
-    path.write_text("\n".join(rows) + "\n")
-    return path
-
-
-COST_SCENARIO = """
-credentials: {{count: 50}}
-journeys:
-  browse: {{steps: [form_login], abandon_after: login.form}}
-  signin: {{steps: [form_login]}}
-  full: {{steps: [form_login, api, form_logout]}}
-traffic:
-  model: open
-  shape: {{kind: trace, file: "{trace}", columns: {{browse: browse, signin: signin, full: full}}}}
-  arrivals: poisson
-analysis: {{settle_s: 0}}
-run: {{duration_s: {seconds}, drain_s: 2}}
-"""
+VARYING_MIX = Path(__file__).resolve().parents[2] / "scenarios" / "varying_mix.yaml"
 
 
 def cost_run(seed_from: Path, tmp: Path, iterations: int) -> CostRun:
-    trace = mixed_trace(tmp / "mixed.csv")
     proc = start(seed_from, tmp / f"target-cost-{iterations}", workers=2, threads=4,
                  hasher_iterations=iterations)
     clock = subprocess.Popen([sys.executable, "-c", HASH_CLOCK, str(iterations), str(COST_S - 5)],
                              stdout=subprocess.PIPE, text=True)
     try:
-        run_dir = run_against(proc, COST_SCENARIO.format(trace=trace, seconds=COST_S), tmp,
-                              f"cost-{iterations}")
+        scenario = load_scenario(VARYING_MIX, [f"target.base_url={proc.base_url}",
+                                               "credentials.count=50",
+                                               f"run.duration_s={COST_S}"])
+        run_dir = run_scenario_against(proc, scenario, tmp)
         out, _ = clock.communicate(timeout=60)
     finally:
         if clock.poll() is None:
