@@ -81,16 +81,12 @@ from typing import Any
 
 import psutil
 import pyarrow.parquet as pq
-from machine import (  # bench/machine.py (bench/ is sys.path[0] when run)
-    can_pin,
-    copy_data_dir,
-    cpu_seconds,
-    pin_process,
-)
+from machine import copy_data_dir, cpu_seconds  # bench/machine.py (bench/ is sys.path[0] when run)
 from scipy import stats
 
 from authsurge.analysis import RunAnalysis, analyze_run
 from authsurge.analysis.compare import BETTER, NOT_JUDGED, WORSE, compare_runs
+from authsurge.cpu_affinity import can_pin, pin_process
 from authsurge.scenario import Scenario, parse_scenario
 from authsurge.target import (
     CLIENT_SECRET_ENV,
@@ -355,7 +351,7 @@ class Bench:
         target = start_target(opts, log=lambda line: None)
         if self.pin:
             for pid in target.pids():
-                pin_process(pid, TARGET_CPU)
+                pin_process(pid, {TARGET_CPU})
         return target
 
     def stop(self, target: TargetProcess) -> None:
@@ -1060,7 +1056,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ[CLIENT_SECRET_ENV] = "bench-compare-client-secret"
     pin = can_pin() and not args.no_pin
     if pin:
-        pin_process(os.getpid(), HARNESS_CPU)
+        pin_process(os.getpid(), {HARNESS_CPU})
     work = Path(tempfile.mkdtemp(prefix="authsurge-bench-compare-"))
     bench = Bench(plan, work, pin)
     load_before = os.getloadavg()

@@ -1,5 +1,5 @@
-"""What the benchmarks share about the machine: CPU time of other processes, pinning the
-target and the harness apart, and copying a seeded target data dir.
+"""What the benchmarks share about the machine: CPU time of other processes and copying a
+seeded target data dir (pinning is authsurge.cpu_affinity).
 
 Kept free of Locust and gevent, so a benchmark's parent process can import it without
 being monkey-patched.
@@ -7,7 +7,6 @@ being monkey-patched.
 
 from __future__ import annotations
 
-import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -25,23 +24,6 @@ def cpu_seconds(pids: list[int]) -> float:
         except psutil.Error:
             pass
     return total
-
-
-def can_pin() -> bool:
-    return hasattr(os, "sched_setaffinity") and (psutil.cpu_count() or 1) >= 2
-
-
-def pin_process(pid: int, cpu: int) -> None:
-    """Pin every thread of a process (sched_setaffinity, as taskset does); children inherit."""
-    try:
-        tids = [int(t) for t in os.listdir(f"/proc/{pid}/task")]
-    except OSError:
-        tids = [pid]
-    for tid in tids:
-        try:
-            os.sched_setaffinity(tid, {cpu})
-        except OSError:
-            pass  # a thread that just ended
 
 
 def copy_data_dir(source: Path, dest: Path) -> None:

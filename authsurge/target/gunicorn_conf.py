@@ -7,6 +7,7 @@ import os
 import signal
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 _host = os.environ.get("AUTHSURGE_TARGET_HOST", "127.0.0.1")
@@ -34,9 +35,23 @@ if os.environ.get("AUTHSURGE_TARGET_CERTFILE"):  # HTTPS (TargetOptions.certfile
 
 def on_starting(server: Any) -> None:
     """Prepare the data dir (authsurge.target.prepare) before binding and forking."""
+    from django.conf import settings
+
+    from authsurge.target import hash_cpu
     from authsurge.target.prepare import prepare_from_stdin
 
     prepare_from_stdin()
+    # after the setup's own hashes (the users' passwords): those are not the load's
+    hash_cpu.clear(Path(settings.AUTHSURGE_DATA_DIR))
+
+
+def worker_exit(server: Any, worker: Any) -> None:
+    """In the worker, as it exits: what its password hashes cost (authsurge.target.hash_cpu)."""
+    from django.conf import settings
+
+    from authsurge.target import hash_cpu
+
+    hash_cpu.write(Path(settings.AUTHSURGE_DATA_DIR))
 
 
 def when_ready(server: Any) -> None:

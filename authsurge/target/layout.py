@@ -9,3 +9,4 @@ PID_FILE = "target.pid"  # the gunicorn master's PID, first token (authsurge.res
 STATE_FILE = "serve.json"  # where the running target listens and how it was started
 LOG_FILE = "gunicorn.log"  # warnings and errors; no access log
 SLOT_FILE = "login_slots.bin"  # capacity mode: the last slot handed out (float64)
+HASH_CPU_DIR = "hash-cpu"  # per worker: hashes computed and their thread CPU (hash_cpu.py)

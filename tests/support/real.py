@@ -5,8 +5,9 @@ the runs reach (or stay below) the same share of the target's capacity on a fast
 machine:
 
 - `cost_runs`: three runs of `scenarios/varying_mix.yaml`, at --hasher-iterations 1 and at the counts that
-  make a hash cost about 25 and 50 ms (the known answer is timed with hashlib while each
-  run goes on: a shared machine's speed drifts). Three journey types (open the login page and leave;
+  make a hash cost about 25 and 50 ms, target and harness pinned apart (the known answer
+  is what the target's hasher measured, in thread CPU, during the run:
+  authsurge.target.hash_cpu). Three journey types (open the login page and leave;
   sign in; sign in, call the API, sign out) arrive at rates that rise and fall on their
   own, so the cost model can separate login.form from login.submit. Far below capacity.
 - `shared_pool_run`: one worker x one thread (every path queues behind the hashes),
@@ -19,15 +20,15 @@ machine:
 from __future__ import annotations
 
 import math
-import subprocess
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from authsurge import run as runner
+from authsurge.cpu_affinity import pinned_apart
 from authsurge.pbkdf2 import hash_ms, iterations_for
 from authsurge.scenario import Scenario, load_scenario, parse_scenario
 from authsurge.target import TargetOptions, TargetProcess, start_target
+from authsurge.target.hash_cpu import read_hash_cpu
 from tests.support.runner import scenario_text
 from tests.support.target import seed_data_dir
 
@@ -36,21 +37,7 @@ from tests.support.target import seed_data_dir
 class CostRun:
     iterations: int
     run_dir: Path
-    hash_ms: float  # PBKDF2 of `iterations` minus 1 iteration, timed while the run ran
-
-
-# Times the hash once a second in its own process while a run goes on: a shared machine's
-# speed drifts (a VM's neighbours), so the known answer is taken when the target worked.
-HASH_CLOCK = """
-import statistics, sys, time
-from authsurge.pbkdf2 import hash_ms
-n, seconds = int(sys.argv[1]), float(sys.argv[2])
-times, end = [], time.monotonic() + seconds
-while time.monotonic() < end:
-    times.append(hash_ms(n, repeat=1) - hash_ms(1, repeat=1))
-    time.sleep(1.0)
-print(statistics.median(times))
-"""
+    hash_ms: float  # CPU-ms of one hash, as the target's hasher measured it during the run
 
 
 def start(seed_from: Path, data_dir: Path, **options: object) -> TargetProcess:
@@ -83,22 +70,21 @@ VARYING_MIX = Path(__file__).resolve().parents[2] / "scenarios" / "varying_mix.y
 
 
 def cost_run(seed_from: Path, tmp: Path, iterations: int) -> CostRun:
-    proc = start(seed_from, tmp / f"target-cost-{iterations}", workers=2, threads=4,
-                 hasher_iterations=iterations)
-    clock = subprocess.Popen([sys.executable, "-c", HASH_CLOCK, str(iterations), str(COST_S - 5)],
-                             stdout=subprocess.PIPE, text=True)
+    data_dir = tmp / f"target-cost-{iterations}"
+    proc = start(seed_from, data_dir, workers=2, threads=4, hasher_iterations=iterations)
     try:
         scenario = load_scenario(VARYING_MIX, [f"target.base_url={proc.base_url}",
                                                "credentials.count=50",
                                                f"run.duration_s={COST_S}"])
-        run_dir = run_scenario_against(proc, scenario, tmp)
-        out, _ = clock.communicate(timeout=60)
+        # a measurement that needs the client and the target apart
+        with pinned_apart(proc.pids()):
+            run_dir = run_scenario_against(proc, scenario, tmp)
     finally:
-        if clock.poll() is None:
-            clock.kill()
-            clock.wait()
         proc.stop()
-    return CostRun(iterations, run_dir, float(out))
+    # the workers write what their hashes cost as they exit
+    measured = read_hash_cpu(data_dir)
+    assert measured.hashes > 0, measured
+    return CostRun(iterations, run_dir, measured.mean_ms)
 
 
 HASH_MS = 20.0  # the shared-pool target's hash cost

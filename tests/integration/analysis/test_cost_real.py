@@ -1,11 +1,18 @@
 """Known answer, on the embedded target: the CPU-ms the cost model attributes to
-login.submit grows with --hasher-iterations by what PBKDF2 costs here, timed with hashlib.
+login.submit grows with --hasher-iterations by what a hash costs inside the target.
 
-TOLERANCE: the issue asks for +/-15%, and on a quiet machine the fit lands within 2-6%
-(first measured: 13.99 vs 14.85 ms and 29.0 vs 29.6 ms). On this shared VM a hash inside
-the loaded target costs 10-20% more CPU-ms than the same hash timed by hashlib in a light
-process at the same minutes (the run's own totals say so: (CPU with the hash - CPU at one
-iteration) / logins), so the test allows 25%; bench/bench_cost.py reports the errors."""
+The cost model sees only request counts and the target's CPU samples. The known answer is
+the target's own: its hasher adds up each hash's thread CPU time (authsurge.target.hash_cpu).
+It is taken in the target, during the run, because a hash timed with hashlib in a light
+process was 10-27% cheaper than the same hash inside the loaded target on this shared VM
+(shared caches, a busy hyperthread sibling), by an amount that drifts from run to run.
+The target and the harness are pinned to different CPUs during the runs.
+
+TOLERANCE: the issue asks for +/-15%, which bench/bench_cost.py meets (45-s runs, 100
+accounts: +0.2% at 20 ms, -3.1% at 40 ms). These 60-s runs on 50 accounts, measured three
+times against the target's own figure: -6.7/-9.2%, -16.9/-10.0%, +0.2/-13.9% at 25/50 ms.
+The fit reads a little low when the hash is dear (the attenuation of a regression whose
+request counts do not line up exactly with the CPU samples), so the test allows 20%."""
 
 from __future__ import annotations
 
@@ -13,7 +20,7 @@ import pytest
 
 from authsurge.analysis import analyze_run
 
-TOLERANCE = 0.25  # see the module docstring
+TOLERANCE = 0.20  # see the module docstring
 
 
 def submit_cost(run_dir) -> dict:  # noqa: ANN001
@@ -26,13 +33,12 @@ def submit_cost(run_dir) -> dict:  # noqa: ANN001
 
 
 @pytest.mark.parametrize("which", [1, 2])
-def test_submit_cost_minus_the_cost_at_one_iteration_is_the_timed_hash(cost_runs, which: int) -> None:  # noqa: ANN001
-    base = submit_cost(cost_runs[0].run_dir)
-    run = cost_runs[which]
-    unit = submit_cost(run.run_dir)
+def test_submit_cost_minus_the_cost_at_one_iteration_is_the_hash_the_target_measured(cost_runs, which: int) -> None:  # noqa: ANN001
+    base_run, run = cost_runs[0], cost_runs[which]
+    base, unit = submit_cost(base_run.run_dir), submit_cost(run.run_dir)
     attributed = unit["cost_per_request"] - base["cost_per_request"]
-    # the hash timed with hashlib while the run went on (the machine's speed drifts)
-    assert attributed == pytest.approx(run.hash_ms, rel=TOLERANCE), (run.hash_ms, unit, base)
+    measured = run.hash_ms - base_run.hash_ms
+    assert attributed == pytest.approx(measured, rel=TOLERANCE), (run, base_run, unit, base)
 
 
 def test_the_cheap_steps_are_not_charged_for_the_hash(cost_runs) -> None:  # noqa: ANN001

@@ -17,6 +17,7 @@ import requests
 from authsurge.errors import BadInput, ExitStatus
 from authsurge.target import TargetOptions, start_target, stop_target, target_status
 from authsurge.target.cli import main as target_cli
+from authsurge.target.hash_cpu import read_hash_cpu
 
 TIMEOUT = 10
 
@@ -79,6 +80,22 @@ def test_restart_reuses_the_data_dir_and_adds_users(target_factory, target_env, 
     assert (tmp_path / "oidc_rsa.pem").read_bytes() == key  # same signing key: old ID tokens stay valid
     marker = json.loads((tmp_path / "target.json").read_text())
     assert marker["users"] == 52 and marker["hasher_iterations"] == 1000
+
+
+def test_the_workers_count_every_hash_and_its_cpu_and_a_restart_starts_from_zero(target_factory, target_env, tmp_path):
+    proc = target_factory(workers=2, data_dir=tmp_path)
+    # a wrong password and an unknown user cost one hash each, like a right one
+    outcomes = [login_ok(proc.base_url, user, password) for user, password in
+                [("user0001", target_env.password), ("user0002", target_env.password),
+                 ("user0003", "not-the-password"), ("nobody", target_env.password)]]
+    assert outcomes == [True, True, False, False]
+    proc.stop()
+    measured = read_hash_cpu(tmp_path)
+    assert (measured.hashes, measured.workers) == (4, 2)
+    assert measured.mean_ms > 0
+
+    target_factory(workers=1, data_dir=tmp_path).stop()
+    assert read_hash_cpu(tmp_path).hashes == 0
 
 
 def test_second_target_on_the_same_data_dir_is_refused(target, target_env):
