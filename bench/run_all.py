@@ -20,8 +20,9 @@ import psutil
 HERE = Path(__file__).resolve().parent
 RESULTS = HERE / "results"
 # Run only when named (`run_all.py compare`) or on their own: bench_compare.py takes ~25
-# minutes of real runs against fresh targets (`make bench-compare`).
-SEPARATE = {"bench_compare"}
+# minutes of real runs against fresh targets (`make bench-compare`); bench_engines.py
+# measures candidate engines for the out-of-core analysis on 100M generated records.
+SEPARATE = {"bench_compare", "bench_engines"}
 
 
 def main() -> int:
