@@ -41,7 +41,7 @@ def duckdb_aggregates(run_dir: Path, spill: Path) -> list[tuple]:
     con = duckdb.connect(config={"memory_limit": "3GB", "threads": 2,
                                  "temp_directory": str(spill), "preserve_insertion_order": False})
     shards = str(run_dir / "requests" / "*.parquet")
-    (t0,) = con.execute(f"SELECT min(t_start) FROM read_parquet('{shards}')").fetchone()
+    (t0,) = con.execute(f"SELECT min(t_start) FROM read_parquet('{shards}')").fetchall()[0]
     completed = con.execute(f"""
         SELECT step, floor(t_start + latency_ms / 1000 - {t0!r})::BIGINT AS w, count(*) AS completed,
                count(*) FILTER (WHERE outcome = 'ok') AS ok,

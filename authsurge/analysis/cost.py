@@ -66,17 +66,21 @@ class Resource:
 
 @dataclass(frozen=True)
 class Completions:
-    """When each step's requests were served, and which journeys make them."""
+    """When each step's requests were served, and which journeys make them: counted up to
+    every resource sample boundary (`edges`), so no request time is held."""
 
-    times: dict[str, np.ndarray]  # step -> sorted epoch s of each request's middle
+    edges: np.ndarray  # sorted epoch s: every start and end of every resource interval
+    times: dict[str, np.ndarray]  # step -> requests whose middle is at or before each edge
     journeys_of: dict[str, list[str]]  # step -> journeys whose people make its requests
-    arrivals: dict[str, np.ndarray]  # journey -> sorted epoch s of arrival
+    arrivals: dict[str, np.ndarray]  # journey -> arrivals at or before each edge
 
-
-def per_interval(times: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Events per second in each interval (start, end] (times sorted)."""
-    counts = np.searchsorted(times, end, side="right") - np.searchsorted(times, start, side="right")
-    return counts / np.maximum(end - start, 1e-9)
+    def per_interval(self, counts: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Events per second in each interval (start, end]; start and end are edges."""
+        if not len(start):
+            return np.zeros(0)
+        up_to_end = counts[np.searchsorted(self.edges, end)]
+        up_to_start = counts[np.searchsorted(self.edges, start)]
+        return (up_to_end - up_to_start) / np.maximum(end - start, 1e-9)
 
 
 @dataclass(frozen=True)
@@ -105,7 +109,7 @@ def fit_costs(resource: Resource, completions: Completions, t_from: float, t_to:
     }
     use = (resource.start >= t_from) & (resource.end <= t_to) & np.isfinite(resource.usage)
     start, end = resource.start[use], resource.end[use]
-    rates = {s: per_interval(t, start, end) for s, t in completions.times.items()}
+    rates = {s: completions.per_interval(c, start, end) for s, c in completions.times.items()}
     names = [n for n, r in rates.items() if r.sum() > 0]
     n = int(use.sum())
     out["samples"] = n
@@ -148,7 +152,7 @@ def fit_costs(resource: Resource, completions: Completions, t_from: float, t_to:
         if len(journeys) == 1 and journeys[0] in completions.arrivals:
             seconds = end - start
             arrivals = float(
-                (per_interval(completions.arrivals[journeys[0]], start, end) * seconds).sum()
+                (completions.per_interval(completions.arrivals[journeys[0]], start, end) * seconds).sum()
             )
             if arrivals > 0:
                 per_arrival = float((x[:, u] * seconds).sum()) / arrivals

@@ -28,7 +28,7 @@ from authsurge.analysis.curves import Curves
 from authsurge.analysis.knee import Knee
 from authsurge.analysis.selfcheck import rule
 from authsurge.analysis.selfcheck.rule import GeneratorCheck
-from authsurge.analysis.windows import RecordIndex
+from authsurge.analysis.scan import RecordIndex
 from authsurge.analysis.wording.figures import rate
 
 CLIENT_FIRST = "the client saturated first; add workers"
