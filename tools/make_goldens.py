@@ -2,9 +2,11 @@
 
     python tools/make_goldens.py [--real]
 
-Without --real it writes the synthetic golden only. With --real it also makes two short
-real runs of the embedded target (a planted login capacity crossed by a step ramp; a
-one-worker, one-thread target ramped to 3x its capacity) and stores their raw records.
+It writes the synthetic golden and re-analyses the stored real runs. With --real it first
+makes two new short real runs of the embedded target (a planted login capacity crossed by
+a step ramp; a one-worker, one-thread target ramped to 3x its capacity) and stores their
+raw records. A golden is the analysis at full precision (`to_json(exact=True)`): rounded to
+6 digits, a value a hair either side of a rounding boundary would read as a change.
 Run it once, before changing how the analysis computes; a golden regenerated to make a
 test pass proves nothing.
 """
@@ -14,6 +16,7 @@ from __future__ import annotations
 import locust  # noqa: F401 - gevent must patch ssl/socket before anything imports them
 
 import argparse
+import json
 import os
 import shutil
 import sys
@@ -27,14 +30,19 @@ from authsurge.target import CLIENT_SECRET_ENV, PASSWORD_ENV, TargetOptions, sta
 from tests.support import goldens  # noqa: E402
 
 
-def record(name: str, run_dir: Path, keep_raw: bool) -> None:
+def record(name: str, run_dir: Path | None) -> None:
+    """The golden of `run_dir` (a new real run to store whole, or the synthetic run); None:
+    the real run already stored."""
     folder = goldens.GOLDENS / name
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    if keep_raw:
+    if run_dir is None or name == goldens.SYNTHETIC:
+        analysed = run_dir or goldens.copy_real(name, Path(tempfile.mkdtemp()) / name)
+    else:
+        shutil.rmtree(folder, ignore_errors=True)
         goldens.store_raw(run_dir, folder / "run")
-        run_dir = goldens.copy_real(name, Path(tempfile.mkdtemp()) / name)
-    analyze_run(run_dir).write_json(folder / "analysis.json")
+        analysed = goldens.copy_real(name, Path(tempfile.mkdtemp()) / name)
+    folder.mkdir(parents=True, exist_ok=True)
+    doc = goldens.as_written(analyze_run(analysed).to_json(exact=True))
+    (folder / "analysis.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
     print(f"{name}: {folder / 'analysis.json'}", flush=True)
 
 
@@ -60,12 +68,14 @@ def main() -> int:
     try:
         synthetic = goldens.write_synthetic(work / goldens.SYNTHETIC)
         print(f"{goldens.SYNTHETIC}: {synthetic.rows} records", flush=True)
-        record(goldens.SYNTHETIC, synthetic.path, keep_raw=False)
+        record(goldens.SYNTHETIC, synthetic.path)
+        made: dict[str, Path | None] = dict.fromkeys(goldens.REAL)
         if args.real:
             os.environ.setdefault(PASSWORD_ENV, "goldens-password")
             os.environ.setdefault(CLIENT_SECRET_ENV, "goldens-client-secret")
-            for name, run_dir in real_runs(work).items():
-                record(name, run_dir, keep_raw=True)
+            made.update(real_runs(work))
+        for name, run_dir in made.items():
+            record(name, run_dir)
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

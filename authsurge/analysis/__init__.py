@@ -109,8 +109,10 @@ class RunAnalysis:
     def points(self) -> pd.DataFrame:
         return self.curves.points
 
-    def to_json(self) -> dict[str, Any]:
-        """JSON-ready dict with the stable schema documented in authsurge.analysis.schema."""
+    def to_json(self, exact: bool = False) -> dict[str, Any]:
+        """JSON-ready dict with the stable schema documented in authsurge.analysis.schema;
+        floats rounded to 6 significant digits unless `exact` (golden comparisons: a value
+        a hair either side of a rounding boundary must not read as a different answer)."""
         meta = self.meta
         target = meta.get("target")
         doc = {
@@ -148,7 +150,7 @@ class RunAnalysis:
             "harness": self.harness,
             "warnings": list(self.warnings),
         }
-        doc = clean(doc)
+        doc = clean(doc, exact)
         # the story, decided once from the sections above; it leads the document
         story = [f.to_json() for f in find_findings(doc)]
         return {"format_version": doc.pop("format_version"), "findings": story, **doc}

@@ -81,12 +81,13 @@ def curve_json(points: pd.DataFrame) -> list[dict[str, Any]]:
     return frame.to_dict(orient="records")
 
 
-def clean(value: Any) -> Any:
-    """Plain JSON types: numpy scalars to Python, NaN/inf to None, floats rounded for reading."""
+def clean(value: Any, exact: bool = False) -> Any:
+    """Plain JSON types: numpy scalars to Python, NaN/inf to None, floats rounded for reading
+    (unless `exact`: full precision, for golden comparisons)."""
     if isinstance(value, dict):
-        return {str(k): clean(v) for k, v in value.items()}
+        return {str(k): clean(v, exact) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
+        return [clean(v, exact) for v in value]
     if isinstance(value, bool | np.bool_):
         return bool(value)
     if isinstance(value, int | np.integer):
@@ -95,6 +96,8 @@ def clean(value: Any) -> Any:
         x = float(value)
         if not math.isfinite(x):
             return None
+        if exact:
+            return x
         # 6 significant digits, but never round an epoch timestamp to whole seconds
         return round(x, 3) if abs(x) >= 1e6 else float(f"{x:.6g}")
     if isinstance(value, Path):

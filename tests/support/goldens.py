@@ -7,7 +7,8 @@ analysis path to the same answers (issue 15: the out-of-core analysis must repro
   whole (raw records, meta, schedule, resources) under tests/goldens/<name>/run/.
 
 Each golden is `tests/goldens/<name>/analysis.json`, written by tools/make_goldens.py from
-the analysis of the day it was made. Never regenerate one to make a test pass: a
+the analysis of the day it was made, at full precision (`to_json(exact=True)`: rounded to
+6 digits, a value a hair either side of a rounding boundary would read as a change). Never regenerate one to make a test pass: a
 difference is a change of the analysis's answers, to be explained.
 """
 

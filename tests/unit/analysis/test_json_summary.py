@@ -16,6 +16,14 @@ def test_to_json_round_trips_strict_json(ramp_analysis: RunAnalysis) -> None:
     assert json.loads(text) == doc
 
 
+def test_the_exact_document_keeps_full_precision_and_the_written_one_six_digits(ramp_analysis: RunAnalysis) -> None:
+    exact, written = ramp_analysis.to_json(exact=True), ramp_analysis.to_json()
+    p95 = exact["steps"]["login.submit"]["p95"]
+    assert written["steps"]["login.submit"]["p95"] == float(f"{p95:.6g}")
+    assert exact["run"]["records"] == written["run"]["records"]
+    assert any(len(repr(p["p95"])) > 8 for p in exact["steps"]["login.submit"]["curve"])
+
+
 def test_to_json_has_the_documented_keys(ramp_analysis: RunAnalysis) -> None:
     doc = ramp_analysis.to_json()
     assert tuple(doc) == schema.TOP_LEVEL_KEYS
