@@ -187,14 +187,14 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
             progress(name)
 
     step("load")
-    data = load_run(run_dir, columns=ANALYSIS_COLUMNS)
+    data = load_run(run_dir)
     warnings = data.warnings
     config = data.config
     slos = data.slos
     step("windows")
     ended = data.meta.get("ended_at")
     index = RecordIndex(
-        data.run_dir,
+        data.records.files,
         data.started_at,
         config.window_s,
         ended if isinstance(ended, int | float) else None,

@@ -64,7 +64,12 @@ class _Closing:
     """A DuckDB connection that removes its spill directory when closed."""
 
     def __init__(self, con, spill: str) -> None:  # noqa: ANN001
+        import shutil
+        import weakref
+
         self._con, self._spill = con, spill
+        # an analysis that is never closed still leaves no spill directory behind
+        weakref.finalize(self, shutil.rmtree, spill, True)
 
     def __getattr__(self, name: str):  # noqa: ANN204
         return getattr(self._con, name)
@@ -76,27 +81,19 @@ class _Closing:
         shutil.rmtree(self._spill, ignore_errors=True)
 
 
-def _shards(run_dir: Path) -> list[str]:
-    return [str(p) for p in sorted((run_dir / "requests").glob("*.parquet"))]
 
 
-def scan_windows(run_dir: Path, started_at: float, window_s: float,
-                 ended_at: float | None = None) -> tuple[ScanIndex, pd.DataFrame]:
-    index, frame, con = open_scan(run_dir, started_at, window_s, ended_at)
-    con.close()
-    return index, frame
-
-
-def open_scan(run_dir: Path, started_at: float, window_s: float,
+def open_scan(paths: list[Path], started_at: float, window_s: float,
               ended_at: float | None = None, warnings: list[str] | None = None):  # noqa: ANN201
     con = connect()
-    files = _shards(run_dir)
+    files = [str(p) for p in paths]
     con.execute(f"""
         CREATE TEMP VIEW raw AS
         SELECT kind, step, outcome, reason, journey, attempt, person_id,
-               t_start, t_intended, latency_ms, filename, file_row_number,
+               t_start, t_intended, latency_ms, file_row_number,
+               list_position({files!r}, filename) AS file_index,
                kind IN ('{record.KIND_JOURNEY}', '{record.KIND_DROPPED}') AS is_jr
-        FROM read_parquet({files!r}, filename = true, file_row_number = true)
+        FROM read_parquet({files!r}, filename = true, file_row_number = true, union_by_name = true)
     """)
     con.execute("""
         CREATE TEMP VIEW timed AS
@@ -129,12 +126,11 @@ def open_scan(run_dir: Path, started_at: float, window_s: float,
             "(clock or recording errors) were left out"
         )
     # series in order of first arrival; a tie goes to the step seen first in the shards
-    order = {name: i for i, name in enumerate(files)}
     seen = con.execute("""
-        SELECT step, min(filename) AS f, arg_min(file_row_number, (filename, file_row_number))
+        SELECT step, min(file_index) AS f, arg_min(file_row_number, (file_index, file_row_number))
         FROM raw WHERE step IS NOT NULL GROUP BY step
     """).fetchall()
-    step_code = {s: i for i, (s, *_rest) in enumerate(sorted(seen, key=lambda r: (order[r[1]], r[2])))}
+    step_code = {s: i for i, (s, *_rest) in enumerate(sorted(seen, key=lambda r: (r[1], r[2])))}
     combos = con.execute("SELECT step, is_jr, min(arrive) FROM valid GROUP BY step, is_jr").fetchall()
     n_steps = max(len(step_code), 1)
     request_names = {s for s, jr, _ in combos if not jr}
@@ -152,7 +148,7 @@ def open_scan(run_dir: Path, started_at: float, window_s: float,
         CREATE TEMP VIEW indexed AS
         SELECT m.s, v.kind, v.outcome, v.reason, nullif(v.journey, '') AS journey, v.attempt,
                v.person_id, v.t_start, v.latency_ms, v.kind <> 'request' AS is_arrival,
-               v.filename, v.file_row_number,
+               v.file_index, v.file_row_number,
                floor((v.arrive - {t0!r}) / {window_s!r})::BIGINT AS arrive_w,
                floor((v.end_t - {t0!r}) / {window_s!r})::BIGINT AS end_w,
                v.start_t - {t0!r} AS start_rel, v.end_t - {t0!r} AS end_rel
@@ -165,10 +161,10 @@ def open_scan(run_dir: Path, started_at: float, window_s: float,
     n_windows = int(n_windows)
     outcomes = [o for (o,) in con.execute(
         "SELECT outcome FROM raw WHERE outcome IS NOT NULL GROUP BY outcome "
-        "ORDER BY min(filename), arg_min(file_row_number, (filename, file_row_number))").fetchall()]
+        "ORDER BY min(file_index), arg_min(file_row_number, (file_index, file_row_number))").fetchall()]
     journeys = [j for (j,) in con.execute(
         "SELECT journey FROM raw WHERE journey IS NOT NULL GROUP BY journey "
-        "ORDER BY min(filename), arg_min(file_row_number, (filename, file_row_number))").fetchall()]
+        "ORDER BY min(file_index), arg_min(file_row_number, (file_index, file_row_number))").fetchall()]
     index = ScanIndex(float(t0), float(window_s), n_windows, names, scopes, outcomes, journeys)
     return index, _window_frame(con, index), con
 
@@ -296,9 +292,9 @@ class RecordIndex:
     """The queries the analysis stages make of the records, answered by DuckDB from the
     shards (the connection and its views stay open until close())."""
 
-    def __init__(self, run_dir: Path, started_at: float, window_s: float,
+    def __init__(self, files: list[Path], started_at: float, window_s: float,
                  ended_at: float | None = None, warnings: list[str] | None = None) -> None:
-        self.index, self.windows, self.con = open_scan(run_dir, started_at, window_s, ended_at,
+        self.index, self.windows, self.con = open_scan(files, started_at, window_s, ended_at,
                                                        warnings)
         # what windows.RecordIndex told the stages about the run's shape
         self.t0, self.window_s, self.n_windows = self.index.t0, self.index.window_s, self.index.n_windows
@@ -356,12 +352,12 @@ class RecordIndex:
         try:
             rows = con.execute(f"""
                 SELECT end_w, latency_ms FROM (
-                    SELECT end_w, latency_ms, filename, file_row_number,
+                    SELECT end_w, latency_ms, file_index, file_row_number,
                            row_number() OVER (PARTITION BY end_w
-                                              ORDER BY hash(filename, file_row_number, {int(seed)})) AS r
+                                              ORDER BY hash(file_index, file_row_number, {int(seed)})) AS r
                     FROM indexed JOIN sample_windows USING (end_w)
                     WHERE s = {int(s)} AND isfinite(latency_ms))
-                WHERE r <= {int(cap)} ORDER BY end_w, filename, file_row_number
+                WHERE r <= {int(cap)} ORDER BY end_w, file_index, file_row_number
             """).fetchnumpy()
         finally:
             con.unregister("sample_windows")
@@ -376,22 +372,17 @@ class RecordIndex:
         the reason seen later in the shards (numpy's reversed stable argsort)."""
         rows = self.con.execute(f"""
             WITH firsts AS (
-                SELECT reason, min(filename) AS f, arg_min(file_row_number, (filename, file_row_number)) AS r
+                SELECT reason, min(file_index) AS f, arg_min(file_row_number, (file_index, file_row_number)) AS r
                 FROM raw WHERE reason IS NOT NULL GROUP BY reason)
             SELECT i.s, i.reason, count(*) AS n, any_value(f.f), any_value(f.r)
             FROM indexed i JOIN firsts f USING (reason)
             WHERE i.outcome IS DISTINCT FROM '{record.OK}' GROUP BY i.s, i.reason
         """).fetchall()
-        order = {name: i for i, name in enumerate(self._files)}
         out: dict[int, list[dict]] = {}
         for s in range(len(self.index.series_names)):
-            mine = sorted((r for r in rows if r[0] == s), key=lambda r: (-r[2], -order[r[3]], -r[4]))
+            mine = sorted((r for r in rows if r[0] == s), key=lambda r: (-r[2], -r[3], -r[4]))
             out[s] = [{"reason": r[1] or "(no reason given)", "count": int(r[2])} for r in mine[:top]]
         return out
-
-    @property
-    def _files(self) -> list[str]:
-        return [f for (f,) in self.con.execute("SELECT DISTINCT filename FROM raw ORDER BY 1").fetchall()]
 
     def arrivals(self) -> dict:
         """Journey arrivals (attempts and drops) for retries and drops: totals, people and
@@ -474,13 +465,14 @@ class RecordIndex:
         return {n: sorted(js, key=order.__getitem__) for n, js in out.items()}
 
 
-def start_times(run_dir: Path, span_s: float) -> tuple[float, float] | None:
+def start_times(paths: list[Path], span_s: float) -> tuple[float, float] | None:
     """rundir_reader's check of the run's times: the median finite t_start of all records,
     and the earliest within span_s of it; None without a finite t_start."""
     con = connect()
     try:
         middle, first = con.execute(f"""
-            WITH t AS (SELECT t_start FROM read_parquet({_shards(run_dir)!r}) WHERE isfinite(t_start)),
+            WITH t AS (SELECT t_start FROM read_parquet({[str(p) for p in paths]!r}, union_by_name = true)
+                       WHERE isfinite(t_start)),
                  m AS (SELECT median(t_start) AS middle FROM t)
             SELECT any_value(middle), min(t_start) FILTER (WHERE abs(t_start - middle) <= {span_s!r})
             FROM t, m
