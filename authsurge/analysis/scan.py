@@ -14,6 +14,7 @@ The rules are windows.py's, written as SQL:
 
 from __future__ import annotations
 
+import functools
 import math
 import tempfile
 from dataclasses import dataclass
@@ -322,6 +323,7 @@ class RecordIndex:
                           quantiles: tuple[float, ...] = QUANTILES) -> tuple[np.ndarray, np.ndarray]:
         return latency_quantiles(self.con, group_of, n_groups, quantiles)
 
+    @functools.cache  # noqa: B019 - one scan object per analysis; the stages ask twice
     def series_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Whole-run records, successes and records per outcome class, per series."""
         n_s, n_o = len(self.index.series_names), len(self.index.outcome_names)
@@ -384,6 +386,7 @@ class RecordIndex:
             out[s] = [{"reason": r[1] or "(no reason given)", "count": int(r[2])} for r in mine[:top]]
         return out
 
+    @functools.cache  # noqa: B019 - asked by the ranking, retries and drops
     def arrivals(self) -> dict:
         """Journey arrivals (attempts and drops) for retries and drops: totals, people and
         per-window counts."""
