@@ -132,7 +132,10 @@ def open_scan(paths: list[Path], started_at: float, window_s: float,
         FROM raw WHERE step IS NOT NULL GROUP BY step
     """).fetchall()
     step_code = {s: i for i, (s, *_rest) in enumerate(sorted(seen, key=lambda r: (r[1], r[2])))}
-    combos = con.execute("SELECT step, is_jr, min(arrive) FROM valid GROUP BY step, is_jr").fetchall()
+    found = con.execute(
+        "SELECT step, is_jr, min(arrive), max(arrive), max(end_t) FROM valid GROUP BY step, is_jr"
+    ).fetchall()
+    combos = [row[:3] for row in found]
     n_steps = max(len(step_code), 1)
     request_names = {s for s, jr, _ in combos if not jr}
     ranked = sorted(combos, key=lambda c: (c[2], int(c[1]) * n_steps + step_code[c[0]]))
@@ -156,10 +159,9 @@ def open_scan(paths: list[Path], started_at: float, window_s: float,
         FROM valid v JOIN series_map m ON v.step = m.step AND v.is_jr = m.is_jr
     """)
     con.execute(LATENCY_VIEW)
-    (n_windows,) = con.execute(
-        "SELECT greatest(coalesce(max(arrive_w), 0), coalesce(max(end_w), 0)) + 1 FROM indexed"
-    ).fetchall()[0]
-    n_windows = int(n_windows)
+    # the last window any record arrives or ends in (floor is monotonic: of the maxima)
+    last = max((math.floor((t - t0) / window_s) for row in found for t in row[3:]), default=0)
+    n_windows = max(last, 0) + 1
     outcomes = [o for (o,) in con.execute(
         "SELECT outcome FROM raw WHERE outcome IS NOT NULL GROUP BY outcome "
         "ORDER BY min(file_index), arg_min(file_row_number, (file_index, file_row_number))").fetchall()]
@@ -323,20 +325,19 @@ class RecordIndex:
                           quantiles: tuple[float, ...] = QUANTILES) -> tuple[np.ndarray, np.ndarray]:
         return latency_quantiles(self.con, group_of, n_groups, quantiles)
 
-    @functools.cache  # noqa: B019 - one scan object per analysis; the stages ask twice
     def series_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Whole-run records, successes and records per outcome class, per series."""
-        n_s, n_o = len(self.index.series_names), len(self.index.outcome_names)
-        total, ok = np.zeros(n_s, np.int64), np.zeros(n_s, np.int64)
-        by_class = np.zeros((n_s, n_o), np.int64)
-        code = {o: j for j, o in enumerate(self.index.outcome_names)}
-        for s, outcome, n in self.con.execute(
-                "SELECT s, outcome, count(*) FROM indexed GROUP BY ALL").fetchall():
-            total[s] += n
-            if outcome == record.OK:
-                ok[s] += n
-            if outcome is not None:
-                by_class[s, code[outcome]] += n
+        """Whole-run records, successes and records per outcome class, per series (every
+        record ends in one window: the window table's sums)."""
+        n_s, n_w = len(self.series_names), self.n_windows
+        frame = self.windows
+
+        def per_series(column: str) -> np.ndarray:
+            return frame[column].to_numpy().reshape(n_s, n_w).sum(axis=1).astype(np.int64)
+
+        total, ok = per_series("completed"), per_series("ok")
+        by_class = np.column_stack([
+            ok if name == record.OK else per_series(f"err_{name}") for name in self.outcome_names
+        ]) if self.outcome_names else np.zeros((n_s, 0), np.int64)
         return total, ok, by_class
 
     def series_quantiles(self) -> np.ndarray:
@@ -415,6 +416,7 @@ class RecordIndex:
                 "firsts_per_window": firsts, "dropped_per_window": dropped,
                 "dropped_by_journey": by_journey}
 
+    @functools.cache  # noqa: B019 - peak demand and the cost model's journeys both ask
     def requests_by_journey_window(self) -> list[tuple[int, str, int, int]]:
         """(series, journey, arrival window, requests) of request rows with a journey."""
         return self.con.execute("""
@@ -462,8 +464,7 @@ class RecordIndex:
         names = self.index.series_names
         out: dict[str, list[str]] = {}
         order = {j: i for i, j in enumerate(self.journey_names)}
-        for s, j in self.con.execute(
-                "SELECT DISTINCT s, journey FROM indexed WHERE NOT is_arrival AND journey IS NOT NULL").fetchall():
+        for s, j in {(s, j) for s, j, _, _ in self.requests_by_journey_window()}:
             out.setdefault(names[s], []).append(j)
         return {n: sorted(js, key=order.__getitem__) for n, js in out.items()}
 
