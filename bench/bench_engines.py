@@ -3,7 +3,7 @@
     python bench/bench_engines.py [RUN_DIR] [--records N] [--engines duckdb,polars] [--json OUT]
 
 Without RUN_DIR it generates bench/bench_analysis.py's planted-knee run of N records
-(default 100M, about 2 GiB of Parquet) in a temp dir; `bench_analysis.py --records N
+(default 100M, 1.3 GiB of Parquet) in a temp dir; `bench_analysis.py --records N
 --keep DIR` makes one to reuse. Run it by name (`python bench/run_all.py engines`): it is
 not part of `make bench`.
 
@@ -52,10 +52,11 @@ def duckdb_aggregates(run_dir: Path, spill: Path) -> list[tuple]:
         SELECT step, floor(t_start - {t0!r})::BIGINT AS w, count(*) FROM read_parquet('{shards}')
         WHERE kind = 'request' GROUP BY ALL ORDER BY step, w
     """).fetchall()
-    return [(*row[:4], *row[4], row[5]) for row in completed] + [("offered", len(offered))]
+    return [(*row[:4], *row[4], row[5]) for row in completed] + [("offered", *row) for row in offered]
 
 
 def polars_aggregates(run_dir: Path, spill: Path) -> list[tuple]:
+    os.environ["POLARS_TEMP_DIR"] = str(spill)  # where its streaming engine may spill
     import polars as pl
 
     scan = pl.scan_parquet(run_dir / "requests" / "*.parquet").filter(pl.col("kind") == "request")
@@ -68,8 +69,8 @@ def polars_aggregates(run_dir: Path, spill: Path) -> list[tuple]:
                  .sort("step", "w").collect(engine="streaming"))
     offered = (scan.group_by(pl.col("step").cast(pl.String),
                              (pl.col("t_start") - t0).floor().cast(pl.Int64).alias("w"))
-               .agg(pl.len()).collect(engine="streaming"))
-    return [tuple(r) for r in completed.iter_rows()] + [("offered", offered.height)]
+               .agg(pl.len()).sort("step", "w").collect(engine="streaming"))
+    return [tuple(r) for r in completed.iter_rows()] + [("offered", *r) for r in offered.iter_rows()]
 
 
 ENGINES = {"duckdb": duckdb_aggregates, "polars": polars_aggregates}
@@ -133,7 +134,7 @@ def measure(args: argparse.Namespace) -> int:
         result = json.loads(proc.stdout.strip().splitlines()[-1])
         results[engine] = result
         print(f"{engine}: {result['seconds']:.1f} s ({result['cpu_s']:.1f} CPU s), peak RSS "
-              f"{result['peak_rss_bytes'] / 2**30:.2f} GiB, {len(result['rows']) - 1:,} (step, window) groups",
+              f"{result['peak_rss_bytes'] / 2**30:.2f} GiB, {len(result['rows']):,} rows of aggregates",
               flush=True)
     print("pyarrow: not timed (no exact quantile in hash aggregation)")
     names = list(results)

@@ -30,32 +30,25 @@ from authsurge.target import CLIENT_SECRET_ENV, PASSWORD_ENV, TargetOptions, sta
 from tests.support import goldens  # noqa: E402
 
 
-def record(name: str, run_dir: Path | None) -> None:
-    """The golden of `run_dir` (a new real run to store whole, or the synthetic run); None:
-    the real run already stored."""
-    folder = goldens.GOLDENS / name
-    if run_dir is None or name == goldens.SYNTHETIC:
-        analysed = run_dir or goldens.copy_real(name, Path(tempfile.mkdtemp()) / name)
-    else:
-        shutil.rmtree(folder, ignore_errors=True)
-        goldens.store_raw(run_dir, folder / "run")
-        analysed = goldens.copy_real(name, Path(tempfile.mkdtemp()) / name)
-    folder.mkdir(parents=True, exist_ok=True)
-    doc = goldens.as_written(analyze_run(analysed).to_json(exact=True))
-    (folder / "analysis.json").write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
-    print(f"{name}: {folder / 'analysis.json'}", flush=True)
+def record(name: str, run_dir: Path) -> None:
+    """Write the golden of `run_dir`: its analysis at full precision."""
+    doc = goldens.as_written(analyze_run(run_dir).to_json(exact=True))
+    path = goldens.GOLDENS / name / "analysis.json"
+    path.write_text(json.dumps(doc, indent=1) + "\n", encoding="utf-8")
+    print(f"{name}: {path}", flush=True)
 
 
 def real_runs(work: Path) -> dict[str, Path]:
-    from tests.support.real import shared_pool_run
-    from tests.support.real_runs import make_real_runs
+    from tests.support.real import ACCOUNTS, shared_pool_run
+    from tests.support.real_runs import base_run
+    from tests.support.target import TEST_HASHER_ITERATIONS
 
     seed = work / "seed"
-    start_target(TargetOptions(port=0, users=400, data_dir=seed, startup_timeout_s=60,
-                               hasher_iterations=1000), log=lambda line: None).stop()
+    start_target(TargetOptions(port=0, users=ACCOUNTS, data_dir=seed, startup_timeout_s=60,
+                               hasher_iterations=TEST_HASHER_ITERATIONS), log=lambda line: None).stop()
     (work / "ramp").mkdir()
     (work / "pool").mkdir()
-    ramp = make_real_runs(work / "ramp", seed).base
+    ramp = base_run(work / "ramp", seed)
     pool, _ = shared_pool_run(seed, work / "pool")
     return {"real_ramp": ramp, "real_shared_pool": pool}
 
@@ -68,14 +61,16 @@ def main() -> int:
     try:
         synthetic = goldens.write_synthetic(work / goldens.SYNTHETIC)
         print(f"{goldens.SYNTHETIC}: {synthetic.rows} records", flush=True)
+        (goldens.GOLDENS / goldens.SYNTHETIC).mkdir(parents=True, exist_ok=True)
         record(goldens.SYNTHETIC, synthetic.path)
-        made: dict[str, Path | None] = dict.fromkeys(goldens.REAL)
         if args.real:
             os.environ.setdefault(PASSWORD_ENV, "goldens-password")
             os.environ.setdefault(CLIENT_SECRET_ENV, "goldens-client-secret")
-            made.update(real_runs(work))
-        for name, run_dir in made.items():
-            record(name, run_dir)
+            for name, run_dir in real_runs(work).items():
+                shutil.rmtree(goldens.GOLDENS / name, ignore_errors=True)
+                goldens.store_raw(run_dir, goldens.GOLDENS / name / "run")
+        for name in goldens.REAL:  # analysed from a copy: the analysis writes beside the records
+            record(name, goldens.copy_real(name, work / "analysed" / name))
         return 0
     finally:
         shutil.rmtree(work, ignore_errors=True)

@@ -15,7 +15,13 @@ import yaml
 FORMAT_VERSION = 1  # the run-directory format written here (rundir.meta.READABLE: read)
 META = "meta.json"
 # what a run's derived files (analysis.json, plots/, digest/) are computed from
-RAW_INPUTS = ("meta.json", "schedule.parquet", "resources.parquet", "resources.arrows")
+RAW_INPUTS = (
+    "meta.json",
+    "schedule.parquet",
+    "resources.parquet",
+    "resources.arrows",
+    "metrics.parquet",  # scraped counters: the cost model fits them
+)
 
 
 def new_run_dir(root: Path, scenario_name: str, started: float | None = None) -> Path:

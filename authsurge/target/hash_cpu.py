@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from authsurge.target.layout import HASH_CPU_DIR
+from authsurge.target.prepare import write_json
 
 T = TypeVar("T")
 
@@ -58,10 +59,7 @@ def write(data_dir: Path) -> None:
         totals = {"hashes": _count, "cpu_s": _cpu_s}
     folder = data_dir / HASH_CPU_DIR
     folder.mkdir(exist_ok=True)
-    path = folder / f"{os.getpid()}.json"
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(totals) + "\n")
-    os.replace(tmp, path)
+    write_json(folder / f"{os.getpid()}.json", totals)
 
 
 @dataclass(frozen=True)

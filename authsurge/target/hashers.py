@@ -7,6 +7,8 @@ Every hash's thread CPU time is counted (authsurge.target.hash_cpu).
 
 from __future__ import annotations
 
+import functools
+
 from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 
@@ -18,6 +20,4 @@ class SurgePBKDF2PasswordHasher(PBKDF2PasswordHasher):
         self.iterations = int(settings.AUTHSURGE_HASHER_ITERATIONS)
 
     def encode(self, password: str, salt: str, iterations: int | None = None) -> str:
-        return hash_cpu.timed(
-            lambda: super(SurgePBKDF2PasswordHasher, self).encode(password, salt, iterations)
-        )
+        return hash_cpu.timed(functools.partial(super().encode, password, salt, iterations))

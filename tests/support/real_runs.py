@@ -67,10 +67,15 @@ def _run(tmp: Path, capacity: float, root: Path, seed_from: Path) -> Path:
     return Path(result.run_dir)
 
 
+def base_run(tmp: Path, seed_from: Path) -> Path:
+    """One run of the ramp against the base target, under `tmp`."""
+    return _run(tmp, PLANTED, tmp / "runs", seed_from)
+
+
 def make_real_runs(tmp: Path, seed_from: Path) -> RealRuns:
     """The three runs under `tmp`, each against its own target seeded from `seed_from`."""
     root = tmp / "runs"
-    base = _run(tmp, PLANTED, root, seed_from)
+    base = base_run(tmp, seed_from)
     slower = _run(tmp, PLANTED * (1 - SLOWER), root, seed_from)
     rerun = _run(tmp, PLANTED, root, seed_from)
     return RealRuns(root, base, rerun, slower)
