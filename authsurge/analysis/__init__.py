@@ -53,8 +53,9 @@ from authsurge.analysis.ranking import (
     knee_interval,
     not_judged_reason,
 )
+from authsurge.analysis.record_index import RecordIndex, open_index
 from authsurge.analysis.rejections import rejection_warnings
-from authsurge.analysis.rundir_reader import ANALYSIS_COLUMNS, RunData, load_run
+from authsurge.analysis.rundir_reader import RunData, load_run
 from authsurge.analysis.sections import clean, curve_json, first_collapse, series_summaries
 from authsurge.analysis.usl import usl_for_points
 from authsurge.analysis.verdict import (
@@ -64,7 +65,6 @@ from authsurge.analysis.verdict import (
     peak_demand,
     retry_amplification,
 )
-from authsurge.analysis.scan import RecordIndex
 from authsurge.analysis.windows import SCOPE_REQUEST
 from authsurge.errors import RunDirError
 from authsurge.scenario import AnalysisConfig
@@ -125,7 +125,7 @@ class RunAnalysis:
                 "status": meta.get("status"),
                 "started_at": meta.get("started_at"),
                 "ended_at": meta.get("ended_at"),
-                "records": self.index.records(),
+                "records": self.data.records.rows,
                 "shards": list(self.data.shards),
             },
             "config": {
@@ -193,8 +193,8 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     slos = data.slos
     step("windows")
     ended = data.meta.get("ended_at")
-    index = RecordIndex(
-        data.records.files,
+    index = open_index(
+        data.records,
         data.started_at,
         config.window_s,
         ended if isinstance(ended, int | float) else None,

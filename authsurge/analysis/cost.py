@@ -74,6 +74,19 @@ class Completions:
     journeys_of: dict[str, list[str]]  # step -> journeys whose people make its requests
     arrivals: dict[str, np.ndarray]  # journey -> arrivals at or before each edge
 
+    @classmethod
+    def from_times(cls, edges: np.ndarray, times: dict[str, np.ndarray],
+                   journeys_of: dict[str, list[str]], arrivals: dict[str, np.ndarray]) -> Completions:
+        """From the times themselves (epoch s; a request's middle, a journey's start): what
+        the engine counts from the shards (cost_counts), for times already in memory."""
+        edges = np.sort(np.asarray(edges, dtype=np.float64))
+
+        def up_to(t: np.ndarray) -> np.ndarray:
+            return np.searchsorted(np.sort(np.asarray(t, dtype=np.float64)), edges, side="right")
+
+        return cls(edges, {k: up_to(v) for k, v in times.items()}, journeys_of,
+                   {k: up_to(v) for k, v in arrivals.items()})
+
     def per_interval(self, counts: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Events per second in each interval (start, end]; start and end are edges."""
         if not len(start):

@@ -14,7 +14,7 @@ from authsurge.analysis.bottleneck import CPU_BUSY_SHARE, ONE_CORE_MAX
 from authsurge.analysis.cost import Completions, Resource
 from authsurge.analysis.curves import Curves, windows_inside_run
 from authsurge.analysis.knee import Knee
-from authsurge.analysis.scan import RecordIndex
+from authsurge.analysis.record_index import RecordIndex
 from authsurge.analysis.windows import SCOPE_REQUEST
 
 SMOOTH_WINDOWS = 5  # the cost model's span ends where arrivals, averaged this wide, reach a knee

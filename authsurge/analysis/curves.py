@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from authsurge.analysis.scan import RecordIndex
+from authsurge.analysis.record_index import RecordIndex
 from authsurge.analysis.windows import PERCENTILE_COLUMNS, error_columns
 
 MAX_BINS = 20

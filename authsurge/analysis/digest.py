@@ -89,19 +89,25 @@ def run_digest(analysis: RunAnalysis) -> RunDigest:
     """The digest of an analysed run (request steps only)."""
     index = analysis.index
     n_w = index.n_windows
-    steps = {}
+    memberships = {}
     for s, (name, scope) in enumerate(zip(index.series_names, index.series_scopes, strict=True)):
         if scope != SCOPE_REQUEST:
             continue
-        rows = series_rows(analysis.windows, index, name)
         points = analysis.curves.of(name)
         # Curves.membership holds global point ids: map them to rows of this step's curve
         row_of = {int(pid): row for row, pid in enumerate(points["pid"].to_numpy())}
         global_ids = analysis.curves.membership[s]
-        membership = np.array([row_of.get(int(g), -1) for g in global_ids], dtype=np.int64)
+        memberships[s] = np.array([row_of.get(int(g), -1) for g in global_ids], dtype=np.int64)
+    samples = index.latency_sample(
+        {s: np.flatnonzero(m >= 0) for s, m in memberships.items()}, LATENCY_PER_WINDOW, _SEED
+    )
+    steps = {}
+    for s, membership in memberships.items():
+        name = index.series_names[s]
+        rows = series_rows(analysis.windows, index, name)
+        points = analysis.curves.of(name)
         used = membership >= 0
-        sample_w, sample_ms = index.latency_sample(s, np.flatnonzero(used), LATENCY_PER_WINDOW, _SEED)
-
+        sample_w, sample_ms = samples[s]
         steps[name] = StepDigest(
             name,
             {c: np.where(used, rows[c].to_numpy(dtype=float), 0.0) for c in COUNT_COLUMNS},

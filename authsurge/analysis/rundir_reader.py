@@ -1,4 +1,4 @@
-"""Run directory -> DataFrames (format_version 1, see docs/CONTRACTS.md).
+"""Run directory -> RunData (format_version 1, see docs/CONTRACTS.md).
 
 What is read, and how damage is handled:
 
@@ -18,14 +18,14 @@ What is read, and how damage is handled:
   with a warning; the analysis then does without them (the first record's time stands in
   for started_at). An analysis window under MIN_WINDOW_S falls back to the default.
 
-Memory: string columns with few distinct values (step, outcome, reason, ...) are read as
-Arrow dictionaries and become pandas categoricals, so a row costs about 60 bytes.
-`journey_id` (unique per attempt, never needed by the analysis) is not loaded by
-`analyze_run`; pass ``columns=None`` to get every column.
+Memory: the request records are never loaded. `RunData.records` lists the shards (checked
+here, see record_files); the analysis engine scans them (record_index). Only the small
+tables (schedule, resources, metrics) become DataFrames.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,19 +38,17 @@ import pyarrow.parquet as pq
 from pyarrow import ipc
 
 from authsurge import rundir
-from authsurge.analysis.record_files import ANALYSIS_COLUMNS, RecordFiles, record_files
-from authsurge.analysis.scan import start_times
+from authsurge.analysis.record_files import RecordFiles, record_files, scan_sound_shards
+from authsurge.analysis.record_views import first_start_near, middle_start
 from authsurge.errors import RunDirError
 from authsurge.rundir.records import (
     OPTIONAL_RESOURCE_COLUMNS,
-    REQUEST_SCHEMA,
     RESOURCE_SCHEMA,
     read_stream,
 )
 from authsurge.scenario import AnalysisConfig, Slo
 
 # Low-cardinality strings: categoricals. person_id / journey_id stay (Arrow-backed) strings.
-REQUEST_CATEGORICALS = ("kind", "step", "journey", "method", "outcome", "reason", "worker")
 RESOURCE_CATEGORICALS = ("source",)
 
 MAX_RUN_SPAN_S = 25 * 3600.0  # runs are bounded at 24 h (run.duration_s) plus the drain
@@ -72,7 +70,11 @@ class RunData:
     resources: pd.DataFrame | None  # RESOURCE_SCHEMA columns; None when absent
     metrics: pd.DataFrame | None = None  # scraped counters: t, metric, value; None when absent
     warnings: list[str] = field(default_factory=list)
-    shards: list[str] = field(default_factory=list)  # request files read, relative to run_dir
+
+    @property
+    def shards(self) -> list[str]:
+        """The request files read, relative to run_dir."""
+        return self.records.shards
 
     @property
     def config(self) -> AnalysisConfig:
@@ -90,15 +92,18 @@ class RunData:
     def slos(self) -> list[Slo]:
         return parse_slos(self.meta, self.warnings)
 
-    @property
+    @functools.cached_property
     def started_at(self) -> float:
         """Epoch s the run started: meta started_at, else the first record (of those within a
         run's length of the records' median time: one garbage timestamp must not stand in)."""
         started = self.meta.get("started_at")
         if isinstance(started, int | float) and math.isfinite(started):
             return float(started)
-        times = start_times(self.records.files, MAX_RUN_SPAN_S)
-        return math.nan if times is None else times[1]
+        middle = scan_sound_shards(self.records, self.warnings, middle_start)
+        if middle is None:
+            return math.nan
+        return scan_sound_shards(self.records, self.warnings,
+                                 lambda files: first_start_near(files, middle, MAX_RUN_SPAN_S))
 
 
 def load_run(run_dir: str | Path) -> RunData:
@@ -116,7 +121,7 @@ def load_run(run_dir: str | Path) -> RunData:
     schedule = _read_schedule(run_dir, warnings)
     resources = _read_resources(run_dir, warnings)
     metrics = _read_metrics(run_dir, warnings)
-    return RunData(run_dir, meta, records, schedule, resources, metrics, warnings, records.shards)
+    return RunData(run_dir, meta, records, schedule, resources, metrics, warnings)
 
 
 def read_meta(run_dir: Path, warnings: list[str] | None = None) -> dict[str, Any]:
@@ -127,10 +132,9 @@ def read_meta(run_dir: Path, warnings: list[str] | None = None) -> dict[str, Any
 def _check_run_times(meta: dict[str, Any], records: RecordFiles, warnings: list[str]) -> None:
     """Leave out a start or end time that is further from the records than any run lasts
     (a damaged meta.json would otherwise stretch the timeline over years of empty windows)."""
-    times = start_times(records.files, MAX_RUN_SPAN_S)
-    if times is None:
+    middle = scan_sound_shards(records, warnings, middle_start)
+    if middle is None:
         return
-    middle = times[0]
     for key in ("started_at", "ended_at"):
         value = meta.get(key)
         if value is not None and abs(value - middle) > MAX_RUN_SPAN_S:

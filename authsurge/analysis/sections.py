@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from authsurge.analysis.scan import RecordIndex
+from authsurge.analysis.record_index import RecordIndex
 from authsurge.analysis.windows import PERCENTILE_COLUMNS
 from authsurge.rundir.records import OK
 
@@ -35,7 +35,7 @@ def first_collapse(
     return min(found, key=lambda c: (surge(c), c["scope"] != "journey"))
 
 
-def series_summaries(index: RecordScan) -> dict[str, dict[str, Any]]:
+def series_summaries(index: RecordIndex) -> dict[str, dict[str, Any]]:
     """Whole-run counts, error classes, top failure reasons and latency percentiles per series."""
     total, ok, by_class = index.series_totals()
     pct = index.series_quantiles()

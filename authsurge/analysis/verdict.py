@@ -28,7 +28,7 @@ import pandas as pd
 
 from authsurge.analysis.curves import Curves
 from authsurge.analysis.knee import Knee, finite_or_none, slo_applies, slo_text
-from authsurge.analysis.scan import RecordIndex
+from authsurge.analysis.record_index import RecordIndex
 from authsurge.analysis.windows import SCOPE_JOURNEY, SCOPE_REQUEST
 from authsurge.analysis.wording.figures import rate
 from authsurge.scenario import AnalysisConfig, Slo
@@ -378,6 +378,8 @@ def evaluate_slos(
             bad = np.where(allowed, completed - good, 0).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 values = np.where(done > 0, bad / np.maximum(done, 1), np.nan)
+        elif slo.at_offered_max is None:  # every window: the whole-run percentiles
+            values = np.where(wanted, index.series_quantiles()[:, _LATENCY_METRICS[slo.metric]], np.nan)
         else:
             group_of = np.where(allowed, np.arange(n_s)[:, None], -1)
             _, pct = index.latency_quantiles(group_of, n_s)
