@@ -75,8 +75,13 @@ class Completions:
     arrivals: dict[str, np.ndarray]  # journey -> arrivals at or before each edge
 
     @classmethod
-    def from_times(cls, edges: np.ndarray, times: dict[str, np.ndarray],
-                   journeys_of: dict[str, list[str]], arrivals: dict[str, np.ndarray]) -> Completions:
+    def from_times(
+        cls,
+        edges: np.ndarray,
+        times: dict[str, np.ndarray],
+        journeys_of: dict[str, list[str]],
+        arrivals: dict[str, np.ndarray],
+    ) -> Completions:
         """From the times themselves (epoch s; a request's middle, a journey's start): what
         the engine counts from the shards (cost_counts), for times already in memory."""
         edges = np.sort(np.asarray(edges, dtype=np.float64))
@@ -84,8 +89,12 @@ class Completions:
         def up_to(t: np.ndarray) -> np.ndarray:
             return np.searchsorted(np.sort(np.asarray(t, dtype=np.float64)), edges, side="right")
 
-        return cls(edges, {k: up_to(v) for k, v in times.items()}, journeys_of,
-                   {k: up_to(v) for k, v in arrivals.items()})
+        return cls(
+            edges,
+            {k: up_to(v) for k, v in times.items()},
+            journeys_of,
+            {k: up_to(v) for k, v in arrivals.items()},
+        )
 
     def per_interval(self, counts: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
         """Events per second in each interval (start, end]; start and end are edges."""
@@ -165,7 +174,10 @@ def fit_costs(resource: Resource, completions: Completions, t_from: float, t_to:
         if len(journeys) == 1 and journeys[0] in completions.arrivals:
             seconds = end - start
             arrivals = float(
-                (completions.per_interval(completions.arrivals[journeys[0]], start, end) * seconds).sum()
+                (
+                    completions.per_interval(completions.arrivals[journeys[0]], start, end)
+                    * seconds
+                ).sum()
             )
             if arrivals > 0:
                 per_arrival = float((x[:, u] * seconds).sum()) / arrivals

@@ -31,8 +31,9 @@ _ROWS = """
 """
 
 
-def counts_up_to(con: Connection, shape: Shape,
-                 edges: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+def counts_up_to(
+    con: Connection, shape: Shape, edges: np.ndarray
+) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
     """({step: cumulative requests per edge}, {journey: cumulative arrivals per edge}) for
     `edges` sorted ascending (epoch s)."""
     edges = np.asarray(edges, dtype=np.float64)
@@ -49,18 +50,25 @@ def counts_up_to(con: Connection, shape: Shape,
         per_edge = _by_cells(con, unique, origin, width, cell_of_edge, n_cells)
     # duplicate edges count the same rows: cumulative counts at the unique edge
     at = np.searchsorted(unique, edges)
-    steps, journeys = {}, {}
+    steps: dict[str, np.ndarray] = {}
+    journeys: dict[str, np.ndarray] = {}
     for (is_arrival, key), counts in per_edge.items():
         cumulative = np.cumsum(counts)[at]
-        if is_arrival:
+        if isinstance(key, str):
             journeys[key] = cumulative
         else:
             steps[shape.series_names[key]] = cumulative
     return steps, journeys
 
 
-def _by_cells(con: Connection, edges: np.ndarray, origin: float, width: float,
-              cell_of_edge: np.ndarray, n_cells: int) -> dict[tuple[bool, object], np.ndarray]:
+def _by_cells(
+    con: Connection,
+    edges: np.ndarray,
+    origin: float,
+    width: float,
+    cell_of_edge: np.ndarray,
+    n_cells: int,
+) -> dict[tuple[bool, str | int], np.ndarray]:
     con.register("edge_cells", pd.DataFrame({"c": cell_of_edge, "e": edges}))
     try:
         frame = con.execute(f"""
@@ -77,11 +85,12 @@ def _by_cells(con: Connection, edges: np.ndarray, origin: float, width: float,
     edge_in[cell_of_edge + 1] = np.arange(n_e)
     # the first edge at or after any time in cell c (when c holds no edge)
     after = np.searchsorted(cell_of_edge, np.arange(-1, n_cells + 1), side="left")
-    out: dict[tuple[bool, object], np.ndarray] = {}
+    out: dict[tuple[bool, str | int], np.ndarray] = {}
     cells = frame["c"].to_numpy(np.int64) + 1
     n, n_le = frame["n"].to_numpy(np.int64), frame["n_le"].to_numpy(np.int64)
     for row, (is_arrival, s, journey) in enumerate(
-            zip(frame["is_arrival"], frame["s"], frame["journey"], strict=True)):
+        zip(frame["is_arrival"], frame["s"], frame["journey"], strict=True)
+    ):
         key = (bool(is_arrival), journey if is_arrival else int(s))
         counts = out.setdefault(key, np.zeros(n_e + 1, np.int64))
         j = edge_in[cells[row]]
@@ -93,7 +102,7 @@ def _by_cells(con: Connection, edges: np.ndarray, origin: float, width: float,
     return {key: counts[:n_e] for key, counts in out.items()}  # past the last edge: dropped
 
 
-def _asof(con: Connection, edges: np.ndarray) -> dict[tuple[bool, object], np.ndarray]:
+def _asof(con: Connection, edges: np.ndarray) -> dict[tuple[bool, str | int], np.ndarray]:
     con.register("edges", pd.DataFrame({"e": edges, "k": np.arange(len(edges), dtype=np.int64)}))
     try:
         rows = con.execute(f"""
@@ -102,7 +111,7 @@ def _asof(con: Connection, edges: np.ndarray) -> dict[tuple[bool, object], np.nd
         """).fetchall()
     finally:
         con.unregister("edges")
-    out: dict[tuple[bool, object], np.ndarray] = {}
+    out: dict[tuple[bool, str | int], np.ndarray] = {}
     for is_arrival, s, journey, k, n in rows:
         key = (bool(is_arrival), journey if is_arrival else int(s))
         out.setdefault(key, np.zeros(len(edges), np.int64))[k] += n

@@ -32,15 +32,20 @@ def requests_per_journey(index: RecordIndex) -> dict[str, float]:
     }
 
 
-def completions(index: RecordIndex, request_steps: list[str], resources: list[Resource]) -> Completions:
+def completions(
+    index: RecordIndex, request_steps: list[str], resources: list[Resource]
+) -> Completions:
     """When each step's requests were served and each journey's people arrived (cost model),
     counted up to every boundary of the resources' sample intervals.
 
     A request counts at its middle (start + latency / 2): the target spends its CPU while
     serving it, and a 30-ms hash counted at its end lands in the wrong sample interval
     often enough to shrink the fitted cost measurably."""
-    edges = np.unique(np.concatenate([np.concatenate([r.start, r.end]) for r in resources])
-                      if resources else np.zeros(0))
+    edges = np.unique(
+        np.concatenate([np.concatenate([r.start, r.end]) for r in resources])
+        if resources
+        else np.zeros(0)
+    )
     steps, arrivals = index.counts_up_to(edges)
     zero = np.zeros(len(edges), np.int64)
     journeys_of = index.journeys_of_steps()

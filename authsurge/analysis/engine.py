@@ -25,13 +25,15 @@ class Connection:
 
     def __init__(self) -> None:
         self.spill = tempfile.mkdtemp(prefix="authsurge-duckdb-")
-        self.con = duckdb.connect(config={
-            "memory_limit": MEMORY_LIMIT,
-            "threads": THREADS,
-            "temp_directory": self.spill,
-            # the queries group and sort; nothing depends on the order rows are read in
-            "preserve_insertion_order": False,
-        })
+        self.con = duckdb.connect(
+            config={
+                "memory_limit": MEMORY_LIMIT,
+                "threads": THREADS,
+                "temp_directory": self.spill,
+                # the queries group and sort; nothing depends on the order rows are read in
+                "preserve_insertion_order": False,
+            }
+        )
         # A damaged shard can hold values its Parquet statistics deny (a flipped byte made
         # a latency of 2e242 ms in a page whose footer says at most 900). With statistics
         # propagation DuckDB proves "latency within an hour" from the footer and skips the
@@ -41,7 +43,9 @@ class Connection:
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.spill, True)
 
     def execute(self, sql: str, parameters: Any = None) -> duckdb.DuckDBPyConnection:
-        return self.con.execute(sql, parameters) if parameters is not None else self.con.execute(sql)
+        return (
+            self.con.execute(sql, parameters) if parameters is not None else self.con.execute(sql)
+        )
 
     def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         self.con.executemany(sql, rows)

@@ -3,8 +3,8 @@ digest's latency sample, computed by the engine from the shards.
 
 Latencies are resolved to 0.1 us (windows.LATENCY_QUANTUM_MS), rounded half to even as
 numpy's rint does, and percentiles interpolate linearly between order statistics, as
-numpy's default. DuckDB's quantile holds one group's values at a time in memory and
-spills the rest: exact, in bounded memory.
+numpy's default. Exact, in the engine's bounded memory: on 100M records the whole
+analysis peaks under 4 GiB (bench/bench_analysis.py).
 """
 
 from __future__ import annotations
@@ -26,14 +26,20 @@ LATENCY_VIEW = f"""
 """
 
 
-def latency_quantiles(con: Connection, group_of: np.ndarray, n_groups: int,
-                      quantiles: tuple[float, ...] = QUANTILES) -> tuple[np.ndarray, np.ndarray]:
+def latency_quantiles(
+    con: Connection, group_of: np.ndarray, n_groups: int, quantiles: tuple[float, ...] = QUANTILES
+) -> tuple[np.ndarray, np.ndarray]:
     """`group_of[s, w]` is the group of the records of series s completing in window w (-1:
     none). Returns (counts[n_groups], values[n_groups, len(quantiles) + 1]): the quantiles,
     then the max; NaN for empty groups."""
     s_idx, w_idx = np.nonzero(group_of >= 0)
-    groups = pd.DataFrame({"s": s_idx.astype(np.int64), "end_w": w_idx.astype(np.int64),
-                           "g": group_of[s_idx, w_idx].astype(np.int64)})
+    groups = pd.DataFrame(
+        {
+            "s": s_idx.astype(np.int64),
+            "end_w": w_idx.astype(np.int64),
+            "g": group_of[s_idx, w_idx].astype(np.int64),
+        }
+    )
     counts = np.zeros(n_groups, np.int64)
     out = np.full((n_groups, len(quantiles) + 1), np.nan)
     if groups.empty:
@@ -52,9 +58,9 @@ def latency_quantiles(con: Connection, group_of: np.ndarray, n_groups: int,
     return counts, out
 
 
-def window_and_series_quantiles(con: Connection, n_series: int, n_windows: int,
-                                quantiles: tuple[float, ...] = QUANTILES
-                                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def window_and_series_quantiles(
+    con: Connection, n_series: int, n_windows: int, quantiles: tuple[float, ...] = QUANTILES
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """In one pass: the quantiles and max of every (series, completion window)
     [n_series * n_windows, series-major], of every series over the whole run [n_series],
     and how many latencies each window holds [n_series, n_windows]."""
@@ -75,8 +81,9 @@ def window_and_series_quantiles(con: Connection, n_series: int, n_windows: int,
     return windows, series, counts
 
 
-def latency_sample(con: Connection, windows: dict[int, np.ndarray], cap: int, seed: int,
-                   latencies_in: np.ndarray) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+def latency_sample(
+    con: Connection, windows: dict[int, np.ndarray], cap: int, seed: int, latencies_in: np.ndarray
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """For each series s in `windows`: the raw latencies of s completing in windows[s], at
     most `cap` per window: those with the smallest seeded hash of their place in the shards
     (deterministic). Returns {s: (window, latency_ms)} in window order, then shard order.
@@ -92,8 +99,9 @@ def latency_sample(con: Connection, windows: dict[int, np.ndarray], cap: int, se
         got = np.bincount(chosen[s][0], minlength=latencies_in.shape[1])[ws]
         short[s] = ws[got < np.minimum(cap, latencies_in[s, ws])]
     if any(len(ws) for ws in short.values()):
-        again = _sample(con, {s: ws for s, ws in short.items() if len(ws)}, cap, seed, latencies_in,
-                        full=True)
+        again = _sample(
+            con, {s: ws for s, ws in short.items() if len(ws)}, cap, seed, latencies_in, full=True
+        )
         for s, (w_again, ms_again) in again.items():
             keep = ~np.isin(chosen[s][0], short[s])
             w_all = np.concatenate([chosen[s][0][keep], w_again])
@@ -103,10 +111,20 @@ def latency_sample(con: Connection, windows: dict[int, np.ndarray], cap: int, se
     return chosen
 
 
-def _sample(con: Connection, windows: dict[int, np.ndarray], cap: int, seed: int,
-            latencies_in: np.ndarray, full: bool) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-    s_col = np.concatenate([np.full(len(w), s, np.int64) for s, w in windows.items()] or [np.zeros(0, np.int64)])
-    w_col = np.concatenate([np.asarray(w, np.int64) for w in windows.values()] or [np.zeros(0, np.int64)])
+def _sample(
+    con: Connection,
+    windows: dict[int, np.ndarray],
+    cap: int,
+    seed: int,
+    latencies_in: np.ndarray,
+    full: bool,
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    s_col = np.concatenate(
+        [np.full(len(w), s, np.int64) for s, w in windows.items()] or [np.zeros(0, np.int64)]
+    )
+    w_col = np.concatenate(
+        [np.asarray(w, np.int64) for w in windows.values()] or [np.zeros(0, np.int64)]
+    )
     n = latencies_in[s_col, w_col].astype(np.float64)
     share = np.minimum(1.0, (cap + 10 * np.sqrt(cap)) / np.maximum(n, 1))
     # hashes are uniform over UBIGINT: a threshold of share * 2^64 keeps that share
@@ -128,5 +146,10 @@ def _sample(con: Connection, windows: dict[int, np.ndarray], cap: int, seed: int
     finally:
         con.unregister("sample_windows")
     series = np.asarray(rows["s"], np.int64)
-    return {s: (np.asarray(rows["end_w"], np.int64)[series == s],
-                np.asarray(rows["latency_ms"], np.float64)[series == s]) for s in windows}
+    return {
+        s: (
+            np.asarray(rows["end_w"], np.int64)[series == s],
+            np.asarray(rows["latency_ms"], np.float64)[series == s],
+        )
+        for s in windows
+    }

@@ -74,8 +74,12 @@ def count_records(con: Connection, shape: Shape) -> RecordCounts:
     return RecordCounts(
         arrivals=part(_ARRIVALS, "s", "journey", "kind", "arrive_w", "n", "firsts"),
         completions=part(_COMPLETIONS, "s", "end_w", "outcome", "n"),
-        starts=part(_STARTS, "s", "b_start", "n", "start_total").rename(columns={"b_start": "b", "start_total": "total"}),
-        ends=part(_ENDS, "s", "b_end", "n", "end_total").rename(columns={"b_end": "b", "end_total": "total"}),
+        starts=part(_STARTS, "s", "b_start", "n", "start_total").rename(
+            columns={"b_start": "b", "start_total": "total"}
+        ),
+        ends=part(_ENDS, "s", "b_end", "n", "end_total").rename(
+            columns={"b_end": "b", "end_total": "total"}
+        ),
         reasons=reasons[reasons["reason"].notna()].reset_index(drop=True),
         persons=0 if no_id else int(persons),
     )

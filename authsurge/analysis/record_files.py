@@ -58,8 +58,11 @@ class RecordFiles:
         """Decode every value of every shard; leave out (with a warning) those that fail.
         True when one was left out. Run when a query failed: a full decode of 100M
         records takes about 6 s, too much to pay on every run for a rare damage."""
-        kept = [(path, rel) for path, rel in zip(self.files, self.shards, strict=True)
-                if _decodes(path, rel, warnings)]
+        kept = [
+            (path, rel)
+            for path, rel in zip(self.files, self.shards, strict=True)
+            if _decodes(path, rel, warnings)
+        ]
         if len(kept) == len(self.files):
             return False
         self.files = [path for path, _ in kept]
@@ -76,7 +79,9 @@ class RecordFiles:
 T = TypeVar("T")
 
 
-def scan_sound_shards(records: RecordFiles, warnings: list[str], scan: Callable[[list[Path]], T]) -> T:
+def scan_sound_shards(
+    records: RecordFiles, warnings: list[str], scan: Callable[[list[Path]], T]
+) -> T:
     """`scan(records.files)`; when a shard turns out not to decode, it is left out with a
     warning and the scan runs again over the others (RunDirError when none is left)."""
     try:
@@ -153,8 +158,10 @@ def _decodes(path: Path, rel: str, warnings: list[str]) -> bool:
     try:
         con = connect()
         try:
-            con.execute(f"SELECT bit_xor(hash({', '.join(ANALYSIS_COLUMNS)})) FROM read_parquet(?)",
-                        [str(path)]).fetchall()
+            con.execute(
+                f"SELECT bit_xor(hash({', '.join(ANALYSIS_COLUMNS)})) FROM read_parquet(?)",
+                [str(path)],
+            ).fetchall()
         finally:
             con.close()
     except duckdb.Error as exc:

@@ -27,15 +27,24 @@ from authsurge.rundir import records as record
 class RecordIndex:
     """The run's series and windows, its window table, and the queries the stages make."""
 
-    def __init__(self, files: list[Path], started_at: float, window_s: float,
-                 ended_at: float | None = None, warnings: list[str] | None = None) -> None:
+    def __init__(
+        self,
+        files: list[Path],
+        started_at: float,
+        window_s: float,
+        ended_at: float | None = None,
+        warnings: list[str] | None = None,
+    ) -> None:
         self.con = connect()
         try:
             self.shape = open_views(self.con, files, started_at, window_s, ended_at, warnings)
             self.con.execute(latencies.LATENCY_VIEW)
             self.counts = record_counts.count_records(self.con, self.shape)
-            window_pct, self._series_pct, self._latencies_in = latencies.window_and_series_quantiles(
-                self.con, len(self.shape.series_names), self.shape.n_windows)
+            window_pct, self._series_pct, self._latencies_in = (
+                latencies.window_and_series_quantiles(
+                    self.con, len(self.shape.series_names), self.shape.n_windows
+                )
+            )
             self.windows = self._window_table(window_pct)
         except BaseException:
             self.con.close()
@@ -95,31 +104,46 @@ class RecordIndex:
         n_s, n_w, w = len(shape.series_names), shape.n_windows, shape.window_s
         size = n_s * n_w
         arr = counts.arrivals
-        offered = np.bincount(arr["s"].to_numpy(np.int64) * n_w + arr["arrive_w"].to_numpy(np.int64),
-                              weights=arr["n"].to_numpy(np.float64), minlength=size).astype(np.int64)
+        offered = np.bincount(
+            arr["s"].to_numpy(np.int64) * n_w + arr["arrive_w"].to_numpy(np.int64),
+            weights=arr["n"].to_numpy(np.float64),
+            minlength=size,
+        ).astype(np.int64)
         done = counts.completions
         key = done["s"].to_numpy(np.int64) * n_w + done["end_w"].to_numpy(np.int64)
         n = done["n"].to_numpy(np.float64)
         completed = np.bincount(key, weights=n, minlength=size).astype(np.int64)
-        by_class = {o: np.bincount(key[(done["outcome"] == o).to_numpy()],
-                                   weights=n[(done["outcome"] == o).to_numpy()],
-                                   minlength=size).astype(np.int64)
-                    for o in shape.outcome_names}
+        by_class = {
+            o: np.bincount(
+                key[(done["outcome"] == o).to_numpy()],
+                weights=n[(done["outcome"] == o).to_numpy()],
+                minlength=size,
+            ).astype(np.int64)
+            for o in shape.outcome_names
+        }
         good = by_class.get(record.OK, np.zeros(size, np.int64))
         journeys = arr[arr["kind"] != record.KIND_REQUEST]
         if len(journeys):
-            arrivals = np.bincount(journeys["arrive_w"].to_numpy(np.int64),
-                                   weights=journeys["n"].to_numpy(np.float64), minlength=n_w)
+            arrivals = np.bincount(
+                journeys["arrive_w"].to_numpy(np.int64),
+                weights=journeys["n"].to_numpy(np.float64),
+                minlength=n_w,
+            )
         else:
             arrivals = np.full(n_w, np.nan)
 
-        frame = pd.DataFrame({
-            "series": pd.Categorical.from_codes(np.repeat(np.arange(n_s), n_w), categories=shape.series_names),
-            "scope": pd.Categorical.from_codes(
-                np.repeat([0 if sc == SCOPE_REQUEST else 1 for sc in shape.series_scopes], n_w),
-                categories=[SCOPE_REQUEST, SCOPE_JOURNEY]),
-            "window": np.tile(np.arange(n_w, dtype=np.int32), n_s),
-        })
+        frame = pd.DataFrame(
+            {
+                "series": pd.Categorical.from_codes(
+                    np.repeat(np.arange(n_s), n_w), categories=shape.series_names
+                ),
+                "scope": pd.Categorical.from_codes(
+                    np.repeat([0 if sc == SCOPE_REQUEST else 1 for sc in shape.series_scopes], n_w),
+                    categories=[SCOPE_REQUEST, SCOPE_JOURNEY],
+                ),
+                "window": np.tile(np.arange(n_w, dtype=np.int32), n_s),
+            }
+        )
         frame["t"] = shape.t0 + frame["window"].to_numpy() * w
         frame["offered"] = offered
         frame["offered_rps"] = offered / w
@@ -138,8 +162,9 @@ class RecordIndex:
         frame["concurrency"] = record_counts.concurrency(counts, shape).reshape(-1)
         return frame
 
-    def latency_quantiles(self, group_of: np.ndarray, n_groups: int,
-                          quantiles: tuple[float, ...] = QUANTILES) -> tuple[np.ndarray, np.ndarray]:
+    def latency_quantiles(
+        self, group_of: np.ndarray, n_groups: int, quantiles: tuple[float, ...] = QUANTILES
+    ) -> tuple[np.ndarray, np.ndarray]:
         """Percentiles and max of the latencies of each group of (series, completion
         window): see latencies.latency_quantiles."""
         return latencies.latency_quantiles(self.con, group_of, n_groups, quantiles)
@@ -154,17 +179,25 @@ class RecordIndex:
             return frame[column].to_numpy().reshape(n_s, n_w).sum(axis=1).astype(np.int64)
 
         total, ok = per_series("completed"), per_series("ok")
-        by_class = np.column_stack([
-            ok if name == record.OK else per_series(f"err_{name}") for name in self.outcome_names
-        ]) if self.outcome_names else np.zeros((n_s, 0), np.int64)
+        by_class = (
+            np.column_stack(
+                [
+                    ok if name == record.OK else per_series(f"err_{name}")
+                    for name in self.outcome_names
+                ]
+            )
+            if self.outcome_names
+            else np.zeros((n_s, 0), np.int64)
+        )
         return total, ok, by_class
 
     def series_quantiles(self) -> np.ndarray:
         """Whole-run latency percentiles and max per series (read with the window table's)."""
         return self._series_pct
 
-    def latency_sample(self, windows: dict[int, np.ndarray], cap: int,
-                       seed: int) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    def latency_sample(
+        self, windows: dict[int, np.ndarray], cap: int, seed: int
+    ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """The digest's sample: see latencies.latency_sample."""
         return latencies.latency_sample(self.con, windows, cap, seed, self._latencies_in)
 
@@ -173,8 +206,10 @@ class RecordIndex:
         the shards."""
         reasons, first = self.counts.reasons, self.shape.reason_order
         out: dict[int, list[dict]] = {s: [] for s in range(self.n_series)}
-        rows = sorted(zip(reasons["s"], reasons["reason"], reasons["n"], strict=True),
-                      key=lambda r: (-r[2], tuple(-x for x in first[r[1]])))
+        rows = sorted(
+            zip(reasons["s"], reasons["reason"], reasons["n"], strict=True),
+            key=lambda r: (-r[2], tuple(-x for x in first[r[1]])),
+        )
         for s, reason, n in rows:
             if len(out[int(s)]) < top:
                 out[int(s)].append({"reason": reason or "(no reason given)", "count": int(n)})
@@ -197,16 +232,24 @@ class RecordIndex:
             "persons": self.counts.persons,
             "per_window": np.bincount(w, weights=n, minlength=n_w).astype(np.int64),
             "firsts_per_window": np.bincount(w, weights=firsts, minlength=n_w).astype(np.int64),
-            "dropped_per_window": np.bincount(w[is_drop], weights=n[is_drop], minlength=n_w).astype(np.int64),
-            "dropped_by_journey": {j: int(v) for j, v in drops.groupby("journey", sort=False)["n"].sum().items()},
+            "dropped_per_window": np.bincount(w[is_drop], weights=n[is_drop], minlength=n_w).astype(
+                np.int64
+            ),
+            "dropped_by_journey": {
+                j: int(v) for j, v in drops.groupby("journey", sort=False)["n"].sum().items()
+            },
         }
 
     def requests_by_journey_window(self) -> list[tuple[int, str, int, int]]:
         """(series, journey, arrival window, requests) of request rows with a journey."""
         arr = self.counts.arrivals
         mine = arr[(arr["kind"] == record.KIND_REQUEST) & arr["journey"].notna()]
-        return [(int(s), j, int(w), int(n)) for s, j, w, n in
-                zip(mine["s"], mine["journey"], mine["arrive_w"], mine["n"], strict=True)]
+        return [
+            (int(s), j, int(w), int(n))
+            for s, j, w, n in zip(
+                mine["s"], mine["journey"], mine["arrive_w"], mine["n"], strict=True
+            )
+        ]
 
     def arrivals_by_journey_window(self) -> list[tuple[str, int, int]]:
         """(journey, arrival window, arrivals) of journey and dropped rows with a journey."""
@@ -215,7 +258,9 @@ class RecordIndex:
         summed = mine.groupby(["journey", "arrive_w"], sort=False)["n"].sum()
         return [(j, int(w), int(n)) for (j, w), n in summed.items()]
 
-    def counts_up_to(self, edges: np.ndarray) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
+    def counts_up_to(
+        self, edges: np.ndarray
+    ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
         """The cost model's cumulative counts per edge: see cost_counts.counts_up_to."""
         return cost_counts.counts_up_to(self.con, self.shape, edges)
 
@@ -228,11 +273,17 @@ class RecordIndex:
         return {n: sorted(js, key=order.__getitem__) for n, js in out.items()}
 
 
-
-def open_index(records: RecordFiles, started_at: float, window_s: float,
-               ended_at: float | None, warnings: list[str]) -> RecordIndex:
+def open_index(
+    records: RecordFiles,
+    started_at: float,
+    window_s: float,
+    ended_at: float | None,
+    warnings: list[str],
+) -> RecordIndex:
     """The RecordIndex of a run's sound shards (a shard that does not decode is left out
     with a warning)."""
     return scan_sound_shards(
-        records, warnings, lambda files: RecordIndex(files, started_at, window_s, ended_at, warnings)
+        records,
+        warnings,
+        lambda files: RecordIndex(files, started_at, window_s, ended_at, warnings),
     )

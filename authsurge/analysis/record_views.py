@@ -49,8 +49,14 @@ class Shape:
     reason_order: dict[str, tuple[int, int]]  # reason -> (shard, row) of its first appearance
 
 
-def open_views(con: Connection, paths: list[Path], started_at: float, window_s: float,
-               ended_at: float | None = None, warnings: list[str] | None = None) -> Shape:
+def open_views(
+    con: Connection,
+    paths: list[Path],
+    started_at: float,
+    window_s: float,
+    ended_at: float | None = None,
+    warnings: list[str] | None = None,
+) -> Shape:
     """Create the views on `con` and read the run's shape (two passes over the shards)."""
     files = [str(p) for p in paths]
     con.execute(f"""
@@ -69,11 +75,18 @@ def open_views(con: Connection, paths: list[Path], started_at: float, window_s: 
               FROM (SELECT *, CASE WHEN is_jr AND isfinite(t_intended) THEN t_intended
                                    ELSE t_start END AS arrive FROM raw))
     """)
-    late = (ended_at + MAX_LATE_S if ended_at is not None and math.isfinite(ended_at)
-            else started_at + MAX_RUN_S + MAX_LATE_S if math.isfinite(started_at) else math.inf)
+    late = (
+        ended_at + MAX_LATE_S
+        if ended_at is not None and math.isfinite(ended_at)
+        else started_at + MAX_RUN_S + MAX_LATE_S
+        if math.isfinite(started_at)
+        else math.inf
+    )
     early = started_at - MAX_EARLY_S if math.isfinite(started_at) else -math.inf
-    plausible = (f"end_t - arrive <= {MAX_LATENCY_S!r} AND end_t >= arrive "
-                 f"AND arrive >= {early!r} AND arrive <= {late!r}")
+    plausible = (
+        f"end_t - arrive <= {MAX_LATENCY_S!r} AND end_t >= arrive "
+        f"AND arrive >= {early!r} AND arrive <= {late!r}"
+    )
     con.execute(f"""
         CREATE TEMP VIEW valid AS
         SELECT * FROM timed
@@ -98,8 +111,10 @@ def open_views(con: Connection, paths: list[Path], started_at: float, window_s: 
         t0 -= math.ceil((t0 - first) / window_s) * window_s
     con.execute("CREATE TEMP TABLE series_map (step VARCHAR, is_jr BOOLEAN, s INTEGER)")
     if ranked:
-        con.executemany("INSERT INTO series_map VALUES (?, ?, ?)",
-                        [(s, bool(jr), i) for i, (s, jr, *_) in enumerate(ranked)])
+        con.executemany(
+            "INSERT INTO series_map VALUES (?, ?, ?)",
+            [(s, bool(jr), i) for i, (s, jr, *_) in enumerate(ranked)],
+        )
     con.execute(f"""
         CREATE TEMP VIEW indexed AS
         SELECT m.s, v.kind, v.outcome, v.reason, nullif(v.journey, '') AS journey, v.attempt,
@@ -113,23 +128,36 @@ def open_views(con: Connection, paths: list[Path], started_at: float, window_s: 
     # the last window any record arrives or ends in (floor is monotonic: of the maxima)
     last = max((math.floor((t - t0) / window_s) for row in found for t in row[3:]), default=0)
     order = firsts["outcome"], firsts["journey"]
-    return Shape(float(t0), float(window_s), max(last, 0) + 1, names, scopes,
-                 sorted(order[0], key=order[0].__getitem__),
-                 sorted(order[1], key=order[1].__getitem__), firsts["reason"])
+    return Shape(
+        float(t0),
+        float(window_s),
+        max(last, 0) + 1,
+        names,
+        scopes,
+        sorted(order[0], key=order[0].__getitem__),
+        sorted(order[1], key=order[1].__getitem__),
+        firsts["reason"],
+    )
 
 
 _POSITION_BITS = 40  # a row's place in the shards as one integer: shard << 40 | row
 
 
-def _first_pass(con: Connection, plausible: str) -> tuple[dict[str, dict[str, tuple[int, int]]], list[tuple], int]:
+def _first_pass(
+    con: Connection, plausible: str
+) -> tuple[dict[str, dict[str, tuple[int, int]]], list[tuple], int]:
     """What the views need before they can number series:
     - for each step, outcome, journey and reason: the (shard, row) where it first appears;
     - per (step, journey row or not): the first and last arrival and the last end of the
       plausible records, and how many were left out as implausible.
     Two passes: one query with both costs more than the two (the filtered aggregates of
     the second would run for every grouping set of the first)."""
-    firsts: dict[str, dict[str, tuple[int, int]]] = {"step": {}, "outcome": {}, "journey": {},
-                                                     "reason": {}}
+    firsts: dict[str, dict[str, tuple[int, int]]] = {
+        "step": {},
+        "outcome": {},
+        "journey": {},
+        "reason": {},
+    }
     mask = (1 << _POSITION_BITS) - 1
     for step, outcome, journey, reason, position in con.execute(f"""
         SELECT step, outcome, journey, reason,
@@ -137,8 +165,12 @@ def _first_pass(con: Connection, plausible: str) -> tuple[dict[str, dict[str, tu
         FROM raw GROUP BY GROUPING SETS ((step), (outcome), (journey), (reason))
     """).fetchall():
         place = (int(position) >> _POSITION_BITS, int(position) & mask)
-        for column, value in (("step", step), ("outcome", outcome), ("journey", journey),
-                              ("reason", reason)):
+        for column, value in (
+            ("step", step),
+            ("outcome", outcome),
+            ("journey", journey),
+            ("reason", reason),
+        ):
             if value is not None:
                 firsts[column][value] = place
     found, implausible = [], 0

@@ -102,8 +102,11 @@ class RunData:
         middle = scan_sound_shards(self.records, self.warnings, middle_start)
         if middle is None:
             return math.nan
-        return scan_sound_shards(self.records, self.warnings,
-                                 lambda files: first_start_near(files, middle, MAX_RUN_SPAN_S))
+        return scan_sound_shards(
+            self.records,
+            self.warnings,
+            lambda files: first_start_near(files, middle, MAX_RUN_SPAN_S),
+        )
 
 
 def load_run(run_dir: str | Path) -> RunData:

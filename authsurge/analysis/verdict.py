@@ -379,7 +379,9 @@ def evaluate_slos(
             with np.errstate(invalid="ignore", divide="ignore"):
                 values = np.where(done > 0, bad / np.maximum(done, 1), np.nan)
         elif slo.at_offered_max is None:  # every window: the whole-run percentiles
-            values = np.where(wanted, index.series_quantiles()[:, _LATENCY_METRICS[slo.metric]], np.nan)
+            values = np.where(
+                wanted, index.series_quantiles()[:, _LATENCY_METRICS[slo.metric]], np.nan
+            )
         else:
             group_of = np.where(allowed, np.arange(n_s)[:, None], -1)
             _, pct = index.latency_quantiles(group_of, n_s)
