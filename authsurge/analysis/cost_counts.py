@@ -52,7 +52,7 @@ def counts_up_to(
     at = np.searchsorted(unique, edges)
     steps: dict[str, np.ndarray] = {}
     journeys: dict[str, np.ndarray] = {}
-    for (is_arrival, key), counts in per_edge.items():
+    for key, counts in per_edge.items():
         cumulative = np.cumsum(counts)[at]
         if isinstance(key, str):
             journeys[key] = cumulative
@@ -68,7 +68,7 @@ def _by_cells(
     width: float,
     cell_of_edge: np.ndarray,
     n_cells: int,
-) -> dict[tuple[bool, str | int], np.ndarray]:
+) -> dict[str | int, np.ndarray]:
     con.register("edge_cells", pd.DataFrame({"c": cell_of_edge, "e": edges}))
     try:
         frame = con.execute(f"""
@@ -85,13 +85,13 @@ def _by_cells(
     edge_in[cell_of_edge + 1] = np.arange(n_e)
     # the first edge at or after any time in cell c (when c holds no edge)
     after = np.searchsorted(cell_of_edge, np.arange(-1, n_cells + 1), side="left")
-    out: dict[tuple[bool, str | int], np.ndarray] = {}
+    out: dict[str | int, np.ndarray] = {}
     cells = frame["c"].to_numpy(np.int64) + 1
     n, n_le = frame["n"].to_numpy(np.int64), frame["n_le"].to_numpy(np.int64)
     for row, (is_arrival, s, journey) in enumerate(
         zip(frame["is_arrival"], frame["s"], frame["journey"], strict=True)
     ):
-        key = (bool(is_arrival), journey if is_arrival else int(s))
+        key = journey if is_arrival else int(s)  # a journey by name, a step by series
         counts = out.setdefault(key, np.zeros(n_e + 1, np.int64))
         j = edge_in[cells[row]]
         if j >= 0:
@@ -102,7 +102,7 @@ def _by_cells(
     return {key: counts[:n_e] for key, counts in out.items()}  # past the last edge: dropped
 
 
-def _asof(con: Connection, edges: np.ndarray) -> dict[tuple[bool, str | int], np.ndarray]:
+def _asof(con: Connection, edges: np.ndarray) -> dict[str | int, np.ndarray]:
     con.register("edges", pd.DataFrame({"e": edges, "k": np.arange(len(edges), dtype=np.int64)}))
     try:
         rows = con.execute(f"""
@@ -111,8 +111,8 @@ def _asof(con: Connection, edges: np.ndarray) -> dict[tuple[bool, str | int], np
         """).fetchall()
     finally:
         con.unregister("edges")
-    out: dict[tuple[bool, str | int], np.ndarray] = {}
+    out: dict[str | int, np.ndarray] = {}
     for is_arrival, s, journey, k, n in rows:
-        key = (bool(is_arrival), journey if is_arrival else int(s))
+        key = journey if is_arrival else int(s)  # a journey by name, a step by series
         out.setdefault(key, np.zeros(len(edges), np.int64))[k] += n
     return out

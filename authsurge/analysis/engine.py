@@ -34,11 +34,6 @@ class Connection:
                 "preserve_insertion_order": False,
             }
         )
-        # A damaged shard can hold values its Parquet statistics deny (a flipped byte made
-        # a latency of 2e242 ms in a page whose footer says at most 900). With statistics
-        # propagation DuckDB proves "latency within an hour" from the footer and skips the
-        # check, and the garbage reaches the window numbering. Every row is judged instead.
-        self.con.execute("SET disabled_optimizers = 'statistics_propagation'")
         # an analysis that is never closed still leaves no spill directory behind
         self._cleanup = weakref.finalize(self, shutil.rmtree, self.spill, True)
 
