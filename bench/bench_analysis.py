@@ -1,15 +1,18 @@
-"""Benchmark: `analyze_run` on N synthetic request records (default 10 million), and `compare` from
-the digest that `analyze` writes beside analysis.json.
+"""Benchmark: `authsurge analyze`, `report` and `compare` on N synthetic request records
+(default 10 million; `make bench` runs 100 million).
 
     python bench/bench_analysis.py [--records N] [--json OUT] [--keep DIR]
 
 Writes a step-ramp run directory (4 Parquet shards written with pyarrow directly, plus
-meta.json, schedule.parquet, resources.parquet) with a planted knee, then analyses it in
-a fresh child process so that its peak RSS is the analysis's alone, not the generator's.
-Targets on a 2-core machine, from issue 15's goal of 100M records in < 60 s and < 4 GiB:
-at least 100M / 60 s = 1.67M records analysed per second, and < 4 GiB peak RSS at any N.
-`make bench` runs the default 10M (today's analysis holds every record in memory: 100M
-would need about 26 GiB). Prints the generation time, then one result line for the analysis.
+meta.json, schedule.parquet, resources.parquet) with a planted knee, then measures, each
+in a fresh child process so that its peak RSS is its own and not the generator's:
+  1. `analyze_run` alone, for the time of each stage;
+  2. `authsurge analyze RUN` (analysis.json, the compare digest and the plots): the goal;
+  3. `authsurge report RUN` (reads what analyze wrote);
+  4. `authsurge compare RUN RUN` (reads the two digests).
+Targets on a 2-core machine, from issue 15: 100M records analysed in < 60 s (a rate of
+1.67M records/s at any N) and every command under 4 GiB peak RSS. Prints the generation
+time apart from the results.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import resource
+import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -162,38 +166,45 @@ def _chunk(rng: np.random.Generator, t_int: np.ndarray, first_id: int, rho: floa
 
 
 def analyse_in_this_process(run_dir: Path) -> None:
-    """Child mode: time analyze_run and print JSON with seconds, stage times and peak RSS."""
+    """Child mode: time analyze_run's stages and print them as JSON (nothing is written)."""
     from authsurge.analysis import analyze_run
 
     marks: list[tuple[str, float]] = []
     started = time.perf_counter()
     analysis = analyze_run(run_dir, progress=lambda stage: marks.append((stage, time.perf_counter())))
     seconds = time.perf_counter() - started
+    marks.append(("end", started + seconds))
     stages = {name: round(marks[i + 1][1] - t, 2) for i, (name, t) in enumerate(marks[:-1])}
     doc = analysis.to_json()
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    peak_kib = usage.ru_maxrss  # KiB on Linux (before the compare below)
-    # what `analyze` writes for compare, and compare reading it instead of the records
-    from authsurge.analysis.compare import CompareRule, compare_dirs
+    knee = doc["steps"]["login.submit"]["knee"]
+    print(json.dumps({"seconds": seconds, "stages": stages, "records": doc["run"]["records"],
+                      "planted": analysis.meta.get("bench", {}).get("planted_capacity"),
+                      "capacity": knee["capacity"], "reason": knee["reason"],
+                      "first_to_fail": doc["first_to_fail"][0]["step"]}))
 
-    mark = time.perf_counter()
-    analysis.write_json()
-    write_s = time.perf_counter() - mark
-    digest_bytes = sum(f.stat().st_size for f in (run_dir / "digest").iterdir())
-    planted = analysis.meta.get("bench", {}).get("planted_capacity")
-    del analysis  # compare reads the digests, not this
-    mark = time.perf_counter()
-    compare_dirs(run_dir, run_dir, CompareRule())
-    compare_s = time.perf_counter() - mark
-    # CPU seconds (imports included) say more than wall time on a shared machine
-    print(json.dumps({"seconds": seconds, "peak_rss_bytes": peak_kib * 1024, "stages": stages,
-                      "cpu_s": usage.ru_utime + usage.ru_stime,
-                      "records": doc["run"]["records"],
-                      "planted": planted,
-                      "capacity": doc["steps"]["login.submit"]["knee"]["capacity"],
-                      "reason": doc["steps"]["login.submit"]["knee"]["reason"],
-                      "first_to_fail": doc["first_to_fail"][0]["step"],
-                      "write_s": write_s, "digest_bytes": digest_bytes, "compare_s": compare_s}))
+
+@dataclass(frozen=True)
+class Measured:
+    seconds: float
+    cpu_s: float
+    peak_gib: float
+
+
+def measure(command: list[str]) -> tuple[Measured, str]:
+    """Run a command as a child; its wall time, CPU time and peak RSS (its own, from
+    wait4), and its stdout. Exits the benchmark when the command fails."""
+    started = time.perf_counter()
+    # files, not pipes: a child blocked on a full pipe would never exit to be waited for
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        proc = subprocess.Popen(command, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)
+        seconds = time.perf_counter() - started
+        out.seek(0)
+        err.seek(0)
+        text, errors = out.read(), err.read()
+    if os.waitstatus_to_exitcode(status) not in (0, 1):  # 1: a gate failed, still measured
+        raise SystemExit(f"{' '.join(command)} failed:\n{errors}")
+    return Measured(seconds, usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 2**20), text
 
 
 def main() -> int:
@@ -215,6 +226,7 @@ def main() -> int:
     else:
         tmp = Path(tempfile.mkdtemp(prefix="authsurge-bench-"))
         run_dir = tmp / "run"
+    cli = [sys.executable, "-m", "authsurge"]
     try:
         if not (run_dir / "meta.json").exists():
             started = time.perf_counter()
@@ -223,49 +235,53 @@ def main() -> int:
             size = sum(f.stat().st_size for f in (run_dir / "requests").iterdir())
             print(f"generated {int(info['rows']):,} records in {generate_s:.1f} s "
                   f"({size / 2**30:.2f} GiB of Parquet in {run_dir})", flush=True)
-        child = subprocess.run([sys.executable, __file__, "--analyse-only", str(run_dir)],
-                               capture_output=True, text=True, check=False)
-        if child.returncode != 0:
-            print(child.stderr, file=sys.stderr)
-            return 1
-        result = json.loads(child.stdout.strip().splitlines()[-1])
+        # a kept run is analysed afresh: report would otherwise read what analyze wrote before
+        (run_dir / "analysis.json").unlink(missing_ok=True)
+        for folder in ("digest", "plots"):
+            shutil.rmtree(run_dir / folder, ignore_errors=True)
+        _, text = measure([sys.executable, __file__, "--analyse-only", str(run_dir)])
+        result = json.loads(text.strip().splitlines()[-1])
+        analyze, _ = measure([*cli, "analyze", str(run_dir)])
+        report, _ = measure([*cli, "report", str(run_dir)])
+        compare, _ = measure([*cli, "compare", str(run_dir), str(run_dir)])
     finally:
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    gib = result["peak_rss_bytes"] / 2**30
-    rate = result["records"] / result["seconds"]
+    records = result["records"]
+    rate = records / analyze.seconds
     ok_time = rate >= TARGET_RATE
-    ok_rss = gib < TARGET_RSS_GIB
+    ok_rss = max(analyze.peak_gib, report.peak_gib, compare.peak_gib) < TARGET_RSS_GIB
     stages = ", ".join(f"{k} {v:.1f} s" for k, v in result["stages"].items())
-    print(f"analyze_run: {result['records']:,} rows in {result['seconds']:.1f} s "
-          f"({result['cpu_s']:.1f} CPU s), peak RSS {gib:.2f} GiB "
-          f"(targets >= {TARGET_RATE / 1e6:.2f}M records/s, i.e. 100M in 60 s: {rate / 1e6:.2f}M, "
-          f"{'met' if ok_time else 'MISSED'}; < {TARGET_RSS_GIB:.0f} GiB: "
-          f"{'met' if ok_rss else 'MISSED'}) [{stages}]; {result['first_to_fail']} capacity "
-          f"{result['capacity']:,.0f} req/s (planted {result['planted'] or float('nan'):,.0f}; "
-          f"knee: {result['reason']})")
-    print(f"analysis.json + digest written in {result['write_s']:.1f} s (digest "
-          f"{result['digest_bytes'] / 2**20:.1f} MiB); compare of two analysed runs "
-          f"{result['compare_s']:.1f} s (re-analysing both would take ~{2 * result['seconds']:.0f} s)")
+    print(f"analyze_run: {records:,} records in {result['seconds']:.1f} s [{stages}]; "
+          f"{result['first_to_fail']} capacity {result['capacity']:,.0f} req/s (planted "
+          f"{result['planted'] or float('nan'):,.0f}; knee: {result['reason']})")
+    print(f"authsurge analyze (analysis.json, digest, plots): {analyze.seconds:.1f} s "
+          f"({analyze.cpu_s:.1f} CPU s), peak RSS {analyze.peak_gib:.2f} GiB; target "
+          f">= {TARGET_RATE / 1e6:.2f}M records/s (100M in 60 s): {rate / 1e6:.2f}M/s, "
+          f"{'met' if ok_time else 'MISSED'}")
+    print(f"authsurge report: {report.seconds:.1f} s, peak RSS {report.peak_gib:.2f} GiB; "
+          f"authsurge compare (the run against itself): {compare.seconds:.1f} s, peak RSS "
+          f"{compare.peak_gib:.2f} GiB; all < {TARGET_RSS_GIB:.0f} GiB: {'met' if ok_rss else 'MISSED'}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
+        rss_target = f"< {TARGET_RSS_GIB:.0f}"
         args.json.write_text(json.dumps({"benchmark": "analysis", "rows": [
-            {"metric": "records", "value": result["records"], "unit": "rows"},
+            {"metric": "records", "value": records, "unit": "rows"},
             {"metric": "generating the synthetic run (not analysis)",
              "value": round(generate_s, 1) if generate_s is not None else "reused", "unit": "s"},
-            {"metric": "analyze_run time", "value": round(result["seconds"], 2), "unit": "s",
-             "target": f"< {result['records'] / TARGET_RATE:.1f} (100M in 60 s)", "meets_target": ok_time},
-            {"metric": "process CPU time", "value": round(result["cpu_s"], 2), "unit": "s"},
-            {"metric": "analyze_run peak RSS", "value": round(gib, 3), "unit": "GiB",
-             "target": f"< {TARGET_RSS_GIB:.0f}", "meets_target": ok_rss},
-            {"metric": "write analysis.json + digest", "value": round(result["write_s"], 2),
-             "unit": "s"},
-            {"metric": "digest size", "value": round(result["digest_bytes"] / 2**20, 2),
-             "unit": "MiB"},
-            {"metric": "compare of two analysed runs (digests)",
-             "value": round(result["compare_s"], 2), "unit": "s",
-             "target": "< 1 analysis", "meets_target": result["compare_s"] < result["seconds"]},
+            {"metric": "analyze_run (library) time", "value": round(result["seconds"], 2), "unit": "s"},
+            {"metric": "authsurge analyze time", "value": round(analyze.seconds, 2), "unit": "s",
+             "target": f"< {records / TARGET_RATE:.1f} (100M in 60 s)", "meets_target": ok_time},
+            {"metric": "authsurge analyze CPU time", "value": round(analyze.cpu_s, 2), "unit": "s"},
+            {"metric": "authsurge analyze peak RSS", "value": round(analyze.peak_gib, 3), "unit": "GiB",
+             "target": rss_target, "meets_target": analyze.peak_gib < TARGET_RSS_GIB},
+            {"metric": "authsurge report time", "value": round(report.seconds, 2), "unit": "s"},
+            {"metric": "authsurge report peak RSS", "value": round(report.peak_gib, 3), "unit": "GiB",
+             "target": rss_target, "meets_target": report.peak_gib < TARGET_RSS_GIB},
+            {"metric": "authsurge compare time", "value": round(compare.seconds, 2), "unit": "s"},
+            {"metric": "authsurge compare peak RSS", "value": round(compare.peak_gib, 3), "unit": "GiB",
+             "target": rss_target, "meets_target": compare.peak_gib < TARGET_RSS_GIB},
         ], "stages_s": result["stages"]}, indent=2))
     return 0 if ok_time and ok_rss else 1
 

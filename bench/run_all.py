@@ -23,6 +23,8 @@ RESULTS = HERE / "results"
 # minutes of real runs against fresh targets (`make bench-compare`); bench_engines.py
 # measures candidate engines for the out-of-core analysis on 100M generated records.
 SEPARATE = {"bench_compare", "bench_engines"}
+# Arguments a script gets in `make bench` (its own default is a quicker size for a look)
+ARGS = {"bench_analysis": ["--records", "100000000"]}
 
 
 def main() -> int:
@@ -40,7 +42,8 @@ def main() -> int:
         out = RESULTS / f"{script.stem.removeprefix('bench_')}.json"
         print(f"== {script.name}", flush=True)
         started = time.time()
-        proc = subprocess.run([sys.executable, str(script), "--json", str(out)], cwd=HERE.parent)
+        command = [sys.executable, str(script), *ARGS.get(script.stem, []), "--json", str(out)]
+        proc = subprocess.run(command, cwd=HERE.parent)
         if proc.returncode != 0 or not out.exists():
             failed.append(script.name)
             print(f"   {script.name} failed (exit {proc.returncode})", flush=True)

@@ -53,8 +53,9 @@ from authsurge.analysis.ranking import (
     knee_interval,
     not_judged_reason,
 )
+from authsurge.analysis.record_index import RecordIndex, open_index
 from authsurge.analysis.rejections import rejection_warnings
-from authsurge.analysis.rundir_reader import ANALYSIS_COLUMNS, RunData, load_run
+from authsurge.analysis.rundir_reader import RunData, load_run
 from authsurge.analysis.sections import clean, curve_json, first_collapse, series_summaries
 from authsurge.analysis.usl import usl_for_points
 from authsurge.analysis.verdict import (
@@ -64,12 +65,7 @@ from authsurge.analysis.verdict import (
     peak_demand,
     retry_amplification,
 )
-from authsurge.analysis.windows import (
-    SCOPE_REQUEST,
-    RecordIndex,
-    build_index,
-    window_table,
-)
+from authsurge.analysis.windows import SCOPE_REQUEST
 from authsurge.errors import RunDirError
 from authsurge.scenario import AnalysisConfig
 
@@ -129,7 +125,7 @@ class RunAnalysis:
                 "status": meta.get("status"),
                 "started_at": meta.get("started_at"),
                 "ended_at": meta.get("ended_at"),
-                "records": int(len(self.data.requests)),
+                "records": self.data.records.rows,
                 "shards": list(self.data.shards),
             },
             "config": {
@@ -191,14 +187,14 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
             progress(name)
 
     step("load")
-    data = load_run(run_dir, columns=ANALYSIS_COLUMNS)
+    data = load_run(run_dir)
     warnings = data.warnings
     config = data.config
     slos = data.slos
     step("windows")
     ended = data.meta.get("ended_at")
-    index = build_index(
-        data.requests,
+    index = open_index(
+        data.records,
         data.started_at,
         config.window_s,
         ended if isinstance(ended, int | float) else None,
@@ -209,7 +205,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
             f"{data.run_dir}: no analysable records (no request or journey rows "
             "with a step name and a time)"
         )
-    windows = window_table(index)
+    windows = index.windows
     step("curves")
     curves = capacity_curves(index, windows, data.meta, config.settle_s, warnings)
     step("knees")
@@ -233,7 +229,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     if (note := selfcheck.run_warning(gen_section)) is not None:
         warnings.append(note)
     step("steps")
-    summaries = series_summaries(data.requests, index)
+    summaries = series_summaries(index)
     entries: dict[str, dict[str, Any]] = {}
     for name in index.series_names:
         points = curves.of(name)
@@ -266,8 +262,9 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     )
     step("cost")
     t_from, t_to = before_knees(index, windows, curves, knees, request_steps, data.meta)
-    done = completions(data.requests, index, request_steps)
-    fits = [fit_costs(r, done, t_from, t_to) for r in resources_of(data.resources, data.metrics)]
+    sampled = resources_of(data.resources, data.metrics)
+    done = completions(index, request_steps, sampled)
+    fits = [fit_costs(r, done, t_from, t_to) for r in sampled]
     cost = [f.doc for f in fits]
     cpu_cost = next((f for f in fits if f.doc["resource"] == "target CPU"), None)
     cause = find_cause(
@@ -284,7 +281,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     demand = peak_demand(index, windows, curves, data.schedule, config)
     verdict = selfcheck.adjust_verdict(headroom(demand, knees, cause), knees)
     slo_results = evaluate_slos(slos, index, windows)
-    retry = retry_amplification(data.requests, index)
+    retry = retry_amplification(index)
     dropped = dropped_journeys(index, data.meta)
     if data.meta.get("status") not in (None, "complete"):
         warnings.append(

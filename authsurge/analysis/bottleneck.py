@@ -30,8 +30,8 @@ import pandas as pd
 
 from authsurge.analysis.curves import Curves
 from authsurge.analysis.knee import Knee, finite_or_none
+from authsurge.analysis.record_index import RecordIndex
 from authsurge.analysis.selfcheck import warning_text
-from authsurge.analysis.windows import RecordIndex
 
 CPU_BUSY_SHARE = 0.9
 ONE_CORE_MAX = 110.0  # percent: a process this busy is using one core, not several

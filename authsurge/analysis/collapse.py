@@ -22,7 +22,8 @@ import numpy as np
 import pandas as pd
 
 from authsurge.analysis.knee import MIN_POINT_REQUESTS, finite_or_none
-from authsurge.analysis.windows import RecordIndex, error_columns, series_rows
+from authsurge.analysis.record_index import RecordIndex
+from authsurge.analysis.windows import error_columns, series_rows
 
 COLLAPSE_SHARE = 0.5
 RULE = (

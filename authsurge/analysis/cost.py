@@ -66,17 +66,43 @@ class Resource:
 
 @dataclass(frozen=True)
 class Completions:
-    """When each step's requests were served, and which journeys make them."""
+    """When each step's requests were served, and which journeys make them: counted up to
+    every resource sample boundary (`edges`), so no request time is held."""
 
-    times: dict[str, np.ndarray]  # step -> sorted epoch s of each request's middle
+    edges: np.ndarray  # sorted epoch s: every start and end of every resource interval
+    times: dict[str, np.ndarray]  # step -> requests whose middle is at or before each edge
     journeys_of: dict[str, list[str]]  # step -> journeys whose people make its requests
-    arrivals: dict[str, np.ndarray]  # journey -> sorted epoch s of arrival
+    arrivals: dict[str, np.ndarray]  # journey -> arrivals at or before each edge
 
+    @classmethod
+    def from_times(
+        cls,
+        edges: np.ndarray,
+        times: dict[str, np.ndarray],
+        journeys_of: dict[str, list[str]],
+        arrivals: dict[str, np.ndarray],
+    ) -> Completions:
+        """From the times themselves (epoch s; a request's middle, a journey's start): what
+        the engine counts from the shards (cost_counts), for times already in memory."""
+        edges = np.sort(np.asarray(edges, dtype=np.float64))
 
-def per_interval(times: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
-    """Events per second in each interval (start, end] (times sorted)."""
-    counts = np.searchsorted(times, end, side="right") - np.searchsorted(times, start, side="right")
-    return counts / np.maximum(end - start, 1e-9)
+        def up_to(t: np.ndarray) -> np.ndarray:
+            return np.searchsorted(np.sort(np.asarray(t, dtype=np.float64)), edges, side="right")
+
+        return cls(
+            edges,
+            {k: up_to(v) for k, v in times.items()},
+            journeys_of,
+            {k: up_to(v) for k, v in arrivals.items()},
+        )
+
+    def per_interval(self, counts: np.ndarray, start: np.ndarray, end: np.ndarray) -> np.ndarray:
+        """Events per second in each interval (start, end]; start and end are edges."""
+        if not len(start):
+            return np.zeros(0)
+        up_to_end = counts[np.searchsorted(self.edges, end)]
+        up_to_start = counts[np.searchsorted(self.edges, start)]
+        return (up_to_end - up_to_start) / np.maximum(end - start, 1e-9)
 
 
 @dataclass(frozen=True)
@@ -105,7 +131,7 @@ def fit_costs(resource: Resource, completions: Completions, t_from: float, t_to:
     }
     use = (resource.start >= t_from) & (resource.end <= t_to) & np.isfinite(resource.usage)
     start, end = resource.start[use], resource.end[use]
-    rates = {s: per_interval(t, start, end) for s, t in completions.times.items()}
+    rates = {s: completions.per_interval(c, start, end) for s, c in completions.times.items()}
     names = [n for n, r in rates.items() if r.sum() > 0]
     n = int(use.sum())
     out["samples"] = n
@@ -148,7 +174,10 @@ def fit_costs(resource: Resource, completions: Completions, t_from: float, t_to:
         if len(journeys) == 1 and journeys[0] in completions.arrivals:
             seconds = end - start
             arrivals = float(
-                (per_interval(completions.arrivals[journeys[0]], start, end) * seconds).sum()
+                (
+                    completions.per_interval(completions.arrivals[journeys[0]], start, end)
+                    * seconds
+                ).sum()
             )
             if arrivals > 0:
                 per_arrival = float((x[:, u] * seconds).sum()) / arrivals

@@ -14,45 +14,47 @@ from authsurge.analysis.bottleneck import CPU_BUSY_SHARE, ONE_CORE_MAX
 from authsurge.analysis.cost import Completions, Resource
 from authsurge.analysis.curves import Curves, windows_inside_run
 from authsurge.analysis.knee import Knee
-from authsurge.analysis.windows import RecordIndex
+from authsurge.analysis.record_index import RecordIndex
+from authsurge.analysis.windows import SCOPE_REQUEST
 
 SMOOTH_WINDOWS = 5  # the cost model's span ends where arrivals, averaged this wide, reach a knee
 
 
 def requests_per_journey(index: RecordIndex) -> dict[str, float]:
     """Requests of each step per journey arrival over the run (none without journey rows)."""
-    arrivals = int(((index.is_journey | index.is_dropped) & (index.series >= 0)).sum())
+    arrivals = index.arrivals()["attempts"]
     if not arrivals:
         return {}
-    req = (index.series >= 0) & ~(index.is_journey | index.is_dropped)
-    counts = np.bincount(index.series[req].astype(np.int64), minlength=index.n_series)
-    return {name: counts[s] / arrivals for s, name in enumerate(index.series_names)}
+    total, _, _ = index.series_totals()
+    return {
+        name: total[s] / arrivals if scope == SCOPE_REQUEST else 0.0
+        for s, (name, scope) in enumerate(zip(index.series_names, index.series_scopes, strict=True))
+    }
 
 
 def completions(
-    requests: pd.DataFrame, index: RecordIndex, request_steps: list[str]
+    index: RecordIndex, request_steps: list[str], resources: list[Resource]
 ) -> Completions:
-    """When each step's requests were served and each journey's people arrived (cost model).
+    """When each step's requests were served and each journey's people arrived (cost model),
+    counted up to every boundary of the resources' sample intervals.
 
     A request counts at its middle (start + latency / 2): the target spends its CPU while
     serving it, and a 30-ms hash counted at its end lands in the wrong sample interval
     often enough to shrink the fitted cost measurably."""
-    t_start = requests["t_start"].to_numpy(dtype=float)
-    latency = np.nan_to_num(requests["latency_ms"].to_numpy(dtype=float)) / 1000.0
-    middle = t_start + latency / 2
-    req = (index.series >= 0) & ~(index.is_journey | index.is_dropped)
-    times = {n: np.sort(middle[req & (index.series == index.series_of(n))]) for n in request_steps}
-    n_j = len(index.journey_names)
-    journeys_of: dict[str, list[str]] = {}
-    for n in request_steps:
-        codes = np.unique(index.journey[req & (index.series == index.series_of(n))])
-        journeys_of[n] = [index.journey_names[j] for j in codes if 0 <= j < n_j]
-    arr = (index.is_journey | index.is_dropped) & (index.series >= 0)
-    arrivals = {
-        name: np.sort(t_start[arr & (index.journey == j)])
-        for j, name in enumerate(index.journey_names)
-    }
-    return Completions(times, journeys_of, arrivals)
+    edges = np.unique(
+        np.concatenate([np.concatenate([r.start, r.end]) for r in resources])
+        if resources
+        else np.zeros(0)
+    )
+    steps, arrivals = index.counts_up_to(edges)
+    zero = np.zeros(len(edges), np.int64)
+    journeys_of = index.journeys_of_steps()
+    return Completions(
+        edges,
+        {n: steps.get(n, zero) for n in request_steps},
+        {n: journeys_of.get(n, []) for n in request_steps},
+        {name: arrivals.get(name, zero) for name in index.journey_names},
+    )
 
 
 def before_knees(

@@ -26,12 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from authsurge.analysis.windows import (
-    PERCENTILE_COLUMNS,
-    RecordIndex,
-    error_columns,
-    grouped_quantiles,
-)
+from authsurge.analysis.record_index import RecordIndex
+from authsurge.analysis.windows import PERCENTILE_COLUMNS, error_columns
 
 MAX_BINS = 20
 MIN_WINDOWS_PER_BIN = 3
@@ -232,9 +228,7 @@ def _aggregate(
     points["concurrency"] = total("concurrency")[rows] / n_windows[rows]
 
     # percentiles from the raw records completing in each point's windows
-    series = index.series.astype(np.int64)
-    rec_point = np.where(index.series >= 0, new_membership[np.maximum(series, 0), index.end_w], -1)
-    _, pct = grouped_quantiles(index, rec_point, rows.size)
+    _, pct = index.latency_quantiles(new_membership, rows.size)
     for j, name in enumerate(PERCENTILE_COLUMNS):
         points[name] = pct[:, j]
     return points, new_membership

@@ -89,52 +89,37 @@ def run_digest(analysis: RunAnalysis) -> RunDigest:
     """The digest of an analysed run (request steps only)."""
     index = analysis.index
     n_w = index.n_windows
-    latency = analysis.data.requests["latency_ms"].to_numpy(dtype=float)
-    rng = np.random.default_rng(_SEED)
-    steps = {}
+    memberships = {}
     for s, (name, scope) in enumerate(zip(index.series_names, index.series_scopes, strict=True)):
         if scope != SCOPE_REQUEST:
             continue
-        rows = series_rows(analysis.windows, index, name)
         points = analysis.curves.of(name)
         # Curves.membership holds global point ids: map them to rows of this step's curve
         row_of = {int(pid): row for row, pid in enumerate(points["pid"].to_numpy())}
         global_ids = analysis.curves.membership[s]
-        membership = np.array([row_of.get(int(g), -1) for g in global_ids], dtype=np.int64)
+        memberships[s] = np.array([row_of.get(int(g), -1) for g in global_ids], dtype=np.int64)
+    samples = index.latency_sample(
+        {s: np.flatnonzero(m >= 0) for s, m in memberships.items()}, LATENCY_PER_WINDOW, _SEED
+    )
+    steps = {}
+    for s, membership in memberships.items():
+        name = index.series_names[s]
+        rows = series_rows(analysis.windows, index, name)
+        points = analysis.curves.of(name)
         used = membership >= 0
-        mine = np.flatnonzero((index.series == s) & np.isfinite(latency))
-        mine = mine[used[index.end_w[mine]]]
-        mine = _cap_per_window(mine, index.end_w[mine], rng)
-        order = np.argsort(index.end_w[mine], kind="stable")
-        mine = mine[order]
-
+        sample_w, sample_ms = samples[s]
         steps[name] = StepDigest(
             name,
             {c: np.where(used, rows[c].to_numpy(dtype=float), 0.0) for c in COUNT_COLUMNS},
             membership,
             points[[*POINT_COLUMNS, *METRIC_COLUMNS]].reset_index(drop=True),
             analysis.knees[name],
-            index.end_w[mine].astype(np.int64),
-            latency[mine],
+            sample_w,
+            sample_ms,
         )
     return RunDigest(
         analysis.run_dir, analysis.meta, analysis.to_json(), index.window_s, n_w, steps
     )
-
-
-def _cap_per_window(rows: np.ndarray, window: np.ndarray, rng: np.random.Generator) -> np.ndarray:
-    """At most LATENCY_PER_WINDOW of `rows` per window, drawn at random."""
-    if not len(rows):
-        return rows
-    counts = np.bincount(window)
-    if counts.max() <= LATENCY_PER_WINDOW:
-        return rows
-    # a random rank within each window; keep the first LATENCY_PER_WINDOW of each
-    key = rng.random(len(rows))
-    order = np.lexsort((key, window))
-    starts = np.concatenate([[0], np.cumsum(counts)])[window[order]]
-    rank = np.arange(len(rows)) - starts
-    return np.sort(rows[order][rank < LATENCY_PER_WINDOW])
 
 
 def write_digest(digest: RunDigest) -> Path:

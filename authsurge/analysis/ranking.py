@@ -34,8 +34,8 @@ import pandas as pd
 
 from authsurge.analysis.curves import Curves
 from authsurge.analysis.knee import Criterion, CurvePoints, Knee, find_knee, level_bracket
+from authsurge.analysis.record_index import RecordIndex
 from authsurge.analysis.resample import LATENCY_COLUMNS, WindowCounts, resampled_curves
-from authsurge.analysis.windows import RecordIndex
 
 BOOTSTRAP_DRAWS = 200
 INTERVAL = (5.0, 95.0)  # percentiles of the resampled knees

@@ -15,7 +15,8 @@ import numpy as np
 import pandas as pd
 
 from authsurge.analysis.knee import CurvePoints
-from authsurge.analysis.windows import RecordIndex, series_rows
+from authsurge.analysis.record_index import RecordIndex
+from authsurge.analysis.windows import series_rows
 
 LATENCY_COLUMNS = ("p50", "p90", "p95", "p99", "max")
 

@@ -1,4 +1,4 @@
-"""Run directory -> DataFrames (format_version 1, see docs/CONTRACTS.md).
+"""Run directory -> RunData (format_version 1, see docs/CONTRACTS.md).
 
 What is read, and how damage is handled:
 
@@ -18,14 +18,14 @@ What is read, and how damage is handled:
   with a warning; the analysis then does without them (the first record's time stands in
   for started_at). An analysis window under MIN_WINDOW_S falls back to the default.
 
-Memory: string columns with few distinct values (step, outcome, reason, ...) are read as
-Arrow dictionaries and become pandas categoricals, so a row costs about 60 bytes.
-`journey_id` (unique per attempt, never needed by the analysis) is not loaded by
-`analyze_run`; pass ``columns=None`` to get every column.
+Memory: the request records are never loaded. `RunData.records` lists the shards (checked
+here, see record_files); the analysis engine scans them (record_index). Only the small
+tables (schedule, resources, metrics) become DataFrames.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,33 +38,18 @@ import pyarrow.parquet as pq
 from pyarrow import ipc
 
 from authsurge import rundir
+from authsurge.analysis.record_files import RecordFiles, record_files, scan_sound_shards
+from authsurge.analysis.record_views import first_start_near, middle_start
 from authsurge.errors import RunDirError
 from authsurge.rundir.records import (
     OPTIONAL_RESOURCE_COLUMNS,
-    REQUEST_SCHEMA,
     RESOURCE_SCHEMA,
     read_stream,
 )
 from authsurge.scenario import AnalysisConfig, Slo
 
 # Low-cardinality strings: categoricals. person_id / journey_id stay (Arrow-backed) strings.
-REQUEST_CATEGORICALS = ("kind", "step", "journey", "method", "outcome", "reason", "worker")
 RESOURCE_CATEGORICALS = ("source",)
-
-# What analyze_run needs; journey_id is unique per row and would cost ~25 bytes a row.
-ANALYSIS_COLUMNS = (
-    "kind",
-    "t_intended",
-    "t_start",
-    "step",
-    "journey",
-    "person_id",
-    "attempt",
-    "status",
-    "outcome",
-    "reason",
-    "latency_ms",
-)
 
 MAX_RUN_SPAN_S = 25 * 3600.0  # runs are bounded at 24 h (run.duration_s) plus the drain
 MIN_WINDOW_S = 0.01  # a finer window makes millions of windows and says nothing about capacity
@@ -80,12 +65,16 @@ class RunData:
 
     run_dir: Path
     meta: dict[str, Any]
-    requests: pd.DataFrame  # REQUEST_SCHEMA columns (strings as categoricals)
+    records: RecordFiles  # the request shards to scan (close() removes converted streams)
     schedule: pd.DataFrame | None  # t, journey, planned_rate; None when absent
     resources: pd.DataFrame | None  # RESOURCE_SCHEMA columns; None when absent
     metrics: pd.DataFrame | None = None  # scraped counters: t, metric, value; None when absent
     warnings: list[str] = field(default_factory=list)
-    shards: list[str] = field(default_factory=list)  # request files read, relative to run_dir
+
+    @property
+    def shards(self) -> list[str]:
+        """The request files read, relative to run_dir."""
+        return self.records.shards
 
     @property
     def config(self) -> AnalysisConfig:
@@ -103,22 +92,26 @@ class RunData:
     def slos(self) -> list[Slo]:
         return parse_slos(self.meta, self.warnings)
 
-    @property
+    @functools.cached_property
     def started_at(self) -> float:
         """Epoch s the run started: meta started_at, else the first record (of those within a
         run's length of the records' median time: one garbage timestamp must not stand in)."""
         started = self.meta.get("started_at")
         if isinstance(started, int | float) and math.isfinite(started):
             return float(started)
-        t = self.requests["t_start"].to_numpy(dtype=np.float64)
-        t = t[np.isfinite(t)]
-        if not t.size:
+        middle = scan_sound_shards(self.records, self.warnings, middle_start)
+        if middle is None:
             return math.nan
-        return float(t[np.abs(t - np.median(t)) <= MAX_RUN_SPAN_S].min())
+        return scan_sound_shards(
+            self.records,
+            self.warnings,
+            lambda files: first_start_near(files, middle, MAX_RUN_SPAN_S),
+        )
 
 
-def load_run(run_dir: str | Path, *, columns: tuple[str, ...] | list[str] | None = None) -> RunData:
-    """Read a run directory into DataFrames; raise RunDirError when nothing usable is there."""
+def load_run(run_dir: str | Path) -> RunData:
+    """Read a run directory (the request shards are checked, not loaded); raise
+    RunDirError when nothing usable is there."""
     run_dir = Path(run_dir)
     if not run_dir.exists():
         raise RunDirError(f"{run_dir}: no such run directory")
@@ -126,12 +119,12 @@ def load_run(run_dir: str | Path, *, columns: tuple[str, ...] | list[str] | None
         raise RunDirError(f"{run_dir}: not a directory (give the run directory, e.g. runs/<id>/)")
     warnings: list[str] = []
     meta = read_meta(run_dir, warnings)
-    requests, shards = _read_requests(run_dir, columns, warnings)
-    _check_run_times(meta, requests, warnings)
+    records = record_files(run_dir, warnings)
+    _check_run_times(meta, records, warnings)
     schedule = _read_schedule(run_dir, warnings)
     resources = _read_resources(run_dir, warnings)
     metrics = _read_metrics(run_dir, warnings)
-    return RunData(run_dir, meta, requests, schedule, resources, metrics, warnings, shards)
+    return RunData(run_dir, meta, records, schedule, resources, metrics, warnings)
 
 
 def read_meta(run_dir: Path, warnings: list[str] | None = None) -> dict[str, Any]:
@@ -139,14 +132,12 @@ def read_meta(run_dir: Path, warnings: list[str] | None = None) -> dict[str, Any
     return rundir.read_meta(run_dir, warnings).as_dict()
 
 
-def _check_run_times(meta: dict[str, Any], requests: pd.DataFrame, warnings: list[str]) -> None:
+def _check_run_times(meta: dict[str, Any], records: RecordFiles, warnings: list[str]) -> None:
     """Leave out a start or end time that is further from the records than any run lasts
     (a damaged meta.json would otherwise stretch the timeline over years of empty windows)."""
-    t = requests["t_start"].to_numpy(dtype=np.float64) if "t_start" in requests else np.empty(0)
-    t = t[np.isfinite(t)]
-    if not t.size:
+    middle = scan_sound_shards(records, warnings, middle_start)
+    if middle is None:
         return
-    middle = float(np.median(t))
     for key in ("started_at", "ended_at"):
         value = meta.get(key)
         if value is not None and abs(value - middle) > MAX_RUN_SPAN_S:
@@ -182,43 +173,6 @@ def parse_slos(meta: dict[str, Any], warnings: list[str] | None = None) -> list[
 
 
 # --- requests ---------------------------------------------------------------------------
-
-
-def _read_requests(
-    run_dir: Path, columns: tuple[str, ...] | list[str] | None, warnings: list[str]
-) -> tuple[pd.DataFrame, list[str]]:
-    names = list(columns) if columns is not None else list(REQUEST_SCHEMA.names)
-    unknown = [c for c in names if c not in REQUEST_SCHEMA.names]
-    if unknown:
-        raise ValueError(f"unknown request columns {unknown}; known: {REQUEST_SCHEMA.names}")
-    target = _target_schema(REQUEST_SCHEMA, names, REQUEST_CATEGORICALS)
-    folder = run_dir / "requests"
-    tables: list[pa.Table] = []
-    shards: list[str] = []
-    for path in _shard_files(folder):
-        table = _read_shard(path, REQUEST_SCHEMA, target, warnings, run_dir)
-        if table is not None and table.num_rows:
-            tables.append(table)
-            shards.append(str(path.relative_to(run_dir)))
-    if not tables:
-        detail = "; ".join(warnings) if warnings else "requests/ has no shards"
-        raise RunDirError(f"{run_dir}: no request records to analyse ({detail})")
-    # Shards have their own dictionaries; unify so each column becomes one categorical.
-    # No combine_chunks: to_pandas concatenates anyway, and a combined copy doubles the peak.
-    table = pa.concat_tables(tables).unify_dictionaries()
-    del tables
-    frame = table.to_pandas(split_blocks=True, self_destruct=True)
-    return frame, shards
-
-
-def _shard_files(folder: Path) -> list[Path]:
-    """*.parquet plus *.arrows without a Parquet twin, in a stable order."""
-    if not folder.is_dir():
-        return []
-    parquet = sorted(folder.glob("*.parquet"))
-    stems = {p.stem for p in parquet}
-    streams = sorted(p for p in folder.glob("*.arrows") if p.stem not in stems)
-    return sorted(parquet + streams)
 
 
 def _read_shard(

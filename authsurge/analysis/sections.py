@@ -10,7 +10,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from authsurge.analysis.windows import PERCENTILE_COLUMNS, RecordIndex, grouped_quantiles
+from authsurge.analysis.record_index import RecordIndex
+from authsurge.analysis.windows import PERCENTILE_COLUMNS
 from authsurge.rundir.records import OK
 
 
@@ -34,21 +35,11 @@ def first_collapse(
     return min(found, key=lambda c: (surge(c), c["scope"] != "journey"))
 
 
-def series_summaries(requests: pd.DataFrame, index: RecordIndex) -> dict[str, dict[str, Any]]:
+def series_summaries(index: RecordIndex) -> dict[str, dict[str, Any]]:
     """Whole-run counts, error classes, top failure reasons and latency percentiles per series."""
-    n_s = index.n_series
-    valid = index.series >= 0
-    series = index.series[valid].astype(np.int64)
-    total = np.bincount(series, minlength=n_s)
-    ok = np.bincount(series, weights=index.ok[valid], minlength=n_s).astype(np.int64)
-    n_o = len(index.outcome_names)
-    by_class = np.bincount(series * n_o + index.outcome[valid], minlength=n_s * n_o).reshape(
-        n_s, n_o
-    )
-    _, pct = grouped_quantiles(
-        index, np.where(index.series >= 0, index.series, -1).astype(np.int64), n_s
-    )
-    reasons = _top_reasons(requests, index)
+    total, ok, by_class = index.series_totals()
+    pct = index.series_quantiles()
+    reasons = index.top_reasons()
     out = {}
     for s, name in enumerate(index.series_names):
         errors = int(total[s] - ok[s])
@@ -66,32 +57,6 @@ def series_summaries(requests: pd.DataFrame, index: RecordIndex) -> dict[str, di
             "top_errors": reasons.get(s, []),
             **{col: pct[s, j] for j, col in enumerate(PERCENTILE_COLUMNS)},
         }
-    return out
-
-
-def _top_reasons(
-    requests: pd.DataFrame, index: RecordIndex, top: int = 3
-) -> dict[int, list[dict[str, Any]]]:
-    if "reason" not in requests:
-        return {}
-    reason = requests["reason"].astype("category")
-    failed = (~index.ok) & (index.series >= 0) & (reason.cat.codes.to_numpy() >= 0)
-    if not failed.any():
-        return {}
-    codes = reason.cat.codes.to_numpy()[failed].astype(np.int64)
-    n_r = len(reason.cat.categories)
-    series = index.series[failed].astype(np.int64)
-    counts = np.bincount(series * n_r + codes, minlength=index.n_series * n_r)
-    counts = counts.reshape(index.n_series, n_r)
-    out: dict[int, list[dict[str, Any]]] = {}
-    names = [str(c) for c in reason.cat.categories]
-    for s in range(index.n_series):  # series: a handful
-        best = np.argsort(counts[s])[::-1][:top]
-        out[s] = [
-            {"reason": names[r] or "(no reason given)", "count": int(counts[s, r])}
-            for r in best
-            if counts[s, r] > 0
-        ]
     return out
 
 

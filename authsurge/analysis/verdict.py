@@ -28,7 +28,8 @@ import pandas as pd
 
 from authsurge.analysis.curves import Curves
 from authsurge.analysis.knee import Knee, finite_or_none, slo_applies, slo_text
-from authsurge.analysis.windows import SCOPE_JOURNEY, SCOPE_REQUEST, RecordIndex, grouped_quantiles
+from authsurge.analysis.record_index import RecordIndex
+from authsurge.analysis.windows import SCOPE_JOURNEY, SCOPE_REQUEST
 from authsurge.analysis.wording.figures import rate
 from authsurge.scenario import AnalysisConfig, Slo
 
@@ -129,17 +130,15 @@ def _requests_per_arrival(
             healthy[j] = (completed[js] > 0) & (error_rate[js] <= 1.0 - config.goodput_share)
     if not healthy.any():
         return None
-    has_j = (index.journey >= 0) & (index.series >= 0)
-    req = has_j & ~(index.is_journey | index.is_dropped)
-    arr = has_j & (index.is_journey | index.is_dropped)
-    j_req = index.journey[req].astype(np.int64)
-    w_req = index.arrive_w[req].astype(np.int64)
-    in_healthy = healthy[j_req, w_req]
-    key = index.series[req].astype(np.int64)[in_healthy] * n_j + j_req[in_healthy]
-    requests = np.bincount(key, minlength=n_s * n_j).reshape(n_s, n_j)
-    j_arr = index.journey[arr].astype(np.int64)
-    w_arr = index.arrive_w[arr].astype(np.int64)
-    arrivals = np.bincount(j_arr[healthy[j_arr, w_arr]], minlength=n_j)
+    code = {name: j for j, name in enumerate(index.journey_names)}
+    requests = np.zeros((n_s, n_j), np.int64)
+    for s, journey, w, n in index.requests_by_journey_window():
+        if healthy[code[journey], w]:
+            requests[s, code[journey]] += n
+    arrivals = np.zeros(n_j, np.int64)
+    for journey, w, n in index.arrivals_by_journey_window():
+        if healthy[code[journey], w]:
+            arrivals[code[journey]] += n
     with np.errstate(invalid="ignore", divide="ignore"):
         ratios = np.where(arrivals > 0, requests / np.maximum(arrivals, 1), 0.0)
     return ratios, index.journey_names
@@ -286,9 +285,9 @@ def _cause_entry(
     }
 
 
-def retry_amplification(requests: pd.DataFrame, index: RecordIndex) -> dict[str, Any]:
-    arrivals = (index.is_journey | index.is_dropped) & (index.series >= 0)
-    attempts = int(arrivals.sum())
+def retry_amplification(index: RecordIndex) -> dict[str, Any]:
+    counted = index.arrivals()
+    attempts = counted["attempts"]
     if attempts == 0:
         return {
             "available": False,
@@ -298,15 +297,9 @@ def retry_amplification(requests: pd.DataFrame, index: RecordIndex) -> dict[str,
             "amplification": None,
             "peak_window": None,
         }
-    persons = 0
-    if "person_id" in requests:
-        ids = requests["person_id"][arrivals]
-        if not (ids.isna() | (ids == "")).any():
-            persons = int(ids.nunique())
-    if persons == 0:  # person ids missing: each person has exactly one first attempt
-        persons = int((arrivals & index.first_attempt).sum())
-    per_window = np.bincount(index.arrive_w[arrivals], minlength=index.n_windows)
-    firsts = np.bincount(index.arrive_w[arrivals & index.first_attempt], minlength=index.n_windows)
+    # person ids missing: each person has exactly one first attempt
+    persons = counted["persons"] or counted["first_attempts"]
+    per_window, firsts = counted["per_window"], counted["firsts_per_window"]
     peak = int(np.argmax(per_window))
     return {
         "available": True,
@@ -327,23 +320,17 @@ def retry_amplification(requests: pd.DataFrame, index: RecordIndex) -> dict[str,
 
 
 def dropped_journeys(index: RecordIndex, meta: dict[str, Any]) -> dict[str, Any]:
-    dropped = index.is_dropped & (index.series >= 0)
-    arrivals = (index.is_journey | index.is_dropped) & (index.series >= 0)
-    n = int(dropped.sum())
-    total = int(arrivals.sum())
-    by_journey: dict[str, int] = {}
-    if n:
-        codes = index.journey[dropped]
-        counts = np.bincount(codes[codes >= 0], minlength=len(index.journey_names))
-        by_journey = {index.journey_names[j]: int(c) for j, c in enumerate(counts) if c}
-    per_window = (
-        np.bincount(index.arrive_w[dropped], minlength=index.n_windows) if n else np.zeros(1)
-    )
+    counted = index.arrivals()
+    per_window = counted["dropped_per_window"]
+    n = int(per_window.sum())
+    total = counted["attempts"]
+    order = {name: j for j, name in enumerate(index.journey_names)}
+    by_journey = dict(sorted(counted["dropped_by_journey"].items(), key=lambda kv: order[kv[0]]))
     return {
         "count": n,
         "share": n / total if total else None,
-        "by_journey": by_journey,
-        "peak_rps": float(per_window.max() / index.window_s),
+        "by_journey": {k: int(v) for k, v in by_journey.items()},
+        "peak_rps": float((per_window.max() if n else 0) / index.window_s),
         "meta_dropped_journeys": (meta.get("traffic") or {}).get("dropped_journeys"),
     }
 
@@ -354,7 +341,8 @@ def evaluate_slos(
     """Each SLO over the whole run (its steps' raw records), with the measured value and pass/fail."""
     n_s, n_w = index.n_series, index.n_windows
     offered = windows["offered_rps"].to_numpy().reshape(n_s, n_w)
-    series = index.series.astype(np.int64)
+    completed = windows["completed"].to_numpy().reshape(n_s, n_w)
+    good = windows["ok"].to_numpy().reshape(n_s, n_w)
     out = []
     for slo in slos:
         names = [
@@ -385,14 +373,18 @@ def evaluate_slos(
         allowed = np.broadcast_to(wanted[:, None], (n_s, n_w))
         if slo.at_offered_max is not None:
             allowed = allowed & (offered <= slo.at_offered_max)
-        rec = (series >= 0) & allowed[np.maximum(series, 0), index.end_w]
         if slo.metric == "error_rate":
-            done = np.bincount(series[rec], minlength=n_s)
-            bad = np.bincount(series[rec], weights=~index.ok[rec], minlength=n_s)
+            done = np.where(allowed, completed, 0).sum(axis=1)
+            bad = np.where(allowed, completed - good, 0).sum(axis=1)
             with np.errstate(invalid="ignore", divide="ignore"):
                 values = np.where(done > 0, bad / np.maximum(done, 1), np.nan)
+        elif slo.at_offered_max is None:  # every window: the whole-run percentiles
+            values = np.where(
+                wanted, index.series_quantiles()[:, _LATENCY_METRICS[slo.metric]], np.nan
+            )
         else:
-            _, pct = grouped_quantiles(index, np.where(rec, series, -1), n_s)
+            group_of = np.where(allowed, np.arange(n_s)[:, None], -1)
+            _, pct = index.latency_quantiles(group_of, n_s)
             values = pct[:, _LATENCY_METRICS[slo.metric]]
         per_step = {n: finite_or_none(values[index.series_of(n)]) for n in names}
         judged = {n: v for n, v in per_step.items() if v is not None}

@@ -26,9 +26,9 @@ import pandas as pd
 
 from authsurge.analysis.curves import Curves
 from authsurge.analysis.knee import Knee
+from authsurge.analysis.record_index import RecordIndex
 from authsurge.analysis.selfcheck import rule
 from authsurge.analysis.selfcheck.rule import GeneratorCheck
-from authsurge.analysis.windows import RecordIndex
 from authsurge.analysis.wording.figures import rate
 
 CLIENT_FIRST = "the client saturated first; add workers"

@@ -139,8 +139,8 @@ def one_journey(seconds: int = 60, cost: float = 25.0) -> tuple[Resource, Comple
     arrivals = np.sort(np.concatenate([s + rng.random(n) * 0.9 for s, n in enumerate(counts)]))
     edges = np.arange(seconds + 1, dtype=float)
     usage = 30 + cost * counts + rng.normal(0, 5, seconds)
-    done = Completions({"login.form": arrivals + 0.01, "login.submit": arrivals + 0.02},
-                       {"login.form": ["web"], "login.submit": ["web"]}, {"web": arrivals})
+    done = Completions.from_times(edges, {"login.form": arrivals + 0.01, "login.submit": arrivals + 0.02},
+                                  {"login.form": ["web"], "login.submit": ["web"]}, {"web": arrivals})
     return Resource("target CPU", "CPU-ms", edges[:-1], edges[1:], usage), done
 
 

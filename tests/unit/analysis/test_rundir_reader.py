@@ -6,13 +6,13 @@ import json
 import shutil
 from pathlib import Path
 
-import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
 from authsurge.analysis import analyze_run, load_run
 from authsurge.errors import ExitStatus, RunDirError
 from authsurge.rundir.records import REQUEST_SCHEMA, StreamTable
+from tests.support.records import read_records
 from tests.support.synth import Step, SynthRun, tear_stream, write_run
 
 
@@ -20,23 +20,13 @@ def shard_rows(run: Path) -> dict[str, int]:
     return {p.name: pq.read_metadata(p).num_rows for p in (run / "requests").glob("*.parquet")}
 
 
-def test_reads_every_shard_with_categorical_strings(ramp_run: SynthRun) -> None:
+def test_reads_every_shard(ramp_run: SynthRun) -> None:
     data = load_run(ramp_run.path)
-    assert len(data.requests) == ramp_run.rows == sum(shard_rows(ramp_run.path).values())
+    assert data.records.rows == ramp_run.rows == sum(shard_rows(ramp_run.path).values())
     assert data.shards == ["requests/worker-0.parquet", "requests/worker-1.parquet"]
-    for column in ("kind", "step", "outcome", "journey", "reason", "worker", "method"):
-        assert isinstance(data.requests[column].dtype, pd.CategoricalDtype), column
-    assert set(data.requests["step"].cat.categories) >= {"login.form", "login.submit", "api.call"}
     assert data.warnings == []
     assert list(data.schedule.columns) == ["t", "journey", "planned_rate"]
     assert set(data.resources["source"].astype(str)) == {"target", "harness:worker-0"}
-
-
-def test_columns_subset_leaves_out_what_is_not_asked_for(ramp_run: SynthRun) -> None:
-    data = load_run(ramp_run.path, columns=["kind", "t_start", "step"])
-    assert list(data.requests.columns) == ["kind", "t_start", "step"]
-    with pytest.raises(ValueError, match="unknown request columns"):
-        load_run(ramp_run.path, columns=["kind", "nope"])
 
 
 def test_missing_directory_is_a_run_dir_error(tmp_path: Path) -> None:
@@ -82,7 +72,7 @@ def test_corrupt_shard_is_a_warning_and_the_rest_is_analysed(run_copy: Path) -> 
     bad = run_copy / "requests" / "worker-1.parquet"
     bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])  # a partial file: no footer
     analysis = analyze_run(run_copy)
-    assert len(analysis.data.requests) == rows["worker-0.parquet"]
+    assert analysis.data.records.rows == rows["worker-0.parquet"]
     assert any("worker-1.parquet: unreadable Parquet shard" in w for w in analysis.warnings)
     assert analysis.to_json()["warnings"] == analysis.warnings
     assert analysis.steps["login.submit"]["knee"]["reached"]
@@ -90,7 +80,7 @@ def test_corrupt_shard_is_a_warning_and_the_rest_is_analysed(run_copy: Path) -> 
 
 def test_truncated_stream_is_read_up_to_its_last_complete_batch(run_copy: Path) -> None:
     # a writer killed mid-write: three complete batches, then a torn fourth
-    frame = load_run(run_copy).requests.head(4000)
+    frame = read_records(run_copy).head(4000)
     records = frame.astype(object).where(frame.notna(), None).to_dict("records")
     table = StreamTable(run_copy / "requests" / "worker-9.parquet", REQUEST_SCHEMA)
     for start in (0, 1000, 2000):
@@ -104,7 +94,7 @@ def test_truncated_stream_is_read_up_to_its_last_complete_batch(run_copy: Path) 
     tear_stream(stream, keep_bytes_short=(stream.stat().st_size - complete) // 2)
     before = sum(shard_rows(run_copy).values())
     data = load_run(run_copy)
-    assert len(data.requests) == before + 3000
+    assert data.records.rows == before + 3000
     assert "requests/worker-9.arrows" in data.shards
     assert any("worker-9.arrows: the writer did not close cleanly" in w and "3,000 rows" in w
                for w in data.warnings)
@@ -121,7 +111,7 @@ def test_stream_with_a_parquet_twin_is_not_counted_twice(run_copy: Path) -> None
     table._sink.close()
     (run_copy / "requests" / "tmp-twin.arrows").rename(run_copy / "requests" / "worker-0.arrows")
     data = load_run(run_copy)
-    assert len(data.requests) == rows
+    assert data.records.rows == rows
     assert "requests/worker-0.arrows" not in data.shards
 
 

@@ -10,8 +10,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-from authsurge.analysis import RunAnalysis, analyze_run, load_run
+from authsurge.analysis import RunAnalysis, analyze_run
 from authsurge.scenario import Slo
+from tests.support.records import read_records
 from tests.support.synth import Step, SynthRun, write_run
 
 
@@ -49,7 +50,7 @@ def test_planned_peak_beyond_the_measured_range_is_unknown(tmp_path: Path) -> No
 
 
 def test_retry_amplification_matches_brute_force(ramp_run: SynthRun, ramp_analysis: RunAnalysis) -> None:
-    rows = load_run(ramp_run.path).requests
+    rows = read_records(ramp_run.path)
     arrivals = rows[rows["kind"].isin(["journey", "dropped"])]
     retry = ramp_analysis.retry
     assert retry["attempts"] == len(arrivals)
@@ -76,7 +77,7 @@ def test_slos_are_judged_on_the_raw_records(tmp_path: Path) -> None:
     run = write_run(tmp_path / "slos", slos=[Slo.parse(s).model_dump(mode="json") for s in slos])
     analysis = analyze_run(run.path)
     results = {r["slo"]: r for r in analysis.slos}
-    rows = analysis.data.requests
+    rows = read_records(run.path)
     submit = rows[(rows["kind"] == "request") & (rows["step"] == "login.submit")]
 
     whole = results["login.submit p95 < 800 ms"]
