@@ -1,10 +1,11 @@
 """RecordIndex: what the analysis stages ask of a run's records, answered by the engine
 from the shards without loading them.
 
-Opening it reads the shards three times: the run's shape (record_views), every count
-(record_counts), and the window table's percentiles (latencies). Later questions (curve
-point and SLO percentiles, the cost model's counts, the digest's sample) read them once
-more each. The connection and its views stay open until close().
+Opening it reads the shards five times: twice for the run's shape (record_views), twice
+for the counts (record_counts: everything, then distinct people), and once for the window
+and whole-run percentiles (latencies). Later questions (curve-point and SLO percentiles,
+the cost model's counts, the digest's sample) read them once more each. The connection
+and its views stay open until close().
 """
 
 from __future__ import annotations
