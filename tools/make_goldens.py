@@ -69,7 +69,7 @@ def main() -> int:
             for name, run_dir in real_runs(work).items():
                 shutil.rmtree(goldens.GOLDENS / name, ignore_errors=True)
                 goldens.store_raw(run_dir, goldens.GOLDENS / name / "run")
-        for name in goldens.REAL:  # analysed from a copy: the analysis writes beside the records
+        for name in goldens.REAL:  # analysed from a copy: the stored run is never touched
             record(name, goldens.copy_real(name, work / "analysed" / name))
         return 0
     finally:

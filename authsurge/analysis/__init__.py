@@ -5,7 +5,8 @@
     print(analysis.summary_text())
     analysis.write_json()            # runs/<id>/analysis.json (schema: authsurge.analysis.schema)
 
-The stages, one module each: load (run dir -> DataFrames), windows (per step and window),
+The stages, one module each: load (run dir -> the shards to scan and the small tables),
+record_index (the engine's window table and queries over the shards),
 curves (steady-state points per load level), knee (knee, capacity, first to fail),
 bottleneck (target resources at the knee), usl (scalability fit), verdict (headroom,
 retries, drops, SLOs), summary (the sentence a capacity planner acts on).

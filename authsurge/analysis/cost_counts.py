@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from authsurge.analysis.engine import Connection
+from authsurge.analysis.engine import Connection, sql_float
 from authsurge.analysis.record_views import Shape
 
 MAX_CELLS = 4_000_000  # beyond this (edges microseconds apart), the ASOF join is cheaper
@@ -73,7 +73,7 @@ def _by_cells(
     try:
         frame = con.execute(f"""
             SELECT is_arrival, s, journey, c, count(*) AS n, count(*) FILTER (WHERE t <= e) AS n_le
-            FROM (SELECT *, least(greatest(floor((t - {origin!r}) / {width!r}), -1), {n_cells})::BIGINT AS c
+            FROM (SELECT *, least(greatest(floor((t - {sql_float(origin)}) / {sql_float(width)}), -1), {n_cells})::BIGINT AS c
                   FROM ({_ROWS}) WHERE t IS NOT NULL)
             LEFT JOIN edge_cells USING (c)
             GROUP BY ALL

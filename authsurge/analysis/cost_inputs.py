@@ -1,4 +1,4 @@
-"""What the cost model (authsurge.analysis.cost) is fitted on, from a run's frames: when
+"""What the cost model (authsurge.analysis.cost) is fitted on, from a run's RecordIndex: when
 each step's requests were served, the span below the first knee, the target's resource
 samples and each step's request rate at the first knee."""
 

@@ -16,7 +16,8 @@ few small files. One writer (write_digest) and one reader (read_digest):
   completed, arrivals_rps; only windows a curve point pooled;
 - digest/points.parquet: step and the curve columns the knee rule reads;
 - digest/latency.parquet: step, window, latency_ms of the records completing in those
-  windows, at most LATENCY_PER_WINDOW a window (drawn at random when there are more).
+  windows, at most LATENCY_PER_WINDOW a window (those with the smallest seeded hash of their
+  place in the shards when there are more: the same every time).
 
 The digest is stale, and compare analyses the run again, when any raw input of the run
 is newer than it (rundir.newest_raw_input) or its format differs.

@@ -1,17 +1,19 @@
 """The analysis engine: a DuckDB connection with bounded memory that spills to disk.
 
 DuckDB was chosen by measurement (bench/bench_engines.py, README "Benchmarks"): on 100 M
-records the per-window core took 6-7 s and under 1 GiB, where polars' streaming engine
-took 16-18 s and 10-11 GiB. `memory_limit` bounds what DuckDB holds; past it, sorts and
+records the per-window core took 6.2-7.3 s and under 1 GiB in two runs, where polars'
+streaming engine took 16.1-18.3 s and 9.7-10.9 GiB. `memory_limit` bounds what DuckDB holds; past it, sorts and
 aggregates spill to a temp directory of the connection's own (DuckDB locks a temp
 directory: two connections cannot share one).
 """
 
 from __future__ import annotations
 
+import math
 import shutil
 import tempfile
 import weakref
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -58,3 +60,14 @@ class Connection:
 
 def connect() -> Connection:
     return Connection()
+
+
+def sql_float(value: float) -> str:
+    """A float as SQL: repr, except inf and nan, which DuckDB reads as column names."""
+    return repr(value) if math.isfinite(value) else f"'{value!r}'::DOUBLE"
+
+
+def sql_paths(paths: list[Path]) -> str:
+    """A list of file paths as an SQL list of string literals (a quote in a path is
+    doubled; Python's repr would turn such a path into a double-quoted column name)."""
+    return "[" + ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths) + "]"

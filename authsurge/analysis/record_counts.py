@@ -1,6 +1,6 @@
-"""Every count the stages take from the records, in one pass over the shards.
+"""Every count the stages take from the records, in two passes over the shards.
 
-One query with GROUPING SETS reads the shards once and fills five tables:
+One query with GROUPING SETS fills five tables (a second counts distinct people):
 - by (series, journey, kind, arrival window): offered load, journey arrivals, first
   attempts and drops, and the requests of each journey (peak demand, the cost model);
 - by (series, completion window, outcome): completions, goodput, failures by class;

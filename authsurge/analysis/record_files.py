@@ -18,7 +18,7 @@ import shutil
 import tempfile
 import weakref
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TypeVar
 
@@ -52,7 +52,6 @@ class RecordFiles:
     shards: list[str]  # the shards read, relative to the run directory
     rows: int  # records in them
     spill: Path | None = None  # the converted streams' temp dir
-    _closed: bool = field(default=False, repr=False)
 
     def drop_damaged(self, warnings: list[str]) -> bool:
         """Decode every value of every shard; leave out (with a warning) those that fail.
@@ -71,12 +70,20 @@ class RecordFiles:
         return True
 
     def close(self) -> None:
-        if self.spill is not None and not self._closed:
+        """Remove the converted streams now (a finalizer removes them when collected)."""
+        if self.spill is not None:
             shutil.rmtree(self.spill, ignore_errors=True)
-        self._closed = True
 
 
 T = TypeVar("T")
+# errors of the query or the machine, never of a shard: nothing to decode again
+_NOT_DAMAGE = (
+    duckdb.BinderException,
+    duckdb.ParserException,
+    duckdb.CatalogException,
+    duckdb.OutOfMemoryException,
+    duckdb.InterruptException,
+)
 
 
 def scan_sound_shards(
@@ -84,9 +91,13 @@ def scan_sound_shards(
 ) -> T:
     """`scan(records.files)`; when a shard turns out not to decode, it is left out with a
     warning and the scan runs again over the others (RunDirError when none is left)."""
+    before = len(warnings)
     try:
         return scan(records.files)
+    except _NOT_DAMAGE:
+        raise
     except duckdb.Error:
+        del warnings[before:]  # the failed scan's warnings: the next one says them again
         if not records.drop_damaged(warnings):
             raise
     if not records.files:

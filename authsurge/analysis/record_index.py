@@ -4,13 +4,13 @@ from the shards without loading them.
 Opening it reads the shards five times: twice for the run's shape (record_views), twice
 for the counts (record_counts: everything, then distinct people), and once for the window
 and whole-run percentiles (latencies). Later questions (curve-point and SLO percentiles,
-the cost model's counts, the digest's sample) read them once more each. The connection
-and its views stay open until close().
+the cost model's counts, the digest's sample) read them once more each (the sample
+again for a window its hash threshold left short). The connection and its views stay
+open until close(), or until the index is collected.
 """
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +21,7 @@ from authsurge.analysis import cost_counts, latencies, record_counts
 from authsurge.analysis.engine import connect
 from authsurge.analysis.record_files import RecordFiles, scan_sound_shards
 from authsurge.analysis.record_views import open_views
-from authsurge.analysis.windows import PERCENTILE_COLUMNS, QUANTILES, SCOPE_JOURNEY, SCOPE_REQUEST
+from authsurge.analysis.windows import PERCENTILE_COLUMNS, SCOPE_JOURNEY, SCOPE_REQUEST
 from authsurge.rundir import records as record
 
 
@@ -164,11 +164,11 @@ class RecordIndex:
         return frame
 
     def latency_quantiles(
-        self, group_of: np.ndarray, n_groups: int, quantiles: tuple[float, ...] = QUANTILES
+        self, group_of: np.ndarray, n_groups: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Percentiles and max of the latencies of each group of (series, completion
         window): see latencies.latency_quantiles."""
-        return latencies.latency_quantiles(self.con, group_of, n_groups, quantiles)
+        return latencies.latency_quantiles(self.con, group_of, n_groups)
 
     def series_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Whole-run records, successes and records per outcome class, per series (every
@@ -216,7 +216,6 @@ class RecordIndex:
                 out[int(s)].append({"reason": reason or "(no reason given)", "count": int(n)})
         return out
 
-    @functools.cache  # noqa: B019 - asked by the ranking, retries and drops
     def arrivals(self) -> dict[str, Any]:
         """Journey arrivals (attempts and drops) for retries and drops: totals, people and
         per-window counts."""

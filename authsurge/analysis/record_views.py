@@ -21,7 +21,7 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from authsurge.analysis.engine import Connection, connect
+from authsurge.analysis.engine import Connection, connect, sql_float, sql_paths
 from authsurge.analysis.windows import (
     MAX_EARLY_S,
     MAX_LATE_S,
@@ -67,15 +67,15 @@ def open_views(
     warnings: list[str] | None = None,
 ) -> Shape:
     """Create the views on `con` and read the run's shape (two passes over the shards)."""
-    files = [str(p) for p in paths]
+    files = sql_paths(paths)
     con.execute(f"""
         CREATE TEMP VIEW raw AS
         SELECT kind, step, outcome, reason, journey, attempt, person_id,
                {_unbounded("t_start")}, {_unbounded("t_intended")}, {_unbounded("latency_ms")},
                file_row_number,
-               list_position({files!r}, filename) AS file_index,
+               list_position({files}, filename) AS file_index,
                kind IN ('{record.KIND_JOURNEY}', '{record.KIND_DROPPED}') AS is_jr
-        FROM read_parquet({files!r}, filename = true, file_row_number = true, union_by_name = true)
+        FROM read_parquet({files}, filename = true, file_row_number = true, union_by_name = true)
     """)
     con.execute("""
         CREATE TEMP VIEW timed AS
@@ -95,7 +95,7 @@ def open_views(
     early = started_at - MAX_EARLY_S if math.isfinite(started_at) else -math.inf
     plausible = (
         f"end_t - arrive <= {MAX_LATENCY_S!r} AND end_t >= arrive "
-        f"AND arrive >= {early!r} AND arrive <= {late!r}"
+        f"AND arrive >= {sql_float(early)} AND arrive <= {sql_float(late)}"
     )
     con.execute(f"""
         CREATE TEMP VIEW valid AS
@@ -125,14 +125,15 @@ def open_views(
             "INSERT INTO series_map VALUES (?, ?, ?)",
             [(s, bool(jr), i) for i, (s, jr, *_) in enumerate(ranked)],
         )
+    origin = sql_float(t0)
     con.execute(f"""
         CREATE TEMP VIEW indexed AS
         SELECT m.s, v.kind, v.outcome, v.reason, nullif(v.journey, '') AS journey, v.attempt,
                v.person_id, v.t_start, v.latency_ms, v.kind <> '{record.KIND_REQUEST}' AS is_arrival,
                v.file_index, v.file_row_number,
-               floor((v.arrive - {t0!r}) / {window_s!r})::BIGINT AS arrive_w,
-               floor((v.end_t - {t0!r}) / {window_s!r})::BIGINT AS end_w,
-               v.start_t - {t0!r} AS start_rel, v.end_t - {t0!r} AS end_rel
+               floor((v.arrive - {origin}) / {window_s!r})::BIGINT AS arrive_w,
+               floor((v.end_t - {origin}) / {window_s!r})::BIGINT AS end_w,
+               v.start_t - {origin} AS start_rel, v.end_t - {origin} AS end_rel
         FROM valid v JOIN series_map m ON v.step = m.step AND v.is_jr = m.is_jr
     """)
     # the last window any record arrives or ends in (floor is monotonic: of the maxima)
@@ -217,7 +218,7 @@ def first_start_near(paths: list[Path], middle: float, span_s: float) -> float:
     try:
         (first,) = con.execute(
             f"SELECT min(t_start) FROM {_shards(paths)} "
-            f"WHERE isfinite(t_start) AND abs(t_start - {middle!r}) <= {span_s!r}"
+            f"WHERE isfinite(t_start) AND abs(t_start - {sql_float(middle)}) <= {span_s!r}"
         ).fetchall()[0]
     finally:
         con.close()
@@ -225,4 +226,4 @@ def first_start_near(paths: list[Path], middle: float, span_s: float) -> float:
 
 
 def _shards(paths: list[Path]) -> str:
-    return f"read_parquet({[str(p) for p in paths]!r}, union_by_name = true)"
+    return f"read_parquet({sql_paths(paths)}, union_by_name = true)"

@@ -48,7 +48,7 @@ from authsurge.rundir.records import (
 )
 from authsurge.scenario import AnalysisConfig, Slo
 
-# Low-cardinality strings: categoricals. person_id / journey_id stay (Arrow-backed) strings.
+# resources.parquet's low-cardinality string column, read as a categorical
 RESOURCE_CATEGORICALS = ("source",)
 
 MAX_RUN_SPAN_S = 25 * 3600.0  # runs are bounded at 24 h (run.duration_s) plus the drain

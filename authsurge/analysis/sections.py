@@ -1,4 +1,4 @@
-"""analysis.json's per-series sections from a run's frames (whole-run counts, top failure
+"""analysis.json's per-series sections from a run's RecordIndex and frames (whole-run counts, top failure
 reasons, percentiles, curve points, the first collapse) and the one JSON cleaner."""
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Which window a record counts in (``window_s`` from meta.analysis, default 1 s):
   per second stay at its capacity while arrivals keep rising.
 - latency percentiles (linear interpolation, as numpy) are over every record with a
   latency, failures included (as Locust reports them); dropped arrivals have none.
-  Latencies are resolved to 0.1 us (LATENCY_QUANTUM_MS) for the sort.
+  Latencies are resolved to 0.1 us (LATENCY_QUANTUM_MS) first.
 - concurrency: the time-average number of records in flight (t_start to completion) in the
   window, from the exact overlap of the intervals with the window.
 

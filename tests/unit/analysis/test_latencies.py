@@ -51,6 +51,9 @@ def test_the_sample_keeps_at_most_cap_per_window_the_same_with_or_without_the_th
         assert np.bincount(w, minlength=4)[ws].tolist() == [50] * len(ws)
         assert set(np.unique(w)) == set(ws.tolist())
         assert np.array_equal(w, again[s][0]) and np.array_equal(ms, again[s][1])
-        # a sample of the window's own latencies, in shard order
-        assert set(ms) <= set(everything[s][1])
+        # a sample of each window's own latencies, in shard order: every (window, latency)
+        # is one of the whole sample's, at increasing places in it
+        whole = list(zip(everything[s][0].tolist(), everything[s][1].tolist(), strict=True))
+        places = [whole.index(pair) for pair in zip(w.tolist(), ms.tolist(), strict=True)]
+        assert places == sorted(places)
     assert not np.array_equal(sampled[0][1][:50], everything[0][1][:50])  # not just the first 50

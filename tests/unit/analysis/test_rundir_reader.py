@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import json
 import shutil
+import struct
 from pathlib import Path
 
+import numpy as np
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -73,6 +76,8 @@ def test_corrupt_shard_is_a_warning_and_the_rest_is_analysed(run_copy: Path) -> 
     bad.write_bytes(bad.read_bytes()[: bad.stat().st_size // 2])  # a partial file: no footer
     analysis = analyze_run(run_copy)
     assert analysis.data.records.rows == rows["worker-0.parquet"]
+    # what the engine scanned, not only what the footers say
+    assert analysis.index.windows["offered"].sum() == rows["worker-0.parquet"]
     assert any("worker-1.parquet: unreadable Parquet shard" in w for w in analysis.warnings)
     assert analysis.to_json()["warnings"] == analysis.warnings
     assert analysis.steps["login.submit"]["knee"]["reached"]
@@ -151,3 +156,47 @@ def test_unfinished_run_status_is_a_warning(run_copy: Path) -> None:
     analysis = analyze_run(run_copy)
     assert any("'interrupted'" in w for w in analysis.warnings)
     assert analysis.to_json()["run"]["status"] == "interrupted"
+
+
+def plain_copy(shard: Path) -> pa.Table:
+    """Rewrite a shard uncompressed, without dictionaries, so that its values and page
+    headers lie in the file as plain bytes; the footer keeps its statistics."""
+    table = pq.read_table(shard)
+    pq.write_table(table, shard, compression="none", use_dictionary=False)
+    return table
+
+
+def test_a_shard_whose_pages_do_not_decode_is_left_out_and_the_rest_analysed(run_copy: Path) -> None:
+    rows = shard_rows(run_copy)
+    bad = run_copy / "requests" / "worker-1.parquet"
+    plain_copy(bad)
+    page = pq.read_metadata(bad).row_group(0).column(REQUEST_SCHEMA.names.index("step")).data_page_offset
+    data = bytearray(bad.read_bytes())
+    data[page : page + 16] = b"\xff" * 16  # the page header: the footer still reads
+    bad.write_bytes(bytes(data))
+    analysis = analyze_run(run_copy)
+    assert any("worker-1.parquet: corrupt values" in w for w in analysis.warnings), analysis.warnings
+    assert analysis.data.shards == ["requests/worker-0.parquet"]
+    assert analysis.index.windows["offered"].sum() == rows["worker-0.parquet"]
+
+
+def test_a_value_its_footer_statistics_deny_is_still_judged_implausible(run_copy: Path) -> None:
+    """A flipped byte can make a latency the footer's min/max never saw; the checks for
+    implausible records must look at the value, not trust the statistics."""
+    bad = run_copy / "requests" / "worker-1.parquet"
+    table = plain_copy(bad)
+    latencies = table["latency_ms"].to_numpy(zero_copy_only=False)
+    middle = float(np.sort(latencies[np.isfinite(latencies)])[len(latencies) // 2])
+    data = bytes(bad.read_bytes())
+    assert data.count(struct.pack("<d", middle)) >= 1
+    bad.write_bytes(data.replace(struct.pack("<d", middle), struct.pack("<d", 1e200), 1))
+    analysis = analyze_run(run_copy)
+    assert any("far outside the run" in w for w in analysis.warnings), analysis.warnings
+    assert analysis.index.n_windows < 10_000  # the garbage did not stretch the timeline
+    assert analysis.index.windows["offered"].sum() == sum(shard_rows(run_copy).values()) - 1
+
+
+def test_a_run_directory_with_a_quote_in_its_path_is_analysed(run_copy: Path) -> None:
+    quoted = run_copy.parent / "o'brien's run"
+    run_copy.rename(quoted)
+    assert analyze_run(quoted).index.windows["offered"].sum() == sum(shard_rows(quoted).values())
