@@ -21,6 +21,8 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
+import pyarrow.parquet as pq
+
 from authsurge.analysis.engine import Connection, connect, sql_float, sql_paths
 from authsurge.analysis.windows import (
     MAX_EARLY_S,
@@ -199,12 +201,32 @@ def _first_pass(
     return firsts, found, implausible
 
 
+_RUNS = 8  # runs of rows middle_start reads, spread evenly over each shard
+_RUN_ROWS = 8192
+
+
 def middle_start(paths: list[Path]) -> float | None:
-    """The median of the records' finite t_start; None without one."""
+    """The median finite t_start of _RUNS runs of _RUN_ROWS rows spread evenly over each
+    shard (every row of a smaller shard); None without one. The middle of the run, to
+    tell garbage times from the records' by hours: reading every row instead cost 2.5 s at
+    100 M records (the runs' row groups alone are read)."""
+    parts = []
+    for path in paths:
+        n = pq.read_metadata(path).num_rows
+        runs = " OR ".join(
+            f"file_row_number BETWEEN {k * n // _RUNS} AND {k * n // _RUNS + _RUN_ROWS - 1}"
+            for k in range(_RUNS)
+        )
+        parts.append(
+            f"SELECT t_start FROM read_parquet({sql_paths([path])}, file_row_number = true) "
+            f"WHERE ({runs}) AND isfinite(t_start)"
+        )
+    if not parts:
+        return None
     con = connect()
     try:
         (middle,) = con.execute(
-            f"SELECT median(t_start) FROM {_shards(paths)} WHERE isfinite(t_start)"
+            f"SELECT median(t_start) FROM ({' UNION ALL '.join(parts)})"
         ).fetchall()[0]
     finally:
         con.close()
