@@ -37,8 +37,10 @@ from authsurge.analysis.cost_inputs import (
     rates_at_first_knee,
     requests_per_journey,
     resources_of,
+    sample_edges,
 )
 from authsurge.analysis.curves import Curves, capacity_curves
+from authsurge.analysis.digest import LATENCY_PER_WINDOW, LATENCY_SEED
 from authsurge.analysis.findings import find as find_findings
 from authsurge.analysis.knee import (
     CurvePoints,
@@ -194,12 +196,15 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     slos = data.slos
     step("windows")
     ended = data.meta.get("ended_at")
+    sampled = resources_of(data.resources, data.metrics)
     index = open_index(
         data.records,
         data.started_at,
         config.window_s,
         ended if isinstance(ended, int | float) else None,
         warnings,
+        cost_edges=sample_edges(sampled),
+        sample=(LATENCY_PER_WINDOW, LATENCY_SEED),
     )
     if index.n_series == 0:
         raise RunDirError(
@@ -263,7 +268,6 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     )
     step("cost")
     t_from, t_to = before_knees(index, windows, curves, knees, request_steps, data.meta)
-    sampled = resources_of(data.resources, data.metrics)
     done = completions(index, request_steps, sampled)
     fits = [fit_costs(r, done, t_from, t_to) for r in sampled]
     cost = [f.doc for f in fits]

@@ -32,6 +32,15 @@ def requests_per_journey(index: RecordIndex) -> dict[str, float]:
     }
 
 
+def sample_edges(resources: list[Resource]) -> np.ndarray:
+    """Every boundary of the resources' sample intervals, unique and ascending (epoch s)."""
+    return np.unique(
+        np.concatenate([np.concatenate([r.start, r.end]) for r in resources])
+        if resources
+        else np.zeros(0)
+    )
+
+
 def completions(
     index: RecordIndex, request_steps: list[str], resources: list[Resource]
 ) -> Completions:
@@ -41,11 +50,7 @@ def completions(
     A request counts at its middle (start + latency / 2): the target spends its CPU while
     serving it, and a 30-ms hash counted at its end lands in the wrong sample interval
     often enough to shrink the fitted cost measurably."""
-    edges = np.unique(
-        np.concatenate([np.concatenate([r.start, r.end]) for r in resources])
-        if resources
-        else np.zeros(0)
-    )
+    edges = sample_edges(resources)
     steps, arrivals = index.counts_up_to(edges)
     zero = np.zeros(len(edges), np.int64)
     journeys_of = index.journeys_of_steps()

@@ -56,7 +56,7 @@ POINT_COLUMNS = (
 )
 # per window, from the windows table
 COUNT_COLUMNS = ("offered", "ok", "completed", "arrivals_rps", "concurrency")
-_SEED = 20240601  # which latencies are kept when a window has more: the same every time
+LATENCY_SEED = 20240601  # which latencies are kept when a window has more: the same every time
 
 
 @dataclass
@@ -100,7 +100,9 @@ def run_digest(analysis: RunAnalysis) -> RunDigest:
         global_ids = analysis.curves.membership[s]
         memberships[s] = np.array([row_of.get(int(g), -1) for g in global_ids], dtype=np.int64)
     samples = index.latency_sample(
-        {s: np.flatnonzero(m >= 0) for s, m in memberships.items()}, LATENCY_PER_WINDOW, _SEED
+        {s: np.flatnonzero(m >= 0) for s, m in memberships.items()},
+        LATENCY_PER_WINDOW,
+        LATENCY_SEED,
     )
     steps = {}
     for s, membership in memberships.items():

@@ -44,6 +44,11 @@ class Connection:
             self.con.execute(sql, parameters) if parameters is not None else self.con.execute(sql)
         )
 
+    def arrow(self, sql: str, parameters: Any = None) -> Any:
+        """The query's result as a pyarrow Table (lists and structs without a row-by-row
+        conversion)."""
+        return self.con.sql(sql, params=parameters).to_arrow_table()
+
     def executemany(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
         self.con.executemany(sql, rows)
 

@@ -9,8 +9,11 @@ analysis peaks under 4 GiB (bench/bench_analysis.py).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
+import pyarrow.compute as pc
 
 from authsurge.analysis.engine import Connection
 from authsurge.analysis.windows import LATENCY_QUANTUM_MS, QUANTILES
@@ -21,17 +24,56 @@ LATENCY_VIEW = f"""
     SELECT s, end_w, (CASE WHEN latency_ms / {_Q} - floor(latency_ms / {_Q}) = 0.5
                                 AND floor(latency_ms / {_Q}) % 2 = 0
                            THEN floor(latency_ms / {_Q})
-                           ELSE round(latency_ms / {_Q}) END) * {_Q} AS lat
+                           ELSE round(latency_ms / {_Q}) END) * {_Q} AS lat,
+           latency_ms, file_index, file_row_number
     FROM indexed WHERE isfinite(latency_ms)
 """
+# a row's seeded hash: which rows the sample keeps (the smallest, the same every time)
+_HASH = "hash(file_index, file_row_number, {seed})"
+_POSITION = "(file_index::BIGINT << 40) | file_row_number"  # a row's place in the shards
+
+
+@dataclass(frozen=True)
+class SampleCandidates:
+    """The rows below their window's hash threshold, gathered while another pass read the
+    latencies (a pass of its own costs 9 s at 100 M records): every row `_sample` would
+    sort, for the windows marked in `gathered`."""
+
+    cap: int
+    seed: int
+    gathered: np.ndarray  # bool [n_series, n_windows]
+    s: np.ndarray
+    w: np.ndarray
+    h: np.ndarray  # the seeded hash
+    position: np.ndarray  # the row's place in the shards
+    ms: np.ndarray
+
+    def pick(self, windows: dict[int, np.ndarray]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """As `_sample`: per window the `cap` rows of smallest hash, in shard order."""
+        out = {}
+        for s, ws in windows.items():
+            mine = np.flatnonzero((self.s == s) & np.isin(self.w, ws))
+            by_hash = mine[np.lexsort((self.h[mine], self.w[mine]))]
+            w = self.w[by_hash]
+            starts = np.searchsorted(w, w, side="left")
+            kept = by_hash[np.arange(len(w)) - starts < self.cap]
+            kept = kept[np.lexsort((self.position[kept], self.w[kept]))]
+            out[s] = (self.w[kept], self.ms[kept])
+        return out
 
 
 def latency_quantiles(
-    con: Connection, group_of: np.ndarray, n_groups: int, quantiles: tuple[float, ...] = QUANTILES
-) -> tuple[np.ndarray, np.ndarray]:
+    con: Connection,
+    group_of: np.ndarray,
+    n_groups: int,
+    quantiles: tuple[float, ...] = QUANTILES,
+    gather: tuple[np.ndarray, int, int, np.ndarray] | None = None,
+) -> tuple[np.ndarray, np.ndarray, SampleCandidates | None]:
     """`group_of[s, w]` is the group of the records of series s completing in window w (-1:
-    none). Returns (counts[n_groups], values[n_groups, len(quantiles) + 1]): the quantiles,
-    then the max; NaN for empty groups."""
+    none). Returns (counts[n_groups], values[n_groups, len(quantiles) + 1], candidates):
+    the quantiles, then the max, NaN for empty groups; with `gather` = (windows [bool
+    n_series x n_windows, only grouped ones count], cap, seed, latencies_in), the same pass
+    gathers the sample's candidates in those windows (see latency_sample)."""
     s_idx, w_idx = np.nonzero(group_of >= 0)
     groups = pd.DataFrame(
         {
@@ -43,19 +85,52 @@ def latency_quantiles(
     counts = np.zeros(n_groups, np.int64)
     out = np.full((n_groups, len(quantiles) + 1), np.nan)
     if groups.empty:
-        return counts, out
+        return counts, out, None
+    candidates = ""
+    if gather is not None:
+        wanted, cap, seed, latencies_in = gather
+        below = _thresholds(latencies_in[s_idx, w_idx], cap)
+        # a window not gathered keeps nothing (h <= NULL is never true)
+        groups["below"] = pd.array(below, dtype="UInt64")
+        groups.loc[~wanted[s_idx, w_idx], "below"] = pd.NA
+        candidates = f""", list({{'s': s, 'w': end_w, 'h': h, 'p': {_POSITION}, 'ms': latency_ms}})
+                        FILTER (WHERE h <= below) AS candidates"""
     con.register("group_map", groups)
     try:
-        for g, n, values, mx in con.execute(f"""
-            SELECT g, count(*), quantile_cont(lat, {list(quantiles)}), max(lat)
-            FROM latencies JOIN group_map USING (s, end_w) GROUP BY g
-        """).fetchall():
-            counts[g] = n
-            out[g, :-1] = values
-            out[g, -1] = mx
+        table = con.arrow(f"""
+            SELECT g, count(*) AS n, quantile_cont(lat, {list(quantiles)}) AS q, max(lat) AS mx
+                   {candidates}
+            FROM (SELECT *{f", {_HASH.format(seed=int(gather[2]))} AS h" if gather else ""}
+                  FROM latencies JOIN group_map USING (s, end_w))
+            GROUP BY g
+        """)
     finally:
         con.unregister("group_map")
-    return counts, out
+    g = table["g"].to_numpy()
+    counts[g] = table["n"].to_numpy()
+    out[g, :-1] = np.array(table["q"].to_pylist(), dtype=np.float64).reshape(len(g), -1)
+    out[g, -1] = table["mx"].to_numpy()
+    if gather is None:
+        return counts, out, None
+    rows = pc.list_flatten(table["candidates"])
+    column = {
+        name: rows.combine_chunks().field(name).to_numpy(zero_copy_only=False)
+        for name in ("s", "w", "h", "p", "ms")
+    }
+    return (
+        counts,
+        out,
+        SampleCandidates(
+            gather[1],
+            gather[2],
+            np.asarray(gather[0], bool) & (group_of >= 0),
+            column["s"].astype(np.int64),
+            column["w"].astype(np.int64),
+            column["h"].astype(np.uint64),
+            column["p"].astype(np.int64),
+            column["ms"].astype(np.float64),
+        ),
+    )
 
 
 def window_and_series_quantiles(
@@ -82,7 +157,12 @@ def window_and_series_quantiles(
 
 
 def latency_sample(
-    con: Connection, windows: dict[int, np.ndarray], cap: int, seed: int, latencies_in: np.ndarray
+    con: Connection,
+    windows: dict[int, np.ndarray],
+    cap: int,
+    seed: int,
+    latencies_in: np.ndarray,
+    candidates: SampleCandidates | None = None,
 ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
     """For each series s in `windows`: the raw latencies of s completing in windows[s], at
     most `cap` per window: those with the smallest seeded hash of their place in the shards
@@ -91,24 +171,57 @@ def latency_sample(
     `latencies_in[s, w]` (how many latencies each window holds) lets one pass keep only
     the rows whose hash is below a per-window threshold set for about cap + 10 sqrt(cap)
     survivors, so only those are sorted; a window left with fewer than its share (a
-    chance far below one in a million) is sampled again in full."""
-    chosen = _sample(con, windows, cap, seed, latencies_in, full=False)
+    chance far below one in a million) is sampled again in full. Windows whose rows
+    `candidates` gathered (with the same cap and seed) are picked from them, without a
+    pass."""
+    windows = {s: np.asarray(ws, np.int64) for s, ws in windows.items()}
+    if candidates is not None and (candidates.cap, candidates.seed) == (cap, seed):
+        chosen = candidates.pick({s: ws[candidates.gathered[s, ws]] for s, ws in windows.items()})
+        rest = {s: ws[~candidates.gathered[s, ws]] for s, ws in windows.items()}
+        if any(len(ws) for ws in rest.values()):
+            chosen = _merged(chosen, _sample(con, _nonempty(rest), cap, seed, latencies_in, False))
+    else:
+        chosen = _sample(con, windows, cap, seed, latencies_in, full=False)
     short = {}
     for s, ws in windows.items():
-        ws = np.asarray(ws, np.int64)
         got = np.bincount(chosen[s][0], minlength=latencies_in.shape[1])[ws]
         short[s] = ws[got < np.minimum(cap, latencies_in[s, ws])]
     if any(len(ws) for ws in short.values()):
-        again = _sample(
-            con, {s: ws for s, ws in short.items() if len(ws)}, cap, seed, latencies_in, full=True
-        )
-        for s, (w_again, ms_again) in again.items():
-            keep = ~np.isin(chosen[s][0], short[s])
-            w_all = np.concatenate([chosen[s][0][keep], w_again])
-            ms_all = np.concatenate([chosen[s][1][keep], ms_again])
-            order = np.argsort(w_all, kind="stable")  # shard order within a window is kept
-            chosen[s] = (w_all[order], ms_all[order])
+        kept = {}
+        for s, (w, ms) in chosen.items():
+            keep = ~np.isin(w, short[s])
+            kept[s] = (w[keep], ms[keep])
+        chosen = _merged(kept, _sample(con, _nonempty(short), cap, seed, latencies_in, full=True))
     return chosen
+
+
+def _nonempty(windows: dict[int, np.ndarray]) -> dict[int, np.ndarray]:
+    return {s: ws for s, ws in windows.items() if len(ws)}
+
+
+def _merged(
+    a: dict[int, tuple[np.ndarray, np.ndarray]], b: dict[int, tuple[np.ndarray, np.ndarray]]
+) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+    """Two samples of different windows as one, in window order (each window's rows keep
+    their shard order)."""
+    out = dict(a)
+    for s, (w_b, ms_b) in b.items():
+        w_a, ms_a = out.get(s, (np.zeros(0, np.int64), np.zeros(0)))
+        w_all, ms_all = np.concatenate([w_a, w_b]), np.concatenate([ms_a, ms_b])
+        order = np.argsort(w_all, kind="stable")
+        out[s] = (w_all[order], ms_all[order])
+    return out
+
+
+def _thresholds(n: np.ndarray, cap: int) -> np.ndarray:
+    """Per window of n latencies: the hash at or below which about cap + 10 sqrt(cap) of
+    them fall (hashes are uniform over UBIGINT: a threshold of share * 2^64 keeps that
+    share); every row when there are not that many."""
+    share = np.minimum(1.0, (cap + 10 * np.sqrt(cap)) / np.maximum(np.asarray(n, np.float64), 1))
+    threshold = np.full(len(share), np.iinfo(np.uint64).max, np.uint64)
+    below = share < 1.0
+    threshold[below] = (share[below] * 2.0**64).astype(np.uint64)
+    return threshold
 
 
 def _sample(
@@ -125,19 +238,16 @@ def _sample(
     w_col = np.concatenate(
         [np.asarray(w, np.int64) for w in windows.values()] or [np.zeros(0, np.int64)]
     )
-    n = latencies_in[s_col, w_col].astype(np.float64)
-    share = np.minimum(1.0, (cap + 10 * np.sqrt(cap)) / np.maximum(n, 1))
-    # hashes are uniform over UBIGINT: a threshold of share * 2^64 keeps that share
-    threshold = np.full(len(n), np.iinfo(np.uint64).max, np.uint64)
-    below = (share < 1.0) & (not full)
-    threshold[below] = (share[below] * 2.0**64).astype(np.uint64)
+    threshold = _thresholds(latencies_in[s_col, w_col], cap)
+    if full:
+        threshold[:] = np.iinfo(np.uint64).max
     con.register("sample_windows", pd.DataFrame({"s": s_col, "end_w": w_col, "below": threshold}))
     try:
         rows = con.execute(f"""
             SELECT s, end_w, latency_ms FROM (
                 SELECT s, end_w, latency_ms, file_index, file_row_number,
                        row_number() OVER (PARTITION BY s, end_w ORDER BY h) AS r
-                FROM (SELECT *, hash(file_index, file_row_number, {int(seed)}) AS h
+                FROM (SELECT *, {_HASH.format(seed=int(seed))} AS h
                       FROM indexed JOIN sample_windows USING (s, end_w)
                       WHERE isfinite(latency_ms))
                 WHERE h <= below)

@@ -35,12 +35,19 @@ class RecordIndex:
         window_s: float,
         ended_at: float | None = None,
         warnings: list[str] | None = None,
+        cost_edges: np.ndarray | None = None,
+        sample: tuple[int, int] | None = None,
     ) -> None:
         self.con = connect()
+        # the digest's sample (cap, seed) is gathered by the first latency_quantiles
+        self._sample_plan = sample
+        self._candidates: latencies.SampleCandidates | None = None
+        # the cost model's edges are counted in the counts' pass (see counts_up_to)
+        self._cells = cost_counts.EdgeCells.of(cost_edges) if cost_edges is not None else None
         try:
             self.shape = open_views(self.con, files, started_at, window_s, ended_at, warnings)
             self.con.execute(latencies.LATENCY_VIEW)
-            self.counts = record_counts.count_records(self.con, self.shape)
+            self.counts = record_counts.count_records(self.con, self.shape, self._cells)
             window_pct, self._series_pct, self._latencies_in = (
                 latencies.window_and_series_quantiles(
                     self.con, len(self.shape.series_names), self.shape.n_windows
@@ -167,8 +174,20 @@ class RecordIndex:
         self, group_of: np.ndarray, n_groups: int
     ) -> tuple[np.ndarray, np.ndarray]:
         """Percentiles and max of the latencies of each group of (series, completion
-        window): see latencies.latency_quantiles."""
-        return latencies.latency_quantiles(self.con, group_of, n_groups)
+        window): see latencies.latency_quantiles. The first call (the curve points', which
+        pool the windows the digest samples) also gathers the sample's candidates in the
+        request steps' windows, when the index was opened with a sample plan."""
+        gather = None
+        if self._sample_plan is not None and self._candidates is None:
+            requests = np.array([sc == SCOPE_REQUEST for sc in self.series_scopes])
+            wanted = np.broadcast_to(requests[:, None], group_of.shape)
+            gather = (wanted, *self._sample_plan, self._latencies_in)
+        counts, values, candidates = latencies.latency_quantiles(
+            self.con, group_of, n_groups, gather=gather
+        )
+        if candidates is not None:
+            self._candidates = candidates
+        return counts, values
 
     def series_totals(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Whole-run records, successes and records per outcome class, per series (every
@@ -200,7 +219,9 @@ class RecordIndex:
         self, windows: dict[int, np.ndarray], cap: int, seed: int
     ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
         """The digest's sample: see latencies.latency_sample."""
-        return latencies.latency_sample(self.con, windows, cap, seed, self._latencies_in)
+        return latencies.latency_sample(
+            self.con, windows, cap, seed, self._latencies_in, self._candidates
+        )
 
     def top_reasons(self, top: int = 3) -> dict[int, list[dict]]:
         """The commonest failure reasons per series; a tie goes to the reason seen later in
@@ -261,8 +282,14 @@ class RecordIndex:
     def counts_up_to(
         self, edges: np.ndarray
     ) -> tuple[dict[str, np.ndarray], dict[str, np.ndarray]]:
-        """The cost model's cumulative counts per edge: see cost_counts.counts_up_to."""
-        return cost_counts.counts_up_to(self.con, self.shape, edges)
+        """The cost model's cumulative counts per edge: see cost_counts.counts_up_to. Read
+        from the counts' pass when these are the edges the index was opened with."""
+        counted = (
+            (self._cells, self.counts.cells)
+            if self._cells is not None and self.counts.cells is not None
+            else None
+        )
+        return cost_counts.counts_up_to(self.con, self.shape, edges, counted)
 
     def journeys_of_steps(self) -> dict[str, list[str]]:
         """The journeys each request step was recorded in, in order of first appearance."""
@@ -279,11 +306,18 @@ def open_index(
     window_s: float,
     ended_at: float | None,
     warnings: list[str],
+    cost_edges: np.ndarray | None = None,
+    sample: tuple[int, int] | None = None,
 ) -> RecordIndex:
     """The RecordIndex of a run's sound shards (a shard that does not decode is left out
-    with a warning)."""
+    with a warning). `cost_edges`: the resource-sample edges the cost model will ask
+    counts_up_to for, counted while opening; `sample`: the (cap, seed) of the latency
+    sample latency_sample will be asked for, gathered with the first percentiles asked.
+    Each saves a pass over the records."""
     return scan_sound_shards(
         records,
         warnings,
-        lambda files: RecordIndex(files, started_at, window_s, ended_at, warnings),
+        lambda files: RecordIndex(
+            files, started_at, window_s, ended_at, warnings, cost_edges, sample
+        ),
     )

@@ -57,3 +57,29 @@ def test_the_sample_keeps_at_most_cap_per_window_the_same_with_or_without_the_th
         places = [whole.index(pair) for pair in zip(w.tolist(), ms.tolist(), strict=True)]
         assert places == sorted(places)
     assert not np.array_equal(sampled[0][1][:50], everything[0][1][:50])  # not just the first 50
+
+
+def test_the_sample_picked_from_candidates_gathered_with_percentiles_is_the_queried_sample(tmp_path: Path) -> None:
+    index = many(tmp_path)
+    try:
+        _, _, counts = latencies.window_and_series_quantiles(index.con, index.n_series, index.n_windows)
+        group_of = np.full((index.n_series, index.n_windows), -1)
+        group_of[0, [0, 1]] = 0
+        group_of[1, [2, 3]] = 1
+        gather = (np.ones_like(group_of, bool), 50, 7, counts)
+        n, pct, candidates = latencies.latency_quantiles(index.con, group_of, 2, gather=gather)
+        plain_n, plain_pct, none = latencies.latency_quantiles(index.con, group_of, 2)
+        # window 3 of series 0 is in no group, so gathered nothing: it is queried
+        wanted = {0: np.array([0, 1, 3]), 1: np.array([2])}
+        queried = latencies.latency_sample(index.con, wanted, 50, 7, counts)
+        picked = latencies.latency_sample(index.con, wanted, 50, 7, counts, candidates)
+    finally:
+        index.close()
+    assert none is None and candidates is not None
+    assert candidates.gathered[0, :4].tolist() == [True, True, False, False]
+    assert np.array_equal(n, plain_n) and n.min() > 0
+    assert np.array_equal(pct, plain_pct)
+    for s in wanted:
+        assert np.array_equal(picked[s][0], queried[s][0])
+        assert np.array_equal(picked[s][1], queried[s][1])
+    assert np.bincount(picked[0][0], minlength=4)[:4].tolist() == [50, 50, 0, 50]
