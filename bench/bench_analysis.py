@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import multiprocessing
 import os
 import shutil
 import subprocess
@@ -231,7 +232,11 @@ def main() -> int:
     try:
         if not (run_dir / "meta.json").exists():
             started = time.perf_counter()
-            info = generate(run_dir, args.records)
+            # in a child: a command started later from a parent that grew by generating
+            # would report the parent's RSS as its own peak (Linux keeps the high-water
+            # mark of the memory it replaced at exec)
+            with multiprocessing.get_context("spawn").Pool(1) as pool:
+                info = pool.apply(generate, (run_dir, args.records))
             generate_s = time.perf_counter() - started
             size = sum(f.stat().st_size for f in (run_dir / "requests").iterdir())
             print(f"generated {int(info['rows']):,} records in {generate_s:.1f} s "

@@ -2,11 +2,13 @@
 from the shards without loading them.
 
 Opening it reads the shards five times: twice for the run's shape (record_views), twice
-for the counts (record_counts: everything, then distinct people), and once for the window
-and whole-run percentiles (latencies). Later questions (curve-point and SLO percentiles,
-the cost model's counts, the digest's sample) read them once more each (the sample
-again for a window its hash threshold left short). The connection and its views stay
-open until close(), or until the index is collected.
+for the counts (record_counts: everything, with the cost model's cells when given the
+resource-sample edges, then distinct people), and once for the window and whole-run
+percentiles (latencies). The curve points' percentiles read them once more and gather the
+digest's sample (when given its cap and seed). Other questions read them once each: SLO
+percentiles over part of the load, the cost model's counts for other edges, the sample of
+windows not gathered (or left short by their hash threshold). The connection and its
+views stay open until close(), or until the index is collected.
 """
 
 from __future__ import annotations
