@@ -228,7 +228,8 @@ def _aggregate(
     points["concurrency"] = total("concurrency")[rows] / n_windows[rows]
 
     # percentiles from the raw records completing in each point's windows
-    _, pct = index.latency_quantiles(new_membership, rows.size)
+    # the digest samples the windows the points pool: gathered in the same pass
+    _, pct = index.latency_quantiles(new_membership, rows.size, gather_sample=True)
     for j, name in enumerate(PERCENTILE_COLUMNS):
         points[name] = pct[:, j]
     return points, new_membership

@@ -16,6 +16,7 @@ import pandas as pd
 import pyarrow.compute as pc
 
 from authsurge.analysis.engine import Connection
+from authsurge.analysis.record_views import POSITION_BITS
 from authsurge.analysis.windows import LATENCY_QUANTUM_MS, QUANTILES
 
 _Q = repr(LATENCY_QUANTUM_MS)
@@ -30,7 +31,7 @@ LATENCY_VIEW = f"""
 """
 # a row's seeded hash: which rows the sample keeps (the smallest, the same every time)
 _HASH = "hash(file_index, file_row_number, {seed})"
-_POSITION = "(file_index::BIGINT << 40) | file_row_number"  # a row's place in the shards
+_POSITION = f"(file_index::BIGINT << {POSITION_BITS}) | file_row_number"  # place in the shards
 
 
 @dataclass(frozen=True)

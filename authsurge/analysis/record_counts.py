@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from authsurge.analysis.cost_counts import ROW_TIME, EdgeCells
+from authsurge.analysis.cost_counts import ROW_TIME, TABLE, EdgeCells
 from authsurge.analysis.engine import Connection
 from authsurge.analysis.record_views import Shape
 from authsurge.rundir import records as record
@@ -46,22 +46,29 @@ def count_records(con: Connection, shape: Shape, cells: EdgeCells | None = None)
     # a time x counts for every window edge b >= x: bucket it by the first edge at or after it
     bucket = "least(greatest(ceil({c} / {w!r}), 0), {n})::BIGINT"
     keys = _KEYS + (["c"] if cells is not None else [])
-    frame = con.execute(
-        f"""
-        SELECT {", ".join(keys)}, count(*) AS n,
-               count(*) FILTER (WHERE attempt <= 1) AS firsts,
-               sum(start_rel) AS start_total, sum(end_rel) AS end_total
-               {f", count(*) FILTER (WHERE {cells.at_or_before_sql('t', 'c')}) AS n_le" if cells else ""}
-        FROM (SELECT s, journey, kind, arrive_w, end_w, outcome, attempt, start_rel, end_rel,
-                     {bucket.format(c="start_rel", w=w, n=n_w)} AS b_start,
-                     {bucket.format(c="end_rel", w=w, n=n_w)} AS b_end,
-                     CASE WHEN outcome IS DISTINCT FROM '{record.OK}' THEN reason END AS reason
-                     {f", {cells.cell_sql('t')} AS c, t" if cells else ""}
-              FROM (SELECT *{f", {ROW_TIME} AS t" if cells else ""} FROM indexed))
-        GROUP BY ALL
-    """,
-        cells.parameters() if cells is not None else None,
-    ).df()
+    inner = f"""
+        SELECT s, journey, kind, arrive_w, end_w, outcome, attempt, start_rel, end_rel,
+               {bucket.format(c="start_rel", w=w, n=n_w)} AS b_start,
+               {bucket.format(c="end_rel", w=w, n=n_w)} AS b_end,
+               CASE WHEN outcome IS DISTINCT FROM '{record.OK}' THEN reason END AS reason
+               {f", {cells.cell_sql('t')} AS c, t" if cells is not None else ""}
+        FROM (SELECT *{f", {ROW_TIME} AS t" if cells is not None else ""} FROM indexed)
+    """
+    if cells is not None:
+        inner = f"SELECT * FROM ({inner}) LEFT JOIN {TABLE} USING (c)"
+        con.register(TABLE, cells.table())
+    try:
+        frame = con.execute(f"""
+            SELECT {", ".join(keys)}, count(*) AS n,
+                   count(*) FILTER (WHERE attempt <= 1) AS firsts,
+                   sum(start_rel) AS start_total, sum(end_rel) AS end_total
+                   {", count(*) FILTER (WHERE t <= e) AS n_le" if cells is not None else ""}
+            FROM ({inner})
+            GROUP BY ALL
+        """).df()
+    finally:
+        if cells is not None:
+            con.unregister(TABLE)
 
     def summed(columns: list[str], values: list[str]) -> pd.DataFrame:
         return frame.groupby(columns, dropna=False, sort=True)[values].sum().reset_index()
@@ -87,8 +94,9 @@ def count_records(con: Connection, shape: Shape, cells: EdgeCells | None = None)
 
 
 def _cells(frame: pd.DataFrame) -> pd.DataFrame:
-    """The cost model's per-cell counts (cost_counts._ROWS' keys): requests by series,
-    journey arrivals by journey; rows that do not count have no cell."""
+    """The cost model's per-cell counts, keyed as EdgeCells.per_edge reads them: requests
+    by series, journey arrivals by journey; rows that do not count (ROW_TIME NULL) have
+    no cell."""
     counted = frame[frame["c"].notna()]
     is_arrival = (counted["kind"] != record.KIND_REQUEST).to_numpy()
     return pd.DataFrame(

@@ -41,7 +41,7 @@ class RecordIndex:
         sample: tuple[int, int] | None = None,
     ) -> None:
         self.con = connect()
-        # the digest's sample (cap, seed) is gathered by the first latency_quantiles
+        # the digest's sample (cap, seed), gathered by latency_quantiles(gather_sample=True)
         self._sample_plan = sample
         self._candidates: latencies.SampleCandidates | None = None
         # the cost model's edges are counted in the counts' pass (see counts_up_to)
@@ -173,14 +173,14 @@ class RecordIndex:
         return frame
 
     def latency_quantiles(
-        self, group_of: np.ndarray, n_groups: int
+        self, group_of: np.ndarray, n_groups: int, gather_sample: bool = False
     ) -> tuple[np.ndarray, np.ndarray]:
         """Percentiles and max of the latencies of each group of (series, completion
-        window): see latencies.latency_quantiles. The first call (the curve points', which
-        pool the windows the digest samples) also gathers the sample's candidates in the
-        request steps' windows, when the index was opened with a sample plan."""
+        window): see latencies.latency_quantiles. `gather_sample` (the curve points', which
+        pool the windows the digest samples): the same pass gathers the sample's candidates
+        in the request steps' grouped windows, when the index was opened with a sample plan."""
         gather = None
-        if self._sample_plan is not None and self._candidates is None:
+        if gather_sample and self._sample_plan is not None:
             requests = np.array([sc == SCOPE_REQUEST for sc in self.series_scopes])
             wanted = np.broadcast_to(requests[:, None], group_of.shape)
             gather = (wanted, *self._sample_plan, self._latencies_in)
@@ -220,9 +220,11 @@ class RecordIndex:
     def latency_sample(
         self, windows: dict[int, np.ndarray], cap: int, seed: int
     ) -> dict[int, tuple[np.ndarray, np.ndarray]]:
-        """The digest's sample: see latencies.latency_sample."""
+        """The digest's sample: see latencies.latency_sample. The candidates gathered for
+        it are let go once it is drawn (three times the sample's size)."""
+        candidates, self._candidates = self._candidates, None
         return latencies.latency_sample(
-            self.con, windows, cap, seed, self._latencies_in, self._candidates
+            self.con, windows, cap, seed, self._latencies_in, candidates
         )
 
     def top_reasons(self, top: int = 3) -> dict[int, list[dict]]:
@@ -314,7 +316,7 @@ def open_index(
     """The RecordIndex of a run's sound shards (a shard that does not decode is left out
     with a warning). `cost_edges`: the resource-sample edges the cost model will ask
     counts_up_to for, counted while opening; `sample`: the (cap, seed) of the latency
-    sample latency_sample will be asked for, gathered with the first percentiles asked.
+    sample latency_sample will be asked for, gathered with the curve points' percentiles.
     Each saves a pass over the records."""
     return scan_sound_shards(
         records,

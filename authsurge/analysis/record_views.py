@@ -153,7 +153,7 @@ def open_views(
     )
 
 
-_POSITION_BITS = 40  # a row's place in the shards as one integer: shard << 40 | row
+POSITION_BITS = 40  # a row's place in the shards as one integer: shard << 40 | row
 
 
 def _first_pass(
@@ -171,13 +171,13 @@ def _first_pass(
         "journey": {},
         "reason": {},
     }
-    mask = (1 << _POSITION_BITS) - 1
+    mask = (1 << POSITION_BITS) - 1
     for step, outcome, journey, reason, position in con.execute(f"""
         SELECT step, outcome, journey, reason,
-               min((file_index::BIGINT << {_POSITION_BITS}) | file_row_number)
+               min((file_index::BIGINT << {POSITION_BITS}) | file_row_number)
         FROM raw GROUP BY GROUPING SETS ((step), (outcome), (journey), (reason))
     """).fetchall():
-        place = (int(position) >> _POSITION_BITS, int(position) & mask)
+        place = (int(position) >> POSITION_BITS, int(position) & mask)
         for column, value in (
             ("step", step),
             ("outcome", outcome),
@@ -201,21 +201,23 @@ def _first_pass(
     return firsts, found, implausible
 
 
-_RUNS = 8  # runs of rows middle_start reads, spread evenly over each shard
+_RUNS = 64  # runs of rows middle_start reads, spread evenly over the shards by their rows
 _RUN_ROWS = 8192
 
 
 def middle_start(paths: list[Path]) -> float | None:
-    """The median finite t_start of _RUNS runs of _RUN_ROWS rows spread evenly over each
-    shard (every row of a smaller shard); None without one. The middle of the run, to
-    tell garbage times from the records' by hours: reading every row instead cost 2.5 s at
-    100 M records (the runs' row groups alone are read)."""
+    """The median finite t_start of _RUNS runs of _RUN_ROWS rows, one every `stride` rows
+    of every shard (so each shard counts by its size; every row when the shards hold fewer
+    than _RUNS x _RUN_ROWS); None without one. The middle of the run, to tell garbage times
+    from the records' by hours: reading every row instead cost 2.5 s at 100 M records
+    (the runs' row groups alone are read)."""
+    rows = [pq.read_metadata(path).num_rows for path in paths]
+    stride = max(_RUN_ROWS, -(-sum(rows) // _RUNS))
     parts = []
-    for path in paths:
-        n = pq.read_metadata(path).num_rows
+    for path, n in zip(paths, rows, strict=True):
         runs = " OR ".join(
-            f"file_row_number BETWEEN {k * n // _RUNS} AND {k * n // _RUNS + _RUN_ROWS - 1}"
-            for k in range(_RUNS)
+            f"file_row_number BETWEEN {start} AND {start + _RUN_ROWS - 1}"
+            for start in range(0, max(n, 1), stride)
         )
         parts.append(
             f"SELECT t_start FROM read_parquet({sql_paths([path])}, file_row_number = true) "

@@ -19,6 +19,11 @@ def records(rng: np.random.Generator) -> pd.DataFrame:
     rows += [{"kind": "journey", "step": journey, "journey": journey,
               "t_start": T0 + float(rng.uniform(0, 20)), "latency_ms": 500.0}
              for journey in ("j", "k") for _ in range(300)]
+    # journey rows the cost model never counts: no journey name, or no t_start (their
+    # arrival still places them in the windows, through t_intended)
+    rows += [{"kind": "journey", "step": "j", "journey": "", "t_start": T0 + 5.0, "latency_ms": 500.0},
+             {"kind": "journey", "step": "j", "journey": "j", "t_start": None, "t_intended": T0 + 6.0,
+              "latency_ms": 500.0}]
     return frame(rows)
 
 
@@ -27,7 +32,7 @@ def expected(df: pd.DataFrame, edges: np.ndarray) -> dict[str, np.ndarray]:
     req = df[df["kind"] == "request"]
     out = {step: np.searchsorted(np.sort(g["t_start"] + g["latency_ms"] / 2000), edges, "right")
            for step, g in req.groupby("step")}
-    jr = df[df["kind"] == "journey"]
+    jr = df[(df["kind"] == "journey") & df["t_start"].notna() & (df["journey"] != "")]
     out |= {f"arrivals {j}": np.searchsorted(np.sort(g["t_start"]), edges, "right")
             for j, g in jr.groupby("journey")}
     return out
