@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from authsurge.errors import ScenarioError
+from authsurge.scenario.abort import AbortCondition
 from authsurge.scenario.base import Strict
 from authsurge.scenario.traffic import Behaviour, TraceShape, TrafficConfig
 
@@ -313,6 +314,24 @@ class RunBounds(Strict):
     max_journeys: Annotated[int, Field(ge=1)] = 100_000
     workers: Annotated[int, Field(ge=0, le=256)] = 1  # 0: one per core
     drain_s: Annotated[float, Field(ge=0)] = 5.0  # wait this long for journeys in flight at the end
+    abort_on: list[AbortCondition] = Field(default_factory=list)  # stop early (authsurge.run.abort)
+
+    @field_validator("abort_on", mode="before")
+    @classmethod
+    def _abort_strings(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [AbortCondition.parse(c) if isinstance(c, str) else c for c in v]
+        return v
+
+    @model_validator(mode="after")
+    def _windows_fit(self) -> RunBounds:
+        for condition in self.abort_on:
+            if condition.for_s > self.duration_s:
+                raise ValueError(
+                    f"run.abort_on {condition.text!r}: its {condition.for_s:g}-s window is longer "
+                    f"than the run (run.duration_s {self.duration_s:g} s), so it could never hold"
+                )
+        return self
 
 
 class Scenario(Strict):
