@@ -22,6 +22,7 @@ import gevent
 import gevent.socket
 import gevent.ssl
 
+import email.utils
 import itertools
 import json
 import logging
@@ -52,13 +53,17 @@ REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 
 class StepFailed(Exception):
-    """A step failed on the target's side; the journey stops and reports it."""
+    """A step failed on the target's side; the journey stops and reports it.
+    `retry_after_s`: what the failed answer's Retry-After asked for (429 and 503 only)."""
 
-    def __init__(self, step: str, outcome: str, reason: str) -> None:
+    def __init__(
+        self, step: str, outcome: str, reason: str, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(reason)
         self.step = step
         self.outcome = outcome
         self.reason = reason
+        self.retry_after_s = retry_after_s
 
 
 class PersonLeft(Exception):
@@ -281,6 +286,21 @@ class Response:
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 
+    def retry_after_s(self) -> float | None:
+        """Seconds a 429 or 503 asks the client to wait (Retry-After as delta-seconds or an
+        HTTP-date, RFC 9110 10.2.3); None for other answers or a value that does not parse."""
+        value = self.headers.get("retry-after") if self.status in (429, 503) else None
+        if not value:
+            return None
+        value = value.strip()
+        if value.isdigit():
+            return float(value)
+        try:
+            when = email.utils.parsedate_to_datetime(value)
+        except (TypeError, ValueError):
+            return None
+        return max(0.0, when.timestamp() - time.time()) if when.tzinfo else None
+
     @property
     def location(self) -> str | None:
         """The redirect target, absolute (Location may be relative)."""
@@ -425,7 +445,7 @@ class HttpClient:
         the login submit's failure).
         """
         self._report(resp, outcome, reason)
-        return StepFailed(step or resp.step, outcome, reason)
+        return StepFailed(step or resp.step, outcome, reason, resp.retry_after_s())
 
     def fail_status(self, resp: Response, detail: str = "") -> StepFailed:
         reason = resp.describe() + (f" ({detail})" if detail else "")
