@@ -22,7 +22,6 @@ import gevent
 import gevent.socket
 import gevent.ssl
 
-import email.utils
 import itertools
 import json
 import logging
@@ -34,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from authsurge.journeys import retry_after
 from authsurge.journeys.cookies import CookieJar
 from authsurge.journeys.reporting import Reporter, status_outcome, transport_outcome
 from authsurge.journeys.urls import resolve_location, split
@@ -287,19 +287,8 @@ class Response:
         return self.headers.get(name.lower())
 
     def retry_after_s(self) -> float | None:
-        """Seconds a 429 or 503 asks the client to wait (Retry-After as delta-seconds or an
-        HTTP-date, RFC 9110 10.2.3); None for other answers or a value that does not parse."""
-        value = self.headers.get("retry-after") if self.status in (429, 503) else None
-        if not value:
-            return None
-        value = value.strip()
-        if value.isdigit():
-            return float(value)
-        try:
-            when = email.utils.parsedate_to_datetime(value)
-        except (TypeError, ValueError):
-            return None
-        return max(0.0, when.timestamp() - time.time()) if when.tzinfo else None
+        """Seconds a 429 or 503 asks the client to wait (None: it does not)."""
+        return retry_after.seconds(self.status, self.headers.get("retry-after"))
 
     @property
     def location(self) -> str | None:
