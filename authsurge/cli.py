@@ -314,13 +314,18 @@ def cmd_run(args: argparse.Namespace) -> int:
         options.master_bind = (host, int(port))
     result = runner.run(options)
     print(f"run directory: {result.run_dir} ({result.status})")
-    status = {"complete": ExitStatus.SUCCESS, "interrupted": ExitStatus.INTERRUPTED}.get(
-        result.status, ExitStatus.RUN_FAILED
-    )
-    if status == ExitStatus.SUCCESS and (args.analyze or scenario.slos):
+    aborted = result.meta.get("aborted")
+    if aborted:
+        print(f"aborted by run.abort_on {aborted['condition']!r}: {aborted['measured']}")
+    status = {
+        "complete": ExitStatus.SUCCESS,
+        "interrupted": ExitStatus.INTERRUPTED,
+        "aborted": ExitStatus.GATE_FAILED,  # the abort condition is a gate that failed
+    }.get(result.status, ExitStatus.RUN_FAILED)
+    if status in (ExitStatus.SUCCESS, ExitStatus.GATE_FAILED) and (args.analyze or scenario.slos):
         from authsurge.report.terminal import analyze_to_terminal
 
-        return analyze_to_terminal(result.run_dir, as_json=False, plots=True)
+        return max(status, analyze_to_terminal(result.run_dir, as_json=False, plots=True))
     return status
 
 

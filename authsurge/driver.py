@@ -246,7 +246,9 @@ class OpenModelDriver:
                     reason=result.reason,
                 )
         if not result.ok and not self.stopping and self._retries(person, attempt):
-            self.thinking.spawn(self._retry_later, journey.name, person, attempt + 1)
+            self.thinking.spawn(
+                self._retry_later, journey.name, person, attempt + 1, result.retry_after_s
+            )
 
     def _retries(self, person: str, attempt: int) -> bool:
         if not self.retry.can_retry(attempt):
@@ -255,8 +257,10 @@ class OpenModelDriver:
             return self.retry.will_retry()
         return True
 
-    def _retry_later(self, journey_name: str, person: str, attempt: int) -> None:
-        wait = self.retry.think_s(attempt - 1)
+    def _retry_later(
+        self, journey_name: str, person: str, attempt: int, retry_after_s: float | None = None
+    ) -> None:
+        wait = self.retry.think_s(attempt - 1, retry_after_s)
         gevent.sleep(wait)
         intended = time.time()
         if not self.stopping and intended < self.deadline:

@@ -13,7 +13,7 @@ class ExitStatus(IntEnum):
     """
 
     SUCCESS = 0
-    GATE_FAILED = 1  # an SLO threshold was breached, or compare found a regression; nothing else
+    GATE_FAILED = 1  # an SLO breached, a run.abort_on condition held, compare found a regression
     # usage, scenario, trace, run directory, unreachable target (also `target status` when
     # no target answers), port in use
     BAD_INPUT = 2

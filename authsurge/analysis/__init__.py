@@ -288,7 +288,13 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     slo_results = evaluate_slos(slos, index, windows)
     retry = retry_amplification(index)
     dropped = dropped_journeys(index, data.meta)
-    if data.meta.get("status") not in (None, "complete"):
+    aborted = data.meta.get("aborted")
+    if data.meta.get("status") == "aborted" and isinstance(aborted, dict):
+        warnings.append(
+            f"the run was stopped early by run.abort_on {aborted.get('condition')!r} "
+            f"({aborted.get('measured')}): the analysis covers what was recorded before"
+        )
+    elif data.meta.get("status") not in (None, "complete"):
         warnings.append(
             f"run status is {data.meta.get('status')!r}: the run did not complete; "
             "the analysis covers what was recorded"

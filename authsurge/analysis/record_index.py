@@ -265,6 +265,21 @@ class RecordIndex:
             },
         }
 
+    def request_attempts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(requests, first-attempt requests) per (series, arrival window), [n_series,
+        n_windows]: what retries added to each step, and when."""
+        arr = self.counts.arrivals
+        mine = arr[arr["kind"] == record.KIND_REQUEST]
+        key = mine["s"].to_numpy(np.int64) * self.n_windows + mine["arrive_w"].to_numpy(np.int64)
+        size = self.n_series * self.n_windows
+
+        def per_window(column: str) -> np.ndarray:
+            weights = mine[column].to_numpy(np.float64)
+            counted = np.bincount(key, weights=weights, minlength=size).astype(np.int64)
+            return counted.reshape(self.n_series, self.n_windows)
+
+        return per_window("n"), per_window("firsts")
+
     def requests_by_journey_window(self) -> list[tuple[int, str, int, int]]:
         """(series, journey, arrival window, requests) of request rows with a journey."""
         arr = self.counts.arrivals

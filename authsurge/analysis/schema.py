@@ -61,7 +61,10 @@ value that could not be measured is null, never NaN.
     slos                [{slo, step, metric, max, at_offered_max, unit, measured, passed,
                           worst_step, per_step: {<step>: value}}]
     retry               {available, attempts, persons, retries, amplification, rule,
-                         peak_window: {t, window, attempts, first_attempts, amplification}}
+                         peak_window: {t, window, attempts, first_attempts, amplification},
+                         by_step: {<request step>: {requests, first_attempts, retries,
+                         amplification, peak_window: {t, window, requests, first_attempts,
+                         amplification} or null}}} (by arrival window)
     dropped             {count, share, by_journey: {<journey>: n}, peak_rps,
                          meta_dropped_journeys}
     generator           {sampled, bound_seconds: [[start, end], ...], bound_s, share_of_run,

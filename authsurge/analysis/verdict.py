@@ -296,6 +296,7 @@ def retry_amplification(index: RecordIndex) -> dict[str, Any]:
             "persons": 0,
             "amplification": None,
             "peak_window": None,
+            "by_step": _retries_by_step(index),
         }
     # person ids missing: each person has exactly one first attempt
     persons = counted["persons"] or counted["first_attempts"]
@@ -303,6 +304,7 @@ def retry_amplification(index: RecordIndex) -> dict[str, Any]:
     peak = int(np.argmax(per_window))
     return {
         "available": True,
+        "by_step": _retries_by_step(index),
         "attempts": attempts,
         "persons": persons,
         "retries": attempts - persons,
@@ -315,8 +317,40 @@ def retry_amplification(index: RecordIndex) -> dict[str, Any]:
             "amplification": float(per_window[peak] / firsts[peak]) if firsts[peak] else None,
         },
         "rule": "attempts / distinct persons over the run; at the peak window (most arrivals) "
-        "attempts / first attempts arriving in it",
+        "attempts / first attempts arriving in it; by_step: each request step's requests / "
+        "those of first attempts, over the run and in its window with the most retried requests",
     }
+
+
+def _retries_by_step(index: RecordIndex) -> dict[str, dict[str, Any]]:
+    """Where the retries' extra load landed: per request step, its requests against those
+    of first attempts, over the run and in the window where retries added the most."""
+    requests, firsts = index.request_attempts()
+    out = {}
+    for s, (name, scope) in enumerate(zip(index.series_names, index.series_scopes, strict=True)):
+        total, first = int(requests[s].sum()), int(firsts[s].sum())
+        if scope != SCOPE_REQUEST or total == 0:
+            continue
+        extra = requests[s] - firsts[s]
+        peak = int(np.argmax(extra))
+        out[name] = {
+            "requests": total,
+            "first_attempts": first,
+            "retries": total - first,
+            "amplification": total / first if first else None,
+            "peak_window": None
+            if extra[peak] <= 0
+            else {
+                "t": float(index.window_start(peak)),
+                "window": peak,
+                "requests": int(requests[s, peak]),
+                "first_attempts": int(firsts[s, peak]),
+                "amplification": float(requests[s, peak] / firsts[s, peak])
+                if firsts[s, peak]
+                else None,
+            },
+        }
+    return out
 
 
 def dropped_journeys(index: RecordIndex, meta: dict[str, Any]) -> dict[str, Any]:

@@ -22,6 +22,7 @@ import gevent
 import gevent.socket
 import gevent.ssl
 
+import itertools
 import json
 import logging
 import select
@@ -32,6 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from authsurge.journeys import retry_after
 from authsurge.journeys.cookies import CookieJar
 from authsurge.journeys.reporting import Reporter, status_outcome, transport_outcome
 from authsurge.journeys.urls import resolve_location, split
@@ -51,13 +53,17 @@ REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 
 class StepFailed(Exception):
-    """A step failed on the target's side; the journey stops and reports it."""
+    """A step failed on the target's side; the journey stops and reports it.
+    `retry_after_s`: what the failed answer's Retry-After asked for (429 and 503 only)."""
 
-    def __init__(self, step: str, outcome: str, reason: str) -> None:
+    def __init__(
+        self, step: str, outcome: str, reason: str, retry_after_s: float | None = None
+    ) -> None:
         super().__init__(reason)
         self.step = step
         self.outcome = outcome
         self.reason = reason
+        self.retry_after_s = retry_after_s
 
 
 class PersonLeft(Exception):
@@ -80,7 +86,9 @@ class HttpSettings:
     verify_tls: bool = True
     ca_bundle: Path | None = None
     allowed_hosts: frozenset[str] = frozenset(("127.0.0.1", "localhost", "::1"))
+    source_addresses: tuple[str, ...] = ()  # each person's connections bind to one
     _ssl_context: ssl.SSLContext | None = field(default=None, repr=False)
+    _people: itertools.count[int] = field(default_factory=itertools.count, repr=False)
 
     @classmethod
     def from_target(cls, target: TargetConfig, base_dir: Path | None = None) -> HttpSettings:
@@ -99,7 +107,15 @@ class HttpSettings:
             verify_tls=verify,
             ca_bundle=ca,
             allowed_hosts=frozenset(h.lower() for h in target.allowed_hosts),
+            source_addresses=tuple(target.source_addresses),
         )
+
+    def next_source(self) -> str | None:
+        """The source address of the next person's connections, round-robin (None: the
+        system's choice)."""
+        if not self.source_addresses:
+            return None
+        return self.source_addresses[next(self._people) % len(self.source_addresses)]
 
     def ssl_context(self) -> ssl.SSLContext:
         """One context per journey, not per connection: loading a CA bundle costs milliseconds."""
@@ -142,13 +158,25 @@ class Connection:
     step's failure, and a POST (a code exchange above all) is never sent twice.
     """
 
-    __slots__ = ("host", "port", "scheme", "settings", "host_header", "sock", "idle_since")
+    __slots__ = (
+        "host",
+        "port",
+        "scheme",
+        "settings",
+        "source",
+        "host_header",
+        "sock",
+        "idle_since",
+    )
 
-    def __init__(self, scheme: str, host: str, port: int, settings: HttpSettings) -> None:
+    def __init__(
+        self, scheme: str, host: str, port: int, settings: HttpSettings, source: str | None = None
+    ) -> None:
         self.scheme = scheme
         self.host = host
         self.port = port
         self.settings = settings
+        self.source = source  # the local address to connect from (target.source_addresses)
         default = 443 if scheme == "https" else 80
         shown = f"[{host}]" if ":" in host else host
         self.host_header = shown if port == default else f"{shown}:{port}"
@@ -167,6 +195,8 @@ class Connection:
         for family, kind, proto, _, address in _resolve_cached(self.host, self.port):
             sock = gevent.socket.socket(family, kind, proto)
             try:
+                if self.source is not None and family == socket.AF_INET:
+                    sock.bind((self.source, 0))
                 sock.connect(address)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
                 if self.scheme == "https":
@@ -256,6 +286,10 @@ class Response:
     def header(self, name: str) -> str | None:
         return self.headers.get(name.lower())
 
+    def retry_after_s(self) -> float | None:
+        """Seconds a 429 or 503 asks the client to wait (None: it does not)."""
+        return retry_after.seconds(self.status, self.headers.get("retry-after"))
+
     @property
     def location(self) -> str | None:
         """The redirect target, absolute (Location may be relative)."""
@@ -291,6 +325,7 @@ class HttpClient:
         self.reporter = reporter
         self.leave_after = leave_after  # JourneyConfig.abandon_after
         self.jar = CookieJar()
+        self.source = settings.next_source()  # one address per person (per attempt)
         self._conns: dict[tuple[str, str, int], Connection] = {}
         self._pending: Response | None = None
 
@@ -345,7 +380,7 @@ class HttpClient:
         key = (scheme, host, port)
         conn = self._conns.get(key)
         if conn is None:
-            conn = self._conns[key] = Connection(scheme, host, port, self.settings)
+            conn = self._conns[key] = Connection(scheme, host, port, self.settings, self.source)
         cookie = self.jar.header(scheme, host, path)
         head = request_head(method, target, conn.host_header, headers, cookie, form, body)
         start = time.time()
@@ -399,7 +434,7 @@ class HttpClient:
         the login submit's failure).
         """
         self._report(resp, outcome, reason)
-        return StepFailed(step or resp.step, outcome, reason)
+        return StepFailed(step or resp.step, outcome, reason, resp.retry_after_s())
 
     def fail_status(self, resp: Response, detail: str = "") -> StepFailed:
         reason = resp.describe() + (f" ({detail})" if detail else "")

@@ -73,7 +73,9 @@ class Journey:
                         continue
                     step(state)
             except StepFailed as failed:
-                return JourneyResult(False, failed.outcome, failed.step, failed.reason)
+                return JourneyResult(
+                    False, failed.outcome, failed.step, failed.reason, failed.retry_after_s
+                )
             except PersonLeft:
                 pass  # abandon_after: leaving there is this journey's success
         return JourneyResult(True, record.OK, None, "")

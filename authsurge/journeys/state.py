@@ -32,6 +32,7 @@ class JourneyResult:
     outcome: str  # record.OK or an error class
     step: str | None  # the step that failed
     reason: str
+    retry_after_s: float | None = None  # the failed answer's Retry-After (429/503)
 
 
 @dataclass

@@ -39,6 +39,7 @@ from authsurge import crashlog, rundir
 from authsurge.journeys import load_scenario_secrets
 from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, PrometheusScraper, ResourceSampler
+from authsurge.run.abort import Abort, AbortSwitch
 from authsurge.run.options import RunOptions, RunResult
 from authsurge.run.preflight import check_target, scenario_target_pids
 from authsurge.run.progress_line import Progress
@@ -150,9 +151,14 @@ class Run:
             command=self.opts.command,
         )
 
-    def finish(self, status: str, workers: list[dict[str, Any]], dropped: int) -> RunResult:
-        """Write the final meta.json (status, end, what each worker did) and return the result."""
+    def finish(
+        self, status: str, workers: list[dict[str, Any]], dropped: int, aborted: Abort | None = None
+    ) -> RunResult:
+        """Write the final meta.json (status, end, what each worker did, what aborted it)
+        and return the result."""
         meta = finish_meta(self.meta or self.start_meta(), status, workers, dropped)
+        if aborted is not None:
+            meta = meta.model_copy(update={"aborted": aborted.as_dict()})
         rundir.write_meta(self.run_dir, meta)
         return RunResult(self.run_dir, meta.status or status, meta.as_dict())
 
@@ -172,6 +178,9 @@ class Session:
         self.run, self.env, self.runner = run, env, runner
         self.requests, self.resources, self.recorder = requests, resources, recorder
         self.interrupted = gevent.event.Event()
+        conditions = run.scenario.run.abort_on
+        self.abort = AbortSwitch(conditions, env.stats) if conditions else None
+        self.aborted: Abort | None = None  # the condition that stopped the run
         self.lag = LoopLag().start()
         target = run.scenario.target
         self.metrics: record.StreamTable | None = None
@@ -220,7 +229,8 @@ class Session:
         return s.run.duration_s + s.run.drain_s + self.run.opts.start_delay_s + 15
 
     def wait(self, finished: Callable[[], bool], on_interrupt: Callable[[], None]) -> str:
-        """Until `finished`, Ctrl-C or the run's bound: complete, interrupted or failed."""
+        """Until `finished`, Ctrl-C, an abort condition or the run's bound: complete,
+        interrupted, aborted or failed."""
         deadline = time.time() + self.bound()
         while time.time() < deadline:
             if finished():
@@ -229,6 +239,11 @@ class Session:
                 log.warning("interrupted: stopping the load and keeping what was recorded")
                 on_interrupt()
                 return "interrupted"
+            if self.abort is not None and (tripped := self.abort.tick(time.time())):
+                log.error("aborting the run: %s (%s)", tripped.condition, tripped.measured)
+                self.aborted = tripped
+                on_interrupt()
+                return "aborted"
             gevent.sleep(0.1)
         log.error("the run did not finish within its bound of %.0f s; stopping it", self.bound())
         return "failed"

@@ -93,4 +93,4 @@ class ClosedRun(Run):
             "started": recorder.journeys,
             "cpu_s": own_cpu_s(),
         }
-        return self.finish(status, [summary], 0)
+        return self.finish(status, [summary], 0, session.aborted)

@@ -57,4 +57,4 @@ class LocalRun(OpenRun):
             lambda: setup.done.is_set(),
             on_interrupt=setup.stop_driver,
         )
-        return self.finish(status, [setup.summary()], recorder.dropped)
+        return self.finish(status, [setup.summary()], recorder.dropped, session.aborted)

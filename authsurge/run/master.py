@@ -127,7 +127,8 @@ class MasterRun(OpenRun):
         if len(summaries) < workers and status == "complete":
             status = "failed"
         dropped = sum(int(v.get("dropped", 0)) for v in summaries.values())
-        return self.finish(status, list(summaries.values()), dropped)
+        aborted = session.aborted if session is not None else None
+        return self.finish(status, list(summaries.values()), dropped, aborted)
 
 
 class MasterCounter:

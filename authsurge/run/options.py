@@ -25,5 +25,5 @@ class RunOptions:
 @dataclass
 class RunResult:
     run_dir: Path
-    status: str  # complete | interrupted | failed
+    status: str  # complete | interrupted | aborted | failed
     meta: dict[str, Any]

@@ -78,7 +78,7 @@ class RunMeta(_Section):
     run_id: str | None = None
     scenario: str | None = None
     scenario_file: str | None = None
-    status: str | None = None  # running | complete | interrupted | failed
+    status: str | None = None  # running | complete | interrupted | aborted | failed
     started_at: float | None = None
     ended_at: float | None = None
     duration_s: float | None = None
@@ -90,6 +90,8 @@ class RunMeta(_Section):
     analysis: dict[str, Any] = {}
     slos: list[dict[str, Any] | str] = []  # model dumps (the runner) or SLO strings
     command: str | None = None
+    # status aborted: the run.abort_on condition that held (condition, measured, at)
+    aborted: dict[str, Any] | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON types, every key (also unknown ones) as written."""

@@ -17,6 +17,8 @@ from urllib.parse import urlsplit
 from pydantic import Field, field_validator, model_validator
 
 from authsurge.errors import ScenarioError
+from authsurge.scenario import addresses
+from authsurge.scenario.abort import AbortCondition
 from authsurge.scenario.base import Strict
 from authsurge.scenario.traffic import Behaviour, TraceShape, TrafficConfig
 
@@ -37,6 +39,8 @@ class TargetConfig(Strict):
     prometheus_metrics: list[str] = Field(
         default_factory=lambda: ["process_cpu_seconds_total", "process_resident_memory_bytes"]
     )
+    # each person's connections come from one of these, round-robin (addresses.py)
+    source_addresses: list[str] = Field(default_factory=list)
     version: str | None = None  # release label of the target, for compare/history
     git_commit: str | None = None
 
@@ -48,6 +52,11 @@ class TargetConfig(Strict):
             raise ValueError("must be an http:// or https:// URL with a host")
         return v.rstrip("/")
 
+    @field_validator("source_addresses", mode="before")
+    @classmethod
+    def _addresses(cls, v: Any) -> Any:
+        return addresses.expand([v] if isinstance(v, str) else v) if v is not None else v
+
     @model_validator(mode="after")
     def _host_allowed(self) -> TargetConfig:
         scraped = urlsplit(self.prometheus_url or "").hostname
@@ -58,6 +67,11 @@ class TargetConfig(Strict):
             raise ValueError(
                 f"host {host!r} of base_url is not in allowed_hosts {self.allowed_hosts}; "
                 "add it there if you really mean to load it"
+            )
+        if self.source_addresses and ":" in host:
+            raise ValueError(
+                f"target.source_addresses are IPv4 loopback addresses; base_url's host {host!r} "
+                "is IPv6, which they cannot reach"
             )
         return self
 
@@ -313,6 +327,24 @@ class RunBounds(Strict):
     max_journeys: Annotated[int, Field(ge=1)] = 100_000
     workers: Annotated[int, Field(ge=0, le=256)] = 1  # 0: one per core
     drain_s: Annotated[float, Field(ge=0)] = 5.0  # wait this long for journeys in flight at the end
+    abort_on: list[AbortCondition] = Field(default_factory=list)  # stop early (authsurge.run.abort)
+
+    @field_validator("abort_on", mode="before")
+    @classmethod
+    def _abort_strings(cls, v: Any) -> Any:
+        if isinstance(v, list):
+            return [AbortCondition.parse(c) if isinstance(c, str) else c for c in v]
+        return v
+
+    @model_validator(mode="after")
+    def _windows_fit(self) -> RunBounds:
+        for condition in self.abort_on:
+            if condition.for_s > self.duration_s:
+                raise ValueError(
+                    f"run.abort_on {condition.text!r}: its {condition.for_s:g}-s window is longer "
+                    f"than the run (run.duration_s {self.duration_s:g} s), so it could never hold"
+                )
+        return self
 
 
 class Scenario(Strict):

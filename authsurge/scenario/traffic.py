@@ -101,6 +101,10 @@ class RetryBehaviour(Strict):
     share: Annotated[float, Field(ge=0, le=1)] = 0.0  # share of people who retry a failed journey
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
     think: ThinkTime = Field(default_factory=ThinkTime)
+    # a 429/503's Retry-After: honour it (wait at least that long, at most retry_after_cap_s)
+    # or ignore it (browsers and many apps do)
+    retry_after: Literal["honour", "ignore"] = "ignore"
+    retry_after_cap_s: Annotated[float, Field(gt=0)] | None = None
 
 
 class Behaviour(Strict):

@@ -134,6 +134,12 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
         metavar="D",
         help="sleep D ms in every request except /healthz (a slow target; default 0)",
     )
+    g.add_argument(
+        "--access-log",
+        type=Path,
+        metavar="FILE",
+        help="write gunicorn's access log (client address first) to FILE (default: none)",
+    )
     p.add_argument(
         "--foreground", action="store_true", help="stay attached; Ctrl-C stops the target"
     )
@@ -184,6 +190,7 @@ def options_from_args(args: argparse.Namespace) -> TargetOptions:
         data_dir=args.data_dir,
         certfile=args.certfile,
         keyfile=args.keyfile,
+        access_log=args.access_log,
     ).checked()
 
 

@@ -21,7 +21,9 @@ wsgi_app = "authsurge.target.wsgi:application"
 # Load Django once in the master and fork: workers come up in a fraction of a second and
 # share the imported code. Nothing opens a database connection at import time.
 preload_app = True
-accesslog = None  # a log line per request would cost more than some of the requests
+# a log line per request costs more than some of the requests: only when asked for
+# (TargetOptions.access_log), e.g. to see the client addresses target.source_addresses uses
+accesslog = os.environ.get("AUTHSURGE_TARGET_ACCESS_LOG") or None
 errorlog = "-"
 loglevel = "warning"
 proc_name = "authsurge-target"

@@ -66,6 +66,9 @@ class TargetOptions:
     """PEM certificate (chain) to serve HTTPS with (gunicorn --certfile); None: plain HTTP."""
     keyfile: Path | None = None
     """PEM private key of `certfile` (gunicorn --keyfile); required with certfile."""
+    access_log: Path | None = None
+    """Write gunicorn's access log here (client address first); None: none, since a line
+    per request costs more than some of the requests."""
 
     def checked(self) -> TargetOptions:
         """Raise BadInput for anything we refuse to serve; returns self for chaining."""
@@ -156,6 +159,8 @@ def server_env(opts: TargetOptions, data_dir: Path, port: int) -> dict[str, str]
     if opts.certfile is not None and opts.keyfile is not None:
         env["AUTHSURGE_TARGET_CERTFILE"] = str(Path(opts.certfile).resolve())
         env["AUTHSURGE_TARGET_KEYFILE"] = str(Path(opts.keyfile).resolve())
+    if opts.access_log is not None:
+        env["AUTHSURGE_TARGET_ACCESS_LOG"] = str(Path(opts.access_log).resolve())
     if opts.login_capacity is not None:
         env["AUTHSURGE_TARGET_LOGIN_CAPACITY"] = repr(float(opts.login_capacity))
         env["AUTHSURGE_TARGET_LOGIN_QUEUE"] = str(opts.queue)

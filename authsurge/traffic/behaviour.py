@@ -20,13 +20,18 @@ class RetryPolicy:
     def can_retry(self, attempt: int) -> bool:
         return attempt < self.config.max_attempts
 
-    def think_s(self, attempt: int) -> float:
-        """Seconds a person waits after failed attempt number `attempt` (1-based)."""
+    def think_s(self, attempt: int, retry_after_s: float | None = None) -> float:
+        """Seconds a person waits after failed attempt number `attempt` (1-based), whose
+        answer asked for `retry_after_s` (Retry-After): honoured, it is the least wait."""
         think = self.config.think
         if think.kind == "immediate":
-            return 0.0
-        wait = think.base_s if think.kind == "fixed" else think.base_s * 2 ** (attempt - 1)
-        wait = min(wait, think.cap_s)
-        if think.jitter:
-            wait *= 1 + self.rng.uniform(-think.jitter, think.jitter)
+            wait = 0.0
+        else:
+            wait = think.base_s if think.kind == "fixed" else think.base_s * 2 ** (attempt - 1)
+            wait = min(wait, think.cap_s)
+            if think.jitter:
+                wait *= 1 + self.rng.uniform(-think.jitter, think.jitter)
+        if self.config.retry_after == "honour" and retry_after_s is not None:
+            cap = self.config.retry_after_cap_s
+            wait = max(wait, retry_after_s if cap is None else min(retry_after_s, cap))
         return max(wait, 0.0)

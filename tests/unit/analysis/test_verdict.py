@@ -63,6 +63,26 @@ def test_retry_amplification_matches_brute_force(ramp_run: SynthRun, ramp_analys
     assert peak["first_attempts"] == (in_peak & (arrivals["attempt"] == 1)).sum()
 
 
+def test_retries_by_step_match_brute_force(ramp_run: SynthRun, ramp_analysis: RunAnalysis) -> None:
+    rows = read_records(ramp_run.path)
+    requests = rows[rows["kind"] == "request"]
+    by_step = ramp_analysis.retry["by_step"]
+    assert set(by_step) == set(requests["step"])
+    index = ramp_analysis.index
+    for step, mine in requests.groupby("step"):
+        entry = by_step[step]
+        first = mine["attempt"] <= 1
+        assert (entry["requests"], entry["first_attempts"]) == (len(mine), first.sum())
+        assert entry["retries"] == (~first).sum()
+        window = np.floor((mine["t_start"] - index.t0) / index.window_s).astype(int)
+        retried = np.bincount(window[~first], minlength=index.n_windows)
+        peak = entry["peak_window"]
+        assert peak["window"] == int(np.argmax(retried)) and retried.max() > 0
+        assert peak["requests"] == (window == peak["window"]).sum()
+        assert peak["first_attempts"] == ((window == peak["window"]) & first).sum()
+    assert by_step["login.submit"]["retries"] > 0  # failed logins were retried
+
+
 def test_dropped_journeys_are_counted(ramp_run: SynthRun, ramp_analysis: RunAnalysis) -> None:
     dropped = ramp_analysis.dropped
     assert dropped["count"] == ramp_run.meta["traffic"]["dropped_journeys"] > 0
