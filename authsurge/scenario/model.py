@@ -9,7 +9,7 @@ the key in every error.
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
@@ -322,6 +322,14 @@ class AnalysisConfig(Strict):
     knee_p95_ms: Annotated[float, Field(gt=0)] | None = None  # knee: p95 above this
 
 
+def _parsed_strings(v: Any, parse: Callable[[str], Any]) -> Any:
+    """A list whose strings are read with `parse` (the written form of SLOs and abort
+    conditions); anything else as it is, for pydantic to judge."""
+    if isinstance(v, list):
+        return [parse(item) if isinstance(item, str) else item for item in v]
+    return v
+
+
 class RunBounds(Strict):
     duration_s: Annotated[float, Field(gt=0, le=24 * 3600)] = 60.0
     max_journeys: Annotated[int, Field(ge=1)] = 100_000
@@ -332,9 +340,7 @@ class RunBounds(Strict):
     @field_validator("abort_on", mode="before")
     @classmethod
     def _abort_strings(cls, v: Any) -> Any:
-        if isinstance(v, list):
-            return [AbortCondition.parse(c) if isinstance(c, str) else c for c in v]
-        return v
+        return _parsed_strings(v, AbortCondition.parse)
 
     @model_validator(mode="after")
     def _windows_fit(self) -> RunBounds:
@@ -364,9 +370,7 @@ class Scenario(Strict):
     @field_validator("slos", mode="before")
     @classmethod
     def _slo_strings(cls, v: Any) -> Any:
-        if isinstance(v, list):
-            return [Slo.parse(s) if isinstance(s, str) else s for s in v]
-        return v
+        return _parsed_strings(v, Slo.parse)
 
     @model_validator(mode="after")
     def _references(self) -> Scenario:
