@@ -1,7 +1,8 @@
 """The `authsurge` command: parses arguments, calls the library, maps errors to exit codes.
 
 Exit codes (also in the README): 0 success; 1 a gate failed - an SLO threshold was
-breached or compare found a regression - and nothing else; 2 bad input (usage, scenario,
+breached, a run.abort_on condition stopped the run, or compare found a regression - and
+nothing else; 2 bad input (usage, scenario,
 trace, run directory, unreachable target, port in use) - nothing was run; 3 the harness
 failed: an internal error (one line on stderr, the full traceback in a log file in the
 run directory or the temp dir, see authsurge.crashlog) or a run that failed (its
@@ -29,7 +30,7 @@ log = logging.getLogger("authsurge")
 
 EPILOG = """exit codes:
   0    ok
-  1    a gate failed (SLO breached, compare found a regression), and nothing else
+  1    a gate failed (SLO breached, run.abort_on held, compare found a regression), and nothing else
   2    bad input, nothing run (usage, scenario, unreachable target, port in use);
        for `target status`: no target runs or it does not answer /healthz
   3    the harness failed: an internal error (one line on stderr, the full traceback

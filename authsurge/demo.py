@@ -44,11 +44,13 @@ def run_demo(
             )
         )
     say(f"target stopped; run directory: {result.run_dir} ({result.status})")
-    if result.status != "complete":
+    if result.status not in ("complete", "aborted"):
         return ExitStatus.INTERRUPTED if result.status == "interrupted" else ExitStatus.RUN_FAILED
     from authsurge.report.terminal import analyze_to_terminal
 
     status = analyze_to_terminal(result.run_dir, as_json=False, plots=True)
+    if result.status == "aborted":  # a scenario's run.abort_on held: a gate that failed
+        status = ExitStatus.GATE_FAILED
     report = _report(result.run_dir)
     say("")
     say(f"run directory: {result.run_dir}")

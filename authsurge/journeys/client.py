@@ -193,9 +193,11 @@ class Connection:
     def _connect(self) -> None:
         error: OSError | None = None
         for family, kind, proto, _, address in _resolve_cached(self.host, self.port):
+            if self.source is not None and family != socket.AF_INET:
+                continue  # an IPv4 source reaches only IPv4 (localhost may resolve to ::1 first)
             sock = gevent.socket.socket(family, kind, proto)
             try:
-                if self.source is not None and family == socket.AF_INET:
+                if self.source is not None:
                     sock.bind((self.source, 0))
                 sock.connect(address)
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

@@ -2,7 +2,7 @@
 
     from authsurge.run import RunOptions, run
     result = run(RunOptions(scenario=load_scenario("scenarios/demo_spike.yaml")))
-    result.run_dir, result.status      # runs/<UTC stamp>-<scenario>/, complete|interrupted|failed
+    result.run_dir, result.status      # runs/<UTC stamp>-<scenario>/, complete|interrupted|aborted|failed
 
 `run` picks the mode (`mode_for`): the closed model, the open model
 in this process, or a master with worker processes. Every mode leaves an analysable run

@@ -1,7 +1,10 @@
 """The abort switch (scenario run.abort_on): stops a run whose target is plainly down.
 
 Once a second the switch reads Locust's request statistics (in a distributed run, the
-master's, which the workers report into) and keeps a snapshot. A condition is judged
+master's, which move only when a worker reports, every 3 s: a window there can hold up to
+3 s more or less than it says, and a condition can hold up to 3 s later) and keeps a
+snapshot. Latencies are Locust's, rounded (to 10 ms from 100 ms, 100 ms from 1 s, 1 s
+from 10 s), so a threshold holds once the rounded value is above it. A condition is judged
 over the last `for_s` seconds, the difference between the newest snapshot and the one
 taken `for_s` seconds before it, once the run has lasted that long and at least
 MIN_REQUESTS requests completed in the window: fewer say too little to stop a run.
@@ -47,13 +50,15 @@ class AbortSwitch:
         self.conditions = conditions
         self.stats = stats
         self.snapshots: dict[str, deque[_Snapshot]] = {c.step: deque() for c in conditions}
+        self._last: float | None = None  # when the last snapshots were taken
 
     def tick(self, now: float) -> Abort | None:
         """Take a snapshot (at most one a TICK_S) and judge; the first condition that
         holds, or None."""
+        if self._last is not None and now - self._last < TICK_S:
+            return None
+        self._last = now
         for step, kept in self.snapshots.items():
-            if kept and now - kept[-1].t < TICK_S:
-                return None
             kept.append(self._snapshot(step, now))
             # keep what the longest window over this step needs, and one before it
             longest = max(c.for_s for c in self.conditions if c.step == step)

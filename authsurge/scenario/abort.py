@@ -28,7 +28,9 @@ class AbortCondition(Strict):
     step: str = "*"
     metric: Literal["p50", "p90", "p95", "p99", "error_rate"]
     above: Annotated[float, Field(ge=0)]  # ms for latencies, a fraction (0.5) for error_rate
-    for_s: Annotated[float, Field(gt=0, le=3600)]
+    # the switch keeps a snapshot of Locust's histogram a second over the window: 10 min
+    # of them is ~200,000 dict entries a step
+    for_s: Annotated[float, Field(gt=0, le=600)]
 
     @classmethod
     def parse(cls, text: str) -> AbortCondition:

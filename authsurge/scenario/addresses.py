@@ -16,6 +16,16 @@ MAX_ADDRESSES = 65_536
 LOOPBACK = ipaddress.ip_network("127.0.0.0/8")
 
 
+def reachable_from_loopback(host: str) -> bool:
+    """Whether a target on `host` can be reached from 127.0.0.0/8 (localhost's IPv4)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host) in LOOPBACK
+    except ValueError:
+        return False
+
+
 def expand(items: Iterable[str]) -> list[str]:
     """Every address the items name, in order, without repeats; ValueError saying which
     item is wrong."""

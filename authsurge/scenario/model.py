@@ -55,7 +55,9 @@ class TargetConfig(Strict):
     @field_validator("source_addresses", mode="before")
     @classmethod
     def _addresses(cls, v: Any) -> Any:
-        return addresses.expand([v] if isinstance(v, str) else v) if v is not None else v
+        if isinstance(v, str):
+            v = [v]
+        return addresses.expand(v) if isinstance(v, list | tuple) else v
 
     @model_validator(mode="after")
     def _host_allowed(self) -> TargetConfig:
@@ -68,10 +70,10 @@ class TargetConfig(Strict):
                 f"host {host!r} of base_url is not in allowed_hosts {self.allowed_hosts}; "
                 "add it there if you really mean to load it"
             )
-        if self.source_addresses and ":" in host:
+        if self.source_addresses and not addresses.reachable_from_loopback(host):
             raise ValueError(
                 f"target.source_addresses are IPv4 loopback addresses; base_url's host {host!r} "
-                "is IPv6, which they cannot reach"
+                "is not, and they cannot reach it (use 127.0.0.1 or localhost)"
             )
         return self
 
@@ -429,6 +431,25 @@ class Scenario(Strict):
                 raise ValueError(
                     f"journeys.{name}.abandon_after: {leave!r} is not a request of this "
                     f"journey's steps ({', '.join(config.steps)}); known: {', '.join(known)}"
+                )
+        return self
+
+    @model_validator(mode="after")
+    def _abort_conditions(self) -> Scenario:
+        """An abort condition that could never hold is refused: a step no journey requests
+        (a typo would watch nothing), or a latency the requests' timeout never lets happen."""
+        known = {n for c in self.journeys.values() for n in request_names(c.steps, self.flows)}
+        for condition in self.run.abort_on:
+            if condition.step != "*" and condition.step not in known:
+                raise ValueError(
+                    f"run.abort_on {condition.text!r}: no journey makes {condition.step!r} "
+                    f"requests; known: {', '.join(sorted(known))}"
+                )
+            if condition.metric != "error_rate" and condition.above >= self.target.timeout_s * 1e3:
+                raise ValueError(
+                    f"run.abort_on {condition.text!r}: requests time out after "
+                    f"target.timeout_s ({self.target.timeout_s:g} s), so no latency above it is "
+                    "measured; a timeout is a failure: use error_rate"
                 )
         return self
 

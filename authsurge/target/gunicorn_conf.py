@@ -24,6 +24,9 @@ preload_app = True
 # a log line per request costs more than some of the requests: only when asked for
 # (TargetOptions.access_log), e.g. to see the client addresses target.source_addresses uses
 accesslog = os.environ.get("AUTHSURGE_TARGET_ACCESS_LOG") or None
+# the path without its query: a query can carry an id_token_hint or a code
+access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s'
+
 errorlog = "-"
 loglevel = "warning"
 proc_name = "authsurge-target"

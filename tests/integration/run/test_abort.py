@@ -20,7 +20,7 @@ journeys:
 traffic:
   shape: {{kind: steady, rate: 20}}
   arrivals: uniform
-run: {{duration_s: 40, drain_s: 2, abort_on: ["api.call p50 > 10s for 3s", "error_rate > 50% for 3s"]}}
+run: {{duration_s: 40, drain_s: 2, abort_on: ["error_rate > 50% for 3s", "api.call p50 > 400ms for 10s"]}}
 """
 
 

@@ -22,6 +22,9 @@ def answer(status: int, retry_after: str | None) -> Response:
     (503, None, None),
     (503, "soon", None),
     (500, "7", None),  # only 429 and 503 ask a client to come back later
+    (503, "\u00b2", None),  # a digit to str.isdigit, not to float()
+    (503, "9" * 400, 24 * 3600.0),  # no run lasts longer
+    (503, "Mon, 99 Foo 99999 99:99:99 GMT", None),
     (200, "7", None),
 ])
 def test_delta_seconds_from_a_429_or_503(status: int, value: str | None, seconds: float | None) -> None:

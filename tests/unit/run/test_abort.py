@@ -11,7 +11,8 @@ T0 = 1_700_000_000.0
 
 
 def feed(stats: RequestStats, name: str, n: int, ms: float, failed: bool) -> None:
-    """n requests as Locust's request event logs them (a failure is logged twice over)."""
+    """n requests as Locust's request event logs them (a failure counts as a request and
+    as a failure)."""
     for _ in range(n):
         stats.log_request("GET", name, ms, 0)
         if failed:
@@ -60,3 +61,16 @@ def test_a_healthy_run_and_a_window_with_too_few_requests_never_stop() -> None:
     plan = {s: [("api", 20, 10.0, False)] for s in range(10)}
     plan |= {s: [("api", 1, 10.0, True)] for s in range(10, 20)}  # all fail, but 1 a second
     assert run(switch, stats, plan, 20) == (None, None)
+
+
+def test_conditions_on_several_steps_and_windows_are_each_judged_over_their_own() -> None:
+    stats = RequestStats()
+    conditions = ["api error_rate > 50% for 2s", "login.submit p95 > 1s for 6s", "error_rate > 90% for 4s"]
+    switch = AbortSwitch([AbortCondition.parse(c) for c in conditions], stats)
+    # login.submit is slow from 4 s: its 6-s window is first full at 6 s, half slow by then
+    # (p95 above 1 s); api fails from 8 s and the whole run's only from 10 s: later
+    plan = {s: [("api", 20, 10.0, s >= 8), ("login.submit", 10, 2_000.0 if s >= 4 else 100.0, False)]
+            for s in range(15)}
+    tripped, at = run(switch, stats, plan, 15)
+    assert tripped is not None and tripped.condition == "login.submit p95 > 1s for 6s"
+    assert 6 <= at < 7

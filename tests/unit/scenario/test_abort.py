@@ -12,9 +12,10 @@ from authsurge.scenario.abort import AbortCondition
 
 SCENARIO = """
 name: t
+target: {{timeout_s: 5}}
 journeys: {{web: {{steps: [form_login]}}}}
 traffic: {{shape: {{kind: steady, rate: 1}}}}
-run: {{duration_s: 60, abort_on: [{conditions}]}}
+run: {{duration_s: 900, abort_on: [{conditions}]}}
 """
 
 
@@ -46,6 +47,17 @@ def test_a_scenario_reads_its_conditions_and_refuses_a_window_longer_than_the_ru
     scenario = parse_scenario(SCENARIO.format(conditions='"error_rate > 50% for 30s"'), Path("s.yaml"))
     assert [c.text for c in scenario.run.abort_on] == ["error_rate > 50% for 30s"]
     with pytest.raises(ScenarioError, match="longer than the run"):
-        parse_scenario(SCENARIO.format(conditions='"p95 > 1s for 90s"'), Path("s.yaml"))
+        parse_scenario(SCENARIO.format(conditions='"p95 > 1s for 90s"').replace("900", "60"), Path("s.yaml"))
     with pytest.raises(ScenarioError, match="cannot read abort condition"):
         parse_scenario(SCENARIO.format(conditions='"p95 above 1s"'), Path("s.yaml"))
+
+
+def test_a_condition_that_could_never_hold_in_this_scenario_is_refused() -> None:
+    # form_login makes login.form and login.submit requests, each cut off at 5 s
+    parse_scenario(SCENARIO.format(conditions='"login.submit p95 > 4s for 30s"'), Path("s.yaml"))
+    with pytest.raises(ScenarioError, match="no journey makes 'login.sbumit' requests"):
+        parse_scenario(SCENARIO.format(conditions='"login.sbumit p95 > 4s for 30s"'), Path("s.yaml"))
+    with pytest.raises(ScenarioError, match="time out after target.timeout_s"):
+        parse_scenario(SCENARIO.format(conditions='"login.submit p95 > 5s for 30s"'), Path("s.yaml"))
+    with pytest.raises(ScenarioError, match="less than or equal to 600"):
+        parse_scenario(SCENARIO.format(conditions='"error_rate > 5% for 601s"'), Path("s.yaml"))

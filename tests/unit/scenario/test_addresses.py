@@ -25,7 +25,13 @@ def test_an_address_off_loopback_or_unreadable_is_refused_with_why(item: str, sa
         expand([item])
 
 
-def test_the_target_reads_one_string_or_a_list_and_refuses_them_with_an_ipv6_target() -> None:
+def test_the_target_reads_one_string_or_a_list_and_refuses_them_with_a_target_they_cannot_reach() -> None:
     assert TargetConfig(source_addresses="127.0.0.2-127.0.0.3").source_addresses == ["127.0.0.2", "127.0.0.3"]
-    with pytest.raises(ValueError, match="IPv6"):
+    assert TargetConfig(base_url="http://localhost:8000", source_addresses=["127.0.0.2"])
+    with pytest.raises(ValueError, match="cannot reach it"):
         TargetConfig(base_url="http://[::1]:8000", source_addresses=["127.0.0.2"])
+    with pytest.raises(ValueError, match="cannot reach it"):
+        TargetConfig(base_url="http://idp.example:8000", allowed_hosts=["idp.example"],
+                     source_addresses=["127.0.0.2"])
+    with pytest.raises(ValueError, match="list"):  # not a list: pydantic says so (exit 2, not 3)
+        TargetConfig(source_addresses=5)
