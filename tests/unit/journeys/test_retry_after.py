@@ -13,7 +13,7 @@ from authsurge.journeys.wire import Head
 
 def answer(status: int, retry_after: str | None) -> Response:
     headers = {"retry-after": retry_after} if retry_after is not None else {}
-    return Response("login.submit", "POST", "http://t/", "/", Head(status, headers, []), b"", 0.0, 1.0)
+    return Response("login.submit", "POST", "http://127.0.0.1/", "/", Head(status, headers, []), b"", 0.0, 1.0)
 
 
 @pytest.mark.parametrize(("status", "value", "seconds"), [
