@@ -41,7 +41,8 @@ def breached_slos(run_dir: Path) -> tuple[str, ...]:
     """The SLOs (in meta.json) that a run breached, judged by the analysis library."""
     from authsurge.analysis import analyze_run
 
-    return tuple(s["slo"] for s in analyze_run(run_dir).slos if s["passed"] is False)
+    with analyze_run(run_dir) as analysis:
+        return tuple(s["slo"] for s in analysis.slos if s["passed"] is False)
 
 
 def login_journeys(scenario: Scenario) -> list[str]:

@@ -112,6 +112,19 @@ class RunAnalysis:
     def points(self) -> pd.DataFrame:
         return self.curves.points
 
+    def close(self) -> None:
+        """Let go of the engine now: its connection, its spill directory and the converted
+        streams (the garbage collector would, later). What was computed stays readable; a
+        new question to the index (the digest's sample) can no longer be asked."""
+        self.index.close()
+        self.data.records.close()
+
+    def __enter__(self) -> RunAnalysis:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     def to_json(self, exact: bool = False) -> dict[str, Any]:
         """JSON-ready dict with the stable schema documented in authsurge.analysis.schema;
         floats rounded to 6 significant digits unless `exact` (golden comparisons: a value

@@ -99,12 +99,12 @@ def _analyse(run_dir: Path, progress: Progress | None) -> ReportInputs:
     from authsurge.analysis import analyze_run
     from authsurge.report.plots import write_plots
 
-    analysis = analyze_run(run_dir, progress=progress)
-    analysis.write_json()
-    if progress:
-        progress("plots")
-    write_plots(analysis, run_dir / "plots")
-    return ReportInputs(run_dir, analysis.to_json(), analysis.meta, _figures(run_dir))
+    with analyze_run(run_dir, progress=progress) as analysis:
+        analysis.write_json()
+        if progress:
+            progress("plots")
+        write_plots(analysis, run_dir / "plots")
+        return ReportInputs(run_dir, analysis.to_json(), analysis.meta, _figures(run_dir))
 
 
 def _figures(run_dir: Path) -> dict[str, Path]:

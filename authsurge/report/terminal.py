@@ -21,17 +21,19 @@ def analyze_to_terminal(run_dir: Path, *, as_json: bool, plots: bool) -> int:
 
     with StageProgress(f"analyze {run_dir}") as progress:
         analysis = analyze_run(run_dir, progress=progress)
-    analysis.write_json()  # and the compare digest beside it
-    data = analysis.to_json()
-    written = []
-    if plots:
-        from authsurge.report.plots import write_plots
+    with analysis:
+        analysis.write_json()  # and the compare digest beside it
+        data = analysis.to_json()
+        summary = analysis.summary_text()
+        written = []
+        if plots:
+            from authsurge.report.plots import write_plots
 
-        written = write_plots(analysis, Path(run_dir) / "plots")
+            written = write_plots(analysis, Path(run_dir) / "plots")
     if as_json:
         print(json.dumps(data, indent=2, default=str))
     else:
-        print(analysis.summary_text())
+        print(summary)
         for path in written:
             if path.suffix == ".png":
                 print(f"plot: {path}")

@@ -189,9 +189,9 @@ def load_digest(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     """The run's digest; the run is analysed (and the digest written) when it has none."""
     digest = read_digest(run_dir)
     if digest is None:
-        analysis = analyze_run(run_dir, progress=progress)
-        analysis.write_json()  # writes the digest too: the next compare reads it
-        digest = read_digest(run_dir) or run_digest(analysis)
+        with analyze_run(run_dir, progress=progress) as analysis:
+            analysis.write_json()  # writes the digest too: the next compare reads it
+            digest = read_digest(run_dir) or run_digest(analysis)
     elif progress:
         progress("digest")
     return digest

@@ -8,6 +8,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 from pathlib import Path
 
@@ -46,7 +47,12 @@ def analysed_once(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
 
     def analyze(run_dir: Path, *, progress=None):  # noqa: ANN001, ANN202
         name = by_path.get(Path(run_dir).resolve())
-        return planted_analysis(name, tmp_path_factory) if name else real(run_dir, progress=progress)
+        if not name:
+            return real(run_dir, progress=progress)
+        # the session's analysis serves later tests too: the command must not close it
+        shared = copy.copy(planted_analysis(name, tmp_path_factory))
+        shared.close = lambda: None  # type: ignore[method-assign]
+        return shared
 
     monkeypatch.setattr(compare_module, "analyze_run", analyze)
 
