@@ -58,7 +58,10 @@ def login_ok(base_url: str, username: str, password: str) -> bool:
 
 def test_stop_leaves_no_process_behind(target_factory):
     proc = target_factory(workers=2)
-    pids = proc.pids()
+    # /healthz answers as soon as one worker is up: the second may still be forking
+    deadline = time.monotonic() + 10
+    while len(pids := proc.pids()) < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert len(pids) == 3 and pids[0] == proc.pid
     proc.stop()
     assert wait_all_gone(pids, 1.0) == []
