@@ -9,8 +9,10 @@ cross their knees first, or together with the hash. So:
 - when steps fail together, or the target CPU was saturated at the knee (``bottleneck``
   kind cpu or cpu_per_process: the workers' pool is CPU), the cause is the unit that used
   the most of the target CPU at the knee by the cost model (authsurge.analysis.cost):
-  cost per request x its request rate in the knee's windows. The other failing steps are
-  collateral ("queued behind it");
+  cost per request x its request rate at the knee (authsurge.analysis.cost_inputs.
+  rates_at_first_knee). The other failing steps are
+  collateral ("queued behind it"): only the cost model can say so, so without it no step
+  is collateral;
 - when that unit is several steps whose costs cannot be separated, the cause is their
   journey (or the steps, when several journeys make them), with the reason;
 - without a cost model (no resource samples, too few windows below the knee) the cause is
@@ -77,6 +79,7 @@ def find_cause(
             f"{lead} is named because it ranks first"
             + (f", together with {', '.join(base['collateral'])}" if base["collateral"] else "")
         )
+        base["collateral"] = []  # nothing says the others queue behind it
         return base
     if not decisive(shares):
         second = shares[1]["unit"]["steps"]
@@ -86,6 +89,7 @@ def find_cause(
             f"{shares[0]['confidence'] * 100:.0f}% of the bootstrap fits): {lead} is named "
             "because it ranks first"
         )
+        base["collateral"] = []
         return base
     top = shares[0]
     unit = top["unit"]

@@ -337,7 +337,7 @@ def _cause(doc: dict[str, Any]) -> Finding | None:
             # cause, which holds all its steps); alone, the first step when it is not the cause
             "collateral": (
                 [s["step"] for s in group if s["step"] not in cause["steps"]]
-                if relation == "tie" and cause["step"]
+                if relation == "tie" and cause["step"] and costed
                 else [first]
                 if relation == "first_queues_behind"
                 else []
