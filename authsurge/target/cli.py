@@ -140,6 +140,19 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
         metavar="FILE",
         help="write gunicorn's access log (client address first) to FILE (default: none)",
     )
+    g.add_argument(
+        "--token-lifetime",
+        type=int,
+        metavar="S",
+        help="access tokens expire after S seconds (default: DOT's 36000)",
+    )
+    g.add_argument(
+        "--session-age",
+        type=int,
+        metavar="S",
+        help="sign-in sessions expire after S seconds; the API then answers 401 "
+        "(default: Django's two weeks)",
+    )
     p.add_argument(
         "--foreground", action="store_true", help="stay attached; Ctrl-C stops the target"
     )
@@ -191,6 +204,8 @@ def options_from_args(args: argparse.Namespace) -> TargetOptions:
         certfile=args.certfile,
         keyfile=args.keyfile,
         access_log=args.access_log,
+        token_lifetime_s=args.token_lifetime,
+        session_age_s=args.session_age,
     ).checked()
 
 

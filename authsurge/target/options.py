@@ -69,6 +69,12 @@ class TargetOptions:
     access_log: Path | None = None
     """Write gunicorn's access log here (client address first); None: none, since a line
     per request costs more than some of the requests."""
+    token_lifetime_s: int | None = None
+    """Access tokens expire after this many seconds (DOT's ACCESS_TOKEN_EXPIRE_SECONDS,
+    also the token response's expires_in); None: DOT's default, 10 hours."""
+    session_age_s: int | None = None
+    """Sign-in sessions expire after this many seconds (Django's SESSION_COOKIE_AGE; the
+    API then answers 401); None: Django's default, two weeks."""
 
     def checked(self) -> TargetOptions:
         """Raise BadInput for anything we refuse to serve; returns self for chaining."""
@@ -94,6 +100,11 @@ class TargetOptions:
             raise BadInput("--login-queue only makes sense with --login-capacity")
         if not (0 <= self.delay_ms <= 60_000):
             raise BadInput("--delay-ms must be 0..60000")
+        for name in ("token_lifetime_s", "session_age_s"):
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= 30 * 86400:
+                flag = "--" + name.removesuffix("_s").replace("_", "-")
+                raise BadInput(f"{flag} must be 1..2592000 seconds")
         if (self.certfile is None) != (self.keyfile is None):
             raise BadInput("--certfile and --keyfile go together (HTTPS needs both)")
         for name in ("certfile", "keyfile"):
@@ -161,6 +172,10 @@ def server_env(opts: TargetOptions, data_dir: Path, port: int) -> dict[str, str]
         env["AUTHSURGE_TARGET_KEYFILE"] = str(Path(opts.keyfile).resolve())
     if opts.access_log is not None:
         env["AUTHSURGE_TARGET_ACCESS_LOG"] = str(Path(opts.access_log).resolve())
+    if opts.token_lifetime_s is not None:
+        env["AUTHSURGE_TARGET_TOKEN_LIFETIME_S"] = str(opts.token_lifetime_s)
+    if opts.session_age_s is not None:
+        env["AUTHSURGE_TARGET_SESSION_AGE_S"] = str(opts.session_age_s)
     if opts.login_capacity is not None:
         env["AUTHSURGE_TARGET_LOGIN_CAPACITY"] = repr(float(opts.login_capacity))
         env["AUTHSURGE_TARGET_LOGIN_QUEUE"] = str(opts.queue)

@@ -104,6 +104,8 @@ LOGOUT_REDIRECT_URL = None  # render registration/logged_out.html (200)
 STATIC_URL = "/static/"  # DOT's templates link their CSS; it is not served (nobody fetches it)
 
 SESSION_ENGINE = "django.contrib.sessions.backends.db"
+if _session_age := os.environ.get("AUTHSURGE_TARGET_SESSION_AGE_S"):
+    SESSION_COOKIE_AGE = int(_session_age)
 USE_TZ = True
 TIME_ZONE = "UTC"
 USE_I18N = False
@@ -132,6 +134,8 @@ OAUTH2_PROVIDER = {
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only, as RFC 9700 asks; no "plain"
     "ROTATE_REFRESH_TOKEN": True,  # DOT's default, stated because the tests rely on it
 }
+if _token_lifetime := os.environ.get("AUTHSURGE_TARGET_TOKEN_LIFETIME_S"):
+    OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"] = int(_token_lifetime)
 
 LOGGING = {
     "version": 1,
