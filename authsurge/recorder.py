@@ -85,6 +85,7 @@ class Recorder:
                 _NAN if response_time is None else float(response_time),
                 int(response_length or 0),
                 self.worker,
+                get("cohort") or record.SURGE,
             )
         )
         self.requests += 1
@@ -103,6 +104,7 @@ class Recorder:
         outcome: str,
         step: str | None,
         reason: str,
+        cohort: str = record.SURGE,
     ) -> None:
         self.table.append(
             {
@@ -118,10 +120,25 @@ class Recorder:
                 "reason": f"{step}: {reason}" if step and not ok else reason,
                 "latency_ms": (t_end - t_intended) * 1000.0,
                 "worker": self.worker,
+                "cohort": cohort,
             }
         )
         self.journeys += 1
         self.journeys_ok += ok
+
+    def event(self, *, what: str, person_id: str, t: float, reason: str = "") -> None:
+        """A population event (records.EVENTS): what happened to a signed-in person, when."""
+        self.table.append(
+            {
+                "kind": record.KIND_EVENT,
+                "t_start": t,
+                "step": what,
+                "person_id": person_id,
+                "reason": reason,
+                "worker": self.worker,
+                "cohort": record.POPULATION,
+            }
+        )
 
     def drop(
         self, *, journey: str, person_id: str, attempt: int, t_intended: float, reason: str
@@ -161,6 +178,7 @@ _REQUEST_ORDER = (
     "latency_ms",
     "bytes",
     "worker",
+    "cohort",
 )
 if tuple(record.REQUEST_SCHEMA.names) != _REQUEST_ORDER:  # pragma: no cover - a schema change
     raise ImportError("REQUEST_SCHEMA changed: update Recorder.on_request's row order")

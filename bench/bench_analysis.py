@@ -163,6 +163,7 @@ def _chunk(rng: np.random.Generator, t_int: np.ndarray, first_id: int, rho: floa
         "status": np.where(ok, 200, 503).astype(np.int32), "outcome": outcome, "reason": reason,
         "latency_ms": np.concatenate(columns["lat"]), "bytes": np.full(n, 1000, np.int64),
         "worker": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)), pa.array(["w"])),
+        "cohort": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)), pa.array(["surge"])),
     }).cast(REQUEST_SCHEMA)
 
 

@@ -70,9 +70,12 @@ def open_views(
 ) -> Shape:
     """Create the views on `con` and read the run's shape (two passes over the shards)."""
     files = sql_paths(paths)
+    # format 1 has no cohort column: every row is the surge's
+    has_cohort = bool(paths) and "cohort" in pq.read_schema(paths[0]).names
+    cohort = f"coalesce(cohort, '{record.SURGE}')" if has_cohort else f"'{record.SURGE}'"
     con.execute(f"""
         CREATE TEMP VIEW raw AS
-        SELECT kind, step, outcome, reason, journey, attempt, person_id,
+        SELECT kind, step, outcome, reason, journey, attempt, person_id, {cohort} AS cohort,
                {_unbounded("t_start")}, {_unbounded("t_intended")}, {_unbounded("latency_ms")},
                file_row_number,
                list_position({files}, filename) AS file_index,
@@ -103,6 +106,7 @@ def open_views(
         CREATE TEMP VIEW valid AS
         SELECT * FROM timed
         WHERE isfinite(arrive) AND step IS NOT NULL AND kind IN {_KINDS} AND {plausible}
+              AND cohort <> '{record.WARMUP}'
     """)
     firsts, found, implausible = _first_pass(con, plausible)
     if implausible and warnings is not None:
@@ -175,7 +179,8 @@ def _first_pass(
     for step, outcome, journey, reason, position in con.execute(f"""
         SELECT step, outcome, journey, reason,
                min((file_index::BIGINT << {POSITION_BITS}) | file_row_number)
-        FROM raw GROUP BY GROUPING SETS ((step), (outcome), (journey), (reason))
+        FROM raw WHERE cohort <> '{record.WARMUP}' AND kind <> '{record.KIND_EVENT}'
+        GROUP BY GROUPING SETS ((step), (outcome), (journey), (reason))
     """).fetchall():
         place = (int(position) >> POSITION_BITS, int(position) & mask)
         for column, value in (
@@ -192,7 +197,8 @@ def _first_pass(
                min(arrive) FILTER (ok), max(arrive) FILTER (ok), max(end_t) FILTER (ok),
                count(*) FILTER (ok), count(*) FILTER (NOT ok)
         FROM (SELECT step, is_jr, arrive, end_t, coalesce({plausible}, false) AS ok FROM timed
-              WHERE isfinite(arrive) AND step IS NOT NULL AND kind IN {_KINDS})
+              WHERE isfinite(arrive) AND step IS NOT NULL AND kind IN {_KINDS}
+                    AND cohort <> '{record.WARMUP}')
         GROUP BY step, is_jr
     """).fetchall():
         implausible += left_out

@@ -36,11 +36,12 @@ def status_outcome(status: int) -> str:
 class Reporter:
     """Fires Locust's request event with the record columns of one journey attempt."""
 
-    __slots__ = ("fire", "base")
+    __slots__ = ("fire", "base", "prefix")
 
-    def __init__(self, fire: Callable[..., Any], base: dict[str, Any]) -> None:
+    def __init__(self, fire: Callable[..., Any], base: dict[str, Any], prefix: str = "") -> None:
         self.fire = fire
-        self.base = base  # journey, journey_id, person_id, attempt, t_intended, worker
+        self.base = base  # journey, journey_id, person_id, attempt, t_intended, worker, cohort
+        self.prefix = prefix  # before each request's step name: "population:" (a cohort's)
 
     def request(
         self,
@@ -61,7 +62,7 @@ class Reporter:
         context["method"] = method
         self.fire(
             request_type=method,
-            name=step,
+            name=self.prefix + step if self.prefix else step,
             response_time=elapsed_ms,
             response_length=length,
             response=None,

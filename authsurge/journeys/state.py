@@ -24,6 +24,9 @@ class JourneyContext:
     attempt: int
     t_intended: float  # epoch s the schedule meant this journey to start
     worker: str
+    # records.SURGE, POPULATION or WARMUP; outside the surge, request names get the cohort
+    # as a prefix ("population:api.call"), in the records and in Locust's statistics alike
+    cohort: str = "surge"
 
 
 @dataclass
@@ -33,6 +36,7 @@ class JourneyResult:
     step: str | None  # the step that failed
     reason: str
     retry_after_s: float | None = None  # the failed answer's Retry-After (429/503)
+    state: JourneyState | None = None  # Journey.run(stay=True): the signed-in person, open
 
 
 @dataclass
@@ -45,6 +49,7 @@ class JourneyState:
     access_token: str | None = None
     refresh_token: str | None = None
     id_token: str | None = None
+    token_expires_at: float | None = None  # epoch s, from the token response's expires_in
     revoked: set[str] = field(default_factory=set)  # token kinds revoked by token.revoke
 
     @property

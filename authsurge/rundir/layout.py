@@ -12,7 +12,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-FORMAT_VERSION = 1  # the run-directory format written here (rundir.meta.READABLE: read)
+FORMAT_VERSION = 2  # the run-directory format written here (rundir.meta.READABLE: read)
 META = "meta.json"
 # what a run's derived files (analysis.json, plots/, digest/) are computed from
 RAW_INPUTS = (

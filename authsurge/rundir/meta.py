@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from authsurge.errors import RunDirError
 from authsurge.rundir.layout import FORMAT_VERSION, META, write_json_atomic
 
-READABLE = (1,)
+READABLE = (1, 2)  # 2 added the requests' cohort column and population events
 
 
 class _Section(BaseModel):
@@ -65,6 +65,26 @@ class TrafficInfo(_Section):
     on_schedule: bool | None = None
 
 
+class PopulationInfo(_Section):
+    """The signed-in population (scenario `population:`): as configured, and at the end
+    what the workers counted (authsurge.population.Counts, summed)."""
+
+    size: int | None = None
+    sign_in: str | None = None
+    api_rate: float | None = None  # API calls a second per person
+    warmup_started_at: float | None = None  # epoch s; the warm-up ends at started_at
+    on_401: str | None = None
+    session_lifetime_s: float | None = None
+    token_lifetime_s: float | None = None
+    join_share: float | None = None
+    signed_in_at_start: int | None = None
+    warmup_failures: int | None = None
+    joined: int | None = None  # surge people who signed in and stayed
+    relogins: int | None = None
+    refreshes: int | None = None
+    gave_up: int | None = None
+
+
 class Level(_Section):
     start: float
     end: float
@@ -92,6 +112,7 @@ class RunMeta(_Section):
     command: str | None = None
     # status aborted: the run.abort_on condition that held (condition, measured, at)
     aborted: dict[str, Any] | None = None
+    population: PopulationInfo | None = None  # format 2, with a scenario population
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON types, every key (also unknown ones) as written."""

@@ -52,6 +52,22 @@ OUTCOMES = (
 KIND_REQUEST = "request"  # one HTTP request, named by its step
 KIND_JOURNEY = "journey"  # one attempt at a whole journey, latency from its intended start
 KIND_DROPPED = "dropped"  # an arrival that never started
+# (format 2) something that happened to a signed-in person, named in `step` (EVENTS)
+KIND_EVENT = "event"
+
+# Cohorts (format 2's `cohort` column; format 1 rows are all surge).
+SURGE = "surge"  # arrivals of the traffic schedule: new sign-in journeys
+POPULATION = "population"  # people signed in before the surge (authsurge.population)
+WARMUP = "warmup"  # the population's sign-ins before the run's clock starts
+COHORTS = (SURGE, POPULATION, WARMUP)
+
+# Population events (kind event): a person signed in (warm-up or again), started signing
+# in again (`reason` says why: expired, 401, refresh failed), refreshed a token, or left.
+SIGNED_IN = "signed_in"
+RELOGIN = "relogin"
+REFRESHED = "refreshed"
+GAVE_UP = "gave_up"
+EVENTS = (SIGNED_IN, RELOGIN, REFRESHED, GAVE_UP)
 
 REQUEST_SCHEMA = pa.schema(
     [
@@ -72,8 +88,10 @@ REQUEST_SCHEMA = pa.schema(
         pa.field("latency_ms", pa.float64()),  # request: service time; journey: end - t_intended
         pa.field("bytes", pa.int64()),
         pa.field("worker", pa.string()),
+        pa.field("cohort", pa.string()),  # format 2: SURGE, POPULATION or WARMUP
     ]
 )
+OPTIONAL_REQUEST_COLUMNS = ("cohort",)  # absent in format 1: every row is SURGE
 
 RESOURCE_SCHEMA = pa.schema(
     [
@@ -117,6 +135,7 @@ _DEFAULTS: dict[str, Any] = {
     "latency_ms": float("nan"),
     "bytes": 0,
     "worker": "",
+    "cohort": SURGE,
     "t": float("nan"),
     "source": "",
     "cpu_percent": float("nan"),
@@ -304,7 +323,17 @@ def read_stream(path: Path, schema: pa.Schema) -> pa.Table:
         pass  # torn tail or an empty file: keep what was complete
     if not batches:
         return schema.empty_table()
-    return pa.Table.from_batches(batches, schema=schema)
+    table = pa.Table.from_batches(batches)
+    if table.schema.names != schema.names:  # an older format: its optional columns are null
+        table = pa.table(
+            {
+                f.name: table[f.name]
+                if f.name in table.schema.names
+                else pa.nulls(len(table), f.type)
+                for f in schema
+            }
+        )
+    return table.cast(schema)
 
 
 class Flusher:

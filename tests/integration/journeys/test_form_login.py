@@ -27,11 +27,12 @@ def test_every_event_carries_exactly_the_record_columns(target, recorded):
     h = harness(recorded, scenario(target.base_url, WEB))
     h.run("web")
     expected = {"journey", "journey_id", "person_id", "attempt", "t_intended", "worker", "status",
-                "outcome", "reason", "method"}
+                "outcome", "reason", "method", "cohort"}
     assert expected <= set(REQUEST_SCHEMA.names)
     for event in recorded.events:
         assert set(event["context"]) == expected
         assert event["context"]["journey"] == "web" and event["context"]["worker"] == "test"
+        assert event["context"]["cohort"] == "surge" and event["name"] == event["name"].split(":")[-1]
         assert event["response_time"] > 0 and event["start_time"] > 1e9
         assert event["exception"] is None and event["response"] is None
         assert "?" not in event["url"]  # queries may carry codes and tokens

@@ -21,7 +21,8 @@ def test_surge_run_logs_in_and_out_and_analyze_writes_the_capacity_curve(tmp_pat
     assert result.status == "complete"
     run_dir = result.run_dir
     meta = json.loads((run_dir / "meta.json").read_text())
-    assert meta["format_version"] == 1 and meta["status"] == "complete"
+    assert meta["format_version"] == 2 and meta["status"] == "complete"
+    assert meta["population"] is None and (records(run_dir)["cohort"] == "surge").all()
     assert meta["target"]["base_url"] == target.base_url
     assert meta["harness"]["cpu_count"] >= 1 and meta["traffic"]["planned_journeys"] > 20
     rows = records(run_dir)

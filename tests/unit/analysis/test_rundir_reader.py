@@ -48,7 +48,7 @@ def test_missing_meta_json_is_a_run_dir_error(run_copy: Path) -> None:
     ("{not json", "unreadable"),
     ("[1, 2]", "expected a JSON object"),
     ('{"run_id": "x"}', "no format_version"),
-    ('{"format_version": 2}', "format_version 2"),
+    ('{"format_version": 3}', "format_version 3"),
 ])
 def test_bad_meta_json_is_a_run_dir_error(run_copy: Path, text: str, match: str) -> None:
     (run_copy / "meta.json").write_text(text)

@@ -76,7 +76,7 @@ def test_a_damaged_section_is_left_out_with_a_warning_and_the_rest_kept(tmp_path
     assert any("started_at" in w for w in warnings) and any("traffic" in w for w in warnings)
 
 
-@pytest.mark.parametrize("version", [2, None, "1"])
+@pytest.mark.parametrize("version", [3, None, "1"])
 def test_a_format_this_code_does_not_read_is_refused(tmp_path: Path, version: object) -> None:
     with pytest.raises(RunDirError, match="format_version"):
         read_meta(write(tmp_path, {**FORMAT_1_BEFORE_RUNMETA, "format_version": version}))

@@ -35,3 +35,19 @@ def test_rows_with_missing_fields_get_schema_defaults(tmp_path):
     row = pq.read_table(tmp_path / "w.parquet").to_pylist()[0]
     assert row["step"] == "api.call" and row["outcome"] == record.OK and row["attempt"] == 1
     assert row["kind"] == record.KIND_REQUEST and math.isnan(row["latency_ms"])
+    assert row["cohort"] == record.SURGE
+
+
+def test_a_format_1_stream_reads_with_a_null_cohort(tmp_path):
+    import pyarrow as pa
+
+    old = pa.schema([f for f in REQUEST_SCHEMA if f.name not in record.OPTIONAL_REQUEST_COLUMNS])
+    path = tmp_path / "w.arrows"
+    batch = pa.record_batch([pa.array([v], type=f.type) for f, v in zip(
+        old, ["request", 1.0, 1.0, "api.call", "web", "j", "p", 1, "GET", 200, "ok", "", 3.0, 10, "w"],
+        strict=True)], schema=old)
+    with open(path, "wb") as sink, pa.ipc.new_stream(sink, old) as writer:
+        writer.write_batch(batch)
+    got = read_stream(path, REQUEST_SCHEMA)
+    assert got.schema == REQUEST_SCHEMA and got.num_rows == 1
+    assert got.column("step").to_pylist() == ["api.call"] and got.column("cohort").to_pylist() == [None]
