@@ -46,7 +46,18 @@ def breached_slos(run_dir: Path) -> tuple[str, ...]:
 
 
 def login_journeys(scenario: Scenario) -> list[str]:
-    return [name for name, j in scenario.journeys.items() if LOGIN_GROUPS.intersection(j.steps)]
+    """The surge's journeys that sign in (the population's own sign-in journey only when
+    the traffic also sends arrivals to it)."""
+    shape = scenario.traffic.shape
+    if isinstance(shape, TraceShape) and shape.columns:
+        surge = set(shape.columns.values())
+    else:
+        surge = set(scenario.traffic.mix or scenario.journeys)
+    return [
+        name
+        for name, j in scenario.journeys.items()
+        if LOGIN_GROUPS.intersection(j.steps) and name in surge
+    ]
 
 
 def probe_result(
@@ -102,6 +113,7 @@ def find_capacity(
             probe_scenario.traffic.shape = SteadyShape(kind="steady", rate=rate)
             probe_scenario.traffic.mix = {n: 1.0 for n in names}
             probe_scenario.behaviour.retry.share = 0.0
+            probe_scenario.population = None  # the surge's sign-ins alone
             probe_scenario.run.duration_s = probe_s
             probe_scenario.run.drain_s = 2.0
             probe_scenario.run.workers = 1

@@ -265,6 +265,11 @@ def cmd_validate(args: argparse.Namespace) -> int:
         )
     else:
         print(f"{args.scenario}: ok")
+    if (population := scenario.population) is not None:
+        print(
+            f"  and {population.size:,} people signed in by a {population.warmup_s:g}-s warm-up "
+            f"before the clock starts, calling the API {population.api_rate:g}/s each"
+        )
     return ExitStatus.SUCCESS
 
 

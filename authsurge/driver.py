@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from authsurge.journeys import AccountPool, Journey, JourneyContext, JourneyResult
+from authsurge.population import Population
 from authsurge.recorder import Recorder
 from authsurge.traffic.behaviour import RetryPolicy
 from authsurge.traffic.schedule import Plan
@@ -76,6 +77,7 @@ class OpenModelDriver:
         max_concurrency: int,
         max_journeys: int,
         worker: str,
+        population: Population | None = None,
     ) -> None:
         self.environment = environment
         self.plan = plan
@@ -89,6 +91,7 @@ class OpenModelDriver:
         self.max_concurrency = max_concurrency
         self.max_journeys = max_journeys
         self.worker = worker
+        self.population = population  # where signed-in people who stay go (join_share)
         self.in_flight = Group()
         self.thinking = Group()  # people waiting to retry
         self.started = 0
@@ -213,8 +216,9 @@ class OpenModelDriver:
             worker=self.worker,
         )
         result: JourneyResult | None = None
+        stays = self.population is not None and journey.signs_in and self.population.joins()
         try:
-            result = journey.run(ctx)
+            result = journey.run(ctx, stay=stays)
         except gevent.GreenletExit:
             result = JourneyResult(
                 ok=False, outcome="interrupted", step=None, reason="stopped at the end of the run"
@@ -229,8 +233,14 @@ class OpenModelDriver:
                 reason=f"harness error: {type(exc).__name__}",
             )
         finally:
-            if account is not None and self.accounts is not None:
-                self.accounts.release(account)
+            adopted = False
+            if result is not None and result.state is not None:
+                assert self.population is not None
+                adopted = self.population.adopt(person, account, result.state)
+                if not adopted:
+                    result.state.http.close()
+            if account is not None and self.accounts is not None and not adopted:
+                self.accounts.release(account)  # an adopted person keeps theirs
             if result is not None:
                 self.recorder.journey(
                     journey=journey.name,

@@ -49,6 +49,7 @@ from authsurge.analysis.knee import (
     find_knee,
     knee_rule,
 )
+from authsurge.analysis.population import is_population, population_section
 from authsurge.analysis.ranking import (
     TIE_RULE,
     StepKnee,
@@ -99,6 +100,7 @@ class RunAnalysis:
     cost: list[dict[str, Any]] = field(default_factory=list)  # one cost model per resource
     cause: dict[str, Any] | None = None  # the cause of the first failure (analysis.cause)
     harness: dict[str, Any] = field(default_factory=dict)  # how the load generator fared
+    population: dict[str, Any] | None = None  # the signed-in population (analysis.population)
 
     @property
     def run_dir(self) -> Path:
@@ -164,6 +166,7 @@ class RunAnalysis:
             "dropped": self.dropped,
             "generator": self.generator,
             "harness": self.harness,
+            "population": self.population,
             "warnings": list(self.warnings),
         }
         doc = clean(doc, exact)
@@ -273,10 +276,13 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     warnings.extend(rejection_warnings(steps))
     step("ranking")
     per_journey = requests_per_journey(index)
+    # the signed-in population's load does not follow the surge: not ranked (population.py)
+    surge_knees = {n: k for n, k in knees.items() if not is_population(n)}
     ranked = first_to_fail(
         {
             n: _step_knee(n, knees[n], curves, windows, index, config, slos, per_journey.get(n))
             for n in request_steps
+            if n in surge_knees
         }
     )
     step("cost")
@@ -297,7 +303,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         )
     step("verdict")
     demand = peak_demand(index, windows, curves, data.schedule, config)
-    verdict = selfcheck.adjust_verdict(headroom(demand, knees, cause), knees)
+    verdict = selfcheck.adjust_verdict(headroom(demand, surge_knees, cause), surge_knees)
     slo_results = evaluate_slos(slos, index, windows)
     retry = retry_amplification(index)
     dropped = dropped_journeys(index, data.meta)
@@ -332,6 +338,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         cost=cost,
         cause=cause,
         harness=selfcheck.harness_health(data.meta, data.resources),
+        population=population_section(data.meta.get("population"), index, windows, steps),
     )
 
 

@@ -20,6 +20,7 @@ from typing import Any
 from authsurge.analysis.cause import cause_name
 from authsurge.analysis.collapse import COLLAPSE_SHARE
 from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
+from authsurge.analysis.population import FINDING_FIELDS, finding_fields
 from authsurge.analysis.ranking import ARRIVALS, group_interval, together
 
 # "Most journeys fail at low load": at least this share of a journey's attempts failed,
@@ -106,6 +107,8 @@ KINDS: dict[str, tuple[str, ...]] = {
         "say_text",
     ),
     "retries": ("amplification", "peak_amplification", "retries", "persons"),
+    # the signed-in population's API beside the surge's sign-ins (analysis.population)
+    "population": FINDING_FIELDS,
     "dropped": ("count", "share"),
     "slos": ("met", "judged", "total", "failed"),
 }
@@ -164,7 +167,7 @@ def find(doc: dict[str, Any]) -> list[Finding]:
     if doc.get("collapse"):
         out.append(_collapse(doc["collapse"]))
     out.append(_surge(doc, out))
-    out += _retries(doc) + _dropped(doc) + _slos(doc)
+    out += _population(doc) + _retries(doc) + _dropped(doc) + _slos(doc)
     return out
 
 
@@ -438,6 +441,11 @@ def _retries(doc: dict[str, Any]) -> list[Finding]:
             },
         )
     ]
+
+
+def _population(doc: dict[str, Any]) -> list[Finding]:
+    fields = finding_fields(doc.get("population"))
+    return [Finding("population", fields)] if fields is not None else []
 
 
 def _dropped(doc: dict[str, Any]) -> list[Finding]:

@@ -291,6 +291,16 @@ class RecordIndex:
             )
         ]
 
+    def population_events(self) -> list[tuple[str, int, str, int]]:
+        """(event, window, reason, count) of the population's event rows (format 2)."""
+        rows = self.con.execute(
+            f"""SELECT step, floor((t_start - ?) / ?)::BIGINT AS w, reason, count(*)
+                FROM raw WHERE kind = '{record.KIND_EVENT}' AND isfinite(t_start)
+                GROUP BY ALL""",
+            [self.t0, self.window_s],
+        ).fetchall()
+        return [(str(e), int(w), str(r or ""), int(n)) for e, w, r, n in rows]
+
     def arrivals_by_journey_window(self) -> list[tuple[str, int, int]]:
         """(journey, arrival window, arrivals) of journey and dropped rows with a journey."""
         arr = self.counts.arrivals

@@ -80,6 +80,15 @@ value that could not be measured is null, never NaN.
                          [{start, end, planned, started, dropped, late, max_lag_s}],
                          on_schedule}: how the load generator fared over the run
                         (authsurge.analysis.selfcheck.health)
+    population          null without a scenario population, else {size, signed_in_at_start,
+                         warmup_failures, api: {steps, requests, errors, error_rate},
+                         surge_sign_in: {step, requests, errors, error_rate} | null (the
+                         surge's login.*/oidc.* step with the highest error rate), refreshes,
+                         relogins, gave_up, why: {"relogin: <why>" | "gave_up: <why>": n},
+                         windows: [{t, signed_in, api_requests, api_errors, refreshes,
+                         relogins}], rule}: the signed-in people's API apart from the
+                        surge's sign-ins; their requests are the "population:<step>" entries
+                        of steps, left out of first_to_fail (authsurge.analysis.population)
     warnings            [text]                        damaged shards, short levels, ...
 
 FINDINGS (in story order; exactly one of client_first, fail_together, saturates_first,
@@ -162,6 +171,7 @@ TOP_LEVEL_KEYS = (
     "dropped",
     "generator",
     "harness",
+    "population",
     "warnings",
 )
 RUN_KEYS = (

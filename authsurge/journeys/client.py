@@ -54,16 +54,16 @@ REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 class StepFailed(Exception):
     """A step failed on the target's side; the journey stops and reports it.
-    `retry_after_s`: what the failed answer's Retry-After asked for (429 and 503 only)."""
+    `retry_after_s`: what the failed answer's Retry-After asked for (429 and 503 only);
+    `status`: the failed answer's HTTP status (None when no answer was judged)."""
 
     def __init__(
-        self, step: str, outcome: str, reason: str, retry_after_s: float | None = None
-    ) -> None:
+        self, step: str, outcome: str, reason: str, retry_after_s: float | None = None,
+        status: int | None = None,
+    ) -> None:  # fmt: skip
         super().__init__(reason)
-        self.step = step
-        self.outcome = outcome
-        self.reason = reason
-        self.retry_after_s = retry_after_s
+        self.step, self.outcome, self.reason = step, outcome, reason
+        self.retry_after_s, self.status = retry_after_s, status
 
 
 class PersonLeft(Exception):
@@ -436,7 +436,7 @@ class HttpClient:
         the login submit's failure).
         """
         self._report(resp, outcome, reason)
-        return StepFailed(step or resp.step, outcome, reason, resp.retry_after_s())
+        return StepFailed(step or resp.step, outcome, reason, resp.retry_after_s(), resp.status)
 
     def fail_status(self, resp: Response, detail: str = "") -> StepFailed:
         reason = resp.describe() + (f" ({detail})" if detail else "")

@@ -25,6 +25,7 @@ from authsurge.journeys.state import JourneyContext, JourneyResult, JourneyState
 from authsurge.journeys.tokens import ClientCredentials, Introspect, Refresh, Revoke, Userinfo
 from authsurge.rundir import records as record
 from authsurge.scenario import ClientConfig, FlowSettings, Scenario, request_names
+from authsurge.scenario.population import SIGN_IN_GROUPS
 from authsurge.secret import Secret
 
 # Step groups that need a token from an earlier step, and which earlier steps give one.
@@ -63,22 +64,63 @@ class Journey:
     def __repr__(self) -> str:
         return f"Journey({self.name!r}, [{', '.join(s.group for s in self.steps)}])"
 
-    def run(self, ctx: JourneyContext) -> JourneyResult:
-        """One attempt: a new browser (connections, cookie jar), the steps, then close."""
-        logs_out = self.logout_share >= 1.0 or self._rng.random() < self.logout_share
-        with person(ctx, self.http, abandon_after=self.abandon_after) as state:
-            try:
-                for step in self.steps:
-                    if step.logout and not logs_out:
-                        continue
-                    step(state)
-            except StepFailed as failed:
-                return JourneyResult(
-                    False, failed.outcome, failed.step, failed.reason, failed.retry_after_s
-                )
-            except PersonLeft:
-                pass  # abandon_after: leaving there is this journey's success
-        return JourneyResult(True, record.OK, None, "")
+    def run(self, ctx: JourneyContext, *, stay: bool = False) -> JourneyResult:
+        """One attempt: a new browser (connections, cookie jar), the steps, then close.
+
+        stay: the person stays signed in (no logout steps), and when the attempt succeeds
+        the result holds their browser, open, for the signed-in population to adopt."""
+        logs_out = not stay and (self.logout_share >= 1.0 or self._rng.random() < self.logout_share)
+        state = open_person(ctx, self.http, abandon_after=self.abandon_after)
+        result = JourneyResult(True, record.OK, None, "")
+        try:
+            self.run_steps(state, logs_out=logs_out)
+            if stay:
+                result.state = state
+        except StepFailed as failed:
+            result = JourneyResult(
+                False, failed.outcome, failed.step, failed.reason, failed.retry_after_s
+            )
+        except PersonLeft:
+            pass  # abandon_after: leaving there is this journey's success
+        finally:
+            if result.state is None:
+                state.http.close()
+        return result
+
+    @property
+    def signs_in(self) -> bool:
+        """Does a successful attempt leave the person signed in (before any logout)?"""
+        return self.abandon_after is None and any(s.group in SIGN_IN_GROUPS for s in self.steps)
+
+    def run_steps(self, state: JourneyState, *, logs_out: bool = True) -> None:
+        """The steps on a person the caller holds (a signed-in person keeps their browser);
+        raises StepFailed."""
+        for step in self.steps:
+            if step.logout and not logs_out:
+                continue
+            step(state)
+
+
+def open_person(
+    ctx: JourneyContext, http: HttpSettings | None = None, *, abandon_after: str | None = None
+) -> JourneyState:
+    """A fresh person (browser, account) whose connections the caller closes
+    (`state.http.close()`): `person` for one attempt, the population for a whole run."""
+    reporter = Reporter(
+        ctx.environment.events.request.fire,
+        {
+            "journey": ctx.journey,
+            "journey_id": ctx.journey_id,
+            "person_id": ctx.person_id,
+            "attempt": ctx.attempt,
+            "t_intended": ctx.t_intended,
+            "worker": ctx.worker,
+            "cohort": ctx.cohort,
+        },
+        prefix="" if ctx.cohort == record.SURGE else ctx.cohort + ":",
+    )
+    client = HttpClient(http or HttpSettings(), reporter, leave_after=abandon_after)
+    return JourneyState(ctx=ctx, http=client, account=ctx.account)
 
 
 @contextmanager
@@ -90,22 +132,11 @@ def person(
     For custom flows and tests: `with person(ctx) as state: FormLogin()(state)`. With
     `abandon_after`, the request of that step name raises PersonLeft once it succeeded.
     """
-    reporter = Reporter(
-        ctx.environment.events.request.fire,
-        {
-            "journey": ctx.journey,
-            "journey_id": ctx.journey_id,
-            "person_id": ctx.person_id,
-            "attempt": ctx.attempt,
-            "t_intended": ctx.t_intended,
-            "worker": ctx.worker,
-        },
-    )
-    client = HttpClient(http or HttpSettings(), reporter, leave_after=abandon_after)
+    state = open_person(ctx, http, abandon_after=abandon_after)
     try:
-        yield JourneyState(ctx=ctx, http=client, account=ctx.account)
+        yield state
     finally:
-        client.close()
+        state.http.close()
 
 
 StepFactory = Callable[[FlowSettings, ScenarioSecrets, "_Shared"], Step]

@@ -31,6 +31,7 @@ from authsurge.journeys.reporting import status_outcome
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.tokens import (
     check_bearer,
+    expires_at,
     jwt_claims,
     oauth_error,
     token_request,
@@ -172,6 +173,7 @@ class OidcLogin:
         request, code = self.authorize(state)
         tokens = exchange_code(state, self.provider, code, request.verifier, request.nonce)
         state.access_token = tokens["access_token"]
+        state.token_expires_at = expires_at(tokens)
         state.refresh_token = tokens.get("refresh_token") or None
         state.id_token = tokens.get("id_token") or state.id_token
 

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import json
 import re
+import time
 from typing import Any, Protocol
 
 from authsurge.journeys.client import HttpClient, Response, StepFailed
@@ -128,6 +129,15 @@ def check_bearer(http: HttpClient, resp: Response, data: dict[str, Any]) -> str:
     return access
 
 
+def expires_at(data: dict[str, Any]) -> float | None:
+    """When the access token of a token response expires (epoch s), from its expires_in;
+    None when it gives none (or garbage)."""
+    value = data.get("expires_in")
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 < value < 1e9:
+        return None
+    return time.time() + float(value)
+
+
 def jwt_claims(token: str) -> dict[str, Any] | None:
     """The payload of a JWT, unverified (a cheap sanity check, not a signature check)."""
     try:
@@ -195,6 +205,7 @@ class Refresh(TokenStep):
                 state.revoked_hint(),
             )
             state.access_token = check_bearer(state.http, resp, data)
+            state.token_expires_at = expires_at(data)
             new = data.get("refresh_token")
             # Without rotation the provider keeps the old token valid: keep using it.
             state.refresh_token = new if isinstance(new, str) and new else token

@@ -44,7 +44,14 @@ from authsurge.run.options import RunOptions, RunResult
 from authsurge.run.preflight import check_target, scenario_target_pids
 from authsurge.run.progress_line import Progress
 from authsurge.rundir import records as record
-from authsurge.rundir.meta import HarnessInfo, Level, RunMeta, TargetInfo, TrafficInfo
+from authsurge.rundir.meta import (
+    HarnessInfo,
+    Level,
+    PopulationInfo,
+    RunMeta,
+    TargetInfo,
+    TrafficInfo,
+)
 from authsurge.scenario import Scenario
 from authsurge.secret import RedactingFilter, Secret
 from authsurge.traffic.schedule import Plan, planned_rate_table
@@ -103,6 +110,12 @@ class Run:
             user_classes=user_classes, events=self.events, host=self.scenario.target.base_url
         )
 
+    def start_delay_s(self) -> float:
+        """From the start of driving to t0: the options' delay and the population's warm-up
+        (which signs people in before the clock starts)."""
+        population = self.scenario.population
+        return self.opts.start_delay_s + (population.warmup_s if population else 0.0)
+
     def start_clock(self, t0: float) -> None:
         """Fix the start time, then write what depends on it (schedule, meta)."""
         self.t0 = t0
@@ -149,6 +162,7 @@ class Run:
             analysis=s.analysis.model_dump(mode="json"),
             slos=[slo.model_dump(mode="json") for slo in s.slos],
             command=self.opts.command,
+            population=population_info(s, self.t0),
         )
 
     def finish(
@@ -226,7 +240,7 @@ class Session:
 
     def bound(self) -> float:
         s = self.run.scenario
-        return s.run.duration_s + s.run.drain_s + self.run.opts.start_delay_s + 15
+        return s.run.duration_s + s.run.drain_s + self.run.start_delay_s() + 15
 
     def wait(self, finished: Callable[[], bool], on_interrupt: Callable[[], None]) -> str:
         """Until `finished`, Ctrl-C, an abort condition or the run's bound: complete,
@@ -324,14 +338,48 @@ def finish_meta(meta: RunMeta, status: str, workers: list[dict[str, Any]], dropp
             "too slow): see meta.json traffic.shortfall",
             len(shortfall),
         )
+    population = meta.population
+    if population is not None:
+        counted = [s["population"] for s in workers if "population" in s]
+        population = population.model_copy(
+            update={k: sum(c.get(k, 0) for c in counted) for k in POPULATION_COUNTS}
+        )
     return meta.model_copy(
         update={
+            "population": population,
             "status": status,
             "ended_at": ended,
             "duration_s": round(ended - meta.started_at, 3) if meta.started_at else None,
             "traffic": traffic,
             "harness": harness,
         }
+    )
+
+
+POPULATION_COUNTS = (
+    "signed_in_at_start",
+    "warmup_failures",
+    "joined",
+    "relogins",
+    "refreshes",
+    "gave_up",
+)
+
+
+def population_info(scenario: Scenario, t0: float) -> PopulationInfo | None:
+    """meta.json's population as configured (the counts come at the end)."""
+    p = scenario.population
+    if p is None:
+        return None
+    return PopulationInfo(
+        size=p.size,
+        sign_in=p.sign_in,
+        api_rate=p.api_rate,
+        warmup_started_at=t0 - p.warmup_s,
+        on_401=p.on_401,
+        session_lifetime_s=p.session_lifetime_s,
+        token_lifetime_s=p.token_lifetime_s,
+        join_share=p.join_share,
     )
 
 

@@ -21,6 +21,7 @@ import psutil
 
 from authsurge.driver import OpenModelDriver, retry_policy
 from authsurge.journeys import AccountPool, build_journeys, load_scenario_secrets
+from authsurge.population import Population, population_steps
 from authsurge.recorder import Recorder
 from authsurge.scenario import Scenario
 from authsurge.traffic import build_plan
@@ -42,6 +43,7 @@ class DriverSetup:
     worker_count: int
     recorder: Recorder
     driver: OpenModelDriver | None = None
+    population: Population | None = None
     done: Any = field(default_factory=gevent.event.Event)
 
     def make_driver(self, environment: Environment) -> OpenModelDriver:
@@ -72,10 +74,29 @@ class DriverSetup:
             max_journeys=max(1, s.run.max_journeys // share),
             worker=self.recorder.worker,
         )
+        if s.population is not None:
+            self.population = Population(
+                environment=environment,
+                config=s.population,
+                steps=population_steps(s, secrets, journeys),
+                accounts=accounts,
+                recorder=self.recorder,
+                retry=retry_policy(s.behaviour.retry, s.traffic.seed, self.worker_index),
+                base_url=s.target.base_url,
+                t0=self.t0,
+                deadline=self.t0 + s.run.duration_s,
+                worker=self.recorder.worker,
+                worker_index=self.worker_index,
+                worker_count=share,
+                seed=s.traffic.seed,
+            )
+            self.driver.population = self.population
         return self.driver
 
     def stop_driver(self) -> None:
         """Stop starting journeys and give those in flight a second (Ctrl-C, or the master)."""
+        if self.population is not None:
+            self.population.stop(timeout=1.0)
         if self.driver is not None:
             self.driver.stopping = True
             self.driver.drain(timeout=1.0)
@@ -90,6 +111,7 @@ class DriverSetup:
             "requests": self.recorder.requests,
             "shortfall": d.shortfall.windows(self.t0) if d else [],
             "cpu_s": own_cpu_s(),
+            **({"population": self.population.counts.as_dict()} if self.population else {}),
         }
 
 
@@ -101,10 +123,18 @@ class SurgeDriver(User):
         setup: DriverSetup = self.environment.authsurge
         try:
             driver = setup.make_driver(self.environment)
+            if setup.population is not None:
+                setup.population.start()  # the warm-up, before t0
             driver.run()
-            # people who are retrying keep arriving until the deadline
-            while len(driver.thinking) and time.time() < driver.deadline and not driver.stopping:
+            # people who are retrying (and the signed-in population) go on until the deadline
+            while (
+                (len(driver.thinking) or setup.population is not None)
+                and time.time() < driver.deadline
+                and not driver.stopping
+            ):
                 gevent.sleep(0.1)
+            if setup.population is not None:
+                setup.population.stop(timeout=setup.scenario.run.drain_s)
             driver.drain(setup.scenario.run.drain_s)
         finally:
             setup.done.set()

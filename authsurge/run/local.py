@@ -40,7 +40,7 @@ class LocalRun(OpenRun):
         resources = record.StreamTable(self.run_dir / "resources.parquet", record.RESOURCE_SCHEMA)
         recorder = Recorder(requests, "worker-0")
         recorder.attach(self.events)
-        self.start_clock(time.time() + self.opts.start_delay_s)
+        self.start_clock(time.time() + self.start_delay_s())
         setup = DriverSetup(
             scenario=s,
             curves=self.curves,

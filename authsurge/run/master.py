@@ -89,7 +89,7 @@ class MasterRun(OpenRun):
         session: Session | None = None
         try:
             wait_for_workers(master, workers, procs, timeout=60 if procs else 600)
-            self.start_clock(time.time() + self.opts.start_delay_s + 1.0)
+            self.start_clock(time.time() + self.start_delay_s() + 1.0)
             master.send_message(
                 MSG_SETUP,
                 {

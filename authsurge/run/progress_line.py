@@ -57,6 +57,8 @@ class Progress:
         cpu = ""
         if self.sampler is not None and "target_cpu" in self.sampler.latest:
             cpu = f"  target CPU {self.sampler.latest['target_cpu']:.0f}%"
+        if now < self.t0:  # the signed-in population's warm-up: the clock has not started
+            return f"[warm-up, {self.t0 - now:3.0f} s to go] signing the population in{worst}{cpu}"
         return (
             f"[{elapsed:5.0f}/{self.duration:.0f} s] arrivals {arrivals:6.1f}/s"
             f"  completed {completed:6.1f}/s  goodput {goodput:6.1f}/s"

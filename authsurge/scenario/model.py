@@ -20,6 +20,7 @@ from authsurge.errors import ScenarioError
 from authsurge.scenario import addresses
 from authsurge.scenario.abort import AbortCondition
 from authsurge.scenario.base import Strict
+from authsurge.scenario.population import PopulationConfig, check_sign_in
 from authsurge.scenario.traffic import Behaviour, TraceShape, TrafficConfig
 
 # --- target -----------------------------------------------------------------------------
@@ -364,6 +365,7 @@ class Scenario(Strict):
     journeys: dict[str, JourneyConfig]
     traffic: TrafficConfig
     behaviour: Behaviour = Field(default_factory=Behaviour)
+    population: PopulationConfig | None = None  # people signed in before the surge
     slos: list[Slo] = Field(default_factory=list)
     analysis: AnalysisConfig = Field(default_factory=AnalysisConfig)
     run: RunBounds = Field(default_factory=RunBounds)
@@ -432,6 +434,22 @@ class Scenario(Strict):
                     f"journeys.{name}.abandon_after: {leave!r} is not a request of this "
                     f"journey's steps ({', '.join(config.steps)}); known: {', '.join(known)}"
                 )
+        return self
+
+    @model_validator(mode="after")
+    def _population_fits(self) -> Scenario:
+        population = self.population
+        if population is None:
+            return self
+        check_sign_in(population, {n: list(c.steps) for n, c in self.journeys.items()})
+        if population.size >= self.credentials.count:
+            raise ValueError(
+                f"population.size {population.size}: every signed-in person holds an account "
+                f"for the whole run; credentials.count ({self.credentials.count}) must leave "
+                "some for the surge"
+            )
+        if self.traffic.model != "open":
+            raise ValueError("population: needs the open model (traffic.model: open)")
         return self
 
     @model_validator(mode="after")

@@ -18,11 +18,30 @@ def sentences(findings: list[Finding]) -> list[str]:
     ]
     lead = story_lead(findings)
     out += [_capacity_sentence(lead), _breaks_first_sentence(lead, findings)]
+    if population := of_kind(findings, "population"):
+        out.append(_population_sentence(population))
     if surge := of_kind(findings, "surge"):
         out.append(_surge_sentence(surge))
     if (slos := of_kind(findings, "slos")) and slos["judged"]:
         out.append(_slo_sentence(slos))
     return [s for s in out if s]
+
+
+def _population_sentence(f: Finding) -> str | None:
+    """The outage's signature, or its absence: how the people already signed in fared
+    while new people signed in."""
+    if f["api_error_rate"] is None:
+        return None
+    text = (
+        f"Of the API calls of the {f['size']:,} people who were already signed in, "
+        f"{percent(f['api_error_rate'])} failed"
+    )
+    if f["sign_in_error_rate"] is not None:
+        text += (
+            f", while {percent(f['sign_in_error_rate'])} failed for new people at the step "
+            f"of {plain(f['sign_in_step'])} ({f['sign_in_step']})"
+        )
+    return text + "."
 
 
 def _failed_sentence(f: Finding) -> str:

@@ -174,6 +174,8 @@ def story_lines(findings: list[Finding]) -> list[str]:
             shown = percent(s["measured"]) if s["unit"] == "fraction" else ms(s["measured"])
             text += f"; FAILED {s['slo']}: {shown} on {s['worst_step']}"
         lines.append(text)
+    if population := of_kind(findings, "population"):
+        lines.append(population_line(population))
     if (retries := of_kind(findings, "retries")) and retries["amplification"] is not None:
         text = f"Retries: {retries['amplification']:.2f} attempts per person"
         if retries["peak_amplification"] is not None:
@@ -190,6 +192,24 @@ def story_lines(findings: list[Finding]) -> list[str]:
             f"Verdict: {surge['status']}: {surge['text']} (demand from the {surge['demand_basis']})"
         )
     return lines
+
+
+def population_line(f: Finding) -> str:
+    """'Signed-in population: 8 people (8 by the warm-up); their API (population:api.call)
+    192 requests, 0.0% errors, while the surge's login.submit failed 62%; ...'."""
+    api = ", ".join(f["api_steps"]) or "no API step"
+    text = (
+        f"Signed-in population: {f['size']:,} people ({f['signed_in_at_start'] or 0:,} signed "
+        f"in by the warm-up, at least {f['lowest_signed_in'] or 0:,} at any time); their API "
+        f"({api}) {f['api_requests']:,} requests, "
+        + (f"{percent(f['api_error_rate'])} errors" if f["api_error_rate"] is not None else "none")
+    )
+    if f["sign_in_error_rate"] is not None:
+        text += f", while the surge's {f['sign_in_step']} failed {percent(f['sign_in_error_rate'])}"
+    return (
+        text + f"; {f['refreshes']:,} token refreshes, {f['relogins']:,} re-logins, "
+        f"{f['gave_up']:,} gave up"
+    )
 
 
 def short_story(findings: list[Finding]) -> str:

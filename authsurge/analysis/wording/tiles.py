@@ -67,6 +67,19 @@ def _tiles(f: Finding) -> list[dict[str, str]]:
         ]
     if kind == "surge":
         return _surge_tiles(f)
+    if kind == "population" and f["api_error_rate"] is not None:
+        against = (
+            f"; the surge's {f['sign_in_step']}: {percent(f['sign_in_error_rate'])}"
+            if f["sign_in_error_rate"] is not None
+            else ""
+        )
+        return [
+            {
+                "k": "signed-in API errors",
+                "v": percent(f["api_error_rate"]),
+                "n": f"{f['size']:,} people already signed in{against}",
+            }
+        ]
     if kind == "slos":
         return [
             {

@@ -1,0 +1,164 @@
+"""The signed-in population's health, apart from the surge (analysis.json `population`).
+
+A run with a scenario `population:` (meta.json population; authsurge.population) has
+three cohorts in its records. Warm-up rows never reach the analysis (record_views leaves
+them out). The population's requests are their own series, named "population:<step>", so
+their curves and error rates are measured apart from the same steps inside the surge's
+sign-in journeys, and they are left out of the first-to-fail ranking (their load does
+not follow the surge). This module adds, per window and over the run:
+- the signed-in people: signed_in events minus relogin and gave_up events, counted from
+  the run's start (warm-up sign-ins count in window 0);
+- their API requests and errors (every "population:" series but their sign-in steps),
+  refreshes, re-logins (and why) and people who gave up;
+- the contrast the outage shows: the population's API error rate against that of the
+  surge's sign-in step that failed most.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any, Protocol
+
+import numpy as np
+import pandas as pd
+
+from authsurge.rundir import records as record
+
+PREFIX = record.POPULATION + ":"
+# the population's own sign-in and refresh requests: not its API use
+NOT_API = ("login.", "oidc.", "token.", "logout")
+SIGN_IN = ("login.", "oidc.")  # the surge's sign-in steps, for the contrast
+
+
+def is_population(series: str) -> bool:
+    return series.startswith(PREFIX)
+
+
+class PopulationIndex(Protocol):
+    """What the section needs of the run's index (record_index.RecordIndex)."""
+
+    @property
+    def n_windows(self) -> int: ...
+
+    @property
+    def series_names(self) -> list[str]: ...
+
+    def population_events(self) -> list[tuple[str, int, str, int]]: ...
+
+
+def population_section(
+    configured: dict[str, Any] | None,
+    index: PopulationIndex,
+    windows: pd.DataFrame,
+    steps: dict[str, dict[str, Any]],
+) -> dict[str, Any] | None:
+    """analysis.json's population (module docstring); None for a run without one."""
+    if not isinstance(configured, dict):
+        return None
+    n = index.n_windows
+    per: dict[str, np.ndarray] = {e: np.zeros(n, dtype=np.int64) for e in record.EVENTS}
+    reasons: Counter[str] = Counter()
+    for event, w, reason, count in index.population_events():
+        if event in per:
+            per[event][min(max(w, 0), n - 1)] += count
+            if event in (record.RELOGIN, record.GAVE_UP) and reason:
+                reasons[f"{event}: {reason}"] += count
+    signed_in = np.cumsum(per[record.SIGNED_IN] - per[record.RELOGIN] - per[record.GAVE_UP])
+    api = [
+        s
+        for s in index.series_names
+        if is_population(s) and not s[len(PREFIX) :].startswith(NOT_API)
+    ]
+    completed = windows["completed"].to_numpy(dtype=float).reshape(len(index.series_names), n)
+    good = windows["ok"].to_numpy(dtype=float).reshape(len(index.series_names), n)
+    rows = [index.series_names.index(s) for s in api]
+    api_done = completed[rows].sum(axis=0) if rows else np.zeros(n)
+    api_errors = api_done - (good[rows].sum(axis=0) if rows else np.zeros(n))
+    t = windows["t"].to_numpy(dtype=float)[:n]
+    return {
+        "size": configured.get("size"),
+        "signed_in_at_start": configured.get("signed_in_at_start"),
+        "warmup_failures": configured.get("warmup_failures"),
+        "api": _rate(api, steps),
+        "surge_sign_in": _worst_sign_in(steps),
+        "refreshes": int(per[record.REFRESHED].sum()),
+        "relogins": int(per[record.RELOGIN].sum()),
+        "gave_up": int(per[record.GAVE_UP].sum()),
+        "why": dict(reasons.most_common()),
+        "windows": [
+            {
+                "t": float(t[w]),
+                "signed_in": int(signed_in[w]),
+                "api_requests": int(api_done[w]),
+                "api_errors": int(api_errors[w]),
+                "refreshes": int(per[record.REFRESHED][w]),
+                "relogins": int(per[record.RELOGIN][w]),
+            }
+            for w in range(n)
+        ],
+        "rule": (
+            "signed_in: people signed in at each window's end (signed_in events minus "
+            "relogin and gave_up events since the warm-up); api: the population's requests "
+            "other than its sign-ins and refreshes, errors by completion window; "
+            "surge_sign_in: the surge's login.* or oidc.* step with the most errors per request"
+        ),
+    }
+
+
+def _worst_sign_in(steps: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
+    """The surge's sign-in step that failed most (its requests, errors and error rate)."""
+    rates = [
+        (_rate([s], steps), s)
+        for s in steps
+        if not is_population(s) and s.startswith(SIGN_IN) and steps[s]["requests"]
+    ]
+    if not rates:
+        return None
+    worst, name = max(rates, key=lambda r: r[0]["error_rate"])
+    return {"step": name, **{k: v for k, v in worst.items() if k != "steps"}}
+
+
+def _rate(names: list[str], steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Requests, errors and error rate over these steps' entries."""
+    requests = sum(int(steps[s]["requests"]) for s in names if s in steps)
+    errors = sum(int(steps[s]["errors"]) for s in names if s in steps)
+    return {
+        "steps": names,
+        "requests": requests,
+        "errors": errors,
+        "error_rate": errors / requests if requests else None,
+    }
+
+
+FINDING_FIELDS = (
+    "size",
+    "signed_in_at_start",
+    "lowest_signed_in",
+    "api_steps",
+    "api_requests",
+    "api_error_rate",
+    "sign_in_step",
+    "sign_in_error_rate",
+    "refreshes",
+    "relogins",
+    "gave_up",
+)
+
+
+def finding_fields(p: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The population finding's fields (authsurge.analysis.findings), from the section."""
+    if not p:
+        return None
+    return {
+        "size": p["size"],
+        "signed_in_at_start": p["signed_in_at_start"],
+        "lowest_signed_in": min((w["signed_in"] for w in p["windows"]), default=None),
+        "api_steps": p["api"]["steps"],
+        "api_requests": p["api"]["requests"],
+        "api_error_rate": p["api"]["error_rate"],
+        "sign_in_step": (p["surge_sign_in"] or {}).get("step"),
+        "sign_in_error_rate": (p["surge_sign_in"] or {}).get("error_rate"),
+        "refreshes": p["refreshes"],
+        "relogins": p["relogins"],
+        "gave_up": p["gave_up"],
+    }

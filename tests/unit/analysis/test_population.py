@@ -1,0 +1,64 @@
+"""analysis.json's population section from event rows and the window table (a hand-made
+index: the real runs are tests/integration/run/test_population.py)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from authsurge.analysis.population import is_population, population_section
+
+SERIES = ["login.submit", "api.call", "population:api.call", "population:login.submit"]
+
+
+class Index:
+    n_windows = 4
+    series_names = SERIES
+
+    def population_events(self) -> list[tuple[str, int, str, int]]:
+        return [
+            ("signed_in", -2, "", 5),  # the warm-up, before window 0
+            ("relogin", 1, "401 on the API", 2),
+            ("signed_in", 2, "", 2),
+            ("gave_up", 3, "sign-in failed 3 times", 1),
+            ("refreshed", 2, "", 4),
+        ]
+
+
+def windows() -> pd.DataFrame:
+    completed = np.array([[10, 10, 10, 10], [5, 5, 5, 5], [3, 4, 5, 6], [0, 0, 2, 0]], float)
+    ok = np.array([[2, 2, 2, 2], [5, 5, 5, 5], [3, 3, 5, 6], [0, 0, 2, 0]], float)
+    return pd.DataFrame({
+        "t": np.tile(np.arange(4, dtype=float), 4),
+        "completed": completed.ravel(),
+        "ok": ok.ravel(),
+    })
+
+
+STEPS = {
+    "login.form": {"requests": 40, "errors": 0},
+    "login.submit": {"requests": 40, "errors": 32},
+    "api.call": {"requests": 20, "errors": 0},
+    "population:api.call": {"requests": 18, "errors": 1},
+    "population:login.submit": {"requests": 2, "errors": 0},
+}
+
+
+def test_the_signed_in_count_follows_the_events_and_the_api_is_apart_from_the_surge() -> None:
+    configured = {"size": 5, "signed_in_at_start": 5, "warmup_failures": 0}
+    p = population_section(configured, Index(), windows(), STEPS)
+    assert p is not None
+    assert [w["signed_in"] for w in p["windows"]] == [5, 3, 5, 4]
+    assert [w["api_requests"] for w in p["windows"]] == [3, 4, 5, 6]
+    assert [w["api_errors"] for w in p["windows"]] == [0, 1, 0, 0]
+    assert p["api"] == {"steps": ["population:api.call"], "requests": 18, "errors": 1,
+                        "error_rate": 1 / 18}
+    assert p["surge_sign_in"] == {"step": "login.submit", "requests": 40, "errors": 32,
+                                  "error_rate": 0.8}
+    assert (p["refreshes"], p["relogins"], p["gave_up"]) == (4, 2, 1)
+    assert p["why"] == {"relogin: 401 on the API": 2, "gave_up: sign-in failed 3 times": 1}
+
+
+def test_a_run_without_a_population_has_none() -> None:
+    assert population_section(None, Index(), windows(), STEPS) is None
+    assert is_population("population:api.call") and not is_population("api.call")
