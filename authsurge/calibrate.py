@@ -52,7 +52,8 @@ def login_journeys(scenario: Scenario) -> list[str]:
     if isinstance(shape, TraceShape) and shape.columns:
         surge = set(shape.columns.values())
     else:
-        surge = set(scenario.traffic.mix or scenario.journeys)
+        mix = scenario.traffic.mix
+        surge = {n for n, share in mix.items() if share > 0} if mix else set(scenario.journeys)
     return [
         name
         for name, j in scenario.journeys.items()

@@ -138,7 +138,8 @@ class OpenModelDriver:
             return
         log.warning(
             "arrivals fell short of the schedule in %.0f-%.0f s: %d of %d planned started on "
-            "time (%d dropped at the concurrency cap, %d late by more than %.0f s): the "
+            "time (%d dropped: the concurrency cap, or no free account; %d late by more than "
+            "%.0f s): the "
             "load offered in this window is below the plan",
             w * WINDOW_S,
             (w + 1) * WINDOW_S,

@@ -16,7 +16,8 @@ Each person is one greenlet, for the whole run:
    `behaviour.retry` think times, up to its `max_attempts`, then they leave.
 
 What happens to them is written as event rows (records.EVENTS): signed_in, relogin (with
-why), refreshed, gave_up; the analysis counts the signed-in people per window from them.
+why), refreshed, gave_up (left while signed in), sign_in_failed (retries used up); the
+analysis counts the signed-in people per window from them.
 Every loop ends at the deadline or when the run stops.
 """
 
@@ -138,6 +139,7 @@ class Population:
         self._seq = 0
         self._issued: dict[str, float] = {}  # person -> when their access token was issued
         self._current: dict[str, JourneyState] = {}  # person -> the browser they now use
+        self._held: dict[str, Any] = {}  # joiner -> the account they brought
 
     def start(self) -> None:
         """Spawn this worker's people: the global person g signs in at t0 - warm-up + g/rate,
@@ -151,9 +153,15 @@ class Population:
             )
 
     def joins(self) -> bool:
-        """Does the next surge sign-in stay and join (population.join_share)?"""
+        """Does the next surge sign-in stay and join (population.join_share)? A joiner keeps
+        their account, so nobody joins while more than half of this worker's accounts are
+        in use: the rest stay for the surge's arrivals."""
         share = self.config.join_share
-        return share > 0 and not self.stopping and self.rng.random() < share
+        if share <= 0 or self.stopping:
+            return False
+        if self.accounts is not None and self.accounts.in_use >= self.accounts.size // 2:
+            return False
+        return self.rng.random() < share
 
     def adopt(self, person: str, account: Any, state: JourneyState) -> bool:
         """A surge person who signed in joins: they use the API until the run ends, with
@@ -163,6 +171,8 @@ class Population:
             return False
         self.counts.joined += 1
         self._became_member(person, state)
+        # held here until the greenlet runs: a stop before then must still let go of them
+        self._current[person], self._held[person] = state, account
         self.people.spawn(self._joined, person, account, state)
         return True
 
@@ -172,12 +182,22 @@ class Population:
         except Exception:
             log.exception("population: %s stopped on an error", person)
         finally:
-            if account is not None and self.accounts is not None:
-                self.accounts.release(account)
+            self._let_go(person)
 
     def stop(self, timeout: float = 2.0) -> None:
         self.stopping = True
         self.people.kill(block=True, timeout=timeout)
+        for person in list(self._held):  # joiners killed before their greenlet ran
+            self._let_go(person)
+
+    def _let_go(self, person: str) -> None:
+        """Close a joiner's browser and give their account back (once)."""
+        state = self._current.pop(person, None)
+        if state is not None:
+            state.http.close()
+        account = self._held.pop(person, None)
+        if account is not None and self.accounts is not None:
+            self.accounts.release(account)
 
     # -- one person ------------------------------------------------------------------------
     def _live(self, person: str, at: float) -> None:
@@ -204,14 +224,18 @@ class Population:
         try:
             self._api_loop(person, account, state)
         finally:
-            self._current.pop(person).http.close()
+            if (last := self._current.pop(person, None)) is not None:
+                last.http.close()
 
     def _api_loop(self, person: str, account: Any, state: JourneyState) -> None:
         self._current[person] = state
         signed_at = time.time()
         lifetime = self.config.session_lifetime_s
+        at = max(signed_at, self.t0)
         while True:
-            at = max(time.time(), self.t0) + self.rng.expovariate(self.config.api_rate)
+            # planned times, not gaps after each answer: a slow target does not thin the
+            # calls (a call planned while the last is in flight goes as soon as it is done)
+            at += self.rng.expovariate(self.config.api_rate)
             if at >= self.deadline or not self._sleep_until(at):
                 return
             why = None
@@ -237,6 +261,7 @@ class Population:
             if fresh is None:
                 return
             state, signed_at = fresh, time.time()
+            at = max(signed_at, self.t0)
             self._current[person] = state
 
     def _sign_in(self, person: str, account: Any, *, first: bool) -> JourneyState | None:
@@ -269,7 +294,7 @@ class Population:
                 if first and cohort == record.WARMUP:
                     self.counts.warmup_failures += 1
                 if not self.retry.can_retry(attempt):
-                    self._event(record.GAVE_UP, person, f"sign-in failed {attempt} times")
+                    self._event(record.SIGN_IN_FAILED, person, f"sign-in failed {attempt} times")
                     return None
                 wait = self.retry.think_s(attempt, failed.retry_after_s)
                 if time.time() + wait >= self.deadline or not self._sleep_until(time.time() + wait):
@@ -318,7 +343,7 @@ class Population:
             state.token_expires_at = time.time() + self.config.token_lifetime_s
 
     def _event(self, what: str, person: str, reason: str) -> None:
-        if what == record.GAVE_UP:
+        if what in (record.GAVE_UP, record.SIGN_IN_FAILED):
             self.counts.gave_up += 1
         self.recorder.event(what=what, person_id=person, t=time.time(), reason=reason)
 

@@ -6,8 +6,9 @@ them out). The population's requests are their own series, named "population:<st
 their curves and error rates are measured apart from the same steps inside the surge's
 sign-in journeys, and they are left out of the first-to-fail ranking (their load does
 not follow the surge). This module adds, per window and over the run:
-- the signed-in people: signed_in events minus relogin and gave_up events, counted from
-  the run's start (warm-up sign-ins count in window 0);
+- the signed-in people: signed_in events minus relogin and gave_up events (a
+  sign_in_failed person was not signed in), counted from the run's start (warm-up
+  sign-ins count in window 0);
 - their API requests and errors (every "population:" series but their sign-in steps),
   refreshes, re-logins (and why) and people who gave up;
 - the contrast the outage shows: the population's API error rate against that of the
@@ -23,11 +24,14 @@ import numpy as np
 import pandas as pd
 
 from authsurge.rundir import records as record
+from authsurge.scenario import STEP_REQUESTS
+from authsurge.scenario.population import SIGN_IN_GROUPS
 
 PREFIX = record.POPULATION + ":"
 # the population's own sign-in and refresh requests: not its API use
 NOT_API = ("login.", "oidc.", "token.", "logout")
-SIGN_IN = ("login.", "oidc.")  # the surge's sign-in steps, for the contrast
+# the surge's sign-in steps, for the contrast
+SIGN_IN = tuple(n for g in SIGN_IN_GROUPS for n in STEP_REQUESTS[g])
 
 
 def is_population(series: str) -> bool:
@@ -61,8 +65,9 @@ def population_section(
     for event, w, reason, count in index.population_events():
         if event in per:
             per[event][min(max(w, 0), n - 1)] += count
-            if event in (record.RELOGIN, record.GAVE_UP) and reason:
+            if event in (record.RELOGIN, record.GAVE_UP, record.SIGN_IN_FAILED) and reason:
                 reasons[f"{event}: {reason}"] += count
+    # sign_in_failed: someone who was not signed in (a relogin event already took them off)
     signed_in = np.cumsum(per[record.SIGNED_IN] - per[record.RELOGIN] - per[record.GAVE_UP])
     api = [
         s
@@ -79,11 +84,12 @@ def population_section(
         "size": configured.get("size"),
         "signed_in_at_start": configured.get("signed_in_at_start"),
         "warmup_failures": configured.get("warmup_failures"),
+        "joined": configured.get("joined"),
         "api": _rate(api, steps),
         "surge_sign_in": _worst_sign_in(steps),
         "refreshes": int(per[record.REFRESHED].sum()),
         "relogins": int(per[record.RELOGIN].sum()),
-        "gave_up": int(per[record.GAVE_UP].sum()),
+        "gave_up": int(per[record.GAVE_UP].sum() + per[record.SIGN_IN_FAILED].sum()),
         "why": dict(reasons.most_common()),
         "windows": [
             {
@@ -98,47 +104,51 @@ def population_section(
         ],
         "rule": (
             "signed_in: people signed in at each window's end (signed_in events minus "
-            "relogin and gave_up events since the warm-up); api: the population's requests "
+            "relogin and gave_up events since the warm-up); gave_up: people who left, signed "
+            "in (on_401: give_up) or not (sign-in retries used up); api: the population's requests "
             "other than its sign-ins and refreshes, errors by completion window; "
-            "surge_sign_in: the surge's login.* or oidc.* step with the most errors per request"
+            "surge_sign_in: the surge's form_login or oidc_login step with the most errors "
+            "per request (then the highest p95); p95: the highest of the steps' run p95"
         ),
     }
 
 
 def _worst_sign_in(steps: dict[str, dict[str, Any]]) -> dict[str, Any] | None:
     """The surge's sign-in step that failed most (its requests, errors and error rate)."""
-    rates = [
-        (_rate([s], steps), s)
-        for s in steps
-        if not is_population(s) and s.startswith(SIGN_IN) and steps[s]["requests"]
-    ]
+    rates = [(_rate([s], steps), s) for s in steps if s in SIGN_IN and steps[s]["requests"]]
     if not rates:
         return None
-    worst, name = max(rates, key=lambda r: r[0]["error_rate"])
+    worst, name = max(rates, key=lambda r: (r[0]["error_rate"], r[0]["p95"] or 0.0))
     return {"step": name, **{k: v for k, v in worst.items() if k != "steps"}}
 
 
 def _rate(names: list[str], steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
-    """Requests, errors and error rate over these steps' entries."""
+    """Requests, errors and error rate over these steps' entries, and their highest p95."""
     requests = sum(int(steps[s]["requests"]) for s in names if s in steps)
     errors = sum(int(steps[s]["errors"]) for s in names if s in steps)
+    p95s = [steps[s]["p95"] for s in names if s in steps and steps[s].get("p95") is not None]
     return {
         "steps": names,
         "requests": requests,
         "errors": errors,
         "error_rate": errors / requests if requests else None,
+        "p95": max(p95s) if p95s else None,
     }
 
 
 FINDING_FIELDS = (
     "size",
     "signed_in_at_start",
+    "joined",
     "lowest_signed_in",
+    "highest_signed_in",
     "api_steps",
     "api_requests",
     "api_error_rate",
+    "api_p95",
     "sign_in_step",
     "sign_in_error_rate",
+    "sign_in_p95",
     "refreshes",
     "relogins",
     "gave_up",
@@ -152,12 +162,16 @@ def finding_fields(p: dict[str, Any] | None) -> dict[str, Any] | None:
     return {
         "size": p["size"],
         "signed_in_at_start": p["signed_in_at_start"],
+        "joined": p["joined"],
         "lowest_signed_in": min((w["signed_in"] for w in p["windows"]), default=None),
+        "highest_signed_in": max((w["signed_in"] for w in p["windows"]), default=None),
         "api_steps": p["api"]["steps"],
         "api_requests": p["api"]["requests"],
         "api_error_rate": p["api"]["error_rate"],
+        "api_p95": p["api"]["p95"],
         "sign_in_step": (p["surge_sign_in"] or {}).get("step"),
         "sign_in_error_rate": (p["surge_sign_in"] or {}).get("error_rate"),
+        "sign_in_p95": (p["surge_sign_in"] or {}).get("p95"),
         "refreshes": p["refreshes"],
         "relogins": p["relogins"],
         "gave_up": p["gave_up"],

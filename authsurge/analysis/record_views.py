@@ -71,7 +71,7 @@ def open_views(
     """Create the views on `con` and read the run's shape (two passes over the shards)."""
     files = sql_paths(paths)
     # format 1 has no cohort column: every row is the surge's
-    has_cohort = bool(paths) and "cohort" in pq.read_schema(paths[0]).names
+    has_cohort = any("cohort" in pq.read_schema(path).names for path in paths)
     cohort = f"coalesce(cohort, '{record.SURGE}')" if has_cohort else f"'{record.SURGE}'"
     con.execute(f"""
         CREATE TEMP VIEW raw AS

@@ -81,10 +81,11 @@ value that could not be measured is null, never NaN.
                          on_schedule}: how the load generator fared over the run
                         (authsurge.analysis.selfcheck.health)
     population          null without a scenario population, else {size, signed_in_at_start,
-                         warmup_failures, api: {steps, requests, errors, error_rate},
-                         surge_sign_in: {step, requests, errors, error_rate} | null (the
+                         warmup_failures, joined, api: {steps, requests, errors, error_rate,
+                         p95}, surge_sign_in: {step, requests, errors, error_rate, p95} | null (the
                          surge's login.*/oidc.* step with the highest error rate), refreshes,
-                         relogins, gave_up, why: {"relogin: <why>" | "gave_up: <why>": n},
+                         relogins, gave_up, why: {"<event>: <why>": n} (relogin, gave_up,
+                         sign_in_failed),
                          windows: [{t, signed_in, api_requests, api_errors, refreshes,
                          relogins}], rule}: the signed-in people's API apart from the
                         surge's sign-ins; their requests are the "population:<step>" entries

@@ -25,7 +25,7 @@ from authsurge.journeys.state import JourneyContext, JourneyResult, JourneyState
 from authsurge.journeys.tokens import ClientCredentials, Introspect, Refresh, Revoke, Userinfo
 from authsurge.rundir import records as record
 from authsurge.scenario import ClientConfig, FlowSettings, Scenario, request_names
-from authsurge.scenario.population import SIGN_IN_GROUPS
+from authsurge.scenario.population import LEAVING_GROUPS, SIGN_IN_GROUPS
 from authsurge.secret import Secret
 
 # Step groups that need a token from an earlier step, and which earlier steps give one.
@@ -90,7 +90,12 @@ class Journey:
     @property
     def signs_in(self) -> bool:
         """Does a successful attempt leave the person signed in (before any logout)?"""
-        return self.abandon_after is None and any(s.group in SIGN_IN_GROUPS for s in self.steps)
+        return (
+            self.abandon_after is None
+            and any(s.group in SIGN_IN_GROUPS for s in self.steps)
+            # a revoke is no logout step (it runs for everyone): its token is gone
+            and not any(s.group in LEAVING_GROUPS and not s.logout for s in self.steps)
+        )
 
     def run_steps(self, state: JourneyState, *, logs_out: bool = True) -> None:
         """The steps on a person the caller holds (a signed-in person keeps their browser);

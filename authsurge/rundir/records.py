@@ -62,12 +62,14 @@ WARMUP = "warmup"  # the population's sign-ins before the run's clock starts
 COHORTS = (SURGE, POPULATION, WARMUP)
 
 # Population events (kind event): a person signed in (warm-up or again), started signing
-# in again (`reason` says why: expired, 401, refresh failed), refreshed a token, or left.
+# in again (`reason` says why: expired, 401, refresh failed), refreshed a token, left while
+# signed in (on_401: give_up), or stopped trying to sign in (retries used up).
 SIGNED_IN = "signed_in"
 RELOGIN = "relogin"
 REFRESHED = "refreshed"
 GAVE_UP = "gave_up"
-EVENTS = (SIGNED_IN, RELOGIN, REFRESHED, GAVE_UP)
+SIGN_IN_FAILED = "sign_in_failed"
+EVENTS = (SIGNED_IN, RELOGIN, REFRESHED, GAVE_UP, SIGN_IN_FAILED)
 
 REQUEST_SCHEMA = pa.schema(
     [

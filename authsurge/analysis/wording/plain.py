@@ -33,8 +33,10 @@ def _population_sentence(f: Finding) -> str | None:
     if f["api_error_rate"] is None:
         return None
     text = (
-        f"Of the API calls of the {f['size']:,} people who were already signed in, "
-        f"{percent(f['api_error_rate'])} failed"
+        f"Of the API calls of the people who were already signed in ({f['size']:,}"
+        + (f", and {f['joined']:,} more who signed in during the surge" if f["joined"] else "")
+        + f"), {percent(f['api_error_rate'])} failed"
+        + (f" and 95% took at most {ms(f['api_p95'])}" if f["api_p95"] is not None else "")
     )
     if f["sign_in_error_rate"] is not None:
         text += (

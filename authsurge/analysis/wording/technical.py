@@ -184,7 +184,8 @@ def story_lines(findings: list[Finding]) -> list[str]:
     if dropped := of_kind(findings, "dropped"):
         lines.append(
             f"Dropped journeys: {dropped['count']:,} ({percent(dropped['share'])} of "
-            "arrivals; the harness's concurrency cap was reached)"
+            "arrivals: the harness's concurrency cap was reached, or no account was free; the "
+            "dropped rows' reason says which)"
         )
     surge = of_kind(findings, "surge")
     if surge:
@@ -195,21 +196,33 @@ def story_lines(findings: list[Finding]) -> list[str]:
 
 
 def population_line(f: Finding) -> str:
-    """'Signed-in population: 8 people (8 by the warm-up); their API (population:api.call)
-    192 requests, 0.0% errors, while the surge's login.submit failed 62%; ...'."""
-    api = ", ".join(f["api_steps"]) or "no API step"
+    """'Signed-in population: 8 before the surge (8 signed in by the warm-up's end), 8 to 8
+    signed in at a time; their API (population:api.call) 192 requests, 0.0% errors, p95
+    5 ms, while the surge's login.submit had 62% errors, p95 40 ms; ...'."""
     text = (
-        f"Signed-in population: {f['size']:,} people ({f['signed_in_at_start'] or 0:,} signed "
-        f"in by the warm-up, at least {f['lowest_signed_in'] or 0:,} at any time); their API "
-        f"({api}) {f['api_requests']:,} requests, "
-        + (f"{percent(f['api_error_rate'])} errors" if f["api_error_rate"] is not None else "none")
+        f"Signed-in population: {f['size']:,} before the surge "
+        f"({f['signed_in_at_start'] or 0:,} signed in by the warm-up's end)"
     )
-    if f["sign_in_error_rate"] is not None:
-        text += f", while the surge's {f['sign_in_step']} failed {percent(f['sign_in_error_rate'])}"
+    if f["joined"]:
+        text += f" + {f['joined']:,} joined from the surge's sign-ins"
+    if f["lowest_signed_in"] is not None:
+        text += f", {f['lowest_signed_in']:,} to {f['highest_signed_in']:,} signed in at a time"
+    text += f"; their API ({', '.join(f['api_steps']) or 'no API step'}) "
+    text += f"{f['api_requests']:,} requests" + _health(f["api_error_rate"], f["api_p95"])
+    if f["sign_in_step"] is not None:
+        text += f", while the surge's {f['sign_in_step']} had" + _health(
+            f["sign_in_error_rate"], f["sign_in_p95"]
+        ).removeprefix(",")
     return (
         text + f"; {f['refreshes']:,} token refreshes, {f['relogins']:,} re-logins, "
         f"{f['gave_up']:,} gave up"
     )
+
+
+def _health(error_rate: float | None, p95: float | None) -> str:
+    """', 0.0% errors, p95 5 ms' (what is known of it)."""
+    text = f", {percent(error_rate)} errors" if error_rate is not None else ""
+    return text + (f", p95 {ms(p95)}" if p95 is not None else "")
 
 
 def short_story(findings: list[Finding]) -> str:

@@ -77,7 +77,7 @@ def _tiles(f: Finding) -> list[dict[str, str]]:
             {
                 "k": "signed-in API errors",
                 "v": percent(f["api_error_rate"]),
-                "n": f"{f['size']:,} people already signed in{against}",
+                "n": f"of people already signed in{against}",
             }
         ]
     if kind == "slos":

@@ -137,7 +137,7 @@ def test_the_population_api_is_measured_apart_from_the_failing_surge_sign_ins(li
     expected = 8 * 2 * 12
     assert abs(population["api"]["requests"] - expected) < 3 * math.sqrt(expected) + 5
     text = analysis.summary_text()
-    assert "Signed-in population: 8 people" in text and "population:api.call" in text
+    assert "Signed-in population: 8 before the surge" in text and "population:api.call" in text
 
 
 def test_expiring_tokens_are_refreshed_and_the_calls_after_them_succeed(limited: Path) -> None:
@@ -197,7 +197,7 @@ def test_analyze_report_and_summary_say_how_the_signed_in_people_fared(limited: 
     shutil.copytree(limited, run_dir)  # the commands write beside the records
     assert main(["analyze", str(run_dir)]) == 0
     out = capsys.readouterr().out
-    assert "Signed-in population: 8 people" in out and "while the surge's login.submit failed" in out
+    assert "Signed-in population: 8 before the surge" in out and "while the surge's login.submit had" in out
     assert main(["report", str(run_dir)]) == 0
     html = (run_dir / "report.html").read_text()
     assert "signed-in API errors" in html and "population:api.call" in html
