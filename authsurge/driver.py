@@ -21,7 +21,7 @@ from typing import Any
 from authsurge.journeys import AccountPool, Journey, JourneyContext, JourneyResult
 from authsurge.population import Population
 from authsurge.recorder import Recorder
-from authsurge.traffic.behaviour import RetryPolicy
+from authsurge.traffic.behaviour import IMPATIENT, RetryPolicy
 from authsurge.traffic.schedule import Plan
 
 log = logging.getLogger(__name__)
@@ -94,6 +94,7 @@ class OpenModelDriver:
         self.population = population  # where signed-in people who stay go (join_share)
         self.in_flight = Group()
         self.thinking = Group()  # people waiting to retry
+        self.impatient: set[str] = set()  # people who retry at once (behaviour.retry.impatient)
         self.started = 0
         self.persons = 0
         self.shortfall = Shortfall()
@@ -263,15 +264,22 @@ class OpenModelDriver:
 
     def _retries(self, person: str, attempt: int) -> bool:
         if not self.retry.can_retry(attempt):
+            self.impatient.discard(person)
             return False
         if attempt == 1:
-            return self.retry.will_retry()
+            kind = self.retry.decide()
+            if kind == IMPATIENT:
+                self.impatient.add(person)
+            return kind is not None
         return True
 
     def _retry_later(
         self, journey_name: str, person: str, attempt: int, retry_after_s: float | None = None
     ) -> None:
-        wait = self.retry.think_s(attempt - 1, retry_after_s)
+        if person in self.impatient:
+            wait = self.retry.impatient_s()  # neither think time nor Retry-After
+        else:
+            wait = self.retry.think_s(attempt - 1, retry_after_s)
         gevent.sleep(wait)
         intended = time.time()
         if not self.stopping and intended < self.deadline:

@@ -97,6 +97,22 @@ class ThinkTime(Strict):
     jitter: Annotated[float, Field(ge=0, le=1)] = 0.5  # +/- share of the wait
 
 
+class Impatience(Strict):
+    """People who retry at once (the "press Enter to retry" of a CLI, a tapped button):
+    `share` of the people whose journey fails start it again, from its first request,
+    `min_s`..`max_s` after the failure, whatever the think time and Retry-After say."""
+
+    share: Annotated[float, Field(ge=0, le=1)] = 0.0
+    min_s: Annotated[float, Field(ge=0)] = 1.0
+    max_s: Annotated[float, Field(ge=0)] = 3.0
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Impatience:
+        if self.max_s < self.min_s:
+            raise ValueError("behaviour.retry.impatient: max_s must be at least min_s")
+        return self
+
+
 class RetryBehaviour(Strict):
     share: Annotated[float, Field(ge=0, le=1)] = 0.0  # share of people who retry a failed journey
     max_attempts: Annotated[int, Field(ge=1, le=20)] = 3
@@ -105,6 +121,17 @@ class RetryBehaviour(Strict):
     # or ignore it (browsers and many apps do)
     retry_after: Literal["honour", "ignore"] = "ignore"
     retry_after_cap_s: Annotated[float, Field(gt=0)] | None = None
+    impatient: Impatience = Field(default_factory=Impatience)
+
+    @model_validator(mode="after")
+    def _shares(self) -> RetryBehaviour:
+        if self.share + self.impatient.share > 1 + 1e-9:
+            raise ValueError(
+                f"behaviour.retry: share {self.share:g} and impatient.share "
+                f"{self.impatient.share:g} add up to more than 1 (they are shares of the "
+                "people whose journey fails: patient and impatient retriers)"
+            )
+        return self
 
 
 class Behaviour(Strict):

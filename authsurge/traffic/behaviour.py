@@ -7,15 +7,28 @@ from dataclasses import dataclass
 
 from authsurge.scenario import RetryBehaviour
 
+PATIENT, IMPATIENT = "patient", "impatient"
+
 
 @dataclass
 class RetryPolicy:
     config: RetryBehaviour
     rng: random.Random
 
-    def will_retry(self) -> bool:
-        """Decided once per person, at their first failure: some people never retry."""
-        return self.rng.random() < self.config.share
+    def decide(self) -> str | None:
+        """Decided once per person, at their first failure: IMPATIENT, PATIENT, or None
+        (some people never retry)."""
+        draw = self.rng.random()
+        if draw < self.config.impatient.share:
+            return IMPATIENT
+        if draw < self.config.impatient.share + self.config.share:
+            return PATIENT
+        return None
+
+    def impatient_s(self) -> float:
+        """An impatient person's wait: uniform over [min_s, max_s]."""
+        impatient = self.config.impatient
+        return self.rng.uniform(impatient.min_s, impatient.max_s)
 
     def can_retry(self, attempt: int) -> bool:
         return attempt < self.config.max_attempts
