@@ -86,6 +86,7 @@ class Recorder:
                 int(response_length or 0),
                 self.worker,
                 get("cohort") or record.SURGE,
+                get("source") or "",
             )
         )
         self.requests += 1
@@ -179,6 +180,7 @@ _REQUEST_ORDER = (
     "bytes",
     "worker",
     "cohort",
+    "source",
 )
 if tuple(record.REQUEST_SCHEMA.names) != _REQUEST_ORDER:  # pragma: no cover - a schema change
     raise ImportError("REQUEST_SCHEMA changed: update Recorder.on_request's row order")

@@ -164,6 +164,7 @@ def _chunk(rng: np.random.Generator, t_int: np.ndarray, first_id: int, rho: floa
         "latency_ms": np.concatenate(columns["lat"]), "bytes": np.full(n, 1000, np.int64),
         "worker": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)), pa.array(["w"])),
         "cohort": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)), pa.array(["surge"])),
+        "source": pa.DictionaryArray.from_arrays(pa.array(np.zeros(n, np.int8)), pa.array([""])),
     }).cast(REQUEST_SCHEMA)
 
 

@@ -49,7 +49,11 @@ from authsurge.analysis.knee import (
     find_knee,
     knee_rule,
 )
-from authsurge.analysis.population import is_population, population_section
+from authsurge.analysis.population import (
+    is_population,
+    population_section,
+    population_warnings,
+)
 from authsurge.analysis.ranking import (
     TIE_RULE,
     StepKnee,
@@ -61,6 +65,7 @@ from authsurge.analysis.record_index import RecordIndex, open_index
 from authsurge.analysis.rejections import rejection_warnings
 from authsurge.analysis.rundir_reader import RunData, load_run
 from authsurge.analysis.sections import clean, curve_json, first_collapse, series_summaries
+from authsurge.analysis.sources import per_ip_warnings
 from authsurge.analysis.usl import usl_for_points
 from authsurge.analysis.verdict import (
     dropped_journeys,
@@ -274,6 +279,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         n.removeprefix("journey:"): entries[n] for n in index.series_names if n not in steps
     }
     warnings.extend(rejection_warnings(steps))
+    warnings.extend(per_ip_warnings(index, steps))
     step("ranking")
     per_journey = requests_per_journey(index)
     # the signed-in population's load does not follow the surge: not ranked (population.py)
@@ -318,6 +324,8 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
             f"run status is {data.meta.get('status')!r}: the run did not complete; "
             "the analysis covers what was recorded"
         )
+    population = population_section(data.meta.get("population"), index, windows, steps)
+    warnings.extend(population_warnings(population))
     step("done")
     return RunAnalysis(
         data,
@@ -338,7 +346,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         cost=cost,
         cause=cause,
         harness=selfcheck.harness_health(data.meta, data.resources),
-        population=population_section(data.meta.get("population"), index, windows, steps),
+        population=population,
     )
 
 

@@ -176,3 +176,19 @@ def finding_fields(p: dict[str, Any] | None) -> dict[str, Any] | None:
         "relogins": p["relogins"],
         "gave_up": p["gave_up"],
     }
+
+
+def population_warnings(p: dict[str, Any] | None) -> list[str]:
+    """A warm-up that did not sign everyone in before the clock started: the surge began on
+    a target still busy with it (and on fewer signed-in people than planned)."""
+    if not p or p["size"] is None or p["signed_in_at_start"] is None:
+        return []
+    short = p["size"] - p["signed_in_at_start"]
+    if short <= 0:
+        return []
+    return [
+        f"the warm-up signed in {p['signed_in_at_start']:,} of the population's {p['size']:,} "
+        f"people before the clock started ({p['warmup_failures'] or 0:,} failed attempts): the "
+        "rest signed in during the run, on top of its load; lower population.warmup.rate "
+        "(and raise warmup.seconds) until the target keeps up"
+    ]

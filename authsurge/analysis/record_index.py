@@ -291,6 +291,17 @@ class RecordIndex:
             )
         ]
 
+    def status_by_source(self, status: int) -> list[tuple[str, int, int]]:
+        """(source address, requests, requests answered `status`) of the analysed requests
+        ("" : the system chose the address)."""
+        rows = self.con.execute(
+            f"""SELECT source, count(*), count(*) FILTER (status = ?)
+                FROM raw WHERE kind = '{record.KIND_REQUEST}' AND cohort <> '{record.WARMUP}'
+                GROUP BY source ORDER BY source""",
+            [status],
+        ).fetchall()
+        return [(str(s), int(n), int(k)) for s, n, k in rows]
+
     def population_events(self) -> list[tuple[str, int, str, int]]:
         """(event, window, reason, count) of the population's event rows (format 2)."""
         rows = self.con.execute(

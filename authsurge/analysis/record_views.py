@@ -70,12 +70,14 @@ def open_views(
 ) -> Shape:
     """Create the views on `con` and read the run's shape (two passes over the shards)."""
     files = sql_paths(paths)
-    # format 1 has no cohort column: every row is the surge's
-    has_cohort = any("cohort" in pq.read_schema(path).names for path in paths)
-    cohort = f"coalesce(cohort, '{record.SURGE}')" if has_cohort else f"'{record.SURGE}'"
+    # format 1 has no cohort and source columns: every row is the surge's, from anywhere
+    columns = {n for path in paths for n in pq.read_schema(path).names}
+    cohort = f"coalesce(cohort, '{record.SURGE}')" if "cohort" in columns else f"'{record.SURGE}'"
+    source = "coalesce(source, '')" if "source" in columns else "''"
     con.execute(f"""
         CREATE TEMP VIEW raw AS
         SELECT kind, step, outcome, reason, journey, attempt, person_id, {cohort} AS cohort,
+               status, {source} AS source,
                {_unbounded("t_start")}, {_unbounded("t_intended")}, {_unbounded("latency_ms")},
                file_row_number,
                list_position({files}, filename) AS file_index,

@@ -125,6 +125,7 @@ def open_person(
         prefix="" if ctx.cohort == record.SURGE else ctx.cohort + ":",
     )
     client = HttpClient(http or HttpSettings(), reporter, leave_after=abandon_after)
+    reporter.base["source"] = client.source or ""  # where its connections come from
     return JourneyState(ctx=ctx, http=client, account=ctx.account)
 
 

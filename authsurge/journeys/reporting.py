@@ -40,7 +40,8 @@ class Reporter:
 
     def __init__(self, fire: Callable[..., Any], base: dict[str, Any], prefix: str = "") -> None:
         self.fire = fire
-        self.base = base  # journey, journey_id, person_id, attempt, t_intended, worker, cohort
+        # journey, journey_id, person_id, attempt, t_intended, worker, cohort, source
+        self.base = base
         self.prefix = prefix  # before each request's step name: "population:" (a cohort's)
 
     def request(

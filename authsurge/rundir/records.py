@@ -91,9 +91,12 @@ REQUEST_SCHEMA = pa.schema(
         pa.field("bytes", pa.int64()),
         pa.field("worker", pa.string()),
         pa.field("cohort", pa.string()),  # format 2: SURGE, POPULATION or WARMUP
+        # format 2: the local address the request's connection was bound to
+        # (target.source_addresses); "" when the system chose it
+        pa.field("source", pa.string()),
     ]
 )
-OPTIONAL_REQUEST_COLUMNS = ("cohort",)  # absent in format 1: every row is SURGE
+OPTIONAL_REQUEST_COLUMNS = ("cohort", "source")  # absent in format 1: surge, unknown source
 
 RESOURCE_SCHEMA = pa.schema(
     [

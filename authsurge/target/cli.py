@@ -141,6 +141,13 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
         help="write gunicorn's access log (client address first) to FILE (default: none)",
     )
     g.add_argument(
+        "--per-ip-limit",
+        type=int,
+        metavar="R",
+        help="at most R requests a second from one client address (per worker process); "
+        "the rest get 429 with Retry-After: 1 (default: no limit)",
+    )
+    g.add_argument(
         "--token-lifetime",
         type=int,
         metavar="S",
@@ -204,6 +211,7 @@ def options_from_args(args: argparse.Namespace) -> TargetOptions:
         certfile=args.certfile,
         keyfile=args.keyfile,
         access_log=args.access_log,
+        per_ip_limit=args.per_ip_limit,
         token_lifetime_s=args.token_lifetime,
         session_age_s=args.session_age,
     ).checked()

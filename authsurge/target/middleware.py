@@ -1,8 +1,10 @@
-"""Middleware for the two load knobs: `--delay-ms` and the 503 of `--login-capacity`."""
+"""Middleware for the load knobs: `--delay-ms`, the 503 of `--login-capacity` and the 429 of
+`--per-ip-limit`."""
 
 from __future__ import annotations
 
 import math
+import threading
 import time
 from collections.abc import Callable
 
@@ -45,3 +47,33 @@ class LoginCapacityMiddleware:
         )
         response["Retry-After"] = str(max(1, math.ceil(exception.wait_s)))
         return response
+
+
+class PerIpLimitMiddleware:
+    """At most `--per-ip-limit` requests a second from one client address (in each worker
+    process), the rest 429 with Retry-After: 1: the per-IP limiter many identity providers
+    put in front, which a test from one address measures instead of the capacity.
+    /healthz is exempt."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.limit = settings.AUTHSURGE_PER_IP_LIMIT
+        self.lock = threading.Lock()
+        self.seen: dict[str, tuple[int, int]] = {}  # address -> (second, requests in it)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if self.limit is None or request.path == HEALTH_PATH:
+            return self.get_response(request)
+        address = request.META.get("REMOTE_ADDR", "")
+        second = int(time.time())
+        with self.lock:
+            last, n = self.seen.get(address, (second, 0))
+            n = n + 1 if last == second else 1
+            self.seen[address] = (second, n)
+        if n > self.limit:
+            response = HttpResponse(
+                "too many requests from your address\n", status=429, content_type="text/plain"
+            )
+            response["Retry-After"] = "1"
+            return response
+        return self.get_response(request)

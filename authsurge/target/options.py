@@ -69,6 +69,9 @@ class TargetOptions:
     access_log: Path | None = None
     """Write gunicorn's access log here (client address first); None: none, since a line
     per request costs more than some of the requests."""
+    per_ip_limit: int | None = None
+    """Requests a second one client address may make (in each worker process); beyond it
+    429 with Retry-After: 1 (None: no limit)."""
     token_lifetime_s: int | None = None
     """Access tokens expire after this many seconds (DOT's ACCESS_TOKEN_EXPIRE_SECONDS,
     also the token response's expires_in); None: DOT's default, 10 hours."""
@@ -100,6 +103,8 @@ class TargetOptions:
             raise BadInput("--login-queue only makes sense with --login-capacity")
         if not (0 <= self.delay_ms <= 60_000):
             raise BadInput("--delay-ms must be 0..60000")
+        if self.per_ip_limit is not None and not 1 <= self.per_ip_limit <= 1_000_000:
+            raise BadInput("--per-ip-limit must be 1..1000000 requests a second")
         for name in ("token_lifetime_s", "session_age_s"):
             value = getattr(self, name)
             if value is not None and not 1 <= value <= 30 * 86400:
@@ -172,6 +177,8 @@ def server_env(opts: TargetOptions, data_dir: Path, port: int) -> dict[str, str]
         env["AUTHSURGE_TARGET_KEYFILE"] = str(Path(opts.keyfile).resolve())
     if opts.access_log is not None:
         env["AUTHSURGE_TARGET_ACCESS_LOG"] = str(Path(opts.access_log).resolve())
+    if opts.per_ip_limit is not None:
+        env["AUTHSURGE_TARGET_PER_IP_LIMIT"] = str(opts.per_ip_limit)
     if opts.token_lifetime_s is not None:
         env["AUTHSURGE_TARGET_TOKEN_LIFETIME_S"] = str(opts.token_lifetime_s)
     if opts.session_age_s is not None:

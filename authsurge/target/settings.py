@@ -29,6 +29,7 @@ AUTHSURGE_HASHER_ITERATIONS = int(_env("HASHER_ITERATIONS"))
 AUTHSURGE_DELAY_MS = float(_env("DELAY_MS", "0"))
 AUTHSURGE_LOGIN_CAPACITY = float(_env("LOGIN_CAPACITY", "0")) or None
 AUTHSURGE_LOGIN_QUEUE = int(_env("LOGIN_QUEUE", "0"))
+AUTHSURGE_PER_IP_LIMIT = int(_env("PER_IP_LIMIT", "0")) or None
 _url_host = f"[{AUTHSURGE_HOST}]" if ":" in AUTHSURGE_HOST else AUTHSURGE_HOST
 _scheme = "https" if os.environ.get("AUTHSURGE_TARGET_CERTFILE") else "http"
 AUTHSURGE_BASE_URL = f"{_scheme}://{_url_host}:{AUTHSURGE_PORT}"
@@ -45,6 +46,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "authsurge.target.middleware.PerIpLimitMiddleware",
     "authsurge.target.middleware.DelayMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

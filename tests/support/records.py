@@ -15,7 +15,7 @@ from authsurge.rundir.records import REQUEST_SCHEMA
 
 BASE = {"kind": "request", "t_intended": np.nan, "journey": "j", "journey_id": "j-1",
         "person_id": "p", "attempt": 1, "method": "GET", "status": 200, "outcome": "ok",
-        "reason": "", "bytes": 0, "worker": "w0", "cohort": "surge"}
+        "reason": "", "bytes": 0, "worker": "w0", "cohort": "surge", "source": ""}
 
 
 def frame(rows: list[dict]) -> pd.DataFrame:

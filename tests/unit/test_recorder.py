@@ -29,13 +29,14 @@ def test_request_rows_match_the_mapping_path_with_defaults(tmp_path: Path) -> No
                        "journey": "web", "journey_id": "j1", "person_id": "p1", "attempt": 2,
                        "method": "POST", "status": 403, "outcome": "http_4xx",
                        "reason": "403 on POST /x", "latency_ms": 12.5, "bytes": 321, "worker": "worker-3",
-                       "cohort": "surge"}
+                       "cohort": "surge", "source": ""}
     bare = rows[1]
     assert math.isnan(bare.pop("t_intended")) and math.isnan(bare.pop("t_start"))
     assert math.isnan(bare.pop("latency_ms"))
     assert bare == {"kind": "request", "step": "home", "journey": "", "journey_id": "", "person_id": "",
                     "attempt": 1, "method": "GET", "status": 0, "outcome": "timeout",
-                    "reason": "timed out", "bytes": 0, "worker": "worker-3", "cohort": "surge"}
+                    "reason": "timed out", "bytes": 0, "worker": "worker-3", "cohort": "surge",
+                    "source": ""}
 
 
 def test_appends_during_flushes_are_neither_lost_nor_doubled(tmp_path: Path) -> None:

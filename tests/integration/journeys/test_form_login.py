@@ -27,7 +27,7 @@ def test_every_event_carries_exactly_the_record_columns(target, recorded):
     h = harness(recorded, scenario(target.base_url, WEB))
     h.run("web")
     expected = {"journey", "journey_id", "person_id", "attempt", "t_intended", "worker", "status",
-                "outcome", "reason", "method", "cohort"}
+                "outcome", "reason", "method", "cohort", "source"}
     assert expected <= set(REQUEST_SCHEMA.names)
     for event in recorded.events:
         assert set(event["context"]) == expected

@@ -20,3 +20,24 @@ def test_only_loopback_counts_as_loopback(host, loopback):
 def test_a_target_on_a_private_address_is_refused():
     with pytest.raises(BadInput, match="loopback"):
         TargetOptions(host="192.168.1.5").checked()
+
+
+@pytest.mark.parametrize(("option", "value", "says"), [
+    ("per_ip_limit", 0, "--per-ip-limit"),
+    ("token_lifetime_s", 0, "--token-lifetime"),
+    ("session_age_s", 31 * 86400, "--session-age"),
+])
+def test_limits_and_lifetimes_out_of_range_are_refused_by_flag(option, value, says):
+    with pytest.raises(BadInput, match=says):
+        TargetOptions(**{option: value}).checked()
+
+
+def test_limits_and_lifetimes_reach_the_server_as_environment(tmp_path):
+    from authsurge.target.options import server_env
+
+    env = server_env(TargetOptions(per_ip_limit=8, token_lifetime_s=3, session_age_s=5).checked(),
+                     tmp_path, 8000)
+    assert env["AUTHSURGE_TARGET_PER_IP_LIMIT"] == "8"
+    assert env["AUTHSURGE_TARGET_TOKEN_LIFETIME_S"] == "3"
+    assert env["AUTHSURGE_TARGET_SESSION_AGE_S"] == "5"
+    assert "AUTHSURGE_TARGET_PER_IP_LIMIT" not in server_env(TargetOptions(), tmp_path, 8000)
