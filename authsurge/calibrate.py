@@ -114,6 +114,7 @@ def find_capacity(
             probe_scenario.traffic.shape = SteadyShape(kind="steady", rate=rate)
             probe_scenario.traffic.mix = {n: 1.0 for n in names}
             probe_scenario.behaviour.retry.share = 0.0
+            probe_scenario.behaviour.retry.impatient.share = 0.0
             probe_scenario.population = None  # the surge's sign-ins alone
             probe_scenario.run.duration_s = probe_s
             probe_scenario.run.drain_s = 2.0

@@ -94,7 +94,6 @@ class OpenModelDriver:
         self.population = population  # where signed-in people who stay go (join_share)
         self.in_flight = Group()
         self.thinking = Group()  # people waiting to retry
-        self.impatient: set[str] = set()  # people who retry at once (behaviour.retry.impatient)
         self.started = 0
         self.persons = 0
         self.shortfall = Shortfall()
@@ -159,7 +158,15 @@ class OpenModelDriver:
         self.in_flight.kill(block=True, timeout=2)
 
     # -- one person, one attempt ---------------------------------------------------------
-    def _start(self, journey_name: str, person: str, attempt: int, intended: float) -> bool:
+    def _start(
+        self,
+        journey_name: str,
+        person: str,
+        attempt: int,
+        intended: float,
+        retrying: str | None = None,
+    ) -> bool:
+        """retrying: how this person retries (RetryPolicy.decide, at their first failure)."""
         if self.started >= self.max_journeys:
             self.stopping = True
             log.warning("run.max_journeys reached on worker %s: no new journeys start", self.worker)
@@ -193,6 +200,7 @@ class OpenModelDriver:
             attempt,
             intended,
             f"{self.worker}-j{self._seq}",
+            retrying,
         )
         return True
 
@@ -204,6 +212,7 @@ class OpenModelDriver:
         attempt: int,
         intended: float,
         journey_id: str,
+        retrying: str | None = None,
     ) -> None:
         t_start = time.time()
         ctx = JourneyContext(
@@ -257,33 +266,30 @@ class OpenModelDriver:
                     step=result.step,
                     reason=result.reason,
                 )
-        if not result.ok and not self.stopping and self._retries(person, attempt):
+        if result.ok or self.stopping or not self.retry.can_retry(attempt):
+            return
+        kind = self.retry.decide() if attempt == 1 else retrying  # decided once per person
+        if kind is not None:
             self.thinking.spawn(
-                self._retry_later, journey.name, person, attempt + 1, result.retry_after_s
+                self._retry_later, journey.name, person, attempt + 1, result.retry_after_s, kind
             )
 
-    def _retries(self, person: str, attempt: int) -> bool:
-        if not self.retry.can_retry(attempt):
-            self.impatient.discard(person)
-            return False
-        if attempt == 1:
-            kind = self.retry.decide()
-            if kind == IMPATIENT:
-                self.impatient.add(person)
-            return kind is not None
-        return True
-
     def _retry_later(
-        self, journey_name: str, person: str, attempt: int, retry_after_s: float | None = None
+        self,
+        journey_name: str,
+        person: str,
+        attempt: int,
+        retry_after_s: float | None,
+        kind: str,
     ) -> None:
-        if person in self.impatient:
+        if kind == IMPATIENT:
             wait = self.retry.impatient_s()  # neither think time nor Retry-After
         else:
             wait = self.retry.think_s(attempt - 1, retry_after_s)
         gevent.sleep(wait)
         intended = time.time()
         if not self.stopping and intended < self.deadline:
-            self._start(journey_name, person, attempt, intended)
+            self._start(journey_name, person, attempt, intended, kind)
 
 
 def retry_policy(config: Any, seed: int, worker_index: int) -> RetryPolicy:

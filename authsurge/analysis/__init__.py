@@ -325,7 +325,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
             "the analysis covers what was recorded"
         )
     population = population_section(data.meta.get("population"), index, windows, steps)
-    warnings.extend(population_warnings(population))
+    warnings.extend(population_warnings(population, data.meta.get("status")))
     step("done")
     return RunAnalysis(
         data,

@@ -178,10 +178,11 @@ def finding_fields(p: dict[str, Any] | None) -> dict[str, Any] | None:
     }
 
 
-def population_warnings(p: dict[str, Any] | None) -> list[str]:
+def population_warnings(p: dict[str, Any] | None, status: str | None) -> list[str]:
     """A warm-up that did not sign everyone in before the clock started: the surge began on
-    a target still busy with it (and on fewer signed-in people than planned)."""
-    if not p or p["size"] is None or p["signed_in_at_start"] is None:
+    a target still busy with it (and on fewer signed-in people than planned). Only for a
+    complete run: a worker that never reported counts none."""
+    if not p or p["size"] is None or p["signed_in_at_start"] is None or status != "complete":
         return []
     short = p["size"] - p["signed_in_at_start"]
     if short <= 0:
@@ -189,6 +190,6 @@ def population_warnings(p: dict[str, Any] | None) -> list[str]:
     return [
         f"the warm-up signed in {p['signed_in_at_start']:,} of the population's {p['size']:,} "
         f"people before the clock started ({p['warmup_failures'] or 0:,} failed attempts): the "
-        "rest signed in during the run, on top of its load; lower population.warmup.rate "
+        "rest signed in later, on top of the run's load, or not at all; lower population.warmup.rate "
         "(and raise warmup.seconds) until the target keeps up"
     ]

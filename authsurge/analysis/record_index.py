@@ -291,13 +291,14 @@ class RecordIndex:
             )
         ]
 
-    def status_by_source(self, status: int) -> list[tuple[str, int, int]]:
+    def status_by_source(self, status: int) -> list[tuple[str, int, int]] | None:
         """(source address, requests, requests answered `status`) of the analysed requests
-        ("" : the system chose the address)."""
+        ("": the system chose the address); None when the records do not say (format 1)."""
+        if not self.shape.has_source:
+            return None
         rows = self.con.execute(
             f"""SELECT source, count(*), count(*) FILTER (status = ?)
-                FROM raw WHERE kind = '{record.KIND_REQUEST}' AND cohort <> '{record.WARMUP}'
-                GROUP BY source ORDER BY source""",
+                FROM valid WHERE kind = '{record.KIND_REQUEST}' GROUP BY source ORDER BY source""",
             [status],
         ).fetchall()
         return [(str(s), int(n), int(k)) for s, n, k in rows]

@@ -58,6 +58,7 @@ class Shape:
     outcome_names: list[str]  # in order of first appearance in the shards
     journey_names: list[str]  # in order of first appearance in the shards
     reason_order: dict[str, tuple[int, int]]  # reason -> (shard, row) of its first appearance
+    has_source: bool = False  # the records say each request's source address (format 2)
 
 
 def open_views(
@@ -156,6 +157,7 @@ def open_views(
         sorted(order[0], key=order[0].__getitem__),
         sorted(order[1], key=order[1].__getitem__),
         firsts["reason"],
+        "source" in columns,
     )
 
 

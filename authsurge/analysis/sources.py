@@ -8,9 +8,12 @@ target.source_addresses binds each person's connections to one address):
 - 429s spread over several addresses, but far more often from some than from others
   (the most limited address's 429 share is at least MIN_SHARE and four times the least
   limited one's): a per-IP limit, which sees those addresses' load apart;
-- 429s at about the same share from every address: a limit that treats them alike
-  (global, or per user): no warning.
-Only asked when some step had 4xx answers (a pass over the records otherwise saved).
+- 429s at about the same share from every address: no warning. A global limit does that,
+  but so does a per-IP one when every address carries the same load (round-robin people
+  do): the rule cannot tell these apart, and does not guess.
+Addresses with fewer than MIN_REQUESTS requests are not compared. Only asked when some
+step had 4xx or rejected answers (a 429 with an OAuth error body is `rejected`), and only
+of records that say their source (format 2).
 """
 
 from __future__ import annotations
@@ -19,18 +22,22 @@ from typing import Any, Protocol
 
 TOO_MANY_REQUESTS = 429
 MIN_SHARE = 0.05  # of an address's requests answered 429
+MIN_REQUESTS = 50  # an address with fewer is not compared
 UNEVEN = 4.0  # the most limited address's share over the least limited one's
 
 
 class SourceIndex(Protocol):
-    def status_by_source(self, status: int) -> list[tuple[str, int, int]]: ...
+    def status_by_source(self, status: int) -> list[tuple[str, int, int]] | None: ...
 
 
 def per_ip_warnings(index: SourceIndex, steps: dict[str, dict[str, Any]]) -> list[str]:
     """The warnings of the module docstring (none, or one)."""
-    if not any((s.get("errors_by_class") or {}).get("http_4xx") for s in steps.values()):
+    classes = [s.get("errors_by_class") or {} for s in steps.values()]
+    if not any(c.get("http_4xx") or c.get("rejected") for c in classes):
         return []
     rows = index.status_by_source(TOO_MANY_REQUESTS)
+    if rows is None:
+        return []
     limited = sum(k for _, _, k in rows)
     if not limited:
         return []
@@ -43,7 +50,9 @@ def per_ip_warnings(index: SourceIndex, steps: dict[str, dict[str, Any]]) -> lis
             "measured that limiter, not the capacity; spread the people over more addresses "
             "(target.source_addresses) to tell"
         ]
-    shares = sorted(((k / n, s) for s, n, k in addresses), reverse=True)
+    shares = sorted(((k / n, s) for s, n, k in addresses if n >= MIN_REQUESTS), reverse=True)
+    if len(shares) < 2:
+        return []
     (high, most), (low, least) = shares[0], shares[-1]
     if high < MIN_SHARE or high < UNEVEN * low:
         return []

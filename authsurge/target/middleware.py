@@ -59,7 +59,8 @@ class PerIpLimitMiddleware:
         self.get_response = get_response
         self.limit = settings.AUTHSURGE_PER_IP_LIMIT
         self.lock = threading.Lock()
-        self.seen: dict[str, tuple[int, int]] = {}  # address -> (second, requests in it)
+        self.second = 0
+        self.seen: dict[str, int] = {}  # address -> requests in this second
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.limit is None or request.path == HEALTH_PATH:
@@ -67,9 +68,11 @@ class PerIpLimitMiddleware:
         address = request.META.get("REMOTE_ADDR", "")
         second = int(time.time())
         with self.lock:
-            last, n = self.seen.get(address, (second, 0))
-            n = n + 1 if last == second else 1
-            self.seen[address] = (second, n)
+            if second != self.second:  # only this second's counts matter: no growth
+                self.seen.clear()
+                self.second = second
+            n = self.seen.get(address, 0) + 1
+            self.seen[address] = n
         if n > self.limit:
             response = HttpResponse(
                 "too many requests from your address\n", status=429, content_type="text/plain"

@@ -65,3 +65,13 @@ def test_the_signed_in_count_follows_the_events_and_the_api_is_apart_from_the_su
 def test_a_run_without_a_population_has_none() -> None:
     assert population_section(None, Index(), windows(), STEPS) is None
     assert is_population("population:api.call") and not is_population("api.call")
+
+
+def test_a_warm_up_past_the_clock_is_a_warning_only_for_a_complete_run() -> None:
+    from authsurge.analysis.population import population_warnings
+
+    short = {"size": 200, "signed_in_at_start": 154, "warmup_failures": 3}
+    (warning,) = population_warnings(short, "complete")
+    assert "154 of the population's 200 people" in warning and "warmup.rate" in warning
+    assert population_warnings(short, "interrupted") == []
+    assert population_warnings({**short, "signed_in_at_start": 200}, "complete") == []

@@ -40,3 +40,18 @@ def test_without_any_4xx_the_records_are_not_asked() -> None:
     index = Index([("", 1000, 300)])
     assert per_ip_warnings(index, {"api.call": {"errors_by_class": {"http_5xx": 3}}}) == []
     assert index.asked == 0
+
+
+def test_records_that_do_not_say_their_source_and_thin_addresses_are_no_warning() -> None:
+    class Format1(Index):
+        def status_by_source(self, status: int):  # noqa: ANN201
+            return None
+
+    assert per_ip_warnings(Format1([]), FOURS) == []
+    thin = [("127.0.0.2", 500, 250), ("127.0.0.3", 20, 0)]  # 127.0.0.3: too few to compare
+    assert per_ip_warnings(Index(thin), FOURS) == []
+
+
+def test_a_429_with_an_oauth_error_body_counts_too() -> None:
+    rejected = {"token.refresh": {"errors_by_class": {"rejected": 4}}}
+    assert per_ip_warnings(Index([("", 100, 40)]), rejected) != []
