@@ -18,11 +18,11 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from authsurge.journeys import AccountPool, Journey, JourneyContext, JourneyResult
+from authsurge.journeys import Journey, JourneyContext, JourneyResult
 from authsurge.population import Population
-from authsurge.recorder import Recorder
 from authsurge.traffic.behaviour import IMPATIENT, RetryPolicy
 from authsurge.traffic.schedule import Plan
+from authsurge.worker_context import WorkerContext
 
 log = logging.getLogger(__name__)
 
@@ -65,32 +65,18 @@ class OpenModelDriver:
     def __init__(
         self,
         *,
-        environment: Any,
+        context: WorkerContext,
         plan: Plan,
         journeys: dict[str, Journey],
-        accounts: AccountPool | None,
-        recorder: Recorder,
-        retry: RetryPolicy,
-        base_url: str,
-        t0: float,
-        deadline: float,
         max_concurrency: int,
         max_journeys: int,
-        worker: str,
         population: Population | None = None,
     ) -> None:
-        self.environment = environment
+        self.ctx = context
         self.plan = plan
         self.journeys = journeys
-        self.accounts = accounts
-        self.recorder = recorder
-        self.retry = retry
-        self.base_url = base_url
-        self.t0 = t0
-        self.deadline = deadline
         self.max_concurrency = max_concurrency
         self.max_journeys = max_journeys
-        self.worker = worker
         self.population = population  # where signed-in people who stay go (join_share)
         self.in_flight = Group()
         self.thinking = Group()  # people waiting to retry
@@ -107,8 +93,8 @@ class OpenModelDriver:
         for arrival in self.plan:
             if self.stopping:
                 break
-            intended = self.t0 + arrival.t
-            if intended >= self.deadline:
+            intended = self.ctx.t0 + arrival.t
+            if intended >= self.ctx.deadline:
                 break
             wait = intended - time.time()
             if wait > 0:
@@ -121,7 +107,7 @@ class OpenModelDriver:
                 window = w
             self.shortfall.planned[w] = self.shortfall.planned.get(w, 0) + 1
             self.persons += 1
-            person = f"{self.worker}-p{self.persons}"
+            person = f"{self.ctx.worker}-p{self.persons}"
             if self._start(arrival.journey, person, 1, intended):
                 self.shortfall.started[w] = self.shortfall.started.get(w, 0) + 1
                 lag = time.time() - intended
@@ -134,7 +120,7 @@ class OpenModelDriver:
 
     def _say_if_short(self, w: int | None) -> None:
         """Warn while the run goes on, not only in meta.json at the end."""
-        if w is None or (short := self.shortfall.window(w, self.t0)) is None:
+        if w is None or (short := self.shortfall.window(w, self.ctx.t0)) is None:
             return
         log.warning(
             "arrivals fell short of the schedule in %.0f-%.0f s: %d of %d planned started on "
@@ -169,11 +155,13 @@ class OpenModelDriver:
         """retrying: how this person retries (RetryPolicy.decide, at their first failure)."""
         if self.started >= self.max_journeys:
             self.stopping = True
-            log.warning("run.max_journeys reached on worker %s: no new journeys start", self.worker)
+            log.warning(
+                "run.max_journeys reached on worker %s: no new journeys start", self.ctx.worker
+            )
             return False
 
         def drop(reason: str) -> bool:
-            self.recorder.drop(
+            self.ctx.recorder.drop(
                 journey=journey_name,
                 person_id=person,
                 attempt=attempt,
@@ -186,8 +174,8 @@ class OpenModelDriver:
             return drop("concurrency cap reached (traffic.max_concurrency)")
         journey = self.journeys[journey_name]
         account = None
-        if journey.needs_account and self.accounts is not None:
-            account = self.accounts.acquire()
+        if journey.needs_account and self.ctx.accounts is not None:
+            account = self.ctx.accounts.acquire()
             if account is None:
                 return drop("no free account (raise credentials.count)")
         self.started += 1
@@ -199,7 +187,7 @@ class OpenModelDriver:
             person,
             attempt,
             intended,
-            f"{self.worker}-j{self._seq}",
+            f"{self.ctx.worker}-j{self._seq}",
             retrying,
         )
         return True
@@ -216,15 +204,15 @@ class OpenModelDriver:
     ) -> None:
         t_start = time.time()
         ctx = JourneyContext(
-            environment=self.environment,
-            base_url=self.base_url,
+            environment=self.ctx.environment,
+            base_url=self.ctx.base_url,
             account=account,
             journey=journey.name,
             journey_id=journey_id,
             person_id=person,
             attempt=attempt,
             t_intended=intended,
-            worker=self.worker,
+            worker=self.ctx.worker,
         )
         result: JourneyResult | None = None
         stays = self.population is not None and journey.signs_in and self.population.joins()
@@ -250,10 +238,10 @@ class OpenModelDriver:
                 adopted = self.population.adopt(person, account, result.state)
                 if not adopted:
                     result.state.http.close()
-            if account is not None and self.accounts is not None and not adopted:
-                self.accounts.release(account)  # an adopted person keeps theirs
+            if account is not None and self.ctx.accounts is not None and not adopted:
+                self.ctx.accounts.release(account)  # an adopted person keeps theirs
             if result is not None:
-                self.recorder.journey(
+                self.ctx.recorder.journey(
                     journey=journey.name,
                     journey_id=journey_id,
                     person_id=person,
@@ -266,9 +254,9 @@ class OpenModelDriver:
                     step=result.step,
                     reason=result.reason,
                 )
-        if result.ok or self.stopping or not self.retry.can_retry(attempt):
+        if result.ok or self.stopping or not self.ctx.retry.can_retry(attempt):
             return
-        kind = self.retry.decide() if attempt == 1 else retrying  # decided once per person
+        kind = self.ctx.retry.decide() if attempt == 1 else retrying  # decided once per person
         if kind is not None:
             self.thinking.spawn(
                 self._retry_later, journey.name, person, attempt + 1, result.retry_after_s, kind
@@ -283,12 +271,12 @@ class OpenModelDriver:
         kind: str,
     ) -> None:
         if kind == IMPATIENT:
-            wait = self.retry.impatient_s()  # neither think time nor Retry-After
+            wait = self.ctx.retry.impatient_s()  # neither think time nor Retry-After
         else:
-            wait = self.retry.think_s(attempt - 1, retry_after_s)
+            wait = self.ctx.retry.think_s(attempt - 1, retry_after_s)
         gevent.sleep(wait)
         intended = time.time()
-        if not self.stopping and intended < self.deadline:
+        if not self.stopping and intended < self.ctx.deadline:
             self._start(journey_name, person, attempt, intended, kind)
 
 

@@ -33,7 +33,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from authsurge.journeys import (
-    AccountPool,
     ApiCalls,
     Journey,
     JourneyContext,
@@ -44,11 +43,10 @@ from authsurge.journeys import (
     StepFailed,
 )
 from authsurge.journeys.journey import open_person
-from authsurge.recorder import Recorder
 from authsurge.rundir import records as record
 from authsurge.scenario import Scenario
 from authsurge.scenario.population import PopulationConfig
-from authsurge.traffic.behaviour import RetryPolicy
+from authsurge.worker_context import WorkerContext
 
 log = logging.getLogger(__name__)
 
@@ -106,30 +104,16 @@ class Population:
     def __init__(
         self,
         *,
-        environment: Any,
+        context: WorkerContext,
         config: PopulationConfig,
         steps: PopulationSteps,
-        accounts: AccountPool | None,
-        recorder: Recorder,
-        retry: RetryPolicy,
-        base_url: str,
-        t0: float,
-        deadline: float,
-        worker: str,
         worker_index: int,
         worker_count: int,
         seed: int,
     ) -> None:
-        self.environment = environment
+        self.ctx = context
         self.config = config
         self.steps = steps
-        self.accounts = accounts
-        self.recorder = recorder
-        self.retry = retry
-        self.base_url = base_url
-        self.t0 = t0
-        self.deadline = deadline
-        self.worker = worker
         self.worker_index = worker_index
         self.worker_count = worker_count
         self.rng = random.Random(seed * 1_000_003 + worker_index + 7)
@@ -145,11 +129,11 @@ class Population:
         """Spawn this worker's people: the global person g signs in at t0 - warm-up + g/rate,
         so the workers interleave and the warm-up keeps its rate over all of them."""
         n, w = self.worker_count, self.worker_index
-        start = self.t0 - self.config.warmup_s
+        start = self.ctx.t0 - self.config.warmup_s
         for g in range(w, self.config.size, n):
             self.counts.size += 1
             self.people.spawn(
-                self._live, f"{self.worker}-pop{g + 1}", start + g / self.config.warmup.rate
+                self._live, f"{self.ctx.worker}-pop{g + 1}", start + g / self.config.warmup.rate
             )
 
     def joins(self) -> bool:
@@ -159,7 +143,10 @@ class Population:
         share = self.config.join_share
         if share <= 0 or self.stopping:
             return False
-        if self.accounts is not None and self.accounts.in_use >= self.accounts.size // 2:
+        if (
+            self.ctx.accounts is not None
+            and self.ctx.accounts.in_use >= self.ctx.accounts.size // 2
+        ):
             return False
         return self.rng.random() < share
 
@@ -167,7 +154,7 @@ class Population:
         """A surge person who signed in joins: they use the API until the run ends, with
         their browser and account (released when they leave). False when the run is
         ending: the caller closes the browser and releases the account."""
-        if self.stopping or time.time() >= self.deadline:
+        if self.stopping or time.time() >= self.ctx.deadline:
             return False
         self.counts.joined += 1
         self._became_member(person, state)
@@ -196,14 +183,14 @@ class Population:
         if state is not None:
             state.http.close()
         account = self._held.pop(person, None)
-        if account is not None and self.accounts is not None:
-            self.accounts.release(account)
+        if account is not None and self.ctx.accounts is not None:
+            self.ctx.accounts.release(account)
 
     # -- one person ------------------------------------------------------------------------
     def _live(self, person: str, at: float) -> None:
         account = None
-        if self.steps.sign_in.needs_account and self.accounts is not None:
-            account = self.accounts.acquire()
+        if self.steps.sign_in.needs_account and self.ctx.accounts is not None:
+            account = self.ctx.accounts.acquire()
             if account is None:
                 log.warning("population: no free account for %s (raise credentials.count)", person)
                 return
@@ -215,8 +202,8 @@ class Population:
         except Exception:  # a bug must not end the run: the person leaves, and it is logged
             log.exception("population: %s stopped on an error", person)
         finally:
-            if account is not None and self.accounts is not None:
-                self.accounts.release(account)
+            if account is not None and self.ctx.accounts is not None:
+                self.ctx.accounts.release(account)
 
     def _use_api(self, person: str, account: Any, state: JourneyState) -> None:
         """Call the API until the run ends; the person's browser (the latest, after
@@ -231,12 +218,12 @@ class Population:
         self._current[person] = state
         signed_at = time.time()
         lifetime = self.config.session_lifetime_s
-        at = max(signed_at, self.t0)
+        at = max(signed_at, self.ctx.t0)
         while True:
             # planned times, not gaps after each answer: a slow target does not thin the
             # calls (a call planned while the last is in flight goes as soon as it is done)
             at += self.rng.expovariate(self.config.api_rate)
-            if at >= self.deadline or not self._sleep_until(at):
+            if at >= self.ctx.deadline or not self._sleep_until(at):
                 return
             why = None
             if lifetime is not None and time.time() - signed_at >= lifetime:
@@ -261,7 +248,7 @@ class Population:
             if fresh is None:
                 return
             state, signed_at = fresh, time.time()
-            at = max(signed_at, self.t0)
+            at = max(signed_at, self.ctx.t0)
             self._current[person] = state
 
     def _sign_in(self, person: str, account: Any, *, first: bool) -> JourneyState | None:
@@ -269,18 +256,18 @@ class Population:
         signed-in person, or None when they gave up (or the run ended)."""
         attempt = 1
         while not self.stopping:
-            cohort = record.WARMUP if time.time() < self.t0 else record.POPULATION
+            cohort = record.WARMUP if time.time() < self.ctx.t0 else record.POPULATION
             self._seq += 1
             ctx = JourneyContext(
-                environment=self.environment,
-                base_url=self.base_url,
+                environment=self.ctx.environment,
+                base_url=self.ctx.base_url,
                 account=account,
                 journey=f"{cohort}:{self.steps.sign_in.name}",  # apart from the surge's
-                journey_id=f"{self.worker}-pj{self._seq}",
+                journey_id=f"{self.ctx.worker}-pj{self._seq}",
                 person_id=person,
                 attempt=attempt,
                 t_intended=time.time(),
-                worker=self.worker,
+                worker=self.ctx.worker,
                 cohort=cohort,
             )
             state = open_person(ctx, self.steps.sign_in.http)
@@ -293,15 +280,17 @@ class Population:
                 failed = exc
                 if first and cohort == record.WARMUP:
                     self.counts.warmup_failures += 1
-                if not self.retry.can_retry(attempt):
+                if not self.ctx.retry.can_retry(attempt):
                     self._event(record.SIGN_IN_FAILED, person, f"sign-in failed {attempt} times")
                     return None
-                wait = self.retry.think_s(attempt, failed.retry_after_s)
-                if time.time() + wait >= self.deadline or not self._sleep_until(time.time() + wait):
+                wait = self.ctx.retry.think_s(attempt, failed.retry_after_s)
+                if time.time() + wait >= self.ctx.deadline or not self._sleep_until(
+                    time.time() + wait
+                ):
                     return None
                 attempt += 1
                 continue
-            if first and time.time() < self.t0:
+            if first and time.time() < self.ctx.t0:
                 self.counts.signed_in_at_start += 1
             self._became_member(person, state)
             return state
@@ -345,7 +334,7 @@ class Population:
     def _event(self, what: str, person: str, reason: str) -> None:
         if what in (record.GAVE_UP, record.SIGN_IN_FAILED):
             self.counts.gave_up += 1
-        self.recorder.event(what=what, person_id=person, t=time.time(), reason=reason)
+        self.ctx.recorder.event(what=what, person_id=person, t=time.time(), reason=reason)
 
     def _sleep_until(self, t: float) -> bool:
         """Sleep until t; False when the run stopped meanwhile."""

@@ -26,6 +26,7 @@ from authsurge.recorder import Recorder
 from authsurge.scenario import Scenario
 from authsurge.traffic import build_plan
 from authsurge.traffic.shapes import RateCurve
+from authsurge.worker_context import WorkerContext
 
 # the messages between a master and its workers
 MSG_SETUP, MSG_STOP = "authsurge_setup", "authsurge_stop"
@@ -60,37 +61,33 @@ class DriverSetup:
                 worker_index=self.worker_index,
                 worker_count=share,
             )
-        self.driver = OpenModelDriver(
+        context = WorkerContext(
             environment=environment,
-            plan=plan.slice_for(self.worker_index, share),
-            journeys=journeys,
             accounts=accounts,
             recorder=self.recorder,
             retry=retry_policy(s.behaviour.retry, s.traffic.seed, self.worker_index),
             base_url=s.target.base_url,
             t0=self.t0,
             deadline=self.t0 + s.run.duration_s,
-            max_concurrency=max(1, s.traffic.max_concurrency // share),
-            max_journeys=max(1, s.run.max_journeys // share),
             worker=self.recorder.worker,
         )
         if s.population is not None:
             self.population = Population(
-                environment=environment,
+                context=context,
                 config=s.population,
                 steps=population_steps(s, secrets, journeys),
-                accounts=accounts,
-                recorder=self.recorder,
-                retry=retry_policy(s.behaviour.retry, s.traffic.seed, self.worker_index),
-                base_url=s.target.base_url,
-                t0=self.t0,
-                deadline=self.t0 + s.run.duration_s,
-                worker=self.recorder.worker,
                 worker_index=self.worker_index,
                 worker_count=share,
                 seed=s.traffic.seed,
             )
-            self.driver.population = self.population
+        self.driver = OpenModelDriver(
+            context=context,
+            plan=plan.slice_for(self.worker_index, share),
+            journeys=journeys,
+            max_concurrency=max(1, s.traffic.max_concurrency // share),
+            max_journeys=max(1, s.run.max_journeys // share),
+            population=self.population,
+        )
         return self.driver
 
     def stop_driver(self) -> None:
@@ -129,7 +126,7 @@ class SurgeDriver(User):
             # people who are retrying (and the signed-in population) go on until the deadline
             while (
                 (len(driver.thinking) or setup.population is not None)
-                and time.time() < driver.deadline
+                and time.time() < driver.ctx.deadline
                 and not driver.stopping
             ):
                 gevent.sleep(0.1)
