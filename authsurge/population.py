@@ -15,6 +15,10 @@ Each person is one greenlet, for the whole run:
    failed refresh signs in again. A sign-in that fails is retried with the scenario's
    `behaviour.retry` think times, up to its `max_attempts`, then they leave.
 
+A surge person who joins (`join_share`) starts at 2, with the browser and account of
+their journey. Whatever ends a person's life, their browser is closed and their account
+given back (`_guarded`, or `stop` for one killed before their greenlet ran).
+
 What happens to them is written as event rows (records.EVENTS): signed_in, relogin (with
 why), refreshed, gave_up (left while signed in), sign_in_failed (retries used up); the
 analysis counts the signed-in people per window from them.
@@ -29,6 +33,7 @@ from gevent.pool import Group
 import logging
 import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -123,7 +128,7 @@ class Population:
         self._seq = 0
         self._issued: dict[str, float] = {}  # person -> when their access token was issued
         self._current: dict[str, JourneyState] = {}  # person -> the browser they now use
-        self._held: dict[str, Any] = {}  # joiner -> the account they brought
+        self._held: dict[str, Any] = {}  # person -> their account (None: none needed)
 
     def start(self) -> None:
         """Spawn this worker's people: the global person g signs in at t0 - warm-up + g/rate,
@@ -158,27 +163,46 @@ class Population:
             return False
         self.counts.joined += 1
         self._became_member(person, state)
-        # held here until the greenlet runs: a stop before then must still let go of them
+        # held from now on: a stop before the greenlet runs must still let go of them
         self._current[person], self._held[person] = state, account
-        self.people.spawn(self._joined, person, account, state)
+        self.people.spawn(self._guarded, person, self._api_loop, person, state)
         return True
-
-    def _joined(self, person: str, account: Any, state: JourneyState) -> None:
-        try:
-            self._use_api(person, account, state)
-        except Exception:
-            log.exception("population: %s stopped on an error", person)
-        finally:
-            self._let_go(person)
 
     def stop(self, timeout: float = 2.0) -> None:
         self.stopping = True
         self.people.kill(block=True, timeout=timeout)
-        for person in list(self._held):  # joiners killed before their greenlet ran
+        for person in list(self._held):  # people killed before their greenlet ran
+            self._let_go(person)
+
+    # -- one person ------------------------------------------------------------------------
+    def _live(self, person: str, at: float) -> None:
+        """A warm-up person: an account, their turn to sign in, then the API."""
+        account = None
+        if self.steps.sign_in.needs_account and self.ctx.accounts is not None:
+            account = self.ctx.accounts.acquire()
+            if account is None:
+                log.warning("population: no free account for %s (raise credentials.count)", person)
+                return
+        self._held[person] = account
+        self._guarded(person, self._warm_up, person, at)
+
+    def _warm_up(self, person: str, at: float) -> None:
+        self._sleep_until(at)
+        state = self._sign_in(person, self._held[person], first=True)
+        if state is not None:
+            self._api_loop(person, state)
+
+    def _guarded(self, person: str, body: Callable[..., None], *args: Any) -> None:
+        """Run a person's life; whatever ends it, let go of their browser and account."""
+        try:
+            body(*args)
+        except Exception:  # a bug must not end the run: the person leaves, and it is logged
+            log.exception("population: %s stopped on an error", person)
+        finally:
             self._let_go(person)
 
     def _let_go(self, person: str) -> None:
-        """Close a joiner's browser and give their account back (once)."""
+        """Close the person's browser and give their account back (once)."""
         state = self._current.pop(person, None)
         if state is not None:
             state.http.close()
@@ -186,35 +210,8 @@ class Population:
         if account is not None and self.ctx.accounts is not None:
             self.ctx.accounts.release(account)
 
-    # -- one person ------------------------------------------------------------------------
-    def _live(self, person: str, at: float) -> None:
-        account = None
-        if self.steps.sign_in.needs_account and self.ctx.accounts is not None:
-            account = self.ctx.accounts.acquire()
-            if account is None:
-                log.warning("population: no free account for %s (raise credentials.count)", person)
-                return
-        try:
-            self._sleep_until(at)
-            state = self._sign_in(person, account, first=True)
-            if state is not None:
-                self._use_api(person, account, state)
-        except Exception:  # a bug must not end the run: the person leaves, and it is logged
-            log.exception("population: %s stopped on an error", person)
-        finally:
-            if account is not None and self.ctx.accounts is not None:
-                self.ctx.accounts.release(account)
-
-    def _use_api(self, person: str, account: Any, state: JourneyState) -> None:
-        """Call the API until the run ends; the person's browser (the latest, after
-        re-logins) is closed on the way out."""
-        try:
-            self._api_loop(person, account, state)
-        finally:
-            if (last := self._current.pop(person, None)) is not None:
-                last.http.close()
-
-    def _api_loop(self, person: str, account: Any, state: JourneyState) -> None:
+    def _api_loop(self, person: str, state: JourneyState) -> None:
+        """Call the API until the run ends, refreshing and signing in again as needed."""
         self._current[person] = state
         signed_at = time.time()
         lifetime = self.config.session_lifetime_s
@@ -244,7 +241,7 @@ class Population:
             self._event(record.RELOGIN, person, why)
             self.counts.relogins += 1
             state.http.close()  # a fresh browser for the new sign-in
-            fresh = self._sign_in(person, account, first=False)
+            fresh = self._sign_in(person, self._held.get(person), first=False)
             if fresh is None:
                 return
             state, signed_at = fresh, time.time()
@@ -276,7 +273,7 @@ class Population:
             except BaseException as exc:
                 state.http.close()
                 if not isinstance(exc, StepFailed):
-                    raise  # the run stopping (GreenletExit), or a bug (_live logs it)
+                    raise  # the run stopping (GreenletExit), or a bug (_guarded logs it)
                 failed = exc
                 if first and cohort == record.WARMUP:
                     self.counts.warmup_failures += 1
