@@ -24,6 +24,7 @@ from authsurge.target.options import (
     DEMO_CLIENT_SECRET,
     DEMO_PASSWORD,
     PASSWORD_ENV,
+    TOPOLOGIES,
     TargetOptions,
 )
 
@@ -100,6 +101,26 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
     )
     g.add_argument(
         "--threads", type=int, default=d.threads, help=f"threads per worker (default {d.threads})"
+    )
+    g.add_argument(
+        "--topology",
+        choices=TOPOLOGIES,
+        default=d.topology,
+        help="shared: one gunicorn pool serves everything, so the API queues behind the "
+        "password hashes; split: the API (/api/) gets its own pool behind an nginx reverse "
+        f"proxy on the same URL (needs Debian's nginx) (default {d.topology})",
+    )
+    g.add_argument(
+        "--api-workers",
+        type=int,
+        default=d.api_workers,
+        help=f"split topology: worker processes of the API pool (default {d.api_workers})",
+    )
+    g.add_argument(
+        "--api-threads",
+        type=int,
+        default=d.api_threads,
+        help=f"split topology: threads per API worker (default {d.api_threads})",
     )
     g.add_argument(
         "--users",
@@ -202,6 +223,9 @@ def options_from_args(args: argparse.Namespace) -> TargetOptions:
         port=args.port,
         workers=args.workers,
         threads=args.threads,
+        topology=args.topology,
+        api_workers=args.api_workers,
+        api_threads=args.api_threads,
         users=args.users,
         hasher_iterations=args.hasher_iterations,
         login_capacity=args.login_capacity,

@@ -29,7 +29,9 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s'
 
 errorlog = "-"
 loglevel = "warning"
-proc_name = "authsurge-target"
+# "api": the split topology's API pool, which shares the auth pool's prepared data dir
+_role = os.environ.get("AUTHSURGE_TARGET_ROLE", "auth")
+proc_name = "authsurge-target-api" if _role == "api" else "authsurge-target"
 graceful_timeout = 5  # in-flight requests finish (a capacity wait is at most Q/N s)
 timeout = 60
 keepalive = 5
@@ -39,7 +41,10 @@ if os.environ.get("AUTHSURGE_TARGET_CERTFILE"):  # HTTPS (TargetOptions.certfile
 
 
 def on_starting(server: Any) -> None:
-    """Prepare the data dir (authsurge.target.prepare) before binding and forking."""
+    """Prepare the data dir (authsurge.target.prepare) before binding and forking; the
+    API pool starts after the auth pool prepared it."""
+    if _role == "api":
+        return
     from django.conf import settings
 
     from authsurge.target import hash_cpu

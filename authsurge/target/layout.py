@@ -10,3 +10,5 @@ STATE_FILE = "serve.json"  # where the running target listens and how it was sta
 LOG_FILE = "gunicorn.log"  # warnings and errors; no access log
 SLOT_FILE = "login_slots.bin"  # capacity mode: the last slot handed out (float64)
 HASH_CPU_DIR = "hash-cpu"  # per worker: hashes computed and their thread CPU (hash_cpu.py)
+API_LOG_FILE = "split.log"  # split topology: the API pool's and nginx's warnings and errors
+COMPANIONS = ("proxy", "api")  # split topology: <name>.pid, stopped in this order

@@ -58,6 +58,8 @@ class PerIpLimitMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.limit = settings.AUTHSURGE_PER_IP_LIMIT
+        # behind the split topology's nginx every peer is the proxy: it names the client
+        self.address_key = "HTTP_X_REAL_IP" if settings.AUTHSURGE_BEHIND_PROXY else "REMOTE_ADDR"
         self.lock = threading.Lock()
         self.second = 0
         self.seen: dict[str, int] = {}  # address -> requests in this second
@@ -65,7 +67,7 @@ class PerIpLimitMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if self.limit is None or request.path == HEALTH_PATH:
             return self.get_response(request)
-        address = request.META.get("REMOTE_ADDR", "")
+        address = request.META.get(self.address_key, "")
         second = int(time.time())
         with self.lock:
             if second != self.second:  # only this second's counts matter: no growth

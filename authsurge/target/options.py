@@ -31,6 +31,7 @@ DEMO_CLIENT_SECRET = "surge-demo-secret"
 DEFAULT_HASHER_ITERATIONS = 100_000
 
 DEFAULT_DATA_DIR = Path(".authsurge/target")
+TOPOLOGIES = ("shared", "split")
 LOOPBACK_NAMES = ("localhost",)
 
 
@@ -43,9 +44,19 @@ class TargetOptions:
     port: int = 8000
     """TCP port; 0 picks a free one (read it back from `TargetProcess.port`)."""
     workers: int = 2
-    """gunicorn worker processes."""
+    """gunicorn worker processes (of the auth pool, in split topology)."""
     threads: int = 4
-    """Threads per worker (gunicorn gthread)."""
+    """Threads per worker (gunicorn gthread). Nothing is added in capacity mode: a
+    password check waiting for its slot holds a thread, as it would in a real server."""
+    topology: str = "shared"
+    """shared: one gunicorn pool serves everything, so the API queues behind the password
+    hashes. split: the API (/api/) has its own pool (api_workers x api_threads, its own
+    processes on the same database) behind an nginx reverse proxy on the one base URL,
+    as an ingress routes it in production (authsurge.target.proxy)."""
+    api_workers: int = 1
+    """split topology: gunicorn worker processes of the API pool."""
+    api_threads: int = 4
+    """split topology: threads per API worker."""
     users: int = 200
     """Test users user0001..userNNNN, all with the password from AUTHSURGE_PASSWORD."""
     hasher_iterations: int = DEFAULT_HASHER_ITERATIONS
@@ -88,7 +99,18 @@ class TargetOptions:
             )
         if not 0 <= self.port <= 65535:
             raise BadInput(f"--port {self.port}: must be 0..65535 (0 picks a free port)")
-        for name in ("workers", "threads", "users", "hasher_iterations"):
+        if self.topology not in TOPOLOGIES:
+            raise BadInput(f"--topology {self.topology}: one of {', '.join(TOPOLOGIES)}")
+        if self.topology == "split" and self.certfile is not None:
+            raise BadInput("--certfile: HTTPS is served in the shared topology only")
+        for name in (
+            "workers",
+            "threads",
+            "api_workers",
+            "api_threads",
+            "users",
+            "hasher_iterations",
+        ):
             if getattr(self, name) < 1:
                 raise BadInput(f"--{name.replace('_', '-')} must be at least 1")
         if self.hasher_iterations > 10_000_000:
@@ -129,21 +151,6 @@ class TargetOptions:
             return self.login_queue
         return max(1, math.ceil(self.login_capacity or 0))
 
-    def threads_per_worker(self) -> int:
-        """gthread threads per worker.
-
-        A password check waiting for its capacity slot sleeps in a worker thread. Without
-        spare threads, a full queue would occupy every thread and later requests (the API,
-        /healthz) would queue inside gunicorn instead of getting their answer or a 503, so
-        capacity mode adds room for the whole queue to every worker. Not the queue spread
-        over the workers: the kernel does not share accepted connections out evenly, and
-        when one worker took most of them (seen in CI) its threads filled before the queue
-        did, so nothing was refused and the API waited behind the logins.
-        """
-        if self.login_capacity is None:
-            return self.threads
-        return self.threads + self.queue
-
 
 def is_loopback(host: str) -> bool:
     if host in LOOPBACK_NAMES:
@@ -160,14 +167,25 @@ def url_host(host: str) -> str:
     return f"[{host}]" if ":" in host else host
 
 
-def server_env(opts: TargetOptions, data_dir: Path, port: int) -> dict[str, str]:
-    """Environment variables that configure the Django settings and the gunicorn config."""
+def server_env(
+    opts: TargetOptions, data_dir: Path, port: int, *, role: str = "auth", public_port: int = 0
+) -> dict[str, str]:
+    """Environment variables that configure the Django settings and the gunicorn config.
+
+    `port` is where this gunicorn pool listens; `public_port` the base URL's port when a
+    proxy is in front (split topology), which is what issuer URLs and redirects name.
+    `role` "api" is the split topology's API pool: it never prepares the data dir.
+    """
+    api = role == "api"
     env = {
         "AUTHSURGE_TARGET_DATA_DIR": str(data_dir),
         "AUTHSURGE_TARGET_HOST": opts.host,
         "AUTHSURGE_TARGET_PORT": str(port),
-        "AUTHSURGE_TARGET_WORKERS": str(opts.workers),
-        "AUTHSURGE_TARGET_THREADS": str(opts.threads_per_worker()),
+        "AUTHSURGE_TARGET_PUBLIC_PORT": str(public_port or port),
+        "AUTHSURGE_TARGET_ROLE": role,
+        "AUTHSURGE_TARGET_BEHIND_PROXY": "1" if opts.topology == "split" else "0",
+        "AUTHSURGE_TARGET_WORKERS": str(opts.api_workers if api else opts.workers),
+        "AUTHSURGE_TARGET_THREADS": str(opts.api_threads if api else opts.threads),
         "AUTHSURGE_TARGET_HASHER_ITERATIONS": str(opts.hasher_iterations),
         "AUTHSURGE_TARGET_DELAY_MS": repr(float(opts.delay_ms)),
         "DJANGO_SETTINGS_MODULE": "authsurge.target.settings",

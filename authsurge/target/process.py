@@ -13,14 +13,10 @@ import errno
 import json
 import logging
 import os
-import signal
 import socket
-import ssl
 import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,8 +27,11 @@ import psutil
 from authsurge.errors import BadInput, TargetUnreachable
 from authsurge.secret import load_secret
 from authsurge.target.capacity import reset_slots
+from authsurge.target.health import healthz, log_tail, wait_healthy
 from authsurge.target.keys import ensure_rsa_key, ensure_secret_key
 from authsurge.target.layout import (
+    API_LOG_FILE,
+    COMPANIONS,
     LOG_FILE,
     MARKER_FILE,
     PID_FILE,
@@ -47,11 +46,22 @@ from authsurge.target.options import (
     server_env,
     url_host,
 )
+from authsurge.target.proxy import is_our_proxy, nginx_binary, start_proxy
+from authsurge.target.tree import alive, terminate
 
 logger = logging.getLogger(__name__)
 
 PREPARE_TIMEOUT_S = 600.0  # migrate + 1,000,000 users fits; 10,000 users take a few seconds
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # so children import this authsurge
+
+
+@dataclass
+class Companion:
+    """A process group the split topology adds to the auth pool (the API pool, the proxy)."""
+
+    name: str  # "api" or "proxy" (its PID file is <name>.pid in the data dir)
+    pid: int
+    popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
 
 
 @dataclass
@@ -67,6 +77,8 @@ class TargetProcess:
     _popen: subprocess.Popen[bytes] | None = field(default=None, repr=False)
     certfile: Path | None = None
     """The certificate it serves HTTPS with (None: plain HTTP)."""
+    companions: list[Companion] = field(default_factory=list)
+    """split topology: the proxy and the API pool (stopped before the auth pool)."""
 
     @property
     def base_url(self) -> str:
@@ -79,21 +91,24 @@ class TargetProcess:
         return f"{self.base_url}/o"
 
     def pids(self) -> list[int]:
-        """The master and its worker PIDs (master first), for resource sampling."""
-        try:
-            master = psutil.Process(self.pid)
-            return [self.pid, *sorted(p.pid for p in master.children(recursive=True))]
-        except psutil.Error:
-            return []
+        """The master and its worker PIDs (master first), then the API pool's and the
+        proxy's trees, for resource sampling."""
+        return [
+            pid for root in (self.pid, *(c.pid for c in self.companions)) for pid in _tree(root)
+        ]
 
     def is_running(self) -> bool:
-        if self._popen is not None:
-            return self._popen.poll() is None
-        return _alive(self.pid)
+        if self._popen is not None and self._popen.poll() is not None:
+            return False
+        return alive(self.pid) and all(alive(c.pid) for c in self.companions)
 
     def stop(self) -> None:
-        """SIGTERM, wait up to stop_timeout_s, then SIGKILL; idempotent."""
-        _terminate(self.pid, self._popen, self.stop_timeout_s)
+        """SIGTERM, wait up to stop_timeout_s, then SIGKILL; idempotent. The proxy first
+        (no new requests), then the API pool, then the auth pool."""
+        for companion in reversed(self.companions):
+            terminate(companion.pid, companion.popen, self.stop_timeout_s)
+            _remove_pid_file(self.data_dir, companion.pid, f"{companion.name}.pid")
+        terminate(self.pid, self._popen, self.stop_timeout_s)
         _remove_pid_file(self.data_dir, self.pid)
 
     def __enter__(self) -> TargetProcess:
@@ -138,6 +153,11 @@ def start_target(
     client_secret = load_secret("the target's client secret", env=CLIENT_SECRET_ENV)
     port = _pick_free_port(opts.host) if opts.port == 0 else opts.port
     _check_port_free(opts.host, port)
+    split = opts.topology == "split"
+    if split:
+        nginx_binary()  # before anything starts: say how to install it
+    # split: the auth pool listens on a port of its own, the proxy on the public one
+    auth_port = _pick_free_port(opts.host) if split else port
 
     made = [
         name
@@ -147,7 +167,7 @@ def start_target(
         )
         if new
     ]
-    env = _child_env(opts, data_dir, port)
+    env = _child_env(opts, data_dir, auth_port, role="auth", public_port=port)
     if not detach:
         env["AUTHSURGE_TARGET_OWNER_PID"] = str(os.getpid())
     if opts.login_capacity is not None:
@@ -189,7 +209,9 @@ def start_target(
             popen.stdin.write((json.dumps(request) + "\n").encode())
         summary = _wait_prepared(target, popen)
         say(_describe(data_dir, made, summary, password.source, client_secret.source))
-        _wait_healthy(target, popen, opts.startup_timeout_s)
+        wait_healthy(target, popen, opts.startup_timeout_s, port=auth_port)
+        if split:
+            _start_companions(target, opts, env, auth_port)
         state = {
             "pid": popen.pid,
             "base_url": target.base_url,
@@ -197,7 +219,9 @@ def start_target(
             "port": port,
             "started_at": time.time(),
             "workers": opts.workers,
-            "threads": opts.threads_per_worker(),
+            "threads": opts.threads,
+            "topology": opts.topology,
+            "companions": {c.name: c.pid for c in target.companions},
             "hasher_iterations": opts.hasher_iterations,
             "login_capacity": opts.login_capacity,
             "login_queue": opts.queue if opts.login_capacity else None,
@@ -209,11 +233,56 @@ def start_target(
     except BaseException:
         target.stop()
         raise
-    say(
-        f"target up at {target.base_url} (gunicorn PID {popen.pid}, {opts.workers} workers x "
-        f"{opts.threads_per_worker()} threads)"
-    )
+    pools = f"{opts.workers} workers x {opts.threads} threads"
+    if split:
+        pools = (
+            f"split: nginx -> /api/ on {opts.api_workers} x {opts.api_threads}, the rest on {pools}"
+        )
+    say(f"target up at {target.base_url} (gunicorn PID {popen.pid}, {pools})")
     return target
+
+
+def _start_companions(
+    target: TargetProcess, opts: TargetOptions, auth_env: dict[str, str], auth_port: int
+) -> None:
+    """The split topology's API pool and nginx, after the auth pool prepared the data dir."""
+    api_port = _pick_free_port(opts.host)
+    env = {
+        **auth_env,
+        **server_env(opts, target.data_dir, api_port, role="api", public_port=target.port),
+    }
+    with open(target.data_dir / API_LOG_FILE, "ab") as log_file:
+        api = subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:authsurge.target.gunicorn_conf"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=log_file,
+            stderr=log_file,
+            start_new_session=True,
+        )
+    target.companions.append(Companion("api", api.pid, api))
+    (target.data_dir / "api.pid").write_text(f"{api.pid}\n")
+    wait_healthy(target, api, opts.startup_timeout_s, port=api_port, log=API_LOG_FILE)
+    proxy = start_proxy(
+        target.data_dir,
+        opts.host,
+        target.port,
+        auth_port,
+        api_port,
+        env,
+        target.data_dir / API_LOG_FILE,
+    )
+    target.companions.append(Companion("proxy", proxy.pid, proxy))
+    (target.data_dir / "proxy.pid").write_text(f"{proxy.pid}\n")
+    wait_healthy(target, proxy, opts.startup_timeout_s, port=target.port, log=API_LOG_FILE)
+
+
+def _tree(root: int) -> list[int]:
+    try:
+        proc = psutil.Process(root)
+        return [root, *sorted(p.pid for p in proc.children(recursive=True))]
+    except psutil.Error:
+        return []
 
 
 @contextlib.contextmanager
@@ -235,7 +304,12 @@ def stop_target(data_dir: Path, timeout_s: float = 10.0) -> bool:
     if pid is None:
         _remove_pid_file(data_dir, None)
         return False
-    _terminate(pid, None, timeout_s)
+    for name in COMPANIONS:  # the proxy first, then the API pool (split topology)
+        companion = _running_master(data_dir, name)
+        if companion is not None:
+            terminate(companion, None, timeout_s)
+        _remove_pid_file(data_dir, companion, f"{name}.pid")
+    terminate(pid, None, timeout_s)
     _remove_pid_file(data_dir, pid)
     return True
 
@@ -251,23 +325,25 @@ def target_status(data_dir: Path) -> TargetStatus:
         return status
     state = _read_json(data_dir / STATE_FILE)
     status.running, status.pid, status.base_url = True, pid, state.get("base_url")
-    with contextlib.suppress(psutil.Error):
-        status.pids = [pid, *sorted(p.pid for p in psutil.Process(pid).children(recursive=True))]
+    companions = [c for c in (_running_master(data_dir, n) for n in COMPANIONS) if c is not None]
+    status.pids = [p for root in (pid, *companions) for p in _tree(root)]
     if status.base_url:
-        status.healthy = _healthz(status.base_url, timeout=2.0, certfile=state.get("certfile"))
+        status.healthy = healthz(status.base_url, timeout=2.0, certfile=state.get("certfile"))
     return status
 
 
 # --- helpers ----------------------------------------------------------------------------
 
 
-def _child_env(opts: TargetOptions, data_dir: Path, port: int) -> dict[str, str]:
+def _child_env(
+    opts: TargetOptions, data_dir: Path, port: int, *, role: str, public_port: int
+) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
         if not k.startswith("AUTHSURGE_TARGET_") and k not in (PASSWORD_ENV, CLIENT_SECRET_ENV)
     }
-    env.update(server_env(opts, data_dir, port))
+    env.update(server_env(opts, data_dir, port, role=role, public_port=public_port))
     env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
     env["PYTHONUNBUFFERED"] = "1"
     return env
@@ -283,14 +359,14 @@ def _wait_prepared(target: TargetProcess, popen: subprocess.Popen[bytes]) -> dic
             if "error" in report:
                 raise TargetUnreachable(
                     f"preparing the target's data dir {target.data_dir} failed: "
-                    f"{report['error']}\n{_log_tail(target.data_dir)}"
+                    f"{report['error']}\n{log_tail(target.data_dir)}"
                 )
             if report:
                 return report
         if popen.poll() is not None:
             raise TargetUnreachable(
                 f"gunicorn exited with status {popen.returncode} while preparing "
-                f"{target.data_dir}; its log ends with:\n{_log_tail(target.data_dir)}"
+                f"{target.data_dir}; its log ends with:\n{log_tail(target.data_dir)}"
             )
         time.sleep(0.05)
     raise TargetUnreachable(f"preparing the target's data dir took over {PREPARE_TIMEOUT_S:.0f} s")
@@ -348,51 +424,6 @@ def _check_port_free(host: str, port: int) -> None:
             raise BadInput(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
-def _healthz(base_url: str, timeout: float, certfile: str | Path | None = None) -> bool:
-    try:
-        context = _pinned_context(certfile) if base_url.startswith("https:") else None
-        with urllib.request.urlopen(
-            f"{base_url}/healthz",
-            timeout=timeout,  # noqa: S310 - loopback
-            context=context,
-        ) as response:
-            return bool(response.status == 200)
-    except (urllib.error.URLError, OSError, ValueError):
-        return False
-
-
-def _pinned_context(certfile: str | Path | None) -> ssl.SSLContext:
-    """Verify /healthz over HTTPS against the served certificate itself (and any CA in its
-    chain file): only our own gunicorn can answer, and verification stays on."""
-    context = ssl.create_default_context(cafile=str(certfile) if certfile else None)
-    context.verify_flags |= ssl.VERIFY_X509_PARTIAL_CHAIN  # a leaf may be its own trust anchor
-    return context
-
-
-def _wait_healthy(target: TargetProcess, popen: subprocess.Popen[bytes], timeout_s: float) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if popen.poll() is not None:
-            raise TargetUnreachable(
-                f"gunicorn exited with status {popen.returncode} while starting; "
-                f"its log ({target.data_dir / LOG_FILE}) ends with:\n{_log_tail(target.data_dir)}"
-            )
-        if _healthz(target.base_url, timeout=1.0, certfile=target.certfile):
-            return
-        time.sleep(0.1)
-    raise TargetUnreachable(
-        f"the target did not answer {target.base_url}/healthz within {timeout_s:.0f} s; "
-        f"its log ends with:\n{_log_tail(target.data_dir)}"
-    )
-
-
-def _log_tail(data_dir: Path, lines: int = 15) -> str:
-    try:
-        return "\n".join((data_dir / LOG_FILE).read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return "(no log)"
-
-
 def _read_json(path: Path) -> dict[str, Any]:
     try:
         data = json.loads(path.read_text())
@@ -401,13 +432,20 @@ def _read_json(path: Path) -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def _running_master(data_dir: Path) -> int | None:
-    """The PID in the PID file if that process is alive and is this data dir's gunicorn
-    (a stale PID file may name a recycled PID that we must not signal)."""
+def _running_master(data_dir: Path, companion: str | None = None) -> int | None:
+    """The PID in the PID file (the auth pool's, or a companion's) if that process is
+    alive and is this data dir's gunicorn or nginx (a stale PID file may name a recycled
+    PID that we must not signal)."""
     try:
-        pid = int((data_dir / PID_FILE).read_text().split()[0])
+        pid = int(
+            (data_dir / (f"{companion}.pid" if companion else PID_FILE)).read_text().split()[0]
+        )
         proc = psutil.Process(pid)
-        if not _alive(pid) or "gunicorn" not in " ".join(proc.cmdline()):
+        if not alive(pid):
+            return None
+        if companion == "proxy":  # nginx rewrites its argv and environment
+            return pid if is_our_proxy(proc.cmdline(), data_dir) else None
+        if "gunicorn" not in " ".join(proc.cmdline()):
             return None
         with contextlib.suppress(psutil.AccessDenied):
             if proc.environ().get("AUTHSURGE_TARGET_DATA_DIR") != str(data_dir):
@@ -417,66 +455,10 @@ def _running_master(data_dir: Path) -> int | None:
         return None
 
 
-def _remove_pid_file(data_dir: Path, pid: int | None) -> None:
-    path = data_dir / PID_FILE
+def _remove_pid_file(data_dir: Path, pid: int | None, name: str = PID_FILE) -> None:
+    path = data_dir / name
     try:
         if pid is None or int(path.read_text().split()[0]) == pid:
             path.unlink()
     except (OSError, ValueError, IndexError):
         pass
-
-
-def _alive(pid: int) -> bool:
-    try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
-    except psutil.Error:
-        return False
-
-
-def _wait_gone(
-    procs: list[psutil.Process], popen: subprocess.Popen[bytes] | None, timeout_s: float
-) -> list[psutil.Process]:
-    """Wait until the processes exit (zombies count as gone); returns the survivors."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        if popen is not None:
-            popen.poll()  # reap our own child so it does not linger as a zombie
-        alive = [p for p in procs if _alive(p.pid) and _same(p)]
-        if not alive or time.monotonic() >= deadline:
-            return alive
-        time.sleep(0.05)
-
-
-def _same(proc: psutil.Process) -> bool:
-    try:
-        return proc.is_running()  # False when the PID now belongs to another process
-    except psutil.Error:
-        return False
-
-
-def _terminate(pid: int, popen: subprocess.Popen[bytes] | None, timeout_s: float) -> None:
-    try:
-        master = psutil.Process(pid)
-        tree = [master, *master.children(recursive=True)]
-    except psutil.Error:
-        if popen is not None:
-            popen.poll()
-        return
-    # gunicorn's SIGTERM is a graceful stop: workers finish in-flight requests
-    with contextlib.suppress(psutil.Error):
-        master.send_signal(signal.SIGTERM)
-    survivors = _wait_gone(tree, popen, timeout_s)
-    for proc in survivors:
-        with contextlib.suppress(psutil.Error):
-            proc.kill()
-    if survivors:
-        logger.warning(
-            "target PID %s did not stop within %.0f s; killed %d process(es)",
-            pid,
-            timeout_s,
-            len(survivors),
-        )
-        survivors = _wait_gone(survivors, popen, 5.0)
-    if popen is not None:
-        with contextlib.suppress(subprocess.TimeoutExpired):
-            popen.wait(timeout=1.0)

@@ -24,7 +24,10 @@ def _env(name: str, default: str | None = None) -> str:
 
 AUTHSURGE_DATA_DIR = Path(_env("DATA_DIR")).resolve()
 AUTHSURGE_HOST = _env("HOST", "127.0.0.1")
-AUTHSURGE_PORT = int(_env("PORT", "8000"))
+# the base URL's port (issuer, redirects): the proxy's in split topology, not this pool's
+AUTHSURGE_PORT = int(_env("PUBLIC_PORT", _env("PORT", "8000")))
+# split topology: nginx in front says who the client is (X-Real-IP, which it sets itself)
+AUTHSURGE_BEHIND_PROXY = _env("BEHIND_PROXY", "0") == "1"
 AUTHSURGE_HASHER_ITERATIONS = int(_env("HASHER_ITERATIONS"))
 AUTHSURGE_DELAY_MS = float(_env("DELAY_MS", "0"))
 AUTHSURGE_LOGIN_CAPACITY = float(_env("LOGIN_CAPACITY", "0")) or None

@@ -15,6 +15,7 @@ as the first levels of real ramps are: the thin-point paths run for real here.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -52,7 +53,10 @@ def _run(tmp: Path, capacity: float, root: Path, seed_from: Path) -> Path:
     data_dir = tmp / f"target-{capacity:g}-{len(list(tmp.iterdir()))}"
     data_dir.mkdir()
     seed_data_dir(seed_from, data_dir)
-    opts = TargetOptions(port=0, users=50, workers=2, threads=4, login_capacity=capacity,
+    # threads for the whole wait queue (capacity checks may wait 1 s): the planted capacity,
+    # not the thread count, is what these runs must find
+    opts = TargetOptions(port=0, users=50, workers=2, threads=4 + math.ceil(capacity),
+                         login_capacity=capacity,
                          hasher_iterations=TEST_HASHER_ITERATIONS, data_dir=data_dir,
                          startup_timeout_s=30)
     proc = start_target(opts, log=lambda line: None)

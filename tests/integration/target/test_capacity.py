@@ -46,8 +46,11 @@ def drive_logins(base_url: str, password: str, rate: float, duration_s: float, u
 
 def test_login_capacity_holds_successes_at_n_per_second(target_factory, target_env):
     capacity = 20.0
-    target = target_factory(login_capacity=capacity, workers=2, threads=4)
     queue = TargetOptions(login_capacity=capacity).queue  # the default: N checks may wait
+    # a waiting check holds a thread: room for the whole queue in every worker (the kernel
+    # may hand one worker most connections), and the API in its own pool behind the proxy
+    target = target_factory(login_capacity=capacity, workers=2, threads=4 + queue,
+                            topology="split")
     queue_wait = queue / capacity  # the longest a password check may wait
     api_latencies: list[float] = []
 
