@@ -1,12 +1,25 @@
-"""`--rate-scale auto`: measure the target's login capacity, then scale a trace to a multiple of it.
+"""`--rate-scale auto` and `make demo`: measure the target's sign-in capacity, then size a
+surge as a multiple of it.
 
-Capacity search in the spirit of keycloak-benchmark's `--increment`: run short steady
-probes of the login journeys, step the rate up while a probe passes, halve the step
-after a failure, and keep the last rate that passed. A probe passes when at least
-`min_success` of its journeys succeed and goodput keeps up with `min_goodput` of the
-offered rate, judged after a short warm-up, and no SLO of the scenario is breached: the
-capacity that counts is the one that keeps the promises (a queue that grows slowly
-passes the first two tests and breaks a latency SLO).
+Capacity search in the spirit of keycloak-benchmark's `--increment`, made quick and
+sampling-proof. Short steady probes of the surge's sign-in journeys (and, when asked,
+the signed-in population calling the API meanwhile) double their rate while they pass;
+after the first failure the search bisects between the last pass and the lowest fail
+until they are within `resolution`, and the capacity is the last rate that passed.
+
+A probe is judged on the arrivals it really made, after a warm-up, never on its planned
+rate: a Poisson probe of 80 planned arrivals makes 80 +/- 9, and "goodput >= 90% of the
+planned rate" failed on that noise alone. It lasts long enough for `min_arrivals` (up to
+`max_probe_s`), and fails on a sign of saturation:
+- errors: fewer than `min_success` of its sign-ins succeed;
+- throughput: sign-ins completed per second (by completion time, so a backlog served
+  after the window does not count) below `min_goodput` of the arrival rate;
+- queueing: the median latency of the window's last third exceeds its first third's by
+  more than max(100 ms, 2 x the lowest probe's median): a queue that keeps growing;
+- latency: the sign-ins' p95 above the scenario's analysis.knee_p95_ms (when set), or
+  an SLO of the scenario breached.
+A probe that failed on throughput also bounds the capacity from above: it completed
+what the target could do, so the search never probes far above its goodput again.
 """
 
 from __future__ import annotations
@@ -14,27 +27,64 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import pyarrow.parquet as pq
 
 from authsurge.errors import BadInput
+from authsurge.rundir.meta import CalibrationInfo, CalibrationProbe
+from authsurge.rundir.records import SURGE
 from authsurge.scenario import Scenario, SteadyShape, TraceShape
 
 log = logging.getLogger(__name__)
 
 LOGIN_GROUPS = {"form_login", "oidc_login"}
+QUEUE_GROWTH_MIN_MS = 100.0
 
 
 @dataclass
 class Probe:
-    rate: float
-    goodput: float
-    success: float
-    passed: bool
+    rate: float  # planned sign-in journeys a second
+    arrivals: int = 0  # journeys that arrived in the judged window
+    goodput: float = 0.0  # sign-ins completed ok a second in the window
+    success: float = 0.0  # share of the window's arrivals that signed in
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+    passed: bool = False
+    why: list[str] = field(default_factory=list)  # the signs of saturation it showed
     breached: tuple[str, ...] = ()  # the SLOs the probe broke (then it did not pass)
+    throughput_bound: bool = False  # it failed on errors or throughput: goodput is a ceiling
+
+    def info(self) -> CalibrationProbe:
+        return CalibrationProbe(
+            rate=round(self.rate, 3),
+            arrivals=self.arrivals,
+            goodput=round(self.goodput, 3),
+            success=round(self.success, 4),
+            p95_ms=None if self.p95_ms is None else round(self.p95_ms, 1),
+            passed=self.passed,
+            why="; ".join(self.why) or None,
+        )
+
+
+@dataclass
+class Calibration:
+    capacity: float  # sign-in journeys a second (the last probe that passed)
+    probes: list[Probe]
+    with_population: bool
+
+    def info(
+        self, peak_multiple: float | None = None, rate_scale: float | None = None
+    ) -> CalibrationInfo:
+        return CalibrationInfo(
+            capacity_rps=round(self.capacity, 3),
+            probes=[p.info() for p in self.probes],
+            with_population=self.with_population,
+            peak_multiple=peak_multiple,
+            rate_scale=rate_scale,
+        )
 
 
 def breached_slos(run_dir: Path) -> tuple[str, ...]:
@@ -47,7 +97,7 @@ def breached_slos(run_dir: Path) -> tuple[str, ...]:
 
 def login_journeys(scenario: Scenario) -> list[str]:
     """The surge's journeys that sign in (the population's own sign-in journey only when
-    the traffic also sends arrivals to it)."""
+    the traffic also sends arrivals to it; not those that leave before they sign in)."""
     shape = scenario.traffic.shape
     if isinstance(shape, TraceShape) and shape.columns:
         surge = set(shape.columns.values())
@@ -57,133 +107,236 @@ def login_journeys(scenario: Scenario) -> list[str]:
     return [
         name
         for name, j in scenario.journeys.items()
-        if LOGIN_GROUPS.intersection(j.steps) and name in surge
+        # abandon_after: people who open a page and leave before they sign in
+        if LOGIN_GROUPS.intersection(j.steps) and name in surge and j.abandon_after is None
     ]
 
 
-def probe_result(
-    run_dir: Path, rate: float, warmup_s: float, min_success: float, min_goodput: float
+def _column(tables: list, name: str) -> np.ndarray:
+    return np.concatenate([t.column(name).to_numpy(zero_copy_only=False) for t in tables])
+
+
+def judge_probe(
+    run_dir: Path,
+    rate: float,
+    *,
+    warmup_s: float,
+    min_success: float = 0.95,
+    min_goodput: float = 0.9,
+    baseline_p50_ms: float | None = None,
+    max_p95_ms: float | None = None,
 ) -> Probe:
-    """Judge one probe run from its records (journey rows after the warm-up)."""
-    tables = [
-        pq.read_table(p, columns=["kind", "t_intended", "outcome"])
-        for p in sorted((run_dir / "requests").glob("*.parquet"))
-    ]
+    """Judge one probe from its records: the surge's journey rows (and dropped arrivals)
+    whose planned arrival falls after the warm-up (module docstring)."""
+    probe = Probe(rate)
+    paths = sorted((run_dir / "requests").glob("*.parquet"))
+    columns = ["kind", "t_intended", "outcome", "latency_ms", "cohort"]
+    tables = [pq.read_table(p, columns=columns) for p in paths]
+    tables = [t for t in tables if t.num_rows]
     if not tables:
-        return Probe(rate, 0.0, 0.0, False)
-    kind = np.concatenate([t.column("kind").to_numpy(zero_copy_only=False) for t in tables])
-    t = np.concatenate([t.column("t_intended").to_numpy() for t in tables])
-    ok = (
-        np.concatenate([t.column("outcome").to_numpy(zero_copy_only=False) for t in tables]) == "ok"
-    )
-    arrivals = kind != "request"  # journeys and drops
-    t, ok, kind = t[arrivals], ok[arrivals], kind[arrivals]
+        probe.why.append("no sign-in arrived")
+        return probe
+    kind, cohort = _column(tables, "kind"), _column(tables, "cohort")
+    keep = ((kind == "journey") | (kind == "dropped")) & (cohort == SURGE)
+    t = _column(tables, "t_intended")[keep]
+    ok = _column(tables, "outcome")[keep] == "ok"
+    latency = _column(tables, "latency_ms")[keep]
     if len(t) == 0:
-        return Probe(rate, 0.0, 0.0, False)
-    start, end = np.nanmin(t) + warmup_s, np.nanmax(t)
-    window = (t >= start) & (t <= end)
+        probe.why.append("no sign-in arrived")
+        return probe
+    start, end = float(np.nanmin(t)) + warmup_s, float(np.nanmax(t))
     seconds = max(end - start, 1e-9)
-    success = float(ok[window].mean()) if window.any() else 0.0
-    goodput = float(ok[window].sum() / seconds)
-    return Probe(rate, goodput, success, success >= min_success and goodput >= min_goodput * rate)
+    window = (t >= start) & (t <= end)
+    probe.arrivals = int(window.sum())
+    if probe.arrivals == 0:
+        probe.why.append("no sign-in arrived after the warm-up")
+        return probe
+    arrival_rate = probe.arrivals / seconds
+    done = t + np.nan_to_num(latency, nan=np.inf) / 1000.0
+    probe.goodput = float((ok & (done >= start) & (done <= end)).sum() / seconds)
+    probe.success = float(ok[window].mean())
+    lat = latency[window]
+    lat = lat[np.isfinite(lat)]
+    if len(lat):
+        probe.p50_ms = float(np.percentile(lat, 50))
+        probe.p95_ms = float(np.percentile(lat, 95))
+    if probe.success < min_success:
+        probe.why.append(f"{1 - probe.success:.0%} of sign-ins failed")
+        probe.throughput_bound = True
+    if probe.goodput < min_goodput * arrival_rate:
+        probe.why.append(
+            f"completed {probe.goodput:.1f}/s of the {arrival_rate:.1f}/s that arrived"
+        )
+        probe.throughput_bound = True
+    growth = _queue_growth_ms(t[window], latency[window])
+    limit = max(QUEUE_GROWTH_MIN_MS, 2 * (baseline_p50_ms or 0.0))
+    if growth is not None and growth > limit:
+        probe.why.append(f"queueing: latency grew {growth:.0f} ms over the probe")
+    if max_p95_ms is not None and probe.p95_ms is not None and probe.p95_ms > max_p95_ms:
+        probe.why.append(f"p95 {probe.p95_ms:.0f} ms above {max_p95_ms:.0f} ms")
+    probe.passed = not probe.why
+    return probe
+
+
+def _queue_growth_ms(t: np.ndarray, latency: np.ndarray) -> float | None:
+    """Median latency of the last third of arrivals minus that of the first third."""
+    order = np.argsort(t)
+    lat = np.nan_to_num(latency[order], nan=np.inf)  # no answer is the longest wait
+    third = len(lat) // 3
+    if third < 5:
+        return None
+    return float(np.median(lat[-third:]) - np.median(lat[:third]))
+
+
+def probe_scenario(
+    scenario: Scenario, names: list[str], rate: float, seconds: float, with_population: bool
+) -> Scenario:
+    """The scenario of one probe: the surge's sign-in journeys at a steady rate, no
+    retries, and the population (without joiners) only when asked."""
+    probe = scenario.model_copy(deep=True)
+    population = probe.population if with_population else None
+    keep = set(names) | ({population.sign_in} if population else set())
+    probe.journeys = {n: j for n, j in scenario.journeys.items() if n in keep}
+    probe.traffic.shape = SteadyShape(kind="steady", rate=rate)
+    probe.traffic.mix = {n: 1.0 for n in names}
+    probe.behaviour.retry.share = 0.0
+    probe.behaviour.retry.impatient.share = 0.0
+    if population is not None:
+        population.join_share = 0.0
+    probe.population = population
+    probe.run.duration_s = seconds
+    probe.run.drain_s = 2.0
+    probe.run.abort_on = []
+    return probe
 
 
 def find_capacity(
     scenario: Scenario,
     *,
     start_rate: float = 2.0,
-    probe_s: float = 8.0,
-    max_probes: int = 8,
+    growth: float = 2.0,
+    resolution: float = 0.08,
+    probe_s: float = 6.0,
+    max_probe_s: float = 15.0,
+    min_arrivals: int = 200,
+    warmup_s: float = 1.5,
+    max_probes: int = 10,
     min_success: float = 0.95,
     min_goodput: float = 0.9,
+    with_population: bool = False,
+    workers: int = 1,
     progress: bool = True,
-) -> float:
-    """Login journeys per second the target sustains (the last probe that passed)."""
+) -> Calibration:
+    """Sign-in journeys a second the target sustains (module docstring)."""
     from authsurge import run as runner
 
     names = login_journeys(scenario)
     if not names:
         raise BadInput("--rate-scale auto needs a journey with form_login or oidc_login steps")
+    with_population = with_population and scenario.population is not None
+    max_p95 = scenario.analysis.knee_p95_ms
     workdir = Path(tempfile.mkdtemp(prefix="authsurge-calibrate-"))
-    passed, rate, step = 0.0, start_rate, start_rate
-    last: Probe | None = None
+    passed, failed, rate = 0.0, float("inf"), start_rate
+    baseline: float | None = None
+    probes: list[Probe] = []
     try:
         for i in range(max_probes):
-            probe_scenario = scenario.model_copy(deep=True)
-            probe_scenario.journeys = {n: scenario.journeys[n] for n in names}
-            probe_scenario.traffic.shape = SteadyShape(kind="steady", rate=rate)
-            probe_scenario.traffic.mix = {n: 1.0 for n in names}
-            probe_scenario.behaviour.retry.share = 0.0
-            probe_scenario.behaviour.retry.impatient.share = 0.0
-            probe_scenario.population = None  # the surge's sign-ins alone
-            probe_scenario.run.duration_s = probe_s
-            probe_scenario.run.drain_s = 2.0
-            probe_scenario.run.workers = 1
+            # while doubling, far below the capacity, a short probe tells; near it (once a
+            # probe failed) enough arrivals that the rule is not judging Poisson noise
+            bracketing = failed != float("inf")
+            seconds = probe_s
+            if bracketing:
+                seconds = min(max_probe_s, max(probe_s, warmup_s + min_arrivals / rate))
+            s = probe_scenario(scenario, names, rate, seconds, with_population)
+            s.run.workers = workers
             result = runner.run(
                 runner.RunOptions(
-                    scenario=probe_scenario,
-                    out_root=workdir,
-                    command="calibration probe",
-                    progress=False,
+                    scenario=s, out_root=workdir, command="calibration probe", progress=False
                 )
             )
-            probe = probe_result(
-                result.run_dir, rate, warmup_s=2.0, min_success=min_success, min_goodput=min_goodput
+            probe = judge_probe(
+                result.run_dir,
+                rate,
+                warmup_s=warmup_s,
+                min_success=min_success,
+                min_goodput=min_goodput,
+                baseline_p50_ms=baseline,
+                max_p95_ms=max_p95,
             )
             if probe.passed and scenario.slos:
                 probe.breached = breached_slos(result.run_dir)
+                probe.why += [f"SLO breached: {b}" for b in probe.breached]
                 probe.passed = not probe.breached
+            shutil.rmtree(result.run_dir, ignore_errors=True)
+            probes.append(probe)
             if progress:
-                verdict = "pass" if probe.passed else "FAIL"
-                why = f" (SLO breached: {'; '.join(probe.breached)})" if probe.breached else ""
+                verdict = "pass" if probe.passed else "FAIL (" + "; ".join(probe.why) + ")"
+                p95 = f", p95 {probe.p95_ms:.0f} ms" if probe.p95_ms is not None else ""
                 print(
-                    f"calibrate: probe {i + 1}/{max_probes} at {rate:.1f} logins/s -> goodput "
-                    f"{probe.goodput:.1f}/s, {probe.success:.0%} ok: {verdict}{why}",
+                    f"calibrate: probe {i + 1} at {rate:.1f} sign-ins/s for {seconds:.0f} s: "
+                    f"{probe.arrivals} arrived, {probe.goodput:.1f}/s signed in, "
+                    f"{probe.success:.0%} ok{p95}: {verdict}",
                     flush=True,
                 )
-            last = probe
             if probe.passed:
-                passed = rate
-                rate += step
+                passed = max(passed, rate)
+                if baseline is None and probe.p50_ms is not None:
+                    baseline = probe.p50_ms
             else:
-                step /= 2
-                rate = passed + step
-            if passed and step < 0.1 * passed:
+                failed = min(failed, rate)
+                if probe.throughput_bound and probe.goodput > passed:
+                    # it completed what the target could do: the capacity is not far above
+                    failed = min(failed, max(probe.goodput * (1 + resolution / 2), passed * 1.01))
+            if failed == float("inf"):
+                rate *= growth
+            elif passed <= 0:
+                rate = failed / growth
+                if rate < 0.05:
+                    break
+            elif failed / passed <= 1 + resolution:
                 break
+            else:
+                rate = (passed + failed) / 2
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
     if passed <= 0:
-        slo = (
-            f" within the scenario's SLOs ({'; '.join(last.breached)} breached)"
-            if last is not None and last.breached
-            else ""
-        )
+        last = probes[-1] if probes else None
+        why = f" ({'; '.join(last.why)})" if last is not None and last.why else ""
         raise BadInput(
-            f"calibration: the target did not sustain even {start_rate:.1f} logins/s{slo}; "
+            f"calibration: the target did not sustain even {rate:.2f} sign-ins/s{why}; "
             "check the target and the scenario's login settings"
         )
-    return passed
+    return Calibration(passed, probes, with_population)
 
 
-def calibrate_rate_scale(scenario: Scenario, *, progress: bool = True) -> float:
-    """The trace rate_scale that makes the surge's login peak `auto_peak_multiple` x capacity."""
+def trace_login_peak(scenario: Scenario) -> float:
+    """The trace's planned sign-in peak (journeys a second) at rate_scale 1."""
     from authsurge.traffic.shapes import curves_for
 
-    shape = scenario.traffic.shape
-    if not isinstance(shape, TraceShape):
-        raise BadInput("--rate-scale applies to trace shapes (traffic.shape.kind: trace)")
-    capacity = find_capacity(scenario, progress=progress)
     curves = curves_for(scenario, rate_scale=1.0)
     names = [n for n in login_journeys(scenario) if n in curves]
     grid = np.linspace(0, max(c.duration for c in curves.values()), 20_001)
-    peak = float(np.max(sum(curves[n].rate(grid) for n in names))) if names else 0.0
+    return float(np.max(sum(curves[n].rate(grid) for n in names))) if names else 0.0
+
+
+def calibrate_rate_scale(
+    scenario: Scenario, *, progress: bool = True
+) -> tuple[float, CalibrationInfo]:
+    """The trace rate_scale that makes the surge's login peak `auto_peak_multiple` x
+    capacity, and what calibration found (for meta.json)."""
+    shape = scenario.traffic.shape
+    if not isinstance(shape, TraceShape):
+        raise BadInput("--rate-scale applies to trace shapes (traffic.shape.kind: trace)")
+    calibration = find_capacity(scenario, progress=progress)
+    peak = trace_login_peak(scenario)
     if peak <= 0:
         raise BadInput("the trace has no login arrivals to scale")
-    scale = shape.auto_peak_multiple * capacity / peak
+    scale = shape.auto_peak_multiple * calibration.capacity / peak
     if progress:
         print(
-            f"calibrate: login capacity {capacity:.1f}/s; surge peak {peak:.1f}/s at scale 1; "
-            f"rate_scale {scale:.4g} puts the peak at {shape.auto_peak_multiple:g}x capacity",
+            f"calibrate: sign-in capacity {calibration.capacity:.1f}/s; surge peak {peak:.1f}/s "
+            f"at scale 1; rate_scale {scale:.4g} puts the peak at "
+            f"{shape.auto_peak_multiple:g}x capacity",
             flush=True,
         )
-    return scale
+    return scale, calibration.info(shape.auto_peak_multiple, round(scale, 6))

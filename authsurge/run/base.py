@@ -163,6 +163,7 @@ class Run:
             slos=[slo.model_dump(mode="json") for slo in s.slos],
             command=self.opts.command,
             population=population_info(s, self.t0),
+            calibration=self.opts.calibration,
         )
 
     def finish(

@@ -6,6 +6,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from authsurge.rundir.meta import CalibrationInfo
 from authsurge.scenario import Scenario
 
 
@@ -15,6 +16,7 @@ class RunOptions:
     out_root: Path = Path("runs")
     target_pids: list[int] = field(default_factory=list)
     rate_scale: float | None = None  # resolved trace scale (calibration)
+    calibration: CalibrationInfo | None = None  # what sized the run (meta.json calibration)
     command: str = ""
     progress: bool = True
     start_delay_s: float = 0.5  # lets every greenlet get going before the first arrival

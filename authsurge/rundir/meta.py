@@ -85,6 +85,28 @@ class PopulationInfo(_Section):
     gave_up: int | None = None
 
 
+class CalibrationProbe(_Section):
+    """One calibration probe (authsurge.calibrate.Probe)."""
+
+    rate: float  # planned sign-in journeys a second
+    arrivals: int | None = None  # journeys that really arrived in the judged window
+    goodput: float | None = None  # sign-ins completed ok a second (by completion time)
+    success: float | None = None  # share of the judged arrivals that signed in
+    p95_ms: float | None = None  # the sign-in journeys' p95 in the judged window
+    passed: bool = False
+    why: str | None = None  # what failed (saturation signs), None when it passed
+
+
+class CalibrationInfo(_Section):
+    """What `--rate-scale auto` (and `make demo`) measured before the run."""
+
+    capacity_rps: float  # sign-in journeys a second the target sustained
+    probes: list[CalibrationProbe] = []
+    with_population: bool = False  # the population's API load ran during the probes
+    peak_multiple: float | None = None  # the surge's planned sign-in peak / capacity
+    rate_scale: float | None = None  # the trace scale it chose (None: not a trace)
+
+
 class Level(_Section):
     start: float
     end: float
@@ -113,6 +135,7 @@ class RunMeta(_Section):
     # status aborted: the run.abort_on condition that held (condition, measured, at)
     aborted: dict[str, Any] | None = None
     population: PopulationInfo | None = None  # format 2, with a scenario population
+    calibration: CalibrationInfo | None = None  # the run was sized by a calibration
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON types, every key (also unknown ones) as written."""

@@ -19,8 +19,10 @@ def test_auto_scale_puts_the_trace_login_peak_at_the_chosen_multiple(monkeypatch
     root = Path(__file__).resolve().parents[2]
     scenario = parse_scenario((root / "scenarios" / "appstore_surge.yaml").read_text(),
                               root / "scenarios" / "appstore_surge.yaml")
-    monkeypatch.setattr(calibrate, "find_capacity", lambda s, progress=True: 10.0)
-    scale = calibrate.calibrate_rate_scale(scenario, progress=False)
+    monkeypatch.setattr(calibrate, "find_capacity",
+                        lambda s, progress=True: calibrate.Calibration(10.0, [], False))
+    scale, info = calibrate.calibrate_rate_scale(scenario, progress=False)
+    assert info.capacity_rps == 10.0 and info.peak_multiple == 2.0
     curves = curves_for(scenario, rate_scale=scale)
     grid = np.linspace(0, 360, 20_001)
     peak = float(np.max(curves["web_login"].rate(grid) + curves["app_login"].rate(grid)))
