@@ -9,12 +9,16 @@ The stages, one module each: load (run dir -> the shards to scan and the small t
 record_index (the engine's window table and queries over the shards),
 curves (steady-state points per load level), knee (knee, capacity, first to fail),
 bottleneck (target resources at the knee), usl (scalability fit), verdict (headroom,
-retries, drops, SLOs), summary (the sentence a capacity planner acts on).
+retries, drops, SLOs), population (the signed-in people's API, with contrast: did it stay
+up while sign-in failed), recovery (how long sign-in took to recover after the surge fell
+below capacity, or that it did not: metastable), summary (the sentence a capacity planner
+acts on). step_groups holds sign-in, sign-out and the population's API per window.
 """
 
 from __future__ import annotations
 
 import json
+import math
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -30,6 +34,7 @@ from authsurge.analysis.bottleneck import (
 )
 from authsurge.analysis.cause import find_cause
 from authsurge.analysis.collapse import find_collapse
+from authsurge.analysis.contrast import peak_contrast
 from authsurge.analysis.cost import fit_costs
 from authsurge.analysis.cost_inputs import (
     before_knees,
@@ -62,10 +67,12 @@ from authsurge.analysis.ranking import (
     not_judged_reason,
 )
 from authsurge.analysis.record_index import RecordIndex, open_index
+from authsurge.analysis.recovery import capacity_of, recovery_section
 from authsurge.analysis.rejections import rejection_warnings
 from authsurge.analysis.rundir_reader import RunData, load_run
 from authsurge.analysis.sections import clean, curve_json, first_collapse, series_summaries
 from authsurge.analysis.sources import per_ip_warnings
+from authsurge.analysis.step_groups import group_windows, sign_in_load
 from authsurge.analysis.usl import usl_for_points
 from authsurge.analysis.verdict import (
     dropped_journeys,
@@ -106,6 +113,7 @@ class RunAnalysis:
     cause: dict[str, Any] | None = None  # the cause of the first failure (analysis.cause)
     harness: dict[str, Any] = field(default_factory=dict)  # how the load generator fared
     population: dict[str, Any] | None = None  # the signed-in population (analysis.population)
+    recovery: dict[str, Any] | None = None  # sign-in's recovery after the surge (analysis.recovery)
 
     @property
     def run_dir(self) -> Path:
@@ -118,6 +126,14 @@ class RunAnalysis:
     @property
     def points(self) -> pd.DataFrame:
         return self.curves.points
+
+    def step_groups(self) -> dict[str, pd.DataFrame]:
+        """Sign-in, sign-out and the population's API per window (analysis.step_groups)."""
+        return group_windows(self.windows, self.index, self.data.started_at)
+
+    def sign_in_load(self) -> pd.DataFrame | None:
+        """The surge's sign-in journeys' arrivals and plan per window (analysis.step_groups)."""
+        return sign_in_load(self.windows, self.index, self.data.started_at, self.data.schedule)
 
     def close(self) -> None:
         """Let go of the engine now: its connection, its spill directory and the converted
@@ -172,6 +188,7 @@ class RunAnalysis:
             "generator": self.generator,
             "harness": self.harness,
             "population": self.population,
+            "recovery": self.recovery,
             "warnings": list(self.warnings),
         }
         doc = clean(doc, exact)
@@ -324,8 +341,14 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
             f"run status is {data.meta.get('status')!r}: the run did not complete; "
             "the analysis covers what was recorded"
         )
-    population = population_section(data.meta.get("population"), index, windows, steps)
+    load = sign_in_load(windows, index, data.started_at, data.schedule)
+    contrast = None
+    if data.meta.get("population"):
+        contrast = peak_contrast(windows, index, data.started_at, load, config.knee_p95_ms)
+    population = population_section(data.meta.get("population"), index, windows, steps, contrast)
     warnings.extend(population_warnings(population, data.meta.get("status")))
+    capacity = capacity_of(data.meta, ranked, knees, curves, index)
+    recovery = recovery_section(windows, index, load, capacity, population, _run_end(data))
     step("done")
     return RunAnalysis(
         data,
@@ -347,7 +370,16 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         cause=cause,
         harness=selfcheck.harness_health(data.meta, data.resources),
         population=population,
+        recovery=recovery,
     )
+
+
+def _run_end(data: RunData) -> float | None:
+    """The run's end in seconds from its start, when meta.json says."""
+    ended = data.meta.get("ended_at")
+    if isinstance(ended, int | float) and math.isfinite(data.started_at):
+        return float(ended) - data.started_at
+    return None
 
 
 def _step_knee(

@@ -11,7 +11,13 @@ complete in the next level. Each level gives one point per step, in level order.
 Continuous shapes (no levels), binned rule: the windows wholly inside the run with
 offered load > 0 are binned per step by offered load into up to 20 equal-width bins;
 bins with fewer than 3 windows are dropped (when the step has at least 9 windows) as too
-noisy. Points are in ascending offered load.
+noisy. Points are in ascending offered load. A surge that rises and falls back (the
+journeys' total offered load, over 5 windows, falls below half its peak after it)
+(its last 10 windows all below half its peak: an oscillating mix does not count) gives
+curves from its rise only, up to the first window at 90% of its peak: in an
+overload that lasts, a step behind a collapsed one sees little load and long waits,
+and after it the target recovers (queues drain, retries pile up); either would read as
+a knee at the lowest load. Recovery is measured apart (analysis.recovery).
 
 A point's rates are totals over its windows divided by their duration; its latency
 percentiles are computed from the raw records completing in those windows, never by
@@ -40,8 +46,11 @@ STEADY_RULE = (
 BINNED_RULE = (
     "continuous shape: windows wholly inside the run with offered load > 0 are "
     f"binned per step into up to {MAX_BINS} equal-width bins of offered load; bins "
-    f"with fewer than {MIN_WINDOWS_PER_BIN} windows are dropped"
+    f"with fewer than {MIN_WINDOWS_PER_BIN} windows are dropped; a surge that ends below "
+    "half its peak counts only up to its first window at 90% of the peak or its collapse (its rise)"
 )
+FALL_SMOOTH_WINDOWS = 5
+FALL_TAIL_WINDOWS = 10  # a fall is the run's last 10 windows below half the peak
 
 
 @dataclass
@@ -137,8 +146,49 @@ def _steady_membership(
     return membership, np.arange(len(levels)), level_rates
 
 
+def the_rise(
+    index: RecordIndex, offered: np.ndarray, ok: np.ndarray, inside: np.ndarray
+) -> np.ndarray:
+    """When the run's last windows are below half the journeys' peak offered load (module
+    docstring): the windows before the first at 90% of that peak and before any journey's
+    goodput first falls below half its running best (a collapse); every window otherwise."""
+    journeys = [
+        s
+        for s, (name, scope) in enumerate(zip(index.series_names, index.series_scopes, strict=True))
+        if scope != "request" and ":" not in name  # the surge's journeys (no cohort prefix)
+    ]
+    keep = np.ones(index.n_windows, dtype=bool)
+    if not journeys or index.n_windows < 3 * FALL_SMOOTH_WINDOWS:
+        return keep
+    # inside the run only: the drain after a ramp that ends at its peak is no fall
+    total = np.where(inside, _smooth(offered[journeys].sum(axis=0), inside), np.nan)
+    if not np.isfinite(total).any() or np.nanmax(total) <= 0:
+        return keep
+    peak = float(np.nanmax(total))
+    at_peak = int(np.nanargmax(total))
+    tail = total[at_peak:][np.isfinite(total[at_peak:])][-FALL_TAIL_WINDOWS:]
+    if len(tail) < FALL_TAIL_WINDOWS or tail.max() >= 0.5 * peak:
+        return keep
+    end = int(np.flatnonzero(total >= 0.9 * peak)[0])
+    for s in journeys:  # the first journey to collapse ends the rise
+        good = _smooth(ok[s], inside)
+        best = np.maximum.accumulate(good)
+        collapsed = np.flatnonzero((good < 0.5 * best) & (best > 0) & inside)
+        if len(collapsed):
+            end = min(end, int(collapsed[0]) - 1)
+    keep[end + 1 :] = False
+    return keep
+
+
+def _smooth(values: np.ndarray, inside: np.ndarray) -> np.ndarray:
+    kernel = np.ones(FALL_SMOOTH_WINDOWS) / FALL_SMOOTH_WINDOWS
+    return np.convolve(np.where(inside, values, 0.0), kernel, mode="same")
+
+
 def _binned_membership(index: RecordIndex, windows: pd.DataFrame, inside: np.ndarray) -> np.ndarray:
     offered = windows["offered_rps"].to_numpy().reshape(index.n_series, index.n_windows)
+    ok = windows["ok"].to_numpy(dtype=float).reshape(index.n_series, index.n_windows)
+    inside = inside & the_rise(index, offered, ok, inside)
     membership = np.full((index.n_series, index.n_windows), -1, dtype=np.int32)
     for s in range(index.n_series):  # per series (a handful)
         use = inside & (offered[s] > 0)

@@ -2,7 +2,9 @@
 
 Which step fails first (or which fail together, and why), whether the client was the
 limit, whether the journeys failed outright, how far the others go, whether goodput
-collapsed, what the surge needs, how much retries amplified the load, drops and SLOs.
+collapsed, what the surge needs, whether sign-in recovered after it (or stayed down:
+metastable), how the signed-in people's API fared, how much retries amplified the load,
+drops and SLOs.
 Each of those facts is decided here, from the rest of analysis.json, and nowhere else:
 the terminal text, the HTML report and the leadership summary only *render* findings,
 through one formatting module (authsurge.analysis.wording).
@@ -22,6 +24,8 @@ from authsurge.analysis.collapse import COLLAPSE_SHARE
 from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
 from authsurge.analysis.population import FINDING_FIELDS, finding_fields
 from authsurge.analysis.ranking import ARRIVALS, group_interval, together
+from authsurge.analysis.recovery import FINDING_FIELDS as RECOVERY_FIELDS
+from authsurge.analysis.recovery import finding_fields as recovery_fields
 
 # "Most journeys fail at low load": at least this share of a journey's attempts failed,
 # over its lowest-load curve point (or over the run when it has none)
@@ -106,6 +110,9 @@ KINDS: dict[str, tuple[str, ...]] = {
         "text",
         "say_text",
     ),
+    # how long sign-in took to recover after the surge fell below capacity, or that it did
+    # not (metastable) (analysis.recovery)
+    "recovery": RECOVERY_FIELDS,
     "retries": ("amplification", "peak_amplification", "retries", "persons"),
     # the signed-in population's API beside the surge's sign-ins (analysis.population)
     "population": FINDING_FIELDS,
@@ -167,7 +174,9 @@ def find(doc: dict[str, Any]) -> list[Finding]:
     if doc.get("collapse"):
         out.append(_collapse(doc["collapse"]))
     out.append(_surge(doc, out))
-    out += _population(doc) + _retries(doc) + _dropped(doc) + _slos(doc)
+    out += _section("recovery", recovery_fields(doc.get("recovery")))
+    out += _section("population", finding_fields(doc.get("population")))
+    out += _retries(doc) + _dropped(doc) + _slos(doc)
     return out
 
 
@@ -443,9 +452,9 @@ def _retries(doc: dict[str, Any]) -> list[Finding]:
     ]
 
 
-def _population(doc: dict[str, Any]) -> list[Finding]:
-    fields = finding_fields(doc.get("population"))
-    return [Finding("population", fields)] if fields is not None else []
+def _section(kind: str, fields: dict[str, Any] | None) -> list[Finding]:
+    """A section's finding, when the run has the section."""
+    return [Finding(kind, fields)] if fields is not None else []
 
 
 def _dropped(doc: dict[str, Any]) -> list[Finding]:

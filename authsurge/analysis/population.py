@@ -12,7 +12,8 @@ not follow the surge). This module adds, per window and over the run:
 - their API requests and errors (every "population:" series but their sign-in steps),
   refreshes, re-logins (and why) and people who gave up;
 - the contrast the outage shows: the population's API error rate against that of the
-  surge's sign-in step that failed most.
+  surge's sign-in step that failed most, over the run; and at the surge's peak, whether
+  their API stayed up while sign-in failed (`contrast`, decided by analysis.contrast).
 """
 
 from __future__ import annotations
@@ -38,6 +39,14 @@ def is_population(series: str) -> bool:
     return series.startswith(PREFIX)
 
 
+def api_series(series_names: list[str]) -> list[str]:
+    """The population's API series: every "population:" series but its sign-in, refresh and
+    sign-out steps."""
+    return [
+        s for s in series_names if is_population(s) and not s[len(PREFIX) :].startswith(NOT_API)
+    ]
+
+
 class PopulationIndex(Protocol):
     """What the section needs of the run's index (record_index.RecordIndex)."""
 
@@ -55,8 +64,10 @@ def population_section(
     index: PopulationIndex,
     windows: pd.DataFrame,
     steps: dict[str, dict[str, Any]],
+    contrast: dict[str, Any] | None = None,
 ) -> dict[str, Any] | None:
-    """analysis.json's population (module docstring); None for a run without one."""
+    """analysis.json's population (module docstring); None for a run without one.
+    `contrast`: analysis.contrast.peak_contrast's, kept as it is."""
     if not isinstance(configured, dict):
         return None
     n = index.n_windows
@@ -69,11 +80,7 @@ def population_section(
                 reasons[f"{event}: {reason}"] += count
     # sign_in_failed: someone who was not signed in (a relogin event already took them off)
     signed_in = np.cumsum(per[record.SIGNED_IN] - per[record.RELOGIN] - per[record.GAVE_UP])
-    api = [
-        s
-        for s in index.series_names
-        if is_population(s) and not s[len(PREFIX) :].startswith(NOT_API)
-    ]
+    api = api_series(index.series_names)
     completed = windows["completed"].to_numpy(dtype=float).reshape(len(index.series_names), n)
     good = windows["ok"].to_numpy(dtype=float).reshape(len(index.series_names), n)
     rows = [index.series_names.index(s) for s in api]
@@ -91,6 +98,7 @@ def population_section(
         "relogins": int(per[record.RELOGIN].sum()),
         "gave_up": int(per[record.GAVE_UP].sum() + per[record.SIGN_IN_FAILED].sum()),
         "why": dict(reasons.most_common()),
+        "contrast": contrast,
         "windows": [
             {
                 "t": float(t[w]),
@@ -152,6 +160,7 @@ FINDING_FIELDS = (
     "refreshes",
     "relogins",
     "gave_up",
+    "contrast",
 )
 
 
@@ -175,6 +184,26 @@ def finding_fields(p: dict[str, Any] | None) -> dict[str, Any] | None:
         "refreshes": p["refreshes"],
         "relogins": p["relogins"],
         "gave_up": p["gave_up"],
+        "contrast": _contrast_fields(p.get("contrast")),
+    }
+
+
+def _contrast_fields(c: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The finding's contrast: sign-in against the API over the peak, and the verdicts."""
+    if not c:
+        return None
+    return {
+        "over": c["over"],
+        "from_s": c["from_s"],
+        "to_s": c["to_s"],
+        "sign_in_error_rate": c["sign_in"]["error_rate"],
+        "sign_in_p95": c["sign_in"]["p95"],
+        "api_error_rate": c["api"]["error_rate"],
+        "api_p95": c["api"]["p95"],
+        "error_limit": c["error_limit"],
+        "p95_limit_ms": c["p95_limit_ms"],
+        "sign_in_held": c["sign_in_held"],
+        "api_stayed_up": c["api_stayed_up"],
     }
 
 

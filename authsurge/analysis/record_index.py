@@ -269,7 +269,15 @@ class RecordIndex:
         """(requests, first-attempt requests) per (series, arrival window), [n_series,
         n_windows]: what retries added to each step, and when."""
         arr = self.counts.arrivals
-        mine = arr[arr["kind"] == record.KIND_REQUEST]
+        return self._attempts(arr[arr["kind"] == record.KIND_REQUEST])
+
+    def arrival_attempts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(arrivals, first-attempt arrivals) of journey and dropped rows per (series,
+        arrival window), [n_series, n_windows]: what retries added to each journey's load."""
+        arr = self.counts.arrivals
+        return self._attempts(arr[arr["kind"] != record.KIND_REQUEST])
+
+    def _attempts(self, mine: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
         key = mine["s"].to_numpy(np.int64) * self.n_windows + mine["arrive_w"].to_numpy(np.int64)
         size = self.n_series * self.n_windows
 

@@ -87,9 +87,29 @@ value that could not be measured is null, never NaN.
                          relogins, gave_up, why: {"<event>: <why>": n} (relogin, gave_up,
                          sign_in_failed),
                          windows: [{t, signed_in, api_requests, api_errors, refreshes,
-                         relogins}], rule}: the signed-in people's API apart from the
+                         relogins}], rule, contrast}: the signed-in people's API apart from the
                         surge's sign-ins; their requests are the "population:<step>" entries
-                        of steps, left out of first_to_fail (authsurge.analysis.population)
+                        of steps, left out of first_to_fail (authsurge.analysis.population).
+                        contrast: null without population API requests, else {over: "peak" |
+                         "run", from_s, to_s, sign_in: {steps, requests, errors, error_rate,
+                         p95}, api: {...the same}, error_limit, p95_limit_ms, sign_in_held,
+                         api_stayed_up, rule}: the surge's sign-in steps against the
+                        population's API at the surge's peak, and whether each stayed up
+                        (errors < error_limit and p95 <= p95_limit_ms; null: no requests)
+                        (authsurge.analysis.contrast)
+    recovery            null when the planned sign-in load never fell below capacity after a
+                        peak above it (a plain step ramp) or the run has no sign-in journeys,
+                        else {journeys, load_basis: "schedule" | "first attempts",
+                         capacity_rps, capacity_source: "calibration" | "knee" | null,
+                         peak_at_s, peak_rps, exceeded_at_s, fell_below_at_s, recovered_at_s,
+                         recovery_s, recovered, metastable, pre_surge_p95_ms, after_fall_s,
+                         attempts_after_fall, retry_share_after_fall, relogins_after_fall,
+                         reason, rule}: how long the surge's sign-in journeys took to recover
+                        (goodput within 10% of offered and p95 within 2x the pre-surge p95,
+                        held for 3 windows) after the planned load fell below capacity; times
+                        in seconds from the run's start. recovered and metastable are null
+                        when undetermined (reason says why: capacity unknown, no pre-surge
+                        windows, too soon to tell) (authsurge.analysis.recovery)
     warnings            [text]                        damaged shards, short levels, ...
 
 FINDINGS (in story order; exactly one of client_first, fail_together, saturates_first,
@@ -116,6 +136,15 @@ nothing_judged, healthy, no_requests leads, after any journeys_failed):
     surge               {status, limiting_step, multiple_needed, headroom, peak_demand,
                          capacity, unit, capacity_is_lower_bound, peak_arrivals,
                          demand_basis, text, say_text}
+    recovery            {capacity, capacity_source, fell_below_at_s, recovered_at_s,
+                         recovery_s, recovered, metastable, after_fall_s, pre_surge_p95,
+                         retry_share, relogins, reason}: from the recovery section
+    population          {size, signed_in_at_start, joined, lowest_signed_in,
+                         highest_signed_in, api_steps, api_requests, api_error_rate, api_p95,
+                         sign_in_step, sign_in_error_rate, sign_in_p95, refreshes, relogins,
+                         gave_up, contrast: {over, from_s, to_s, sign_in_error_rate,
+                         sign_in_p95, api_error_rate, api_p95, error_limit, p95_limit_ms,
+                         sign_in_held, api_stayed_up} | null}
     retries             {amplification, peak_amplification, retries, persons}
     dropped             {count, share}
     slos                {met, judged, total, failed: [{slo, measured, unit, worst_step}]}
@@ -173,6 +202,7 @@ TOP_LEVEL_KEYS = (
     "generator",
     "harness",
     "population",
+    "recovery",
     "warnings",
 )
 RUN_KEYS = (

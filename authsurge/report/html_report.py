@@ -53,6 +53,13 @@ FIGURE_TEXT = {
         "Arrivals, goodput and errors per second over the run, with each "
         "step's knee and the target's CPU (right axis).",
     ),
+    "step_groups": (
+        "Sign-in against the API of signed-in people",
+        "Error rate and p95 over time of the surge's sign-in and sign-out steps and of the "
+        "API of the people already signed in (p95: the group's slowest step); shaded, the "
+        "surge's sign-in arrivals (right axis); dashed lines, where the planned load fell "
+        "below capacity and where sign-in recovered.",
+    ),
 }
 
 

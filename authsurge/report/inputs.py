@@ -22,6 +22,8 @@ if TYPE_CHECKING:
 
 Progress = Callable[[str], None]
 FIGURES = ("capacity", "latency", "errors", "timeline")  # authsurge.report.plots.FIGURES
+# plots.FIGURES a run may have no data for (no sign-in, sign-out or population API requests)
+OPTIONAL_FIGURES = ("step_groups",)
 
 
 @dataclass
@@ -110,6 +112,6 @@ def _analyse(run_dir: Path, progress: Progress | None) -> ReportInputs:
 def _figures(run_dir: Path) -> dict[str, Path]:
     return {
         name: run_dir / "plots" / f"{name}.png"
-        for name in FIGURES
+        for name in FIGURES + OPTIONAL_FIGURES
         if (run_dir / "plots" / f"{name}.png").exists()
     }

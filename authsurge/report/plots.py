@@ -1,4 +1,5 @@
-"""Plots of a run analysis: capacity curves, latency, errors and a timeline, as PNG and SVG.
+"""Plots of a run analysis: capacity curves, latency, errors, a timeline and (when the run
+has them) sign-in against the API of signed-in people over time, as PNG and SVG.
 
 Built on matplotlib's object API (``Figure``, no pyplot), so nothing touches global state
 or needs a display: the Agg canvas renders PNG and the SVG backend SVG. Every axis says
@@ -8,6 +9,7 @@ what it measures and in which unit; each step's knee is marked on every plot.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -15,6 +17,8 @@ import matplotlib
 import numpy as np
 from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+
+from authsurge.report.step_group_plot import step_groups_figure
 
 if TYPE_CHECKING:
     from authsurge.analysis import RunAnalysis
@@ -268,16 +272,19 @@ def timeline_figure(analysis: RunAnalysis) -> Figure:
     return fig
 
 
-FIGURES = {
+FIGURES: dict[str, Callable[[RunAnalysis], Figure | None]] = {
     "capacity": capacity_figure,
     "latency": latency_figure,
     "errors": errors_figure,
     "timeline": timeline_figure,
+    # None for a run without sign-in, sign-out or population API requests
+    "step_groups": step_groups_figure,
 }
 
 
 def write_plots(analysis: RunAnalysis, out_dir: str | Path) -> list[Path]:
-    """Render every figure as PNG and SVG into out_dir; return the files written."""
+    """Render every figure as PNG and SVG into out_dir; return the files written. A figure
+    the run has no data for is not written (and an earlier analysis's is removed)."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -286,6 +293,9 @@ def write_plots(analysis: RunAnalysis, out_dir: str | Path) -> list[Path]:
             fig = build(analysis)
             for fmt in FORMATS:
                 path = out / f"{name}.{fmt}"
+                if fig is None:
+                    path.unlink(missing_ok=True)
+                    continue
                 # no timestamps in the files: the same analysis gives the same bytes
                 metadata = {"Date": None} if fmt == "svg" else {"Software": None}
                 fig.savefig(path, format=fmt, metadata=metadata)

@@ -4,7 +4,9 @@
     files = write_summary("runs/<id>", baseline="runs/<last release>")
     files.markdown, files.pdf       # summary.md (+ summary.png), summary.pdf when Chromium exists
 
-The sentences say what capacity we have, where it breaks first, what the surge needs,
+The sentences say what capacity we have, where it breaks first, whether the API of the
+people already signed in stayed up while sign-in failed (with a population), what the
+surge needs, whether sign-in recovered after it (when the load fell back below capacity),
 whether the SLOs held (when there are any) and what changed since the baseline. Every
 number is analysis.json's (or the comparison's), formatted as the analysis summary
 formats it, so the page and the JSON agree. Terms are explained where they first appear.

@@ -12,16 +12,19 @@ from authsurge.analysis.wording.figures import Finding, ms, multiple, percent, p
 
 def sentences(findings: list[Finding]) -> list[str]:
     """The summary's sentences about the run: (what failed outright,) capacity, where it
-    breaks first, what the surge needs, the SLOs."""
+    breaks first, (whether the signed-in people's API stayed up, how they fared,) what the
+    surge needs, (whether sign-in recovered after it,) the SLOs."""
     out: list[str | None] = [
         _failed_sentence(f) for f in findings if f["kind"] == "journeys_failed"
     ]
     lead = story_lead(findings)
     out += [_capacity_sentence(lead), _breaks_first_sentence(lead, findings)]
     if population := of_kind(findings, "population"):
-        out.append(_population_sentence(population))
+        out += [_contrast_sentence(population["contrast"]), _population_sentence(population)]
     if surge := of_kind(findings, "surge"):
         out.append(_surge_sentence(surge))
+    if recovery := of_kind(findings, "recovery"):
+        out.append(_recovery_sentence(recovery))
     if (slos := of_kind(findings, "slos")) and slos["judged"]:
         out.append(_slo_sentence(slos))
     return [s for s in out if s]
@@ -44,6 +47,71 @@ def _population_sentence(f: Finding) -> str | None:
             f"of {plain(f['sign_in_step'])} ({f['sign_in_step']})"
         )
     return text + "."
+
+
+def _contrast_sentence(c: dict[str, Any] | None) -> str | None:
+    """Whether the API of the people already signed in stayed up while sign-in failed, with
+    the rule "stayed up" stands for."""
+    if not c or c["api_stayed_up"] is None:
+        return None
+    at = "at the surge's peak" if c["over"] == "peak" else "over the test"
+    api = _plain_health(c["api_error_rate"], c["api_p95"], "its requests")
+    people = "the API of the people already signed in"
+    up, held = c["api_stayed_up"], c["sign_in_held"]
+    if held is None:
+        text = f"{people.capitalize()} {'stayed up' if up else 'failed'} {at} ({api})"
+    else:
+        sign_in = _plain_health(c["sign_in_error_rate"], c["sign_in_p95"], "sign-in requests")
+        them = {
+            (False, True): f"while {people} stayed up",
+            (False, False): f"and {people} failed with it",
+            (True, True): f"and {people} stayed up",
+            (True, False): f"but {people} failed",
+        }[(held, up)]
+        text = f"Sign-in {'held' if held else 'failed'} {at} ({sign_in}) {them} ({api})"
+    return (
+        f"{text}; staying up means fewer than {percent(c['error_limit'])} of requests failing "
+        f"and 95% answered within {ms(c['p95_limit_ms'])}."
+    )
+
+
+def _plain_health(error_rate: float | None, p95: float | None, what: str) -> str:
+    """'33.0% of sign-in requests failed, 95% within 2,300 ms' (what is known of it)."""
+    parts = [f"{percent(error_rate)} of {what} failed"] if error_rate is not None else []
+    parts += [f"95% within {ms(p95)}"] if p95 is not None else []
+    return ", ".join(parts) or "no figures"
+
+
+def _recovery_sentence(f: Finding) -> str:
+    """How long sign-in took to come back after the surge, or that it stayed down."""
+    measured = {
+        "calibration": ", as measured before the test",
+        "knee": ", the most it handled before its first step stopped keeping up",
+    }.get(f["capacity_source"], "")
+    fell = (
+        "After the surge's planned sign-ins fell back below what this deployment handles "
+        f"(about {rate(f['capacity'])} people starting to sign in per second{measured})"
+    )
+    if f["recovered"]:
+        return (
+            f"{fell}, sign-in recovered in {f['recovery_s']:,.0f} seconds: successful sign-ins "
+            "kept up with attempts again and took at most twice as long as before the surge."
+        )
+    if f["metastable"]:
+        why = (
+            f"kept down by retries, which made {percent(f['retry_share'])} of the sign-in "
+            "attempts after the fall"
+            if f["retry_share"]
+            else "kept down by its own backlog"
+        )
+        if f["relogins"]:
+            why += f", and by {f['relogins']:,} re-logins of people who had been signed in"
+        return (
+            f"{fell}, sign-in still had not recovered when the test ended "
+            f"{f['after_fall_s']:,.0f} seconds later: it was stuck in overload (metastable), "
+            f"{why}."
+        )
+    return f"Whether sign-in recovered after the surge could not be judged: {f['reason']}."
 
 
 def _failed_sentence(f: Finding) -> str:

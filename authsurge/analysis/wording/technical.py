@@ -69,6 +69,10 @@ def clause(f: Finding, findings: list[Finding]) -> str:
         return f"{f['step']} holds out longest, to {rate(f['load'])} req/s offered"
     if kind == "collapse":
         return collapse_clause(f)
+    if kind == "recovery":
+        return recovery_clause(f)
+    if kind == "population":
+        return contrast_clause(f["contrast"])
     if kind == "surge":
         if f["status"] == "fails":
             return (
@@ -140,6 +144,52 @@ def collapse_clause(f: Finding) -> str:
         + (f" ({why})" if why else "")
         + f", {f['seconds']:.0f} s in collapse"
     )
+
+
+CAPACITY_SOURCES = {"calibration": "calibration", "knee": "first knee's last passing load"}
+
+
+def recovery_clause(f: Finding) -> str:
+    """'sign-in recovered 12 s after the surge fell below capacity (...)', or metastable."""
+    if f["recovered"]:
+        return (
+            f"sign-in recovered {f['recovery_s']:,.0f} s after the surge fell below capacity "
+            f"({rate(f['capacity'])} sign-in journeys/s, from the "
+            f"{CAPACITY_SOURCES.get(f['capacity_source'], f['capacity_source'])})"
+        )
+    if f["metastable"]:
+        text = (
+            f"sign-in had not recovered by the end of the run, {f['after_fall_s']:,.0f} s after "
+            "the load fell below capacity: metastable"
+        )
+        why = []
+        if f["retry_share"] is not None:
+            why.append(f"retries made {percent(f['retry_share'])} of the load")
+        if f["relogins"]:
+            why.append(f"{f['relogins']:,} re-logins of signed-in people")
+        return text + (f" ({', '.join(why)})" if why else "")
+    return f"sign-in's recovery after the surge was not judged: {f['reason']}"
+
+
+def contrast_clause(c: dict[str, Any] | None) -> str:
+    """'sign-in failed at the peak (33.0% errors, p95 2,300 ms) while the API of signed-in
+    people stayed up (0.2% errors, p95 40 ms)'; '' when the API was not judged."""
+    if not c or c["api_stayed_up"] is None:
+        return ""
+    at = "at the peak" if c["over"] == "peak" else "over the run"
+    api = _health(c["api_error_rate"], c["api_p95"]).removeprefix(", ")
+    up, held = c["api_stayed_up"], c["sign_in_held"]
+    people = "the API of signed-in people"
+    if held is None:
+        return f"{people} {'stayed up' if up else 'failed'} {at} ({api})"
+    sign_in = _health(c["sign_in_error_rate"], c["sign_in_p95"]).removeprefix(", ")
+    them = {
+        (False, True): f"while {people} stayed up",
+        (False, False): f"and {people} failed with it",
+        (True, True): f"and {people} stayed up",
+        (True, False): f"but {people} failed",
+    }[(held, up)]
+    return f"sign-in {'held' if held else 'failed'} {at} ({sign_in}) {them} ({api})"
 
 
 def bottleneck_clause(b: dict[str, Any]) -> str:

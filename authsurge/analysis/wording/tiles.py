@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from authsurge.analysis.wording.figures import Finding, multiple, percent, rate
+from typing import Any
+
+from authsurge.analysis.wording.figures import Finding, ms, multiple, percent, rate
 from authsurge.analysis.wording.technical import cost_clause, tie_span
 
 
@@ -67,6 +69,8 @@ def _tiles(f: Finding) -> list[dict[str, str]]:
         ]
     if kind == "surge":
         return _surge_tiles(f)
+    if kind == "recovery":
+        return [_recovery_tile(f)]
     if kind == "population" and f["api_error_rate"] is not None:
         against = (
             f"; the surge's {f['sign_in_step']}: {percent(f['sign_in_error_rate'])}"
@@ -79,7 +83,7 @@ def _tiles(f: Finding) -> list[dict[str, str]]:
                 "v": percent(f["api_error_rate"]),
                 "n": f"of people already signed in{against}",
             }
-        ]
+        ] + _contrast_tiles(f["contrast"])
     if kind == "slos":
         return [
             {
@@ -89,6 +93,48 @@ def _tiles(f: Finding) -> list[dict[str, str]]:
             }
         ]
     return []
+
+
+def _recovery_tile(f: Finding) -> dict[str, str]:
+    if f["recovered"]:
+        return {
+            "k": "sign-in recovered",
+            "v": f"{f['recovery_s']:,.0f} s",
+            "n": f"after the load fell below capacity ({rate(f['capacity'])} journeys/s)",
+        }
+    if f["metastable"]:
+        share = (
+            f"; retries {percent(f['retry_share'])} of the load"
+            if f["retry_share"] is not None
+            else ""
+        )
+        return {
+            "k": "sign-in recovery",
+            "v": "none: metastable",
+            "n": f"not recovered {f['after_fall_s']:,.0f} s after the load fell below "
+            f"capacity{share}",
+        }
+    return {"k": "sign-in recovery", "v": "not judged", "n": str(f["reason"])}
+
+
+def _contrast_tiles(c: dict[str, Any] | None) -> list[dict[str, str]]:
+    """Did the API of signed-in people stay up (while sign-in failed)?"""
+    if not c or c["api_stayed_up"] is None:
+        return []
+    at = "at the peak" if c["over"] == "peak" else "over the run"
+    sign_in = ""
+    if c["sign_in_held"] is not None:
+        sign_in = (
+            f"; sign-in {'held' if c['sign_in_held'] else 'failed'} "
+            f"({percent(c['sign_in_error_rate'])} errors)"
+        )
+    return [
+        {
+            "k": "signed-in API",
+            "v": "stayed up" if c["api_stayed_up"] else "failed",
+            "n": f"{at}: {percent(c['api_error_rate'])} errors, p95 {ms(c['api_p95'])}{sign_in}",
+        }
+    ]
 
 
 def _surge_tiles(f: Finding) -> list[dict[str, str]]:

@@ -120,7 +120,7 @@ def test_report_with_a_baseline_has_the_comparison(report_with_baseline: Path) -
     assert "regression" in text
     assert re.search(r"login\.submit capacity \(req/s\) [\d.,]+ req/s [\d.,]+ req/s -\d+% \[", text)
     images = [a for t, a in parse(report_with_baseline.read_text()).tags if t == "img"]
-    assert len(images) == 5  # four run figures and the comparison
+    assert len(images) == 6  # five run figures (its sign-in steps make the step-group panel) and the comparison
 
 
 def test_report_cli(report_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

@@ -14,8 +14,8 @@ from authsurge.report.plots import capacity_figure, timeline_figure, write_plots
 def test_write_plots_renders_png_and_svg(ramp_analysis: RunAnalysis, tmp_path: Path) -> None:
     files = write_plots(ramp_analysis, tmp_path / "plots")
     names = sorted(p.name for p in files)
-    assert names == sorted(f"{n}.{f}" for n in ("capacity", "latency", "errors", "timeline")
-                           for f in ("png", "svg"))
+    assert names == sorted(f"{n}.{f}" for n in ("capacity", "latency", "errors", "timeline",
+                                                "step_groups") for f in ("png", "svg"))
     for path in files:
         assert path.stat().st_size > 5_000
     image = mpimg.imread(tmp_path / "plots" / "capacity.png")
@@ -62,4 +62,4 @@ def test_a_run_too_short_for_any_curve_point_plots_without_warnings(tmp_path: Pa
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # matplotlib's "No artists with labels" was one
         files = write_plots(analysis, tmp_path / "plots")
-    assert len(files) == 8
+    assert len(files) == 10  # its sign-in steps make the step-group panel

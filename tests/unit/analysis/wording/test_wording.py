@@ -118,7 +118,7 @@ POPULATION = {"kind": "population", "size": 200, "signed_in_at_start": 199, "joi
               "api_steps": ["population:api.call"], "api_requests": 21907,
               "api_error_rate": 0.001, "api_p95": 12.0, "sign_in_step": "login.submit",
               "sign_in_error_rate": 0.62, "sign_in_p95": 4100.0, "refreshes": 1342,
-              "relogins": 3, "gave_up": 1}
+              "relogins": 3, "gave_up": 1, "contrast": None}
 
 
 def test_the_population_is_said_beside_the_surge_in_each_register() -> None:
@@ -139,3 +139,93 @@ def test_the_population_is_said_beside_the_surge_in_each_register() -> None:
     )
     assert {"k": "signed-in API errors", "v": "0.1%",
             "n": "of people already signed in; the surge's login.submit: 62.0%"} in tiles([POPULATION])
+
+
+CONTRAST = {"over": "peak", "from_s": 60.0, "to_s": 120.0, "sign_in_error_rate": 0.33,
+            "sign_in_p95": 2300.0, "api_error_rate": 0.002, "api_p95": 40.0, "error_limit": 0.01,
+            "p95_limit_ms": 1000.0, "sign_in_held": False, "api_stayed_up": True}
+
+
+LEAD = [{"kind": "no_requests"}]  # every story has a lead; this one adds one sentence
+
+
+def with_contrast(**changed: object) -> list[dict]:
+    return [{**POPULATION, "contrast": {**CONTRAST, **changed}}]
+
+
+def test_the_api_of_signed_in_people_stayed_up_while_sign_in_failed_in_every_register() -> None:
+    findings = with_contrast()
+    assert headline(findings) == (
+        "sign-in failed at the peak (33.0% errors, p95 2,300 ms) while the API of signed-in "
+        "people stayed up (0.2% errors, p95 40 ms)."
+    )
+    assert sentences(LEAD + findings)[1] == (
+        "Sign-in failed at the surge's peak (33.0% of sign-in requests failed, 95% within "
+        "2,300 ms) while the API of the people already signed in stayed up (0.2% of its requests "
+        "failed, 95% within 40 ms); staying up means fewer than 1.0% of requests failing and 95% "
+        "answered within 1,000 ms."
+    )
+    assert {"k": "signed-in API", "v": "stayed up",
+            "n": "at the peak: 0.2% errors, p95 40 ms; sign-in failed (33.0% errors)"} in tiles(findings)
+
+
+def test_the_api_of_signed_in_people_failing_with_sign_in_is_said_as_such() -> None:
+    findings = with_contrast(api_error_rate=0.098, api_p95=10_000.0, api_stayed_up=False)
+    assert headline(findings) == (
+        "sign-in failed at the peak (33.0% errors, p95 2,300 ms) and the API of signed-in "
+        "people failed with it (9.8% errors, p95 10,000 ms)."
+    )
+    assert sentences(LEAD + findings)[1].startswith(
+        "Sign-in failed at the surge's peak (33.0% of sign-in requests failed, 95% within "
+        "2,300 ms) and the API of the people already signed in failed with it (9.8% of its "
+        "requests failed, 95% within 10,000 ms)")
+    held = with_contrast(sign_in_error_rate=0.001, sign_in_p95=300.0, sign_in_held=True)
+    assert headline(held).startswith("sign-in held at the peak (0.1% errors, p95 300 ms) and the "
+                                     "API of signed-in people stayed up")
+    alone = with_contrast(api_stayed_up=False, sign_in_held=True, over="run")
+    assert "sign-in held over the run (33.0% errors, p95 2,300 ms) but the API of signed-in " \
+           "people failed (0.2% errors, p95 40 ms)" in headline(alone)
+    assert headline(with_contrast(api_stayed_up=None)) == "."  # nothing judged, nothing said
+
+
+RECOVERED = {"kind": "recovery", "capacity": 20.0, "capacity_source": "calibration",
+             "fell_below_at_s": 120.0, "recovered_at_s": 132.0, "recovery_s": 12.0,
+             "recovered": True, "metastable": False, "after_fall_s": 180.0,
+             "pre_surge_p95": 250.0, "retry_share": 0.2, "relogins": None, "reason": None}
+METASTABLE = {**RECOVERED, "recovered_at_s": None, "recovery_s": None, "recovered": False,
+              "metastable": True, "retry_share": 0.64, "relogins": 37, "capacity_source": "knee"}
+
+
+def test_a_recovery_is_said_with_its_seconds_and_capacity_in_every_register() -> None:
+    assert headline([RECOVERED]) == (
+        "sign-in recovered 12 s after the surge fell below capacity (20.0 sign-in journeys/s, "
+        "from the calibration)."
+    )
+    assert sentences(LEAD + [RECOVERED])[1:] == [
+        "After the surge's planned sign-ins fell back below what this deployment handles (about "
+        "20.0 people starting to sign in per second, as measured before the test), sign-in "
+        "recovered in 12 seconds: successful sign-ins kept up with attempts again and took at "
+        "most twice as long as before the surge."
+    ]
+    assert tiles([RECOVERED]) == [{"k": "sign-in recovered", "v": "12 s",
+                                   "n": "after the load fell below capacity (20.0 journeys/s)"}]
+
+
+def test_a_metastable_run_is_said_with_the_retries_share_and_relogins() -> None:
+    assert headline([METASTABLE]) == (
+        "sign-in had not recovered by the end of the run, 180 s after the load fell below "
+        "capacity: metastable (retries made 64.0% of the load, 37 re-logins of signed-in people)."
+    )
+    assert sentences(LEAD + [METASTABLE])[1:] == [
+        "After the surge's planned sign-ins fell back below what this deployment handles (about "
+        "20.0 people starting to sign in per second, the most it handled before its first step "
+        "stopped keeping up), sign-in still had not recovered when the test ended 180 seconds "
+        "later: it was stuck in overload (metastable), kept down by retries, which made 64.0% "
+        "of the sign-in attempts after the fall, and by 37 re-logins of people who had been "
+        "signed in."
+    ]
+    undetermined = {**METASTABLE, "metastable": None, "recovered": None,
+                    "reason": "no pre-surge p95 to recover to"}
+    assert headline([undetermined]) == (
+        "sign-in's recovery after the surge was not judged: no pre-surge p95 to recover to."
+    )
