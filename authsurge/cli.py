@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from authsurge import __version__, crashlog
+from authsurge.demo_cli import add_demo_parser
 from authsurge.errors import AuthsurgeError, ExitStatus
 
 if TYPE_CHECKING:
@@ -232,12 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.set_defaults(func=cmd_runs)
 
-    p = sub.add_parser("demo", help="serve the embedded target, run the demo surge, analyze, stop")
-    p.add_argument("--scenario", type=Path, default=Path("scenarios/demo_spike.yaml"))
-    p.add_argument("--out", type=Path, default=Path("runs"))
-    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
-    p.add_argument("--no-progress", action="store_true")
-    p.set_defaults(func=cmd_demo)
+    add_demo_parser(sub)
 
     from authsurge.target.cli import add_target_parser
 
@@ -290,12 +286,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     scenario = _scenario_for_run(args)
     from authsurge import run as runner  # imports locust, which monkey-patches: only when running
 
-    rate_scale = None
+    rate_scale, calibration = None, None
+    if args.rate_scale is None and getattr(scenario.traffic.shape, "rate_scale", None) == "auto":
+        args.rate_scale = "auto"  # the scenario asks for calibration itself
     if args.rate_scale is not None:
         if args.rate_scale == "auto":
             from authsurge.calibrate import calibrate_rate_scale
 
-            rate_scale = calibrate_rate_scale(scenario, progress=not args.no_progress)
+            rate_scale, calibration = calibrate_rate_scale(scenario, progress=not args.no_progress)
         else:
             try:
                 rate_scale = float(args.rate_scale)
@@ -309,6 +307,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         out_root=args.out,
         target_pids=args.target_pid,
         rate_scale=rate_scale,
+        calibration=calibration,
         command=command,
         progress=not args.no_progress,
     )
@@ -447,12 +446,6 @@ def cmd_worker(args: argparse.Namespace) -> int:
     from authsurge.run.worker import serve
 
     return serve(args.master_host, args.master_port)
-
-
-def cmd_demo(args: argparse.Namespace) -> int:
-    from authsurge.demo import run_demo
-
-    return run_demo(args.scenario, args.out, args.overrides, progress=not args.no_progress)
 
 
 def command_name(args: argparse.Namespace) -> str:

@@ -1,18 +1,70 @@
-"""`make demo`: serve the embedded target, run the demo surge against it, analyze, always stop it."""
+"""`make demo`: the seed incident on any machine.
+
+Serve the embedded target (split topology by default: the API in its own pool behind
+nginx), measure its sign-in capacity here with the signed-in population's API load
+running (authsurge.calibrate), replay the shipped surge scaled so that its peak is
+`auto_peak_multiple` x that capacity, with retries and the population throughout, then
+analyse and say the answer in a few sentences. Nothing depends on this machine's speed:
+the load is sized from what was measured on it.
+"""
 
 from __future__ import annotations
 
+import math
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
-from authsurge.errors import ExitStatus
+from authsurge.errors import BadInput, ExitStatus
+
+DEMO_SCENARIO = Path("scenarios/demo_surge.yaml")
+DEMO_DATA_DIR = Path(".authsurge/demo-target")
+# PBKDF2 iterations of the demo target: a tenth of Django's default (the target's own
+# default). The demo calibrates, so this sets how much load the surge needs (and the
+# harness must make), not whether it saturates: here ~20 form sign-ins/s on 2 cores.
+DEMO_HASHER_ITERATIONS = 100_000
+DEMO_USERS = 2000  # one hash for all (prepare.ensure_users): cheap to make
+# Requests a second one load-generator worker is sized for: a tenth of what one harness
+# core sustained against a trivial endpoint (bench/bench_peers.py, ~10,000 req/s), for
+# the HTML parsing of sign-in pages and a CPU shared with the target.
+REQUESTS_PER_WORKER = 1000.0
 
 
-def run_demo(
-    scenario_path: Path, out_root: Path, overrides: list[str], *, progress: bool = True
-) -> int:
+@dataclass
+class DemoOptions:
+    scenario: Path = DEMO_SCENARIO
+    out_root: Path = Path("runs")
+    overrides: tuple[str, ...] = ()
+    topology: str = "split"
+    target_workers: int = 2
+    hasher_iterations: int = DEMO_HASHER_ITERATIONS
+    progress: bool = True
+
+
+def load_workers(scenario: object, peak_journeys: float) -> int:
+    """Load-generator workers for a planned peak, so the client never saturates first:
+    requests per journey x (1 + retry share) x peak, plus the population's API calls,
+    over REQUESTS_PER_WORKER, at most one per core."""
+    from authsurge.scenario import STEP_REQUESTS, Scenario
+
+    assert isinstance(scenario, Scenario)
+    per_journey = max(
+        (
+            sum(len(STEP_REQUESTS.get(g, ("",))) for g in j.steps)
+            for j in scenario.journeys.values()
+        ),
+        default=1,
+    )
+    rps = peak_journeys * per_journey * (1 + scenario.behaviour.retry.share)
+    if scenario.population is not None:
+        rps += scenario.population.size * scenario.population.api_rate
+    return max(1, min(os.cpu_count() or 1, math.ceil(rps / REQUESTS_PER_WORKER)))
+
+
+def run_demo(opts: DemoOptions) -> int:
     from authsurge import run as runner  # locust first: it monkey-patches sockets
-    from authsurge.scenario import load_scenario
+    from authsurge.calibrate import find_capacity, trace_login_peak
+    from authsurge.scenario import TraceShape, load_scenario
     from authsurge.target import (
         CLIENT_SECRET_ENV,
         DEMO_CLIENT_SECRET,
@@ -26,45 +78,80 @@ def run_demo(
     os.environ.setdefault(PASSWORD_ENV, DEMO_PASSWORD)
     os.environ.setdefault(CLIENT_SECRET_ENV, DEMO_CLIENT_SECRET)
 
-    scenario = load_scenario(scenario_path, overrides)  # bad input fails before anything starts
-    options = TargetOptions(port=0, data_dir=Path(".authsurge/demo-target"))
+    overrides = list(opts.overrides)
+    scenario = load_scenario(opts.scenario, overrides)  # bad input fails before anything starts
+    shape = scenario.traffic.shape
+    if not isinstance(shape, TraceShape):
+        raise BadInput(f"{opts.scenario}: the demo replays a trace (traffic.shape.kind: trace)")
+    target_opts = TargetOptions(
+        port=0,
+        data_dir=DEMO_DATA_DIR,
+        users=max(DEMO_USERS, scenario.credentials.count),
+        workers=opts.target_workers,
+        topology=opts.topology,
+        hasher_iterations=opts.hasher_iterations,
+    ).checked()
     say(
-        f"starting the embedded target (Django + django-oauth-toolkit, data in {options.data_dir}) ..."
+        f"starting the embedded target (Django + django-oauth-toolkit, {opts.topology} topology, "
+        f"{opts.target_workers} auth workers, data in {target_opts.data_dir}) ..."
     )
-    with running_target(options) as target:
-        say(f"target up at {target.base_url} (PIDs {target.pids()})")
-        scenario = load_scenario(scenario_path, [*overrides, f"target.base_url={target.base_url}"])
+    with running_target(target_opts, log=say) as target:
+        scenario = load_scenario(opts.scenario, [*overrides, f"target.base_url={target.base_url}"])
+        say("measuring the sign-in capacity on this machine (short probes, population on) ...")
+        calibration = find_capacity(
+            scenario, start_rate=8.0, with_population=True, progress=opts.progress
+        )
+        peak = trace_login_peak(scenario)
+        if peak <= 0:
+            raise BadInput(f"{opts.scenario}: the trace has no sign-in arrivals")
+        multiple = shape.auto_peak_multiple
+        scale = multiple * calibration.capacity / peak
+        workers = load_workers(scenario, multiple * calibration.capacity)
+        scenario.run.workers = workers
+        say(
+            f"capacity: {calibration.capacity:.1f} sign-ins/s; the surge peaks at "
+            f"{multiple:g}x that ({multiple * calibration.capacity:.0f}/s), "
+            f"{workers} load-generator worker(s)"
+        )
         result = runner.run(
             runner.RunOptions(
                 scenario=scenario,
-                out_root=out_root,
+                out_root=opts.out_root,
                 target_pids=target.pids(),
+                rate_scale=scale,
+                calibration=calibration.info(multiple, round(scale, 6)),
                 command="make demo",
-                progress=progress,
+                progress=opts.progress,
             )
         )
     say(f"target stopped; run directory: {result.run_dir} ({result.status})")
     if result.status not in ("complete", "aborted"):
         return ExitStatus.INTERRUPTED if result.status == "interrupted" else ExitStatus.RUN_FAILED
+    from authsurge.report.demo_answer import demo_answer
     from authsurge.report.terminal import analyze_to_terminal
 
     status = analyze_to_terminal(result.run_dir, as_json=False, plots=True)
-    if result.status == "aborted":  # a scenario's run.abort_on held: a gate that failed
-        status = ExitStatus.GATE_FAILED
     report = _report(result.run_dir)
+    answer, generator_bound = demo_answer(result.run_dir)
+    say("")
+    say("The answer:")
+    for sentence in answer:
+        say(f"  {sentence}")
     say("")
     say(f"run directory: {result.run_dir}")
     say(f"plots:         {result.run_dir / 'plots'}")
     if report:
         say(f"report:        {report}")
+    if generator_bound:  # the client, not the target, set the pace: not an answer
+        return ExitStatus.RUN_FAILED
+    if result.status == "aborted":  # a scenario's run.abort_on held: a gate that failed
+        return ExitStatus.GATE_FAILED
     return status
 
 
 def _report(run_dir: Path) -> Path | None:
-    try:
-        from authsurge.report.html_report import write_report
-    except ImportError:  # the HTML report is optional until it is built
-        return None
+    from authsurge.report.html_report import write_report
+
     return write_report(run_dir)
 
 

@@ -18,12 +18,15 @@ from typing import Any
 import pytest
 
 from authsurge import crashlog
+from authsurge.calibrate import Calibration
 from authsurge.cli import main
 from authsurge.errors import BadInput, ExitStatus
 from authsurge.run.worker import main as worker_main
 from authsurge.target.cli import main as target_main
 from authsurge.target.options import CLIENT_SECRET_ENV, PASSWORD_ENV
 from authsurge.target.process import TargetStatus
+
+ROOT = Path(__file__).resolve().parents[3]
 
 FORCED = "forced internal error"
 LOG_PATH = re.compile(r"\(full traceback: (?P<path>.+)\)$")
@@ -193,6 +196,12 @@ def test_a_run_that_crashes_after_making_its_directory_logs_the_traceback_into_i
 ) -> None:
     # the real Run.prepare makes (and registers) the run directory; the run itself crashes
     (tmp_path / "s.yaml").write_text(SCENARIO)
+    if command == "demo":  # the demo replays its trace, sized by a calibration (made up here)
+        shipped = ROOT / "scenarios" / "demo_surge.yaml"
+        trace = (ROOT / "scenarios" / "traces" / "demo_surge.csv").as_posix()
+        (tmp_path / "s.yaml").write_text(shipped.read_text().replace("traces/demo_surge.csv", trace))
+        monkeypatch.setattr("authsurge.calibrate.find_capacity",
+                            lambda *a, **k: Calibration(5.0, [], True))
     patch_all(
         monkeypatch,
         {

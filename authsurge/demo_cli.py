@@ -1,0 +1,62 @@
+"""`authsurge demo` (and `make demo`): its flags; the work is authsurge.demo's."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+
+def add_demo_parser(sub: Any) -> None:
+    p = sub.add_parser(
+        "demo",
+        help="the seed incident on this machine: serve the embedded target, measure its "
+        "sign-in capacity, replay the surge at 3x it, analyze, say the answer, stop",
+    )
+    p.add_argument(
+        "--scenario",
+        type=Path,
+        default=Path("scenarios/demo_surge.yaml"),
+        help="a trace scenario with rate_scale auto (default scenarios/demo_surge.yaml)",
+    )
+    p.add_argument("--out", type=Path, default=Path("runs"), help="runs root (default runs)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE")
+    p.add_argument(
+        "--topology",
+        choices=("split", "shared"),
+        default="split",
+        help="the embedded target's topology: split (default; the API in its own pool "
+        "behind nginx) or shared (one pool: the API queues behind the sign-ins)",
+    )
+    p.add_argument(
+        "--target-workers",
+        type=int,
+        default=2,
+        metavar="N",
+        help="gunicorn workers of the target's auth pool (default 2)",
+    )
+    p.add_argument(
+        "--hasher-iterations",
+        type=int,
+        default=None,
+        metavar="N",
+        help="PBKDF2 iterations of the demo target (default 100000: the cost of one sign-in)",
+    )
+    p.add_argument("--no-progress", action="store_true")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from authsurge.demo import DEMO_HASHER_ITERATIONS, DemoOptions, run_demo
+
+    return run_demo(
+        DemoOptions(
+            scenario=args.scenario,
+            out_root=args.out,
+            overrides=tuple(args.overrides),
+            topology=args.topology,
+            target_workers=args.target_workers,
+            hasher_iterations=args.hasher_iterations or DEMO_HASHER_ITERATIONS,
+            progress=not args.no_progress,
+        )
+    )
