@@ -17,12 +17,21 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-setup: $(STAMP) ## create .venv and install authsurge with its dev tools
+setup: $(STAMP) nginx ## create .venv and install authsurge with its dev tools (and Debian's nginx)
 
-demo: $(STAMP) ## serve the embedded target, run the demo surge, analyze, print where the report is
-	$(BIN)/authsurge demo
+# The embedded target's split topology puts Debian's nginx in front of its two pools.
+# RUNLEVEL=1: Debian's invoke-rc.d does not start the package's own service on :80.
+.PHONY: nginx
+nginx:
+	@command -v nginx >/dev/null || test -x /usr/sbin/nginx || { \
+	  export DEBIAN_FRONTEND=noninteractive RUNLEVEL=1; \
+	  apt-get install -y -qq nginx >/dev/null || { apt-get update -qq && apt-get install -y -qq nginx >/dev/null; }; }
 
-test: $(STAMP) ## run the whole test suite (starts and stops real servers on 127.0.0.1)
+DEMO_ARGS ?=
+demo: $(STAMP) nginx ## the seed incident on this machine: measure the target's sign-in capacity, surge to 3x it, say the answer (DEMO_ARGS="--target-workers 4")
+	$(BIN)/authsurge demo $(DEMO_ARGS)
+
+test: $(STAMP) nginx ## run the whole test suite (starts and stops real servers on 127.0.0.1)
 	$(BIN)/python -m pytest
 
 coverage: $(STAMP) ## the whole suite under coverage: per-module table, coverage.json (not part of make test)

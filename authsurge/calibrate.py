@@ -12,14 +12,16 @@ rate: a Poisson probe of 80 planned arrivals makes 80 +/- 9, and "goodput >= 90%
 planned rate" failed on that noise alone. It lasts long enough for `min_arrivals` (up to
 `max_probe_s`), and fails on a sign of saturation:
 - errors: fewer than `min_success` of its sign-ins succeed;
-- throughput: sign-ins completed per second (by completion time, so a backlog served
-  after the window does not count) below `min_goodput` of the arrival rate;
+- throughput: sign-ins completed per second (by completion time, in the window shifted
+  by the median sign-in time, so a backlog served after it does not count) below
+  `min_goodput` of the arrival rate;
 - queueing: the median latency of the window's last third exceeds its first third's by
   more than max(100 ms, 2 x the lowest probe's median): a queue that keeps growing;
 - latency: the sign-ins' p95 above the scenario's analysis.knee_p95_ms (when set), or
   an SLO of the scenario breached.
-A probe that failed on throughput also bounds the capacity from above: it completed
-what the target could do, so the search never probes far above its goodput again.
+A probe that failed on throughput, planned at least 1.25x its goodput, also bounds the
+capacity from above: saturated throughout, it completed what the target could do, so
+the search never probes far above its goodput again.
 """
 
 from __future__ import annotations
@@ -42,6 +44,7 @@ log = logging.getLogger(__name__)
 
 LOGIN_GROUPS = {"form_login", "oidc_login"}
 QUEUE_GROWTH_MIN_MS = 100.0
+OVERLOADED = 1.25  # a probe this far above its goodput was saturated throughout
 
 
 @dataclass
@@ -153,7 +156,11 @@ def judge_probe(
         return probe
     arrival_rate = probe.arrivals / seconds
     done = t + np.nan_to_num(latency, nan=np.inf) / 1000.0
-    probe.goodput = float((ok & (done >= start) & (done <= end)).sum() / seconds)
+    # completions in the window, shifted by the typical sign-in time: a steady target
+    # completes what arrived (a backlog served after the window does not count)
+    typical = latency[window & ok]
+    shift = float(np.median(typical)) / 1000.0 if len(typical) else 0.0
+    probe.goodput = float((ok & (done >= start + shift) & (done <= end + shift)).sum() / seconds)
     probe.success = float(ok[window].mean())
     lat = latency[window]
     lat = lat[np.isfinite(lat)]
@@ -163,7 +170,9 @@ def judge_probe(
     if probe.success < min_success:
         probe.why.append(f"{1 - probe.success:.0%} of sign-ins failed")
         probe.throughput_bound = True
-    if probe.goodput < min_goodput * arrival_rate:
+    shortfall = (arrival_rate - probe.goodput) * seconds  # sign-ins that did not complete
+    # and more of them than the edges of a small window explain (2 sigma of the count)
+    if probe.goodput < min_goodput * arrival_rate and shortfall > 2 * np.sqrt(probe.arrivals):
         probe.why.append(
             f"completed {probe.goodput:.1f}/s of the {arrival_rate:.1f}/s that arrived"
         )
@@ -284,8 +293,9 @@ def find_capacity(
                     baseline = probe.p50_ms
             else:
                 failed = min(failed, rate)
-                if probe.throughput_bound and probe.goodput > passed:
-                    # it completed what the target could do: the capacity is not far above
+                if probe.throughput_bound and passed < probe.goodput < rate / OVERLOADED:
+                    # well past the capacity it completed what the target could do: the
+                    # capacity is not far above (near it, Poisson lulls waste slots)
                     failed = min(failed, max(probe.goodput * (1 + resolution / 2), passed * 1.01))
             if failed == float("inf"):
                 rate *= growth
@@ -301,9 +311,12 @@ def find_capacity(
         shutil.rmtree(workdir, ignore_errors=True)
     if passed <= 0:
         last = probes[-1] if probes else None
+        last_rate = min(p.rate for p in probes) if probes else start_rate
         why = f" ({'; '.join(last.why)})" if last is not None and last.why else ""
+        if last is not None and last.breached:
+            why = f" within the scenario's SLOs ({'; '.join(last.breached)} breached)"
         raise BadInput(
-            f"calibration: the target did not sustain even {rate:.2f} sign-ins/s{why}; "
+            f"calibration: the target did not sustain even {last_rate:.2f} sign-ins/s{why}; "
             "check the target and the scenario's login settings"
         )
     return Calibration(passed, probes, with_population)

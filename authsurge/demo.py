@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from authsurge.errors import BadInput, ExitStatus
 
@@ -23,7 +24,6 @@ DEMO_DATA_DIR = Path(".authsurge/demo-target")
 # default). The demo calibrates, so this sets how much load the surge needs (and the
 # harness must make), not whether it saturates: here ~20 form sign-ins/s on 2 cores.
 DEMO_HASHER_ITERATIONS = 100_000
-DEMO_USERS = 2000  # one hash for all (prepare.ensure_users): cheap to make
 # Requests a second one load-generator worker is sized for: a tenth of what one harness
 # core sustained against a trivial endpoint (bench/bench_peers.py, ~10,000 req/s), for
 # the HTML parsing of sign-in pages and a CPU shared with the target.
@@ -39,6 +39,13 @@ class DemoOptions:
     target_workers: int = 2
     hasher_iterations: int = DEMO_HASHER_ITERATIONS
     progress: bool = True
+    capacity: float | None = None
+    """Sign-ins a second measured before (skips the calibration; meta.json says so)."""
+    data_dir: Path = DEMO_DATA_DIR
+    target: dict[str, Any] = field(default_factory=dict)
+    """More TargetOptions for the embedded target (tests plant a capacity with them)."""
+    start_rate: float = 8.0
+    """The calibration's first probe, sign-ins a second (it doubles from there)."""
 
 
 def load_workers(scenario: object, peak_journeys: float) -> int:
@@ -63,7 +70,7 @@ def load_workers(scenario: object, peak_journeys: float) -> int:
 
 def run_demo(opts: DemoOptions) -> int:
     from authsurge import run as runner  # locust first: it monkey-patches sockets
-    from authsurge.calibrate import find_capacity, trace_login_peak
+    from authsurge.calibrate import Calibration, find_capacity, trace_login_peak
     from authsurge.scenario import TraceShape, load_scenario
     from authsurge.target import (
         CLIENT_SECRET_ENV,
@@ -84,12 +91,15 @@ def run_demo(opts: DemoOptions) -> int:
     if not isinstance(shape, TraceShape):
         raise BadInput(f"{opts.scenario}: the demo replays a trace (traffic.shape.kind: trace)")
     target_opts = TargetOptions(
-        port=0,
-        data_dir=DEMO_DATA_DIR,
-        users=max(DEMO_USERS, scenario.credentials.count),
-        workers=opts.target_workers,
-        topology=opts.topology,
-        hasher_iterations=opts.hasher_iterations,
+        **{
+            "port": 0,
+            "data_dir": opts.data_dir,
+            "users": scenario.credentials.count,
+            "workers": opts.target_workers,
+            "topology": opts.topology,
+            "hasher_iterations": opts.hasher_iterations,
+            **opts.target,
+        }
     ).checked()
     say(
         f"starting the embedded target (Django + django-oauth-toolkit, {opts.topology} topology, "
@@ -97,10 +107,13 @@ def run_demo(opts: DemoOptions) -> int:
     )
     with running_target(target_opts, log=say) as target:
         scenario = load_scenario(opts.scenario, [*overrides, f"target.base_url={target.base_url}"])
-        say("measuring the sign-in capacity on this machine (short probes, population on) ...")
-        calibration = find_capacity(
-            scenario, start_rate=8.0, with_population=True, progress=opts.progress
-        )
+        if opts.capacity is None:
+            say("measuring the sign-in capacity on this machine (short probes, population on) ...")
+            calibration = find_capacity(
+                scenario, start_rate=opts.start_rate, with_population=True, progress=opts.progress
+            )
+        else:
+            calibration = Calibration(opts.capacity, [], with_population=False)
         peak = trace_login_peak(scenario)
         if peak <= 0:
             raise BadInput(f"{opts.scenario}: the trace has no sign-in arrivals")

@@ -42,6 +42,13 @@ def add_demo_parser(sub: Any) -> None:
         metavar="N",
         help="PBKDF2 iterations of the demo target (default 100000: the cost of one sign-in)",
     )
+    p.add_argument(
+        "--capacity",
+        type=float,
+        default=None,
+        metavar="R",
+        help="skip the measurement: the target signs in R people a second (from an earlier demo)",
+    )
     p.add_argument("--no-progress", action="store_true")
     p.set_defaults(func=cmd_demo)
 
@@ -58,5 +65,6 @@ def cmd_demo(args: argparse.Namespace) -> int:
             target_workers=args.target_workers,
             hasher_iterations=args.hasher_iterations or DEMO_HASHER_ITERATIONS,
             progress=not args.no_progress,
+            capacity=args.capacity,
         )
     )

@@ -27,3 +27,48 @@ def test_auto_scale_puts_the_trace_login_peak_at_the_chosen_multiple(monkeypatch
     grid = np.linspace(0, 360, 20_001)
     peak = float(np.max(curves["web_login"].rate(grid) + curves["app_login"].rate(grid)))
     assert peak == pytest.approx(2.0 * 10.0, rel=0.01)
+
+
+# --- judging a probe: known answers on planted records ---------------------------------------
+
+def _probe_run(tmp_path: Path, rate: float, seconds: float, latency_ms, ok=lambda i: True) -> Path:
+    """A probe's run directory: journeys arriving every 1/rate s with the latency given."""
+    from tests.support.records import frame, write_shard
+
+    t = 1_000.0 + np.arange(0, seconds, 1 / rate)
+    rows = [{"kind": "journey", "t_intended": ti, "t_start": ti, "step": "web", "journey": "web",
+             "journey_id": f"j{i}", "latency_ms": latency_ms(i, len(t)),
+             "outcome": "ok" if ok(i) else "timeout"} for i, ti in enumerate(t)]
+    write_shard(frame(rows), tmp_path / "requests" / "worker-0.parquet")
+    return tmp_path
+
+
+def test_a_steady_probe_passes_judged_on_the_arrivals_it_made(tmp_path):
+    run = _probe_run(tmp_path, rate=20, seconds=10, latency_ms=lambda i, n: 80.0)
+    probe = calibrate.judge_probe(run, 25.0, warmup_s=1.5)  # planned 25/s, 20/s arrived
+    assert probe.passed, probe.why
+    assert probe.arrivals == pytest.approx(170, abs=2)
+    assert probe.goodput == pytest.approx(20.0, rel=0.05) and probe.p95_ms == 80.0
+
+
+def test_a_queue_that_keeps_growing_fails_the_probe_though_everyone_signs_in(tmp_path):
+    # every sign-in succeeds, but each waits 25 ms more than the one before: a growing queue
+    run = _probe_run(tmp_path, rate=20, seconds=10, latency_ms=lambda i, n: 50.0 + 25.0 * i)
+    probe = calibrate.judge_probe(run, 20.0, warmup_s=1.5)
+    assert not probe.passed
+    assert any(why.startswith("queueing") for why in probe.why), probe.why
+    assert any(why.startswith("completed") for why in probe.why), probe.why
+
+
+def test_failed_sign_ins_fail_the_probe_and_bound_the_capacity(tmp_path):
+    run = _probe_run(tmp_path, rate=20, seconds=10, latency_ms=lambda i, n: 80.0,
+                     ok=lambda i: i % 4 != 0)
+    probe = calibrate.judge_probe(run, 20.0, warmup_s=1.5)
+    assert not probe.passed and probe.throughput_bound
+    assert "25% of sign-ins failed" in probe.why
+
+
+def test_the_scenarios_knee_latency_fails_a_probe_that_keeps_up_too_slowly(tmp_path):
+    run = _probe_run(tmp_path, rate=20, seconds=10, latency_ms=lambda i, n: 1500.0)
+    probe = calibrate.judge_probe(run, 20.0, warmup_s=1.5, max_p95_ms=1000.0)
+    assert probe.why == ["p95 1500 ms above 1000 ms"]
