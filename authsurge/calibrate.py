@@ -16,7 +16,7 @@ planned rate" failed on that noise alone. It lasts long enough for `min_arrivals
   by the median sign-in time, so a backlog served after it does not count) below
   `min_goodput` of the arrival rate;
 - queueing: the median latency of the window's last third exceeds its first third's by
-  more than max(100 ms, 2 x the lowest probe's median): a queue that keeps growing;
+  more than max(100 ms, 2 x the first passing probe's median): a queue that keeps growing;
 - latency: the sign-ins' p95 above the scenario's analysis.knee_p95_ms (when set), or
   an SLO of the scenario breached.
 A probe that failed on throughput, planned at least 1.25x its goodput, also bounds the
@@ -77,6 +77,7 @@ class Calibration:
     capacity: float  # sign-in journeys a second (the last probe that passed)
     probes: list[Probe]
     with_population: bool
+    given: bool = False  # told (`authsurge demo --capacity`), not measured
 
     def info(
         self, peak_multiple: float | None = None, rate_scale: float | None = None
@@ -87,6 +88,7 @@ class Calibration:
             with_population=self.with_population,
             peak_multiple=peak_multiple,
             rate_scale=rate_scale,
+            given=self.given,
         )
 
 
@@ -214,7 +216,7 @@ def probe_scenario(
         population.join_share = 0.0
     probe.population = population
     probe.run.duration_s = seconds
-    probe.run.drain_s = 2.0
+    probe.run.drain_s = 1.0  # the judged window ends with the arrivals
     probe.run.abort_on = []
     return probe
 
@@ -287,6 +289,11 @@ def find_capacity(
                     f"{probe.success:.0%} ok{p95}: {verdict}",
                     flush=True,
                 )
+            if not probes[:-1] and probe.arrivals and probe.success == 0:
+                raise BadInput(
+                    f"calibration: no sign-in succeeded at {rate:.1f}/s ({'; '.join(probe.why)}): "
+                    "check the credentials and the scenario's sign-in settings"
+                )
             if probe.passed:
                 passed = max(passed, rate)
                 if baseline is None and probe.p50_ms is not None:
@@ -340,10 +347,10 @@ def calibrate_rate_scale(
     shape = scenario.traffic.shape
     if not isinstance(shape, TraceShape):
         raise BadInput("--rate-scale applies to trace shapes (traffic.shape.kind: trace)")
-    calibration = find_capacity(scenario, progress=progress)
-    peak = trace_login_peak(scenario)
+    peak = trace_login_peak(scenario)  # before minutes of probes
     if peak <= 0:
         raise BadInput("the trace has no login arrivals to scale")
+    calibration = find_capacity(scenario, progress=progress)
     scale = shape.auto_peak_multiple * calibration.capacity / peak
     if progress:
         print(

@@ -287,19 +287,20 @@ def cmd_run(args: argparse.Namespace) -> int:
     from authsurge import run as runner  # imports locust, which monkey-patches: only when running
 
     rate_scale, calibration = None, None
-    if args.rate_scale is None and getattr(scenario.traffic.shape, "rate_scale", None) == "auto":
-        args.rate_scale = "auto"  # the scenario asks for calibration itself
-    if args.rate_scale is not None:
-        if args.rate_scale == "auto":
+    asked = args.rate_scale
+    if asked is None and getattr(scenario.traffic.shape, "rate_scale", None) == "auto":
+        asked = "auto"  # the scenario asks for calibration itself
+    if asked is not None:
+        if asked == "auto":
             from authsurge.calibrate import calibrate_rate_scale
 
             rate_scale, calibration = calibrate_rate_scale(scenario, progress=not args.no_progress)
         else:
             try:
-                rate_scale = float(args.rate_scale)
+                rate_scale = float(asked)
             except ValueError:
                 raise AuthsurgeError(
-                    f"--rate-scale: expected a number or 'auto', got {args.rate_scale!r}"
+                    f"--rate-scale: expected a number or 'auto', got {asked!r}"
                 ) from None
     command = "authsurge " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     options = runner.RunOptions(

@@ -14,9 +14,12 @@ import math
 import os
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from authsurge.errors import BadInput, ExitStatus
+
+if TYPE_CHECKING:
+    from authsurge.scenario import Scenario
 
 DEMO_SCENARIO = Path("scenarios/demo_surge.yaml")
 DEMO_DATA_DIR = Path(".authsurge/demo-target")
@@ -48,13 +51,12 @@ class DemoOptions:
     """The calibration's first probe, sign-ins a second (it doubles from there)."""
 
 
-def load_workers(scenario: object, peak_journeys: float) -> int:
+def load_workers(scenario: Scenario, peak_journeys: float) -> int:
     """Load-generator workers for a planned peak, so the client never saturates first:
     requests per journey x (1 + retry share) x peak, plus the population's API calls,
     over REQUESTS_PER_WORKER, at most one per core."""
-    from authsurge.scenario import STEP_REQUESTS, Scenario
+    from authsurge.scenario import STEP_REQUESTS
 
-    assert isinstance(scenario, Scenario)
     per_journey = max(
         (
             sum(len(STEP_REQUESTS.get(g, ("",))) for g in j.steps)
@@ -85,6 +87,8 @@ def run_demo(opts: DemoOptions) -> int:
     os.environ.setdefault(PASSWORD_ENV, DEMO_PASSWORD)
     os.environ.setdefault(CLIENT_SECRET_ENV, DEMO_CLIENT_SECRET)
 
+    if opts.capacity is not None and not 0 < opts.capacity <= 100_000:
+        raise BadInput(f"--capacity {opts.capacity:g}: a rate in (0, 100000] sign-ins a second")
     overrides = list(opts.overrides)
     scenario = load_scenario(opts.scenario, overrides)  # bad input fails before anything starts
     shape = scenario.traffic.shape
@@ -113,7 +117,7 @@ def run_demo(opts: DemoOptions) -> int:
                 scenario, start_rate=opts.start_rate, with_population=True, progress=opts.progress
             )
         else:
-            calibration = Calibration(opts.capacity, [], with_population=False)
+            calibration = Calibration(opts.capacity, [], with_population=False, given=True)
         peak = trace_login_peak(scenario)
         if peak <= 0:
             raise BadInput(f"{opts.scenario}: the trace has no sign-in arrivals")

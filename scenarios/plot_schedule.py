@@ -25,7 +25,11 @@ def main() -> None:
     parser.add_argument("--rate-scale", type=float, default=None, help="override a trace's rate_scale")
     args = parser.parse_args()
     scenario = load_scenario(args.scenario)
-    curves = curves_for(scenario, args.rate_scale)
+    scale = args.rate_scale
+    if scale is None and getattr(scenario.traffic.shape, "rate_scale", None) == "auto":
+        scale = 1.0  # measured at run time: plot the trace as written
+        print("rate_scale auto: plotting the trace at scale 1 (the run measures the target first)")
+    curves = curves_for(scenario, scale)
     fig, ax = plt.subplots(figsize=(9, 4.2), dpi=110)
     for name, curve in curves.items():
         t = np.linspace(0, curve.duration, 2000)

@@ -25,6 +25,8 @@ import pandas as pd
 from authsurge.analysis.step_groups import (
     API_GROUP,
     SIGN_IN_GROUP,
+    SIGN_OUT_GROUP,
+    WindowGrid,
     group_series,
     per_series,
     window_times,
@@ -43,17 +45,8 @@ RULE = (
 )
 
 
-class ContrastIndex(Protocol):
+class ContrastIndex(WindowGrid, Protocol):
     """What the contrast needs of the run's index (record_index.RecordIndex)."""
-
-    @property
-    def t0(self) -> float: ...
-
-    @property
-    def window_s(self) -> float: ...
-
-    @property
-    def n_windows(self) -> int: ...
 
     @property
     def series_names(self) -> list[str]: ...
@@ -84,12 +77,12 @@ def peak_contrast(
     """The surge's sign-in against the population's API over the peak (module docstring);
     None when the run has no population API requests."""
     groups = group_series(index.series_names)
-    sign_in, api = groups[SIGN_IN_GROUP], groups[API_GROUP]
+    sign_in, sign_out, api = groups[SIGN_IN_GROUP], groups[SIGN_OUT_GROUP], groups[API_GROUP]
     if not api:
         return None
     span, over = peak_span(load, index.n_windows)
     names = index.series_names
-    listed = sign_in + api
+    listed = sign_in + sign_out + api
     group_of = np.full((len(names), index.n_windows), -1, dtype=np.int64)
     for g, series in enumerate(listed):
         group_of[names.index(series), span] = g
@@ -119,16 +112,18 @@ def peak_contrast(
 
     t = window_times(index, started_at)
     at = np.flatnonzero(span)
-    sign_in_stats, api_stats = stats(sign_in), stats(api)
+    sign_in_stats, sign_out_stats, api_stats = stats(sign_in), stats(sign_out), stats(api)
     return {
         "over": over,
         "from_s": float(t[at[0]]),
         "to_s": float(t[at[-1]] + index.window_s),
         "sign_in": sign_in_stats,
+        "sign_out": sign_out_stats,
         "api": api_stats,
         "error_limit": ERROR_LIMIT,
         "p95_limit_ms": limit,
         "sign_in_held": stayed_up(sign_in_stats),
+        "sign_out_held": stayed_up(sign_out_stats),
         "api_stayed_up": stayed_up(api_stats),
         "rule": RULE,
     }

@@ -150,7 +150,7 @@ def the_rise(
     index: RecordIndex, offered: np.ndarray, ok: np.ndarray, inside: np.ndarray
 ) -> np.ndarray:
     """When the run's last windows are below half the journeys' peak offered load (module
-    docstring): the windows before the first at 90% of that peak and before any journey's
+    docstring): the windows up to the first at 90% of that peak and before any journey's
     goodput first falls below half its running best (a collapse); every window otherwise."""
     journeys = [
         s

@@ -17,8 +17,6 @@ from authsurge.analysis.wording.figures import ms, percent
 from authsurge.analysis.wording.plain import sentences
 from authsurge.report.inputs import load_inputs
 
-SIGN_OUT = ("logout", "logout.form", "oidc.logout")
-HEALTHY_ERROR_RATE = 0.01  # the rule the population's "stayed up" uses too
 # the demo has no answer when the load generator was saturated (analysis.generator's rule)
 # for this share of the run, or when the knee was measured while it was
 GENERATOR_BOUND_SHARE = 0.1
@@ -55,6 +53,11 @@ def _calibration_sentence(meta: dict[str, Any]) -> str | None:
     probes = c.get("probes") or []
     multiple = c.get("peak_multiple")
     peak = f", and the surge was sized to peak at {multiple:g}x that" if multiple else ""
+    if c.get("given"):
+        return (
+            f"Not measured this time: given a capacity of {c['capacity_rps']:.1f} sign-ins a "
+            f"second (--capacity){peak}."
+        )
     return (
         f"Measured first on this machine: the target signs in about {c['capacity_rps']:.1f} "
         f"people a second ({len(probes)} probes"
@@ -64,21 +67,14 @@ def _calibration_sentence(meta: dict[str, Any]) -> str | None:
 
 
 def _sign_out_sentence(doc: dict[str, Any]) -> str | None:
-    """Whether sign-out degraded too, by the rule the population's API is judged by: under
-    1% errors and p95 under the run's knee latency (analysis.knee_p95_ms) is healthy."""
-    steps = doc.get("steps") or {}
-    rows = [steps[s] for s in SIGN_OUT if s in steps and steps[s].get("requests")]
-    if not rows:
+    """Whether sign-out degraded too, at the surge's peak, by the rule the API of the
+    signed-in people is judged by (analysis.contrast: population.contrast.sign_out)."""
+    contrast = (doc.get("population") or {}).get("contrast") or {}
+    held, figures = contrast.get("sign_out_held"), contrast.get("sign_out") or {}
+    if held is None:
         return None
-    requests = sum(r["requests"] for r in rows)
-    errors = sum(r["errors"] for r in rows)
-    p95 = max((r["p95"] for r in rows if r.get("p95") is not None), default=None)
-    limit = (doc.get("config") or {}).get("knee_p95_ms")
-    rate = errors / requests if requests else 0.0
-    slow = p95 is not None and limit is not None and p95 > limit
-    figures = f"{percent(rate)} of sign-outs failed" + (
-        f", p95 {ms(p95)}" if p95 is not None else ""
+    said = f"{percent(figures['error_rate'])} of sign-outs failed" + (
+        f", p95 {ms(figures['p95'])}" if figures.get("p95") is not None else ""
     )
-    if rate > HEALTHY_ERROR_RATE or slow:
-        return f"Sign-out degraded too: {figures}."
-    return f"Sign-out held up: {figures}."
+    at = "at the surge's peak" if contrast.get("over") == "peak" else "over the test"
+    return f"Sign-out {'held up' if held else 'degraded too'} {at}: {said}."

@@ -105,6 +105,7 @@ class CalibrationInfo(_Section):
     with_population: bool = False  # the population's API load ran during the probes
     peak_multiple: float | None = None  # the surge's planned sign-in peak / capacity
     rate_scale: float | None = None  # the trace scale it chose (None: not a trace)
+    given: bool = False  # the capacity was given (`authsurge demo --capacity`), not measured
 
 
 class Level(_Section):

@@ -76,6 +76,12 @@ def when_ready(server: Any) -> None:
         while os.getppid() == owner:
             time.sleep(0.5)
         server.log.warning("the process that started the target (PID %s) is gone; stopping", owner)
+        if _role == "api":  # nginx has no owner watch of its own: the API pool stops it
+            from django.conf import settings
+
+            from authsurge.target.proxy import stop_proxy_of
+
+            stop_proxy_of(Path(settings.AUTHSURGE_DATA_DIR))
         os.kill(os.getpid(), signal.SIGTERM)
 
     threading.Thread(target=watch, name="owner-watch", daemon=True).start()

@@ -12,3 +12,9 @@ SLOT_FILE = "login_slots.bin"  # capacity mode: the last slot handed out (float6
 HASH_CPU_DIR = "hash-cpu"  # per worker: hashes computed and their thread CPU (hash_cpu.py)
 API_LOG_FILE = "split.log"  # split topology: the API pool's and nginx's warnings and errors
 COMPANIONS = ("proxy", "api")  # split topology: <name>.pid, stopped in this order
+PROXY_DIR = "proxy"  # split topology: nginx.conf, its pid, error log and temp paths
+
+
+def companion_pid_file(name: str) -> str:
+    """The PID file of a split topology's companion ("api" or "proxy")."""
+    return f"{name}.pid"

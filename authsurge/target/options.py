@@ -22,12 +22,10 @@ CLIENT_SECRET_ENV = "AUTHSURGE_CLIENT_SECRET"  # the secret of the confidential 
 DEMO_PASSWORD = "surge-demo-password"
 DEMO_CLIENT_SECRET = "surge-demo-secret"
 
-# PBKDF2-SHA256 iterations of the demo target. Django's own default (1,000,000 in 5.2)
-# costs ~0.6 s of CPU per login: 2 cores would top out near 3 logins/s. At 20,000 a form
-# login costs ~20 ms of target CPU (~50 logins/s per core), so the demo's 4..32 arrivals/s
-# ramp would never reach the knee. At 100,000 a login costs ~65 ms of CPU (~15 logins/s
-# per core): with the harness on the same 2 cores the knee lands near 15-20 journeys/s,
-# mid-ramp. Measurements in README.md.
+# PBKDF2-SHA256 iterations of the target's passwords: a tenth of Django's own default
+# (1,000,000 in 5.2, ~0.6 s of CPU per login when it was set, near 3 logins/s on 2
+# cores). `make demo` measures the capacity first, so this sets how much load a surge
+# needs, not whether it saturates. Measurements in authsurge/target/README.md.
 DEFAULT_HASHER_ITERATIONS = 100_000
 
 DEFAULT_DATA_DIR = Path(".authsurge/target")

@@ -1,9 +1,11 @@
-"""Start, find and stop the embedded target: a gunicorn (gthread) process tree.
+"""Start, find and stop the embedded target: a gunicorn (gthread) process tree, and in the
+split topology two more (the API pool, nginx: `TargetProcess.companions`).
 
 start_target makes the keys, starts `python -m gunicorn` in its own session, hands the
 gunicorn master the setup request on stdin (authsurge.target.prepare runs there), waits
-for the setup report and /healthz and writes a PID file; stop is SIGTERM, a bounded
-wait, then SIGKILL for whatever is left of the tree.
+for the setup report and /healthz and writes a PID file; split then starts the API pool
+and nginx (authsurge.target.proxy), each with its PID file. Stop is SIGTERM, a bounded
+wait, then SIGKILL for whatever is left of each tree (authsurge.target.tree).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from authsurge.target.layout import (
     PREPARED_FILE,
     SLOT_FILE,
     STATE_FILE,
+    companion_pid_file,
 )
 from authsurge.target.options import (
     CLIENT_SECRET_ENV,
@@ -107,7 +110,7 @@ class TargetProcess:
         (no new requests), then the API pool, then the auth pool."""
         for companion in reversed(self.companions):
             terminate(companion.pid, companion.popen, self.stop_timeout_s)
-            _remove_pid_file(self.data_dir, companion.pid, f"{companion.name}.pid")
+            _remove_pid_file(self.data_dir, companion.pid, companion_pid_file(companion.name))
         terminate(self.pid, self._popen, self.stop_timeout_s)
         _remove_pid_file(self.data_dir, self.pid)
 
@@ -173,16 +176,7 @@ def start_target(
     if opts.login_capacity is not None:
         reset_slots(data_dir / SLOT_FILE)
     (data_dir / PREPARED_FILE).unlink(missing_ok=True)
-    with open(data_dir / LOG_FILE, "ab") as log_file:
-        popen = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:authsurge.target.gunicorn_conf"],
-            env=env,
-            stdin=subprocess.PIPE,
-            stdout=log_file,
-            stderr=log_file,
-            # its own session: a Ctrl-C in the terminal reaches us, and we stop it in order
-            start_new_session=True,
-        )
+    popen = _gunicorn(env, data_dir / LOG_FILE, stdin=subprocess.PIPE)
     certfile = Path(opts.certfile).resolve() if opts.certfile is not None else None
     target = TargetProcess(
         pid=popen.pid,
@@ -251,17 +245,9 @@ def _start_companions(
         **auth_env,
         **server_env(opts, target.data_dir, api_port, role="api", public_port=target.port),
     }
-    with open(target.data_dir / API_LOG_FILE, "ab") as log_file:
-        api = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "-c", "python:authsurge.target.gunicorn_conf"],
-            env=env,
-            stdin=subprocess.DEVNULL,
-            stdout=log_file,
-            stderr=log_file,
-            start_new_session=True,
-        )
+    api = _gunicorn(env, target.data_dir / API_LOG_FILE, stdin=subprocess.DEVNULL)
     target.companions.append(Companion("api", api.pid, api))
-    (target.data_dir / "api.pid").write_text(f"{api.pid}\n")
+    (target.data_dir / companion_pid_file("api")).write_text(f"{api.pid}\n")
     wait_healthy(target, api, opts.startup_timeout_s, port=api_port, log=API_LOG_FILE)
     proxy = start_proxy(
         target.data_dir,
@@ -273,8 +259,22 @@ def _start_companions(
         target.data_dir / API_LOG_FILE,
     )
     target.companions.append(Companion("proxy", proxy.pid, proxy))
-    (target.data_dir / "proxy.pid").write_text(f"{proxy.pid}\n")
+    (target.data_dir / companion_pid_file("proxy")).write_text(f"{proxy.pid}\n")
     wait_healthy(target, proxy, opts.startup_timeout_s, port=target.port, log=API_LOG_FILE)
+
+
+def _gunicorn(env: dict[str, str], log: Path, stdin: int) -> subprocess.Popen[bytes]:
+    """One gunicorn pool of the target, logging to `log`."""
+    with open(log, "ab") as log_file:
+        return subprocess.Popen(
+            [sys.executable, "-m", "gunicorn", "-c", "python:authsurge.target.gunicorn_conf"],
+            env=env,
+            stdin=stdin,
+            stdout=log_file,
+            stderr=log_file,
+            # its own session: a Ctrl-C in the terminal reaches us, and we stop it in order
+            start_new_session=True,
+        )
 
 
 def _tree(root: int) -> list[int]:
@@ -300,18 +300,21 @@ def running_target(
 def stop_target(data_dir: Path, timeout_s: float = 10.0) -> bool:
     """Stop the target whose PID file is in data_dir; False if none was running."""
     data_dir = Path(data_dir).expanduser().resolve()
-    pid = _running_master(data_dir)
-    if pid is None:
-        _remove_pid_file(data_dir, None)
-        return False
-    for name in COMPANIONS:  # the proxy first, then the API pool (split topology)
+    stopped = False
+    # the proxy first, then the API pool (split topology): also when the auth pool died,
+    # or nginx would keep the public port
+    for name in COMPANIONS:
         companion = _running_master(data_dir, name)
         if companion is not None:
             terminate(companion, None, timeout_s)
-        _remove_pid_file(data_dir, companion, f"{name}.pid")
-    terminate(pid, None, timeout_s)
+            stopped = True
+        _remove_pid_file(data_dir, companion, companion_pid_file(name))
+    pid = _running_master(data_dir)
+    if pid is not None:
+        terminate(pid, None, timeout_s)
+        stopped = True
     _remove_pid_file(data_dir, pid)
-    return True
+    return stopped
 
 
 def target_status(data_dir: Path) -> TargetStatus:
@@ -438,7 +441,9 @@ def _running_master(data_dir: Path, companion: str | None = None) -> int | None:
     PID that we must not signal)."""
     try:
         pid = int(
-            (data_dir / (f"{companion}.pid" if companion else PID_FILE)).read_text().split()[0]
+            (data_dir / (companion_pid_file(companion) if companion else PID_FILE))
+            .read_text()
+            .split()[0]
         )
         proc = psutil.Process(pid)
         if not alive(pid):

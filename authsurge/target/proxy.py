@@ -1,9 +1,10 @@
 """The split topology's ingress: nginx on the public port, /api/ to the API pool, the rest
 to the auth pool, as an ingress routes one base URL to two deployments in production.
 
-nginx is Debian's (`apt-get install nginx`; `make demo` and the test fixtures install
-it). It runs as a child of the harness with its own prefix in the data dir, never the
-system service, and is stopped by PID (authsurge.target.tree). It keeps upstream
+nginx is Debian's (`apt-get install nginx`; `make demo`, `make test` and `make setup`
+install it). It runs as a child of the harness with its own prefix in the data dir,
+never the system service, and is stopped by PID (authsurge.target.tree); if the harness
+dies without stopping it, the API pool's owner watch stops it (gunicorn_conf). It keeps upstream
 connections alive, so the proxy adds about a connection's bookkeeping per request, not
 a TCP handshake; its own worker is one process and is counted with the target's PIDs.
 """
@@ -16,13 +17,13 @@ import subprocess
 from pathlib import Path
 
 from authsurge.errors import BadInput
+from authsurge.target.layout import PROXY_DIR, companion_pid_file
 from authsurge.target.options import url_host
-
-PROXY_DIR = "proxy"  # in the data dir: nginx.conf, its pid, error log and temp paths
 
 NGINX_CONF = """\
 # written by authsurge.target.proxy for one start of the split topology
 worker_processes 1;
+worker_rlimit_nofile 8192;
 daemon off;
 pid {prefix}/nginx.pid;
 error_log {prefix}/error.log warn;
@@ -104,6 +105,20 @@ def start_proxy(
             stderr=log,
             start_new_session=True,
         )
+
+
+def stop_proxy_of(data_dir: Path) -> None:
+    """SIGTERM the nginx this data dir started, if it still runs (the API pool calls this
+    when its owner died without stopping the target)."""
+    import psutil
+
+    try:
+        pid = int((data_dir / companion_pid_file("proxy")).read_text().split()[0])
+        proc = psutil.Process(pid)
+        if is_our_proxy(proc.cmdline(), data_dir):
+            proc.terminate()
+    except (OSError, ValueError, IndexError, psutil.Error):
+        pass
 
 
 def is_our_proxy(cmdline: list[str], data_dir: Path) -> bool:

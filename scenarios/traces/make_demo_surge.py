@@ -6,10 +6,10 @@ Run: python scenarios/traces/make_demo_surge.py  (deterministic: it reads make_a
 The web sign-ins of appstore_surge.csv from 2:54 to 6:00 (the last slow growth, the #1
 rise, the hour at the peak, the decay to the new normal), in 84 s at one row every
 0.5 s. Time is compressed piecewise so that each phase keeps enough one-second windows
-to measure: the slow growth in 6 s; the 20-minute rise in 38 s, slowest where it
-crosses 1/3 and 2/3 of the peak (14 s to 1/3, 18 s from 1/3 to 2/3: at 3x capacity the
-capacity curve and the knees are read there); the rest of the rise and the hour at the
-peak in 12 s; the decay and the plateau in 34 s (recovery is read from it). Rates are relative to the peak (1.0), so a scenario scales them to
+to measure: the slow growth in 6 s; the rise to 2/3 of the peak in 32 s, slowest where
+it crosses 1/3 and 2/3 (14 s to 1/3, 18 s from 1/3 to 2/3: at 3x capacity the capacity
+curve and the knees are read there); the rest of the rise and the hour at the peak in
+12 s; the decay and the plateau in 34 s (recovery is read from it). Rates are relative to the peak (1.0), so a scenario scales them to
 the target with `rate_scale: auto` (`make demo` puts the peak at 3x the measured
 capacity: the trace starts near 0.25x capacity and ends near 0.7x, below it).
 """

@@ -72,3 +72,59 @@ def test_the_scenarios_knee_latency_fails_a_probe_that_keeps_up_too_slowly(tmp_p
     run = _probe_run(tmp_path, rate=20, seconds=10, latency_ms=lambda i, n: 1500.0)
     probe = calibrate.judge_probe(run, 20.0, warmup_s=1.5, max_p95_ms=1000.0)
     assert probe.why == ["p95 1500 ms above 1000 ms"]
+
+
+# --- the search, on a planted capacity (probes faked: no run, no target) ---------------------
+
+PROBE_SCENARIO = """
+name: t
+target: {base_url: "http://127.0.0.1:9"}
+journeys:
+  web: {steps: [form_login]}
+traffic:
+  shape: {kind: steady, rate: 1}
+run: {duration_s: 10}
+"""
+
+
+def _search(monkeypatch, capacity: float, ok_share: float = 1.0, **kwargs):
+    """find_capacity against a target that sustains `capacity` sign-ins/s: a probe above it
+    completes `capacity` a second and fails on throughput."""
+    from types import SimpleNamespace
+
+    import authsurge.run as runner
+
+    rates: list[float] = []
+    monkeypatch.setattr(runner, "run", lambda opts: SimpleNamespace(run_dir=Path("/nonexistent")))
+
+    def judge(run_dir, rate, **_):
+        rates.append(rate)
+        over = rate > capacity
+        return calibrate.Probe(rate, arrivals=100, goodput=min(rate, capacity), success=ok_share,
+                               passed=not over and ok_share == 1.0, throughput_bound=over,
+                               why=["completed less than arrived"] if over else [])
+
+    monkeypatch.setattr(calibrate, "judge_probe", judge)
+    scenario = parse_scenario(PROBE_SCENARIO, Path("/tmp/s.yaml"))
+    return calibrate.find_capacity(scenario, progress=False, **kwargs), rates
+
+
+@pytest.mark.parametrize("capacity", [3.3, 12.0, 27.7, 150.0])
+def test_the_search_ends_within_its_resolution_below_the_planted_capacity(monkeypatch, capacity):
+    found, rates = _search(monkeypatch, capacity, start_rate=2.0)
+    assert capacity / 1.08 <= found.capacity <= capacity
+    assert len(rates) <= 10 and found.probes and not found.given
+
+
+def test_a_probe_far_above_the_capacity_caps_the_search_near_its_goodput(monkeypatch):
+    # doubling overshoots 12 at 16 (1.33x its goodput of 12): the next probes stay near 12
+    _, rates = _search(monkeypatch, 12.0, start_rate=2.0)
+    assert rates[:4] == [2.0, 4.0, 8.0, 16.0]
+    assert all(r <= 12.0 * 1.05 for r in rates[4:]), rates
+
+
+def test_no_successful_sign_in_fails_at_once_with_what_to_check(monkeypatch):
+    from authsurge.errors import BadInput
+
+    with pytest.raises(BadInput, match="no sign-in succeeded at 2.0/s.*check the credentials"):
+        _search(monkeypatch, 12.0, ok_share=0.0, start_rate=2.0)

@@ -56,3 +56,19 @@ def plain(step: str) -> str:
 
 def listed(names: list[str]) -> str:
     return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else names[0]
+
+
+def contrast_words(
+    held: bool | None, up: bool, people: str, sign_in: str, at: str, api: str
+) -> str:
+    """The contrast both registers say, in their own words for `people`, the figures and
+    `at`: 'sign-in failed at the peak (...) while the API of ... stayed up (...)'."""
+    if held is None:
+        return f"{people} {'stayed up' if up else 'failed'} {at} ({api})"
+    them = {
+        (False, True): f"while {people} stayed up",
+        (False, False): f"and {people} failed with it",
+        (True, True): f"and {people} stayed up",
+        (True, False): f"but {people} failed",
+    }[(held, up)]
+    return f"sign-in {'held' if held else 'failed'} {at} ({sign_in}) {them} ({api})"

@@ -7,7 +7,15 @@ from typing import Any
 
 from authsurge.analysis.findings import lead as story_lead
 from authsurge.analysis.findings import of_kind
-from authsurge.analysis.wording.figures import Finding, ms, multiple, percent, plain, rate
+from authsurge.analysis.wording.figures import (
+    Finding,
+    contrast_words,
+    ms,
+    multiple,
+    percent,
+    plain,
+    rate,
+)
 
 
 def sentences(findings: list[Finding]) -> list[str]:
@@ -56,19 +64,15 @@ def _contrast_sentence(c: dict[str, Any] | None) -> str | None:
         return None
     at = "at the surge's peak" if c["over"] == "peak" else "over the test"
     api = _plain_health(c["api_error_rate"], c["api_p95"], "its requests")
+    held = c["sign_in_held"]
+    sign_in = (
+        _plain_health(c["sign_in_error_rate"], c["sign_in_p95"], "sign-in requests")
+        if held is not None
+        else ""
+    )
     people = "the API of the people already signed in"
-    up, held = c["api_stayed_up"], c["sign_in_held"]
-    if held is None:
-        text = f"{people.capitalize()} {'stayed up' if up else 'failed'} {at} ({api})"
-    else:
-        sign_in = _plain_health(c["sign_in_error_rate"], c["sign_in_p95"], "sign-in requests")
-        them = {
-            (False, True): f"while {people} stayed up",
-            (False, False): f"and {people} failed with it",
-            (True, True): f"and {people} stayed up",
-            (True, False): f"but {people} failed",
-        }[(held, up)]
-        text = f"Sign-in {'held' if held else 'failed'} {at} ({sign_in}) {them} ({api})"
+    text = contrast_words(held, c["api_stayed_up"], people, sign_in, at, api)
+    text = text[0].upper() + text[1:]
     return (
         f"{text}; staying up means fewer than {percent(c['error_limit'])} of requests failing "
         f"and 95% answered within {ms(c['p95_limit_ms'])}."

@@ -6,7 +6,15 @@ from __future__ import annotations
 from typing import Any
 
 from authsurge.analysis.findings import LEADS, of_kind
-from authsurge.analysis.wording.figures import Finding, listed, ms, multiple, percent, rate
+from authsurge.analysis.wording.figures import (
+    Finding,
+    contrast_words,
+    listed,
+    ms,
+    multiple,
+    percent,
+    rate,
+)
 
 
 def headline(findings: list[Finding]) -> str:
@@ -178,18 +186,13 @@ def contrast_clause(c: dict[str, Any] | None) -> str:
         return ""
     at = "at the peak" if c["over"] == "peak" else "over the run"
     api = _health(c["api_error_rate"], c["api_p95"]).removeprefix(", ")
-    up, held = c["api_stayed_up"], c["sign_in_held"]
-    people = "the API of signed-in people"
-    if held is None:
-        return f"{people} {'stayed up' if up else 'failed'} {at} ({api})"
-    sign_in = _health(c["sign_in_error_rate"], c["sign_in_p95"]).removeprefix(", ")
-    them = {
-        (False, True): f"while {people} stayed up",
-        (False, False): f"and {people} failed with it",
-        (True, True): f"and {people} stayed up",
-        (True, False): f"but {people} failed",
-    }[(held, up)]
-    return f"sign-in {'held' if held else 'failed'} {at} ({sign_in}) {them} ({api})"
+    held = c["sign_in_held"]
+    sign_in = (
+        _health(c["sign_in_error_rate"], c["sign_in_p95"]).removeprefix(", ")
+        if held is not None
+        else ""
+    )
+    return contrast_words(held, c["api_stayed_up"], "the API of signed-in people", sign_in, at, api)
 
 
 def bottleneck_clause(b: dict[str, Any]) -> str:
