@@ -1,6 +1,6 @@
 """`make demo` at a small scale, on a planted capacity (known answers, whatever the
 machine): the embedded target caps password checks at PLANTED a second, the demo
-measures it with the population on, replays the shipped surge 3x faster at 3x what it
+measures it with the population on, replays the shipped surge 4x faster at 3x what it
 measured, and says the answer. Split topology: the API of the signed-in people stays up
 while sign-in fails. Shared (the negative): the API fails with sign-in, and the answer
 says so. The shared run reuses the split
@@ -27,8 +27,8 @@ from tests.support.target import TEST_HASHER_ITERATIONS
 ROOT = Path(__file__).resolve().parents[2]
 PLANTED = 12.0  # password checks a second the target allows (--login-capacity)
 SMALL = (
-    "traffic.shape.time_compression=3",  # the 84-s trace in 28 s (rates x3, rescaled anyway)
-    "run.duration_s=28",
+    "traffic.shape.time_compression=4",  # the 84-s trace in 21 s (rates x4, rescaled anyway)
+    "run.duration_s=21",
     "credentials.count=300",
     "population.size=12",
     "population.warmup.rate=6",  # below the planted capacity
@@ -57,7 +57,7 @@ def demo(tmp: Path, topology: str, threads: int, capacity: float | None = None) 
                 data_dir=tmp / "target",
                 target={"login_capacity": PLANTED, "threads": threads, "users": 300,
                         "hasher_iterations": TEST_HASHER_ITERATIONS},
-                start_rate=PLANTED / 2,
+                start_rate=0.75 * PLANTED,
                 capacity=capacity,
                 progress=False,
             )

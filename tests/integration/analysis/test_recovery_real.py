@@ -3,7 +3,7 @@ with people retrying at once and often, once with exponential backoff and jitter
 sign-in recovers measurably later (or not at all) with the aggressive retries.
 
 The target plants a capacity of CAPACITY password checks a second with a wait queue of
-3 s, longer than the client's 2-s timeout: in an overload every admitted check waits
+2 s, longer than the client's 1.5-s timeout: in an overload every admitted check waits
 past the timeout and still takes its slot, so the work of a timed-out attempt is wasted
 (the mechanism of a metastable failure). Retries that keep the queue full keep sign-in
 down after the load has fallen."""
@@ -14,16 +14,20 @@ from pathlib import Path
 
 import pytest
 
+from authsurge import run as runner
 from authsurge.analysis import analyze_run
 from authsurge.rundir.meta import CalibrationInfo
-from tests.support.runner import run_scenario
+from authsurge.scenario import parse_scenario
 
 CAPACITY = 10.0
-# fresh sign-ins a second: 0.4x capacity, 1.6x for 8 s, back to 0.4x for 26 s
-TRACE = "t_s,web\n0,4\n5.9,4\n6,16\n13.9,16\n14,4\n40,4\n"
+# fresh sign-ins a second: 0.2x capacity, 1.5x for 5 s, back to 0.2x for 21 s. Once every
+# attempt times out, each person makes max_attempts of them: 3 (backoff) x 0.2x stays
+# below the capacity and the queue drains; 20 (immediate) x 0.2x keeps it full
+TRACE = "t_s,web\n0,2\n5.9,2\n6,15\n10.9,15\n11,2\n32,2\n"
 SCENARIO = """
+name: recovery
+target: {{base_url: "{url}", timeout_s: 1.5}}
 credentials: {{count: 300}}
-target: {{timeout_s: 2}}
 journeys:
   web: {{steps: [form_login]}}
 traffic:
@@ -33,10 +37,10 @@ traffic:
 behaviour:
   retry: {retry}
 analysis: {{knee_p95_ms: 1000}}
-run: {{duration_s: 40, drain_s: 3}}
+run: {{duration_s: 32, drain_s: 2}}
 """
 AGGRESSIVE = "{share: 1.0, max_attempts: 20, think: {kind: immediate}}"
-BACKOFF = "{share: 1.0, max_attempts: 4, think: {kind: exponential, base_s: 1, cap_s: 8, jitter: 0.5}}"
+BACKOFF = "{share: 1.0, max_attempts: 3, think: {kind: exponential, base_s: 1, cap_s: 8, jitter: 0.5}}"
 
 
 @pytest.fixture(scope="module")
@@ -47,16 +51,18 @@ def recoveries(target_env, tmp_path_factory) -> dict[str, dict]:
     tmp = tmp_path_factory.mktemp("recovery")
     out = {}
     opts = TargetOptions(port=0, users=300, workers=1, threads=40, login_capacity=CAPACITY,
-                         login_queue=int(3 * CAPACITY), hasher_iterations=TEST_HASHER_ITERATIONS,
+                         login_queue=int(2 * CAPACITY), hasher_iterations=TEST_HASHER_ITERATIONS,
                          data_dir=tmp / "target")
     with running_target(opts, log=lambda line: None) as target:
         for name, retry in (("aggressive", AGGRESSIVE), ("backoff", BACKOFF)):
             folder = tmp / name
             folder.mkdir()
             (folder / "surge.csv").write_text(TRACE)
-            # the run's own scenario file sits beside the trace: run_scenario writes it there
-            result = run_scenario(folder, target.base_url, SCENARIO.format(retry=retry),
-                                  calibration=CalibrationInfo(capacity_rps=CAPACITY))
+            path = folder / "scenario.yaml"  # beside its trace
+            path.write_text(SCENARIO.format(url=target.base_url, retry=retry))
+            result = runner.run(runner.RunOptions(
+                scenario=parse_scenario(path.read_text(), path), out_root=folder / "runs",
+                progress=False, calibration=CalibrationInfo(capacity_rps=CAPACITY)))
             with analyze_run(Path(result.run_dir)) as analysis:
                 out[name] = analysis.recovery
     return out

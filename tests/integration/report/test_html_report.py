@@ -76,7 +76,8 @@ def test_the_report_of_a_real_run_renders_in_chromium(chromium: str, target, tmp
 def test_report_renders_in_chromium_with_every_image_loaded(
         chromium: str, report_with_baseline: Path, tmp_path: Path, artifacts: Path) -> None:
     status = chromium_probe(chromium, report_with_baseline, tmp_path)
-    assert len(status["images"]) == 5
+    assert len(status["images"]) == 6  # with the seed panel (sign-in, sign-out, the API)
+    assert any(i["alt"].startswith("Sign-in against the API") for i in status["images"])
     for image in status["images"]:
         assert image["complete"] and image["width"] > 0 and image["height"] > 0, image
     assert [u for u in status["fetched"] if not u.startswith("data:")] == []
