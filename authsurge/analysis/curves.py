@@ -17,7 +17,10 @@ journeys' total offered load, over 5 windows, falls below half its peak after it
 curves from its rise only, up to the first window at 90% of its peak: in an
 overload that lasts, a step behind a collapsed one sees little load and long waits,
 and after it the target recovers (queues drain, retries pile up); either would read as
-a knee at the lowest load. Recovery is measured apart (analysis.recovery).
+a knee at the lowest load. Those windows are binned by the surge's load (its journeys'
+arrivals) for every step, so that a step behind a failing one (sign-out, when few
+sign-ins succeed) is binned with the surge it failed at; its points are in ascending
+surge load. Recovery is measured apart (analysis.recovery).
 
 A point's rates are totals over its windows divided by their duration; its latency
 percentiles are computed from the raw records completing in those windows, never by
@@ -47,7 +50,8 @@ BINNED_RULE = (
     "continuous shape: windows wholly inside the run with offered load > 0 are "
     f"binned per step into up to {MAX_BINS} equal-width bins of offered load; bins "
     f"with fewer than {MIN_WINDOWS_PER_BIN} windows are dropped; a surge that ends below "
-    "half its peak counts only up to its first window at 90% of the peak or its collapse (its rise)"
+    "half its peak counts only up to its first window at 90% of the peak or its collapse (its rise), "
+    "every step binned by the surge's journey arrivals"
 )
 FALL_SMOOTH_WINDOWS = 5
 FALL_TAIL_WINDOWS = 10  # a fall is the run's last 10 windows below half the peak
@@ -146,17 +150,22 @@ def _steady_membership(
     return membership, np.arange(len(levels)), level_rates
 
 
+def surge_journeys(index: RecordIndex) -> list[int]:
+    """The series of the surge's journeys (no cohort prefix: not population:, warmup:)."""
+    return [
+        s
+        for s, (name, scope) in enumerate(zip(index.series_names, index.series_scopes, strict=True))
+        if scope != "request" and not name.startswith(("population:", "warmup:"))
+    ]
+
+
 def the_rise(
     index: RecordIndex, offered: np.ndarray, ok: np.ndarray, inside: np.ndarray
 ) -> np.ndarray:
     """When the run's last windows are below half the journeys' peak offered load (module
     docstring): the windows up to the first at 90% of that peak and before any journey's
     goodput first falls below half its running best (a collapse); every window otherwise."""
-    journeys = [
-        s
-        for s, (name, scope) in enumerate(zip(index.series_names, index.series_scopes, strict=True))
-        if scope != "request" and ":" not in name  # the surge's journeys (no cohort prefix)
-    ]
+    journeys = surge_journeys(index)
     keep = np.ones(index.n_windows, dtype=bool)
     if not journeys or index.n_windows < 3 * FALL_SMOOTH_WINDOWS:
         return keep
@@ -188,7 +197,16 @@ def _smooth(values: np.ndarray, inside: np.ndarray) -> np.ndarray:
 def _binned_membership(index: RecordIndex, windows: pd.DataFrame, inside: np.ndarray) -> np.ndarray:
     offered = windows["offered_rps"].to_numpy().reshape(index.n_series, index.n_windows)
     ok = windows["ok"].to_numpy(dtype=float).reshape(index.n_series, index.n_windows)
-    inside = inside & the_rise(index, offered, ok, inside)
+    rise = the_rise(index, offered, ok, inside)
+    inside = inside & rise
+    # a surge's rise: every series binned by the surge's own load (its journeys' arrivals),
+    # so a step that sees little load because the one before it fails is binned with the
+    # surge it failed at, not with the quiet start
+    by = (
+        np.broadcast_to(offered[surge_journeys(index)].sum(axis=0), offered.shape)
+        if not rise.all()
+        else offered
+    )
     membership = np.full((index.n_series, index.n_windows), -1, dtype=np.int32)
     for s in range(index.n_series):  # per series (a handful)
         use = inside & (offered[s] > 0)
@@ -196,9 +214,9 @@ def _binned_membership(index: RecordIndex, windows: pd.DataFrame, inside: np.nda
         if n == 0:
             continue
         bins = max(1, min(MAX_BINS, n // MIN_WINDOWS_PER_BIN))
-        top = offered[s][use].max()
+        top = by[s][use].max()
         edges = np.linspace(0.0, top, bins + 1)
-        b = np.clip(np.searchsorted(edges, offered[s], side="left") - 1, 0, bins - 1)
+        b = np.clip(np.searchsorted(edges, by[s], side="left") - 1, 0, bins - 1)
         b = np.where(use, b, -1)
         if n >= 3 * MIN_WINDOWS_PER_BIN:  # with fewer windows every bin is precious
             counts = np.bincount(b[b >= 0], minlength=bins)

@@ -30,3 +30,4 @@ def test_the_fall_after_a_surge_is_left_out_of_the_curves(tmp_path):
 def test_a_load_that_stays_high_keeps_every_window(tmp_path):
     assert curve_end_s(tmp_path / "stays", STAYS) >= 35.0
 
+
