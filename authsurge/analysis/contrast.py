@@ -22,6 +22,7 @@ from typing import Any, Protocol
 import numpy as np
 import pandas as pd
 
+from authsurge.analysis.population import group_health
 from authsurge.analysis.step_groups import (
     API_GROUP,
     SIGN_IN_GROUP,
@@ -97,13 +98,7 @@ def peak_contrast(
         requests = int(completed[rows].sum())
         errors = requests - int(ok[rows].sum())
         known = [float(p95[s]) for s in series if np.isfinite(p95[s])]
-        return {
-            "steps": series,
-            "requests": requests,
-            "errors": errors,
-            "error_rate": errors / requests if requests else None,
-            "p95": max(known) if known else None,
-        }
+        return group_health(series, requests, errors, known)
 
     def stayed_up(s: dict[str, Any]) -> bool | None:
         if not s["requests"]:

@@ -135,8 +135,13 @@ def _rate(names: list[str], steps: dict[str, dict[str, Any]]) -> dict[str, Any]:
     requests = sum(int(steps[s]["requests"]) for s in names if s in steps)
     errors = sum(int(steps[s]["errors"]) for s in names if s in steps)
     p95s = [steps[s]["p95"] for s in names if s in steps and steps[s].get("p95") is not None]
+    return group_health(names, requests, errors, p95s)
+
+
+def group_health(steps: list[str], requests: int, errors: int, p95s: list[float]) -> dict[str, Any]:
+    """A group of steps' requests, errors, error rate and highest p95 (the contrast's too)."""
     return {
-        "steps": names,
+        "steps": steps,
         "requests": requests,
         "errors": errors,
         "error_rate": errors / requests if requests else None,

@@ -51,6 +51,7 @@ from authsurge.analysis.step_groups import (
     GroupIndex,
     per_series,
     sign_in_journeys,
+    slowest_p95,
     surge_journeys,
 )
 
@@ -240,11 +241,7 @@ class _SignIns:
             summed("offered"),
             summed("completed"),
             summed("ok"),
-            np.where(
-                np.isfinite(p95).any(axis=0),
-                np.nanmax(np.where(np.isfinite(p95), p95, -np.inf), axis=0),
-                np.nan,
-            ),
+            slowest_p95(p95),
             attempts[rows].sum(axis=0),
             firsts[rows].sum(axis=0),
         )

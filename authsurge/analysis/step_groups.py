@@ -124,16 +124,18 @@ def group_windows(
                 "errors": errors.astype(np.int64),
                 "error_rate": rate,
                 # a window where none of the group's steps completed has no p95
-                "p95_ms": np.where(
-                    np.isfinite(slowest).any(axis=0),
-                    np.nanmax(np.where(np.isfinite(slowest), slowest, -np.inf), axis=0),
-                    np.nan,
-                ),
+                "p95_ms": slowest_p95(slowest),
             }
         )
         frame.attrs["series"] = series
         out[group] = frame
     return out
+
+
+def slowest_p95(p95: np.ndarray) -> np.ndarray:
+    """Per window, the highest p95 over the rows (steps); NaN where none completed."""
+    finite = np.isfinite(p95)
+    return np.where(finite.any(axis=0), np.nanmax(np.where(finite, p95, -np.inf), axis=0), np.nan)
 
 
 def sign_in_journeys(index: GroupIndex) -> list[str]:
