@@ -71,6 +71,7 @@ from authsurge.analysis.recovery import capacity_of, recovery_section
 from authsurge.analysis.rejections import rejection_warnings
 from authsurge.analysis.rundir_reader import RunData, load_run
 from authsurge.analysis.sections import clean, curve_json, first_collapse, series_summaries
+from authsurge.analysis.service_share import unloaded_times
 from authsurge.analysis.sources import per_ip_warnings
 from authsurge.analysis.step_groups import group_windows, sign_in_load
 from authsurge.analysis.usl import usl_for_points
@@ -319,10 +320,15 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         {n: steps[n]["bottleneck"] for n in request_steps},
         cpu_cost,
         rates_at_first_knee(ranked, knees, curves, windows, index, request_steps),
+        unloaded_times(curves, request_steps, t_to),
     )
     if cause is not None:
-        cause["series"] = cause["step"] or (
-            index.journey_series(cause["journey"]) if cause["journey"] else None
+        # the series whose knee is the cause's capacity: a step apportioned inside its
+        # journey's inseparable cost has the journey's knee
+        cause["series"] = (
+            index.journey_series(cause["journey"])
+            if cause["journey"] and (cause["apportioned"] or not cause["step"])
+            else cause["step"]
         )
     step("verdict")
     demand = peak_demand(index, windows, curves, data.schedule, config)

@@ -13,8 +13,11 @@ cross their knees first, or together with the hash. So:
   rates_at_first_knee). The other failing steps are
   collateral ("queued behind it"): only the cost model can say so, so without it no step
   is collateral;
-- when that unit is several steps whose costs cannot be separated, the cause is their
-  journey (or the steps, when several journeys make them), with the reason;
+- when that unit is several steps whose costs cannot be separated, the cause is the step
+  that dominates the unit's time served before the knees, its cost apportioned by the
+  steps' unloaded response times (authsurge.analysis.service_share; ``apportioned`` says
+  how), or else their journey (or the steps, when several journeys make them), with the
+  reason;
 - without a cost model (no resource samples, too few windows below the knee) the cause is
   the first-ranked step, and the evidence says the cost model is missing; so it is when
   the model cannot tell the top two units apart (the top one uses the most in fewer than
@@ -27,6 +30,7 @@ from typing import Any
 
 from authsurge.analysis.cost import CostFit, decisive, shares_at
 from authsurge.analysis.ranking import together
+from authsurge.analysis.service_share import apportion
 
 SHARED = ("cpu", "cpu_per_process")
 
@@ -36,11 +40,14 @@ def find_cause(
     bottlenecks: dict[str, dict[str, Any]],
     cost: CostFit | None,
     knee_rates: dict[str, float],
+    unloaded: dict[str, dict[str, float]] | None = None,
 ) -> dict[str, Any] | None:
     """The cause of the first failure (module docstring); None when no step failed, or when
     the first knee was measured while the load generator was saturated (the client's).
 
-    knee_rates: each step's request rate (req/s) in the windows of the first knee."""
+    knee_rates: each step's request rate (req/s) in the windows of the first knee;
+    unloaded: each step's unloaded p50 and requests before the knees
+    (service_share.unloaded_times), to apportion an inseparable unit's cost."""
     first = together(ranked)
     if not first or not first[0]["reached"] or first[0].get("generator_bound"):
         return None  # no failure, or the client's own (the load generator was saturated)
@@ -62,6 +69,7 @@ def find_cause(
         "collateral": [s for s in failing if s != lead],
         "fail_together": len(failing) > 1,
         "reason": None,
+        "apportioned": None,
         "evidence": "",
     }
     if not (shared or len(failing) > 1):
@@ -105,8 +113,25 @@ def find_cause(
         per_journey=unit["per_journey"],
         collateral=[s for s in failing if s not in steps],
     )
+    split = None if unit["separable"] else apportion(steps, unloaded or {})
     if unit["separable"]:
         base["step"] = steps[0]
+    elif split is not None:
+        # the unit's cost per request x its requests is the unit's usage; the step's part
+        # of it, per request of the step
+        step, part = split["step"], split["shares"][split["step"]]
+        per_request = part * sum(split["requests"].values()) / split["requests"][step]
+        journeys = unit["journeys"]
+        base.update(
+            step=step,
+            journey=journeys[0] if len(journeys) == 1 else None,
+            steps=[step],
+            share=top["share"] * part,
+            cost_per_request=unit["cost_per_request"] * per_request,
+            cost_interval=[c * per_request for c in unit["interval"]],
+            collateral=[s for s in failing if s != step],
+            apportioned=split,
+        )
     else:
         journeys = unit["journeys"]
         base.update(
@@ -126,6 +151,17 @@ def find_cause(
             else ")"
         )
     )
+    if split is not None:
+        base["evidence"] = (
+            f"{'+'.join(steps)} "
+            + base["evidence"].removeprefix(f"{who} ")
+            + (
+                f"; of that, {who} took {split['shares'][who] * 100:.0f}% by the steps' time "
+                "served before the knees ("
+                + ", ".join(f"{s} p50 {ms:,.0f} ms" for s, ms in split["unloaded_ms"].items())
+                + ")"
+            )
+        )
     return base
 
 

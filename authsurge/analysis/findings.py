@@ -82,6 +82,7 @@ KINDS: dict[str, tuple[str, ...]] = {
         "cost_unit",
         "per_journey",
         "inseparable",
+        "apportioned_in",
         "evidence",
     ),
     # how far the step that fails last goes
@@ -360,6 +361,10 @@ def _cause(doc: dict[str, Any]) -> Finding | None:
             "cost_unit": cause.get("cost_unit"),
             "per_journey": cause.get("per_journey"),
             "inseparable": bool(cause.get("reason")),
+            # the journey (or "its steps") whose inseparable cost was apportioned to the step
+            "apportioned_in": (
+                (cause.get("journey") or "its steps") if cause.get("apportioned") else None
+            ),
             "evidence": cause.get("evidence") or "",
         },
     )

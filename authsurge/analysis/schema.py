@@ -31,8 +31,14 @@ value that could not be measured is null, never NaN.
                         {kind: "step" | "journey" | "steps", step, journey, series, steps,
                          resource, share, cost_per_request,
                          cost_interval, cost_unit, per_journey, collateral, fail_together,
-                         reason, evidence}: the step (or inseparable journey) that used most
-                        of the shared resource at the first knee (authsurge.analysis.cause)
+                         reason, apportioned, evidence}: the step (or inseparable journey)
+                        that used most of the shared resource at the first knee
+                        (authsurge.analysis.cause). apportioned: null, or {step, shares,
+                        unloaded_ms, requests, rule} when the step was named inside an
+                        inseparable unit by the steps' unloaded response times
+                        (authsurge.analysis.service_share); journey is then its journey.
+                        series: the series whose knee is the cause's capacity (the
+                        journey's for a journey cause or a step apportioned in one)
     cost                [{resource, unit, fitted, note, samples, span, r2, idle,
                           idle_interval, units: [{steps, separable, cost_per_request,
                           interval, journeys, per_journey: {journey, requests, cost, interval},
@@ -129,7 +135,8 @@ nothing_judged, healthy, no_requests leads, after any journeys_failed):
     no_requests         {}
     cause               {name, cause_kind, steps, relation: "tie" | "contains_first" |
                          "first_queues_behind" | "is_first", collateral, resource, share,
-                         cost_per_request, cost_unit, per_journey, inseparable, evidence}
+                         cost_per_request, cost_unit, per_journey, inseparable,
+                         apportioned_in, evidence}
     last_step           {step, reached, load}: how far the step that fails last goes
     collapse            {who, at_arrivals, at_offered, peak_goodput, lowest_goodput,
                          failures, seconds, share}

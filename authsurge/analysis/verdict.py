@@ -168,7 +168,8 @@ def headroom(
     With a cause (authsurge.analysis.cause) whose knee was measured, the verdict is stated
     for it, so the headline, the ranking and the verdict name one limiting step: the other
     failing steps queue behind the cause and their capacity is its capacity. A journey
-    cause is judged on journey arrivals/s against the journey's planned peak; a cause of
+    cause is judged on journey arrivals/s against the journey's planned peak, and so is a
+    step named inside its journey's inseparable cost (their knees are the journey's); a cause of
     inseparable steps made by several journeys, on the step the surge needs most of."""
     steps: dict[str, Any] = {}
     for name, d in demand["steps"].items():
@@ -252,7 +253,7 @@ def _cause_entry(
     """(name, headroom entry) of the cause when its capacity and demand are known."""
     if cause is None:
         return None
-    if cause.get("step"):
+    if cause.get("step") and not (cause.get("apportioned") and cause.get("journey")):
         name, key, unit = cause["step"], cause["step"], "req/s"
         peak = (demand["steps"].get(name) or {}).get("peak_demand")
     elif cause.get("journey"):

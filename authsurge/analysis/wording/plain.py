@@ -206,9 +206,9 @@ def _breaks_first_sentence(lead: Finding, findings: list[Finding]) -> str | None
         )
         if cause and costed:
             text += (
-                f". The cause is {cause['name']}: it used "
+                f". The cause is {_named(cause)}: it used "
                 f"{cause['share'] * 100:.0f}% of the server's processor time spent on "
-                "requests, and the others wait in line behind it"
+                f"requests{_apportioned(cause)}, and the others wait in line behind it"
             )
         return text + _collapse_sentence(findings) + "."
     if lead["kind"] != "saturates_first":
@@ -227,10 +227,28 @@ def _breaks_first_sentence(lead: Finding, findings: list[Finding]) -> str | None
         )
     if cause and costed and cause["name"] != name:
         text += (
-            f". The cause is {cause['name']}, which used {cause['share'] * 100:.0f}% of "
-            f"the server's processor time spent on requests; {name} waits in line behind it"
+            f". The cause is {_named(cause)}, which used {cause['share'] * 100:.0f}% of "
+            f"the server's processor time spent on requests{_apportioned(cause)}; {name} "
+            "waits in line behind it"
         )
     return text + _collapse_sentence(findings) + "."
+
+
+def _named(cause: Finding) -> str:
+    """'login.submit (submitting the sign-in form, ...)', or the journey's name as is."""
+    name = str(cause["name"])
+    return (
+        f"{name} ({plain(name)})" if cause["cause_kind"] == "step" and plain(name) != name else name
+    )
+
+
+def _apportioned(cause: Finding) -> str:
+    if not cause["apportioned_in"]:
+        return ""
+    return (
+        " (its part of what the whole sign-in used, judged by how long each step takes on "
+        "an idle server)"
+    )
 
 
 def _collapse_sentence(findings: list[Finding]) -> str:

@@ -135,6 +135,12 @@ def cost_clause(f: Finding) -> str:
     text += f", {f['share'] * 100:.0f}% of the {f['resource']} used by requests at the knee"
     if f["inseparable"]:
         text += "; its steps' costs cannot be separated in this run"
+    if f["apportioned_in"]:
+        within = f["apportioned_in"]
+        text += (
+            f"; apportioned within {'journey ' + within if within != 'its steps' else within} "
+            "by the steps' unloaded response times"
+        )
     return text
 
 

@@ -58,3 +58,38 @@ def test_an_undecided_cost_model_names_the_first_ranked_step_and_no_collateral()
     assert cause["step"] == "login.submit" and cause["resource"] is None
     assert cause["collateral"] == []
     assert "cannot tell" in cause["evidence"] and "50%" in cause["evidence"]
+
+
+def journey_fit() -> CostFit:
+    """One inseparable unit: the three steps of web_login, 10 CPU-ms per request."""
+    doc = {"resource": "target CPU", "unit": "CPU-ms", "fitted": True,
+           "units": [{"steps": ["login.form", "login.submit", "api.call"], "separable": False,
+                      "cost_per_request": 10.0, "interval": [9.0, 11.0],
+                      "journeys": ["web_login"], "per_journey": None,
+                      "reason": "they always come in fixed ratio"}]}
+    return CostFit(doc, np.full((200, 1), 10.0))
+
+
+def unloaded(submit_ms: float) -> dict[str, dict[str, float]]:
+    return {"login.form": {"p50_ms": 3.0, "requests": 100.0},
+            "login.submit": {"p50_ms": submit_ms, "requests": 100.0},
+            "api.call": {"p50_ms": 2.0, "requests": 100.0}}
+
+
+def test_an_inseparable_journey_whose_password_step_dominates_its_unloaded_time_names_that_step() -> None:
+    cause = find_cause(TIE, CPU, journey_fit(), RATES, unloaded(45.0))
+    assert cause is not None
+    assert cause["kind"] == "step" and cause["step"] == "login.submit"
+    assert cause["journey"] == "web_login" and cause["reason"] is None
+    assert cause["collateral"] == ["login.form", "api.call"]
+    # the unit's 3 x 10 CPU-ms per journey, 45/50 of it the password step's
+    assert cause["cost_per_request"] == 10.0 * 3 * 45 / 50
+    assert cause["share"] == 45 / 50
+    assert "login.submit took 90%" in cause["evidence"]
+
+
+def test_an_inseparable_journey_without_a_dominant_step_stays_the_cause() -> None:
+    cause = find_cause(TIE, CPU, journey_fit(), RATES, unloaded(5.0))
+    assert cause is not None
+    assert cause["kind"] == "journey" and cause["step"] is None and cause["apportioned"] is None
+    assert cause["journey"] == "web_login" and "fixed ratio" in cause["reason"]

@@ -69,8 +69,9 @@ def test_summary_names_the_first_to_fail_with_the_json_numbers(ramp_analysis: Ru
               rate(doc["steps"][healthy]["knee"]["max_offered"]),
               multiple(doc["verdict"]["multiple_needed"]).rstrip("x")}
     cause = doc["cause"]
-    if cause and cause["per_journey"]:  # the cause clause quotes the cost model
-        quoted |= {f"{cause['per_journey']['cost']:,.1f}", f"{cause['share'] * 100:.0f}"}
+    if cause and cause["cost_per_request"] is not None:  # the cause clause quotes the cost model
+        per = cause["per_journey"]["cost"] if cause["kind"] == "journey" else cause["cost_per_request"]
+        quoted |= {f"{per:,.1f}", f"{cause['share'] * 100:.0f}"}
     numbers = set(re.findall(r"\d[\d,]*(?:\.\d+)?", headline.replace(first, "").replace(healthy, "")))
     assert numbers <= quoted, numbers - quoted
 

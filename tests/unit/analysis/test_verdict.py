@@ -29,9 +29,11 @@ def test_headroom_against_the_planned_peak(ramp_analysis: RunAnalysis) -> None:
     assert submit["headroom"] == pytest.approx(1 / submit["multiple_needed"])
     assert verdict["status"] == "fails"
     # the target CPU is saturated at the knee and one journey type makes every request, so
-    # the cost model cannot separate the steps: the cause, and the verdict, is the journey
+    # the cost model cannot separate the steps: the cause is the step that dominates their
+    # unloaded time, and the verdict is on the journey, whose knee the steps share
     cause = ramp_analysis.cause
-    assert cause is not None and cause["kind"] == "journey"
+    assert cause is not None and cause["step"] == "login.submit" and cause["apportioned"]
+    assert cause["journey"] == "login_api" and cause["series"] == "login_api"
     assert verdict["limiting_step"] == "journey login_api"
     journey = verdict["steps"]["journey login_api"]
     assert journey["peak_demand"] == pytest.approx(100.0)

@@ -12,7 +12,7 @@ TIE = [
     {"kind": "cause", "name": "login.submit", "cause_kind": "step", "steps": ["login.submit"],
      "relation": "tie", "collateral": ["login.form", "api.call"], "resource": "target CPU",
      "share": 0.94, "cost_per_request": 31.2, "cost_unit": "CPU-ms per request",
-     "per_journey": None, "inseparable": False, "evidence": ""},
+     "per_journey": None, "inseparable": False, "apportioned_in": None, "evidence": ""},
     {"kind": "collapse", "who": "journey web_login", "at_arrivals": 103.0, "at_offered": None,
      "peak_goodput": 12.4, "lowest_goodput": 2.33, "failures": {"timeout": 210},
      "seconds": 19.0, "share": 0.5},
@@ -56,7 +56,8 @@ def test_a_tie_in_tiles_and_plain_sentences() -> None:
     assert sentences(TIE)[1] == (
         "Several steps break together (login.form, login.submit, api.call), between about "
         "39.0 and 42.0 people starting to sign in per second; the test cannot say which of "
-        "them goes first. The cause is login.submit: it used 94% of the server's processor "
+        "them goes first. The cause is login.submit (submitting the sign-in form, where the "
+        "password is checked): it used 94% of the server's processor "
         "time spent on requests, and the others wait in line behind it. Past that, the "
         "service collapsed: successful requests fell below 50% of their peak of 12.4 per "
         "second, down to 2.33, for 19 seconds, as people's requests timed out while they "
@@ -98,7 +99,7 @@ def test_a_journey_cause_of_the_first_step_is_named_once() -> None:
     cause = {**TIE[1], "name": "journey web_login", "cause_kind": "journey",
              "steps": ["login.form", "login.submit"], "relation": "contains_first",
              "collateral": [], "per_journey": {"journey": "web_login", "cost": 28.6},
-             "inseparable": True}
+             "inseparable": True, "apportioned_in": None}
     text = headline([first, cause])
     assert "the cause is its journey, web_login (28.6 CPU-ms per journey, 94% of the" in text
     assert "journey journey" not in text
