@@ -11,8 +11,9 @@ complete in the next level. Each level gives one point per step, in level order.
 Continuous shapes (no levels), binned rule: the windows wholly inside the run with
 offered load > 0 are binned per step by offered load into up to 20 equal-width bins;
 bins with fewer than 3 windows are dropped (when the step has at least 9 windows) as too
-noisy. Points are in ascending offered load. A surge that rises and falls back (the
-journeys' total offered load, over 5 windows, falls below half its peak after it)
+noisy. Points are in ascending offered load. A surge that rises and falls back (its new
+people's arrivals, first attempts, or else the journeys' total offered load, over 5
+windows, fall below half their peak after it)
 (its last 10 windows all below half its peak: an oscillating mix does not count) gives
 curves from its rise only, up to the first window at 90% of its peak: in an
 overload that lasts, a step behind a collapsed one sees little load and long waits,
@@ -50,7 +51,8 @@ BINNED_RULE = (
     "continuous shape: windows wholly inside the run with offered load > 0 are "
     f"binned per step into up to {MAX_BINS} equal-width bins of offered load; bins "
     f"with fewer than {MIN_WINDOWS_PER_BIN} windows are dropped; a surge that ends below "
-    "half its peak counts only up to its first window at 90% of the peak or its collapse (its rise), "
+    "half its peak (first attempts) counts only up to its first window at 90% of the peak or its "
+    "collapse (its rise), "
     "every step binned by the surge's journey arrivals"
 )
 FALL_SMOOTH_WINDOWS = 5
@@ -160,17 +162,31 @@ def surge_journeys(index: RecordIndex) -> list[int]:
 
 
 def the_rise(
-    index: RecordIndex, offered: np.ndarray, ok: np.ndarray, inside: np.ndarray
+    index: RecordIndex,
+    offered: np.ndarray,
+    ok: np.ndarray,
+    inside: np.ndarray,
+    firsts: np.ndarray | None = None,
 ) -> np.ndarray:
-    """When the run's last windows are below half the journeys' peak offered load (module
-    docstring): the windows up to the first at 90% of that peak and before any journey's
-    goodput first falls below half its running best (a collapse); every window otherwise."""
+    """When the run's last windows are below half the surge's peak (module docstring):
+    the windows up to the first at 90% of that peak and before any journey's goodput
+    first falls below half its running best (a collapse); every window otherwise.
+
+    The surge is its new people (`firsts`: first attempts per window) when the run has
+    them: retries keep the journeys' offered load up after the planned surge fell, and
+    that metastable fall is the one that most needs cutting off. Without them, the
+    journeys' offered load."""
     journeys = surge_journeys(index)
     keep = np.ones(index.n_windows, dtype=bool)
     if not journeys or index.n_windows < 3 * FALL_SMOOTH_WINDOWS:
         return keep
+    demand = (
+        firsts.astype(float)
+        if firsts is not None and firsts.any()
+        else offered[journeys].sum(axis=0)
+    )
     # inside the run only: the drain after a ramp that ends at its peak is no fall
-    total = np.where(inside, _smooth(offered[journeys].sum(axis=0), inside), np.nan)
+    total = np.where(inside, _smooth(demand, inside), np.nan)
     if not np.isfinite(total).any() or np.nanmax(total) <= 0:
         return keep
     peak = float(np.nanmax(total))
@@ -197,7 +213,7 @@ def _smooth(values: np.ndarray, inside: np.ndarray) -> np.ndarray:
 def _binned_membership(index: RecordIndex, windows: pd.DataFrame, inside: np.ndarray) -> np.ndarray:
     offered = windows["offered_rps"].to_numpy().reshape(index.n_series, index.n_windows)
     ok = windows["ok"].to_numpy(dtype=float).reshape(index.n_series, index.n_windows)
-    rise = the_rise(index, offered, ok, inside)
+    rise = the_rise(index, offered, ok, inside, index.firsts_per_window(surge_journeys(index)))
     inside = inside & rise
     # a surge's rise: every series binned by the surge's own load (its journeys' arrivals),
     # so a step that sees little load because the one before it fails is binned with the

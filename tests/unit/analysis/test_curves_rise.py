@@ -31,3 +31,11 @@ def test_a_load_that_stays_high_keeps_every_window(tmp_path):
     assert curve_end_s(tmp_path / "stays", STAYS) >= 35.0
 
 
+
+
+def test_a_fall_of_new_people_kept_up_by_retries_is_still_a_fall(tmp_path):
+    # after the rise, new people fall back to 10/s but 30 retries a second keep the
+    # journeys' offered load at the peak (a metastable fall): the new people decide
+    metastable = seconds((10, Second(10)), *RISE, (5, Second(40)),
+                         (15, Second(10, latency_ms=3000.0, retries=30)))
+    assert curve_end_s(tmp_path / "metastable", metastable) <= 21.0
