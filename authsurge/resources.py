@@ -105,6 +105,17 @@ class ProcessGroup:
         cpu, rss, n, _ = self.sample_all()
         return cpu, rss, n
 
+    def cores(self) -> int:
+        """The cores the processes may run on (the union of their CPU affinities): under
+        `taskset -c 0` a target has one core, however many the machine has."""
+        allowed: set[int] = set()
+        for proc in [*self.roots, *self._procs.values()]:
+            try:
+                allowed.update(proc.cpu_affinity() or [])
+            except (psutil.Error, AttributeError):  # gone, or no affinity on this platform
+                continue
+        return len(allowed) or psutil.cpu_count() or 1
+
     def sample_all(self) -> tuple[float, int, int, float]:
         """CPU percent summed over the processes, RSS, their count, and the busiest one's CPU."""
         if self.rediscover is not None and not any(r.is_running() for r in self.roots):
@@ -239,7 +250,7 @@ class ResourceSampler:
                     "cpu_percent": cpu,
                     "rss_bytes": rss,
                     "processes": n,
-                    "cpu_count": psutil.cpu_count() or 1,
+                    "cpu_count": self.target.cores(),
                     "busiest_cpu_percent": busiest,
                 }
             )

@@ -97,9 +97,10 @@ def test_the_surge_peaks_above_the_measured_capacity_and_the_client_kept_up(spli
     assert split.status != ExitStatus.RUN_FAILED, split.printed  # not generator-bound
 
 
-def test_the_answer_names_the_password_step_first_or_in_its_tie(split):
+def test_the_answer_names_the_password_step_first_or_in_its_tie_and_as_the_cause(split):
     first = [item["step"] for item in split.doc["first_to_fail"] if item["rank"] == 1]
     assert "login.submit" in first, split.doc["first_to_fail"]
+    assert split.doc["cause"]["step"] == "login.submit", split.doc["cause"]
     assert any("login.submit" in sentence for sentence in split.answer), split.answer
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 
@@ -25,3 +26,15 @@ def test_a_group_whose_processes_are_gone_finds_them_again(target_factory):
     _, _, processes = group.sample()
     assert processes == 2  # gunicorn master + its worker
     assert ProcessGroup([gone.pid]).sample()[2] == 0  # without rediscover: nothing to sample
+
+
+def test_a_group_pinned_to_one_core_counts_only_the_cores_it_may_use():
+    # pinned before exec, as taskset does
+    pinned = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(5)"],
+                              preexec_fn=lambda: os.sched_setaffinity(0, {0}))
+    try:
+        assert ProcessGroup([pinned.pid]).cores() == 1
+        assert ProcessGroup([os.getpid()]).cores() == len(os.sched_getaffinity(0))
+    finally:
+        pinned.kill()
+        pinned.wait()
