@@ -1,4 +1,4 @@
-"""`authsurge target serve|stop|status`: thin argument parsing over authsurge.target.
+"""`authsurge target serve|stop|status|reset-signups`: thin argument parsing over authsurge.target.
 
 The main CLI calls `add_target_parser(subparsers)`; each action sets `func(args) -> int`.
 `python -m authsurge.target.cli ...` runs the same actions on their own.
@@ -24,6 +24,7 @@ from authsurge.target.options import (
     DEMO_CLIENT_SECRET,
     DEMO_PASSWORD,
     PASSWORD_ENV,
+    SIGNUP_VERIFICATIONS,
     TOPOLOGIES,
     TargetOptions,
 )
@@ -39,6 +40,13 @@ documented demo value (authsurge/target/README.md) and says so. Later starts reu
 the data dir and add users when --users grew.
 Without --foreground the target keeps running in the background; stop it with
 `authsurge target stop`."""
+
+RESET_DESCRIPTION = """\
+Remove the accounts signed up on the embedded target (--signup): every user whose
+e-mail address is on the reserved top-level domain .test or .example (what sign-up
+journeys use, e.g. surge-<run>-<n>@signup.example.test), with its e-mail addresses
+and tokens. The prepared users user0001..userNNNN, staff and superusers are kept.
+Works whether the target runs or not."""
 
 EPILOG = """exit codes:
   0    ok; for status: a target runs from the data dir and answers /healthz
@@ -181,6 +189,35 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
         help="sign-in sessions expire after S seconds; the API then answers 401 "
         "(default: Django's two weeks)",
     )
+    g = p.add_argument_group(
+        "sign-up and e-mail (django-allauth; off by default, authsurge/target/README.md)"
+    )
+    g.add_argument(
+        "--signup",
+        action="store_true",
+        help="add sign-up with mandatory e-mail verification and sign-in by e-mailed code "
+        "under /accounts/ (needs --smtp-port)",
+    )
+    g.add_argument(
+        "--smtp-port",
+        type=int,
+        metavar="N",
+        help="send the mail (verification links, sign-in codes) to the SMTP server on "
+        "127.0.0.1:N, no TLS (e.g. authsurge's mail sink)",
+    )
+    g.add_argument(
+        "--signup-verification",
+        choices=SIGNUP_VERIFICATIONS,
+        default=d.signup_verification,
+        help="link: the mail's link verifies the address; code: the mail's code is typed "
+        f"into /accounts/confirm-email/ (default {d.signup_verification})",
+    )
+    g.add_argument(
+        "--signup-rate-limits",
+        action="store_true",
+        help="keep allauth's rate limits (e.g. 20 sign-ups a minute per client address); "
+        "default: off, since a load test comes from one address",
+    )
     p.add_argument(
         "--foreground", action="store_true", help="stay attached; Ctrl-C stops the target"
     )
@@ -216,6 +253,19 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print the status as JSON")
     p.set_defaults(func=cmd_status)
 
+    p = sub.add_parser(
+        "reset-signups",
+        help="remove the accounts signed up on the target (e-mail on .test/.example), "
+        "keep the prepared users",
+        description=RESET_DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument(
+        "--data-dir", type=Path, default=DEFAULT_DATA_DIR, help=f"default {DEFAULT_DATA_DIR}"
+    )
+    p.set_defaults(func=cmd_reset_signups)
+
 
 def options_from_args(args: argparse.Namespace) -> TargetOptions:
     return TargetOptions(
@@ -238,6 +288,10 @@ def options_from_args(args: argparse.Namespace) -> TargetOptions:
         per_ip_limit=args.per_ip_limit,
         token_lifetime_s=args.token_lifetime,
         session_age_s=args.session_age,
+        signup=args.signup,
+        signup_verification=args.signup_verification,
+        signup_rate_limits=args.signup_rate_limits,
+        smtp_port=args.smtp_port,
     ).checked()
 
 
@@ -311,6 +365,18 @@ def cmd_status(args: argparse.Namespace) -> int:
     # CI reads 1 as a failed gate. A target that does not answer is what `run` reports as
     # an unreachable target, bad input (2); not 3, which says the harness itself failed.
     return ExitStatus.SUCCESS if status.running and status.healthy else ExitStatus.BAD_INPUT
+
+
+def cmd_reset_signups(args: argparse.Namespace) -> int:
+    from authsurge.target.signups import reset_signups
+
+    result = reset_signups(args.data_dir)
+    print(
+        f"removed {result.users_removed} signed-up accounts "
+        f"({result.addresses_removed} e-mail addresses) from {args.data_dir}; "
+        f"{result.users_kept} users left"
+    )
+    return ExitStatus.SUCCESS
 
 
 def main(argv: Sequence[str] | None = None) -> int:

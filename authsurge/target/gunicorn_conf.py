@@ -10,6 +10,10 @@ import time
 from pathlib import Path
 from typing import Any
 
+from gunicorn.glogging import Logger
+
+from authsurge.target.redaction import redact_path
+
 _host = os.environ.get("AUTHSURGE_TARGET_HOST", "127.0.0.1")
 _port = os.environ.get("AUTHSURGE_TARGET_PORT", "8000")
 
@@ -26,6 +30,19 @@ preload_app = True
 accesslog = os.environ.get("AUTHSURGE_TARGET_ACCESS_LOG") or None
 # the path without its query: a query can carry an id_token_hint or a code
 access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s'
+
+
+class RedactingLogger(Logger):
+    """gunicorn's logger with secret-bearing path segments (a confirmation link's key)
+    redacted in the access log's path (authsurge.target.redaction)."""
+
+    def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
+        atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)
+        atoms["U"] = redact_path(str(atoms.get("U", "")))
+        return atoms
+
+
+logger_class = RedactingLogger
 
 errorlog = "-"
 loglevel = "warning"

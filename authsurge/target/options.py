@@ -30,6 +30,7 @@ DEFAULT_HASHER_ITERATIONS = 100_000
 
 DEFAULT_DATA_DIR = Path(".authsurge/target")
 TOPOLOGIES = ("shared", "split")
+SIGNUP_VERIFICATIONS = ("link", "code")  # how allauth verifies a signed-up address
 LOOPBACK_NAMES = ("localhost",)
 
 
@@ -87,6 +88,18 @@ class TargetOptions:
     session_age_s: int | None = None
     """Sign-in sessions expire after this many seconds (Django's SESSION_COOKIE_AGE; the
     API then answers 401); None: Django's default, two weeks."""
+    signup: bool = False
+    """Sign-up with mandatory e-mail verification and sign-in by e-mailed code
+    (django-allauth under /accounts/; needs smtp_port). Off: allauth is not loaded at all."""
+    signup_verification: str = "link"
+    """signup: how a new address is verified. "link": following the mail's link confirms
+    it (a GET); "code": the mail's code is typed into /accounts/confirm-email/."""
+    signup_rate_limits: bool = False
+    """signup: keep allauth's own rate limits (e.g. 20 sign-ups and 20 code requests a
+    minute per client address). Off by default: a load test comes from one address."""
+    smtp_port: int | None = None
+    """signup: the target sends its mail to an SMTP server on 127.0.0.1 at this port
+    (no TLS, no authentication; e.g. authsurge.mail.MailSink)."""
 
     def checked(self) -> TargetOptions:
         """Raise BadInput for anything we refuse to serve; returns self for chaining."""
@@ -130,6 +143,7 @@ class TargetOptions:
             if value is not None and not 1 <= value <= 30 * 86400:
                 flag = "--" + name.removesuffix("_s").replace("_", "-")
                 raise BadInput(f"{flag} must be 1..2592000 seconds")
+        self._check_signup()
         if (self.certfile is None) != (self.keyfile is None):
             raise BadInput("--certfile and --keyfile go together (HTTPS needs both)")
         for name in ("certfile", "keyfile"):
@@ -137,6 +151,28 @@ class TargetOptions:
             if path is not None and not Path(path).is_file():
                 raise BadInput(f"--{name} {path}: no such file")
         return self
+
+    def _check_signup(self) -> None:
+        if self.signup_verification not in SIGNUP_VERIFICATIONS:
+            raise BadInput(
+                f"--signup-verification {self.signup_verification}: "
+                f"one of {', '.join(SIGNUP_VERIFICATIONS)}"
+            )
+        if self.smtp_port is not None and not 1 <= self.smtp_port <= 65535:
+            raise BadInput(f"--smtp-port {self.smtp_port}: must be 1..65535")
+        if self.signup and self.smtp_port is None:
+            raise BadInput(
+                "--signup needs --smtp-port: the target sends real mail (verification links, "
+                "sign-in codes) to an SMTP server on 127.0.0.1, e.g. authsurge's mail sink"
+            )
+        if not self.signup:
+            for name, default in (
+                ("smtp_port", None),
+                ("signup_rate_limits", False),
+                ("signup_verification", "link"),
+            ):
+                if getattr(self, name) != default:
+                    raise BadInput(f"--{name.replace('_', '-')} only makes sense with --signup")
 
     @property
     def scheme(self) -> str:
@@ -199,6 +235,12 @@ def server_env(
         env["AUTHSURGE_TARGET_TOKEN_LIFETIME_S"] = str(opts.token_lifetime_s)
     if opts.session_age_s is not None:
         env["AUTHSURGE_TARGET_SESSION_AGE_S"] = str(opts.session_age_s)
+    if opts.signup:
+        env["AUTHSURGE_TARGET_SIGNUP"] = "1"
+        env["AUTHSURGE_TARGET_SIGNUP_VERIFICATION"] = opts.signup_verification
+        env["AUTHSURGE_TARGET_SIGNUP_RATE_LIMITS"] = "1" if opts.signup_rate_limits else "0"
+    if opts.smtp_port is not None:
+        env["AUTHSURGE_TARGET_SMTP_PORT"] = str(opts.smtp_port)
     if opts.login_capacity is not None:
         env["AUTHSURGE_TARGET_LOGIN_CAPACITY"] = repr(float(opts.login_capacity))
         env["AUTHSURGE_TARGET_LOGIN_QUEUE"] = str(opts.queue)

@@ -109,18 +109,22 @@ def ensure_clients(client_secret: str) -> tuple[list[str], list[str]]:
 
 
 def ensure_users(count: int, password: str) -> dict[str, Any]:
-    """user0001..userNNNN with the shared password: one hash, bulk inserts."""
+    """user0001..userNNNN with the shared password: one hash, bulk inserts.
+
+    Accounts made by sign-up (--signup) have an e-mail address and their own password:
+    they are neither re-hashed nor counted."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import check_password, identify_hasher, make_password
     from django.db import transaction
 
     User = get_user_model()
+    prepared = User.objects.filter(email="")
     started = time.monotonic()
     # One hash for everyone (same salt too): hashing 10,000 times would take minutes, and
     # a per-user salt protects nothing in a test target whose password is shared anyway.
     encoded = make_password(password)
     rehashed = 0
-    sample = User.objects.order_by("pk").values_list("password", flat=True).first()
+    sample = prepared.order_by("pk").values_list("password", flat=True).first()
     if sample is not None:
         try:
             stale = identify_hasher(sample).must_update(sample) or not check_password(
@@ -129,7 +133,7 @@ def ensure_users(count: int, password: str) -> dict[str, Any]:
         except ValueError:
             stale = True
         if stale:  # password or --hasher-iterations changed since the last start
-            rehashed = User.objects.update(password=encoded)
+            rehashed = prepared.update(password=encoded)
     existing = set(User.objects.values_list("username", flat=True))
     missing = [
         name
@@ -142,7 +146,7 @@ def ensure_users(count: int, password: str) -> dict[str, Any]:
         )
     return {
         "users_created": len(missing),
-        "users_total": len(existing) + len(missing),
+        "users_total": prepared.count(),
         "users_rehashed": rehashed,
         "users_s": round(time.monotonic() - started, 2),
     }

@@ -142,6 +142,48 @@ OAUTH2_PROVIDER = {
 if _token_lifetime := os.environ.get("AUTHSURGE_TARGET_TOKEN_LIFETIME_S"):
     OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"] = int(_token_lifetime)
 
+# Mail: only the sign-up flows send any, to the SMTP server TargetOptions.smtp_port names
+# on loopback (no TLS, no authentication), one connection per mail (Django's SMTP backend).
+DEFAULT_FROM_EMAIL = SERVER_EMAIL = "authsurge-target@example.test"
+if _smtp_port := os.environ.get("AUTHSURGE_TARGET_SMTP_PORT"):
+    EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    EMAIL_HOST = "127.0.0.1"
+    EMAIL_PORT = int(_smtp_port)
+    EMAIL_USE_TLS = EMAIL_USE_SSL = False
+    EMAIL_TIMEOUT = 10  # s; a provider that hangs fails the request, not the worker
+else:  # nothing leaves the process (serving with --signup requires --smtp-port)
+    EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
+
+# Sign-up with e-mail verification and sign-in by e-mailed code (TargetOptions.signup):
+# django-allauth, configured here and loaded only when asked for, so the default target
+# starts as fast as before. Its URLs are mounted after Django's own login and logout
+# (authsurge.target.urls): those two pages stay Django's views.
+AUTHSURGE_SIGNUP = _env("SIGNUP", "0") == "1"
+if AUTHSURGE_SIGNUP:
+    INSTALLED_APPS += ["allauth", "allauth.account"]
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
+        "allauth.account.middleware.AccountMiddleware",
+    )
+    # allauth's backend, by user name (userNNNN) or e-mail, one password check per attempt;
+    # it also refuses unverified addresses on Django's login view and keeps capacity mode
+    AUTHENTICATION_BACKENDS = ["authsurge.target.signup_backend.SignupBackend"]
+    ACCOUNT_LOGIN_METHODS = {"username", "email"}
+    # e-mail and one password; allauth makes the user name from the e-mail's local part
+    ACCOUNT_SIGNUP_FIELDS = ["email*", "password1*"]
+    ACCOUNT_EMAIL_VERIFICATION = "mandatory"
+    # link (default): the mail's link confirms on GET, as a person clicking it expects;
+    # code: the mail carries a code typed into /accounts/confirm-email/
+    ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = _env("SIGNUP_VERIFICATION", "link") == "code"
+    ACCOUNT_CONFIRM_EMAIL_ON_GET = True
+    ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+    ACCOUNT_DEFAULT_HTTP_PROTOCOL = _scheme  # links in mails: https when served with TLS
+    ACCOUNT_EMAIL_SUBJECT_PREFIX = "[authsurge target] "
+    if _env("SIGNUP_RATE_LIMITS", "0") != "1":
+        # allauth counts per client address (and per e-mail), in each worker's local
+        # cache: a load test from one address would measure the limits, not the target
+        ACCOUNT_RATE_LIMITS = False
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
@@ -151,9 +193,13 @@ LOGGING = {
         "not_503": {
             "()": "django.utils.log.CallbackFilter",
             "callback": lambda record: getattr(record, "status_code", None) != 503,
-        }
+        },
+        # a confirmation link's key is in its path (authsurge.target.redaction)
+        "secret_paths": {"()": "authsurge.target.redaction.RedactSecretPaths"},
     },
-    "handlers": {"stderr": {"class": "logging.StreamHandler", "filters": ["not_503"]}},
+    "handlers": {
+        "stderr": {"class": "logging.StreamHandler", "filters": ["not_503", "secret_paths"]}
+    },
     "loggers": {"django.request": {"level": "ERROR"}},
     "root": {"handlers": ["stderr"], "level": "WARNING"},
 }

@@ -1,7 +1,9 @@
-"""URLs: Django's login/logout views, DOT's OAuth2/OIDC endpoints under /o/, our small views."""
+"""URLs: Django's login/logout views, DOT's OAuth2/OIDC endpoints under /o/, our small views,
+and with --signup django-allauth's account pages under /accounts/."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from oauth2_provider import urls as dot_urls
@@ -30,3 +32,9 @@ urlpatterns = [
     path("api/me", views.api_me, name="api-me"),
     path("o/", include(oauth2_patterns, namespace="oauth2_provider")),
 ]
+if settings.AUTHSURGE_SIGNUP:
+    # After the explicit entries: accounts/login/ and accounts/logout/ stay Django's views
+    # (allauth's views of the same paths are never reached); allauth adds signup/,
+    # confirm-email/..., login/code/, login/code/confirm/, password/reset/... (its URL
+    # names all start with account_, so none replaces login, logout or profile).
+    urlpatterns.append(path("accounts/", include("allauth.account.urls")))
