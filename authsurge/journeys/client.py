@@ -23,7 +23,6 @@ import gevent.socket
 import gevent.ssl
 
 import itertools
-import json
 import logging
 import select
 import socket
@@ -33,10 +32,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from authsurge.journeys import retry_after
 from authsurge.journeys.cookies import CookieJar
 from authsurge.journeys.reporting import Reporter, status_outcome, transport_outcome
-from authsurge.journeys.urls import resolve_location, split
+from authsurge.journeys.response import Response
+from authsurge.journeys.urls import split
 from authsurge.journeys.wire import (
     ConnectionClosed,
     Head,
@@ -48,8 +47,6 @@ from authsurge.rundir import records as record
 from authsurge.scenario import TargetConfig
 
 log = logging.getLogger(__name__)
-
-REDIRECTS = frozenset((301, 302, 303, 307, 308))
 
 
 class StepFailed(Exception):
@@ -242,78 +239,6 @@ class Connection:
         return answer, data
 
 
-# --- responses --------------------------------------------------------------------------
-
-
-class Response:
-    """One exchange: the request line, the answer, timing, and whether it has been reported."""
-
-    __slots__ = (
-        "step",
-        "method",
-        "url",
-        "path",
-        "status",
-        "headers",
-        "set_cookies",
-        "body",
-        "start",
-        "elapsed_ms",
-        "reported",
-    )
-
-    def __init__(
-        self,
-        step: str,
-        method: str,
-        url: str,
-        path: str,
-        head: Head,
-        body: bytes,
-        start: float,
-        elapsed_ms: float,
-    ) -> None:
-        self.step = step
-        self.method = method
-        self.url = url
-        self.path = path  # path only: queries can carry codes and tokens, reasons must not
-        self.status = head.status
-        self.headers = head.headers  # lower-case names; repeated fields joined with ", "
-        self.set_cookies = head.set_cookies
-        self.body = body
-        self.start = start
-        self.elapsed_ms = elapsed_ms
-        self.reported = False
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-    def retry_after_s(self) -> float | None:
-        """Seconds a 429 or 503 asks the client to wait (None: it does not)."""
-        return retry_after.seconds(self.status, self.headers.get("retry-after"))
-
-    @property
-    def location(self) -> str | None:
-        """The redirect target, absolute (Location may be relative)."""
-        loc = self.headers.get("location")
-        return resolve_location(self.url, loc) if loc else None
-
-    @property
-    def is_redirect(self) -> bool:
-        return self.status in REDIRECTS
-
-    @property
-    def content_type(self) -> str:
-        return self.headers.get("content-type", "")
-
-    def json(self) -> Any:
-        return json.loads(self.body)
-
-    def describe(self) -> str:
-        """'403 on POST /accounts/login/': the standard reason for an unexpected status."""
-        return f"{self.status} on {self.method} {self.path}"
-
-
 # --- the client -------------------------------------------------------------------------
 
 
@@ -355,8 +280,12 @@ class HttpClient:
         body: bytes | None = None,
         headers: dict[str, str] | None = None,
         form: bool = False,
+        shown_path: str | None = None,
     ) -> Response:
         """Send one request and return the response, not yet reported.
+
+        shown_path: the path that events and reasons show instead of the real one, for a
+        URL whose path carries a secret (an e-mailed confirmation link's key).
 
         The caller judges it and then calls `ok(resp)` or `raise fail(resp, ...)`; a
         response left unjudged is reported as ok when the next request starts or the
@@ -365,8 +294,11 @@ class HttpClient:
         raised as StepFailed.
         """
         self._flush()
-        scheme, host, port, path, query = split(url)
+        scheme, host, port, real_path, query = split(url)
+        path = shown_path or real_path  # what reasons name
         short_url = url.split("?", 1)[0]
+        if shown_path:
+            short_url = short_url[: len(short_url) - len(real_path)] + shown_path
         if host not in self.settings.allowed_hosts or scheme not in ("http", "https") or not port:
             # Never follow a redirect (or a discovery document) off the allowed hosts.
             raise self._transport_failure(
@@ -378,12 +310,12 @@ class HttpClient:
                 record.UNEXPECTED_PAGE,
                 f"refused to send {method} to {scheme}://{host}: not in target.allowed_hosts",
             )
-        target = path + "?" + query if query else path
+        target = real_path + "?" + query if query else real_path
         key = (scheme, host, port)
         conn = self._conns.get(key)
         if conn is None:
             conn = self._conns[key] = Connection(scheme, host, port, self.settings, self.source)
-        cookie = self.jar.header(scheme, host, path)
+        cookie = self.jar.header(scheme, host, real_path)
         head = request_head(method, target, conn.host_header, headers, cookie, form, body)
         start = time.time()
         t0 = time.perf_counter()
@@ -417,8 +349,9 @@ class HttpClient:
             timer.close()
         elapsed = _ms(t0)
         resp = Response(step, method, url, path, answer, data, start, elapsed)
+        resp.public_url = short_url
         for header in resp.set_cookies:
-            self.jar.set_cookie(header, scheme, host, path)
+            self.jar.set_cookie(header, scheme, host, real_path)
         self._pending = resp
         return resp
 
@@ -457,7 +390,7 @@ class HttpClient:
         self.reporter.request(
             resp.method,
             resp.step,
-            resp.url.split("?", 1)[0],
+            resp.public_url,
             resp.status,
             resp.start,
             resp.elapsed_ms,

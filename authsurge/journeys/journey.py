@@ -17,12 +17,15 @@ from authsurge.errors import BadInput
 from authsurge.journeys.api import ApiCalls
 from authsurge.journeys.client import HttpClient, HttpSettings, PersonLeft, StepFailed
 from authsurge.journeys.credentials import ScenarioSecrets
+from authsurge.journeys.email_code import EmailCodeLogin
 from authsurge.journeys.form_login import FormLogin
 from authsurge.journeys.logout import FormLogout, OidcLogout
 from authsurge.journeys.oidc import OidcLogin, Provider
 from authsurge.journeys.reporting import Reporter
+from authsurge.journeys.signup import EmailVerify, FormSignup
 from authsurge.journeys.state import JourneyContext, JourneyResult, JourneyState, Step
 from authsurge.journeys.tokens import ClientCredentials, Introspect, Refresh, Revoke, Userinfo
+from authsurge.mail import MailboxClient
 from authsurge.rundir import records as record
 from authsurge.scenario import ClientConfig, FlowSettings, Scenario, request_names
 from authsurge.scenario.population import LEAVING_GROUPS, SIGN_IN_GROUPS
@@ -58,7 +61,15 @@ class Journey:
         self.http = http or HttpSettings()
         self.logout_share = logout_share
         self.abandon_after = abandon_after  # step name after which everyone leaves
-        self.needs_account = any(s.needs_account for s in self.steps)
+        # an account from the pool, unless a sign-up before the first step that needs one
+        # creates it
+        self.needs_account = False
+        for s in self.steps:
+            if getattr(s, "creates_account", False):
+                break
+            if s.needs_account:
+                self.needs_account = True
+                break
         self._rng = rng or random.Random()
 
     def __repr__(self) -> str:
@@ -155,6 +166,19 @@ class _Shared:
         self._flows = flows
         self._secrets = secrets
         self._provider: Provider | None = None
+        self._mailbox: MailboxClient | None = None
+
+    @property
+    def mailbox(self) -> MailboxClient:
+        url = self._flows.mail.mailbox_url
+        if url is None:
+            raise BadInput(
+                "step groups that read mail need flows.mail.mailbox_url: the HTTP URL of "
+                "a mail sink (authsurge.mail.MailSink) that the target sends its mail to"
+            )
+        if self._mailbox is None:
+            self._mailbox = MailboxClient(url)
+        return self._mailbox
 
     @property
     def provider(self) -> Provider | None:
@@ -208,6 +232,9 @@ STEP_FACTORIES: dict[str, StepFactory] = {
     "token_introspect": _introspect,
     "client_credentials": _client_credentials,
     "api": lambda f, s, sh: ApiCalls(f.api),
+    "form_signup": lambda f, s, sh: FormSignup(f.signup),
+    "email_verify": lambda f, s, sh: EmailVerify(f.mail, sh.mailbox),
+    "email_code_login": lambda f, s, sh: EmailCodeLogin(f.email_code, f.mail, sh.mailbox),
 }
 
 

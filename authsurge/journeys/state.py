@@ -51,6 +51,9 @@ class JourneyState:
     id_token: str | None = None
     token_expires_at: float | None = None  # epoch s, from the token response's expires_in
     revoked: set[str] = field(default_factory=set)  # token kinds revoked by token.revoke
+    # when the target was last asked to send this person a mail (epoch s; a sign-up, a
+    # code request): the mail to wait for was sent at or after it
+    mail_sent_at: float | None = None
 
     @property
     def base_url(self) -> str:

@@ -3,6 +3,8 @@
 - base: Strict, the base of every model (unknown keys are errors);
 - model: Scenario and its sections (target, credentials, flow settings, step groups and
   journeys, SLOs, analysis, run bounds);
+- forms: how a form is found and judged (FormSpec, SuccessRule);
+- mail_flows: sign-up, its verification mail, sign-in by e-mailed code, the mailboxes;
 - traffic: arrival-rate shapes, the open/closed model, retry behaviour;
 - loading: load_scenario / parse_scenario, `--set` overrides, file:line error messages.
 """
@@ -11,6 +13,7 @@ from __future__ import annotations
 
 from authsurge.scenario.base import Strict
 from authsurge.scenario.loading import apply_override, load_scenario, parse_scenario
+from authsurge.scenario.mail_flows import EmailCodeSettings, MailSettings, SignupSettings
 from authsurge.scenario.model import (
     STEP_GROUPS,
     STEP_REQUESTS,
@@ -62,6 +65,9 @@ __all__ = [
     "FormLoginSettings",
     "FormLogoutSettings",
     "FormSpec",
+    "EmailCodeSettings",
+    "MailSettings",
+    "SignupSettings",
     "JourneyConfig",
     "LinearRampShape",
     "OidcSettings",

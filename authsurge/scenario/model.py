@@ -20,6 +20,8 @@ from authsurge.errors import ScenarioError
 from authsurge.scenario import addresses
 from authsurge.scenario.abort import AbortCondition
 from authsurge.scenario.base import Strict
+from authsurge.scenario.forms import FormSpec, SuccessRule
+from authsurge.scenario.mail_flows import EmailCodeSettings, MailSettings, SignupSettings
 from authsurge.scenario.population import PopulationConfig, check_sign_in
 from authsurge.scenario.traffic import Behaviour, TraceShape, TrafficConfig
 
@@ -118,25 +120,6 @@ class ClientConfig(Strict):
 # --- flow settings (read by authsurge.journeys) -----------------------------------------
 
 
-class SuccessRule(Strict):
-    """How a form POST is judged a successful login; every rule given must hold."""
-
-    status: list[int] | None = None  # e.g. [302, 303]
-    redirect_matches: str | None = None  # regex on the Location header
-    cookie_set: str | None = None  # a cookie with this name must be set
-    text_present: str | None = None
-    text_absent: str | None = None
-
-
-class FormSpec(Strict):
-    """Where a login form is and what its fields are called (auto-detected when left out)."""
-
-    selector: str | None = None  # CSS selector of the form; default: the form with a password input
-    username_field: str | None = None
-    password_field: str | None = None
-    extra_fields: dict[str, str] = Field(default_factory=dict)
-
-
 class FormLoginSettings(Strict):
     login_url: str = "/accounts/login/"
     form: FormSpec = Field(default_factory=FormSpec)
@@ -209,6 +192,9 @@ class FlowSettings(Strict):
     oidc: OidcSettings | None = None
     tokens: TokenSettings = Field(default_factory=TokenSettings)
     api: ApiSettings = Field(default_factory=ApiSettings)
+    signup: SignupSettings = Field(default_factory=SignupSettings)
+    mail: MailSettings = Field(default_factory=MailSettings)
+    email_code: EmailCodeSettings = Field(default_factory=EmailCodeSettings)
 
 
 StepGroup = Literal[
@@ -222,6 +208,9 @@ StepGroup = Literal[
     "userinfo",
     "client_credentials",
     "api",
+    "form_signup",
+    "email_verify",
+    "email_code_login",
 ]
 STEP_GROUPS: tuple[str, ...] = get_args(StepGroup)
 
@@ -247,6 +236,9 @@ STEP_REQUESTS: dict[str, tuple[str, ...]] = {
     "userinfo": ("oidc.userinfo",),
     "client_credentials": ("token.client_credentials",),
     "api": ("api.call",),  # or each endpoint's name
+    "form_signup": ("signup.form", "signup.submit"),
+    "email_verify": ("signup.email", "signup.confirm"),  # signup.email: waiting for the mail
+    "email_code_login": ("otp.request", "otp.email", "otp.verify"),
 }
 
 

@@ -1,0 +1,114 @@
+"""Sign-in by e-mailed code (email_code_login): otp.request (the page asking for the
+address, and submitting it), otp.email (waiting for the mail), otp.verify (the page
+asking for the code, and submitting it).
+
+For django-allauth's login by code by default (flows.email_code); a target that asks for
+the address and the code on other pages is configured, not coded. The code is a secret:
+it is sent in the form's body and never appears in events, reasons or records.
+"""
+
+from __future__ import annotations
+
+import re
+
+from authsurge.journeys import forms
+from authsurge.journeys.client import HttpClient, Response, StepFailed
+from authsurge.journeys.form_login import CompiledRule, submit
+from authsurge.journeys.mail_wait import wait_for_mail
+from authsurge.journeys.signup import email_field
+from authsurge.journeys.state import JourneyState
+from authsurge.journeys.urls import resolve_url
+from authsurge.mail import MailboxClient
+from authsurge.rundir import records as record
+from authsurge.scenario import EmailCodeSettings, MailSettings
+from authsurge.secret import Secret
+
+_TEXT = ("text", "tel", "number", "")
+
+
+def code_field(form: forms.Form, given: str | None) -> str | None:
+    """The code input: `given`, else one named "code", else the only visible text input."""
+    if given:
+        return given
+    if "code" in form.names():
+        return "code"
+    texts = [c.name for c in form.controls if c.kind in _TEXT and c.name]
+    return texts[0] if len(texts) == 1 else None
+
+
+class EmailCodeLogin:
+    """The email_code_login step group."""
+
+    group = "email_code_login"
+    needs_account = True
+    logout = False
+
+    def __init__(
+        self, settings: EmailCodeSettings, mail: MailSettings, mailbox: MailboxClient
+    ) -> None:
+        self.settings = settings
+        self.mail = mail
+        self.mailbox = mailbox
+        self.code = re.compile(mail.code_pattern)
+        self.rule = CompiledRule(settings.success)
+
+    def __call__(self, state: JourneyState) -> None:
+        if state.account is None:
+            raise StepFailed("otp.request", record.UNEXPECTED_PAGE, "no account for this journey")
+        http, email = state.http, state.account.username
+        page = http.request("otp.request", "GET", resolve_url(state.base_url, self.settings.url))
+        form = self._form(http, page, password=False)
+        field = email_field(form, self.settings.email_field)
+        if field is None:
+            raise http.fail(page, record.UNEXPECTED_PAGE, f"no e-mail field on {page.path}")
+        http.ok(page)
+        asked = submit(http, "otp.request", form, form.fill({field: email}), page.url)
+        if asked.status not in (302, 303):
+            if asked.status >= 400:
+                raise http.fail_status(asked)
+            raise http.fail(asked, record.REJECTED, f"{asked.describe()}: no code sent")
+        http.ok(asked)
+        mail = wait_for_mail(state, "otp.email", self.mailbox, email, asked.start, self.mail.wait_s)
+        match = self.code.search(mail.body)
+        if match is None:
+            reason = "the sign-in mail has no code matching flows.mail.code_pattern"
+            http.reporter.request(
+                "GET",
+                "otp.verify",
+                "",
+                0,
+                mail.received_at,
+                0.0,
+                0,
+                record.INVALID_RESPONSE,
+                reason,
+            )
+            raise StepFailed("otp.verify", record.INVALID_RESPONSE, reason)
+        code = Secret(match.group(0), "the sign-in mail")
+        location = asked.location or resolve_url(state.base_url, self.settings.url)
+        page = http.request("otp.verify", "GET", location)
+        form = self._form(http, page, password=False)
+        name = code_field(form, self.settings.code_field)
+        if name is None:
+            raise http.fail(page, record.UNEXPECTED_PAGE, f"no code field on {page.path}")
+        http.ok(page)
+        resp = submit(http, "otp.verify", form, form.fill({name: code}), page.url)
+        start_over = resolve_url(state.base_url, self.settings.url).split("?", 1)[0]
+        if resp.location is not None and resp.location.split("?", 1)[0] == start_over:
+            # allauth after too many wrong codes: back to the start, the code is void
+            raise http.fail(resp, record.REJECTED, f"{resp.describe()}: sent back to ask again")
+        if self.rule.failures(http, resp):
+            if resp.status >= 400:
+                raise http.fail_status(resp)
+            raise http.fail(resp, record.REJECTED, f"{resp.describe()}: code not accepted")
+        http.ok(resp)
+
+    @staticmethod
+    def _form(http: HttpClient, page: Response, *, password: bool) -> forms.Form:
+        if page.status != 200:
+            raise http.fail_status(page)
+        tree, charset = forms.parse(page.body, page.content_type)
+        form = forms.find_form(tree, page.url, charset, password=password)
+        if form is None:
+            raise http.fail(page, record.UNEXPECTED_PAGE, f"no form on {page.path}")
+        return form
