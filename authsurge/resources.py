@@ -107,14 +107,18 @@ class ProcessGroup:
 
     def cores(self) -> int:
         """The cores the processes may run on (the union of their CPU affinities): under
-        `taskset -c 0` a target has one core, however many the machine has."""
+        `taskset -c 0` a target has one core, however many the machine has. 0 while no
+        process is alive (the analysis takes the run's largest count); the machine's
+        count where the platform has no affinity."""
         allowed: set[int] = set()
         for proc in [*self.roots, *self._procs.values()]:
             try:
                 allowed.update(proc.cpu_affinity() or [])
-            except (psutil.Error, AttributeError):  # gone, or no affinity on this platform
+            except AttributeError:  # no CPU affinity on this platform
+                return psutil.cpu_count() or 1
+            except psutil.Error:  # gone
                 continue
-        return len(allowed) or psutil.cpu_count() or 1
+        return len(allowed)
 
     def sample_all(self) -> tuple[float, int, int, float]:
         """CPU percent summed over the processes, RSS, their count, and the busiest one's CPU."""

@@ -84,7 +84,7 @@ from authsurge.analysis.verdict import (
 )
 from authsurge.analysis.windows import SCOPE_REQUEST
 from authsurge.errors import RunDirError
-from authsurge.scenario import AnalysisConfig
+from authsurge.scenario import MAIL_WAIT_STEPS, AnalysisConfig
 
 __all__ = ["RunAnalysis", "RunData", "analyze_run", "load_run"]
 
@@ -311,7 +311,9 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     )
     step("cost")
     t_from, t_to = before_knees(index, windows, curves, knees, request_steps, data.meta)
-    done = completions(index, request_steps, sampled)
+    # a wait for a mail is measured like a request, but the target serves none of it
+    served = [n for n in request_steps if n not in MAIL_WAIT_STEPS]
+    done = completions(index, served, sampled)
     fits = [fit_costs(r, done, t_from, t_to) for r in sampled]
     cost = [f.doc for f in fits]
     cpu_cost = next((f for f in fits if f.doc["resource"] == "target CPU"), None)
@@ -320,7 +322,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         {n: steps[n]["bottleneck"] for n in request_steps},
         cpu_cost,
         rates_at_first_knee(ranked, knees, curves, windows, index, request_steps),
-        unloaded_times(curves, request_steps, t_to),
+        unloaded_times(curves, served, t_to),
     )
     if cause is not None:
         # the series whose knee is the cause's capacity: a step apportioned inside its

@@ -213,7 +213,9 @@ def _smooth(values: np.ndarray, inside: np.ndarray) -> np.ndarray:
 def _binned_membership(index: RecordIndex, windows: pd.DataFrame, inside: np.ndarray) -> np.ndarray:
     offered = windows["offered_rps"].to_numpy().reshape(index.n_series, index.n_windows)
     ok = windows["ok"].to_numpy(dtype=float).reshape(index.n_series, index.n_windows)
-    rise = the_rise(index, offered, ok, inside, index.firsts_per_window(surge_journeys(index)))
+    # new people, dropped ones too (the generator's cap must not flatten the surge)
+    firsts = index.arrival_attempts()[1][surge_journeys(index)].sum(axis=0)
+    rise = the_rise(index, offered, ok, inside, firsts)
     inside = inside & rise
     # a surge's rise: every series binned by the surge's own load (its journeys' arrivals),
     # so a step that sees little load because the one before it fails is binned with the

@@ -321,18 +321,6 @@ class RecordIndex:
         ).fetchall()
         return [(str(e), int(w), str(r or ""), int(n)) for e, w, r, n in rows]
 
-    def firsts_per_window(self, series: list[int]) -> np.ndarray:
-        """People's first attempts per arrival window, of the given journey series."""
-        arr = self.counts.arrivals
-        mine = arr[
-            arr["s"].isin(series).to_numpy() & (arr["kind"] == record.KIND_JOURNEY).to_numpy()
-        ]
-        return np.bincount(
-            mine["arrive_w"].to_numpy(np.int64),
-            weights=mine["firsts"].to_numpy(np.float64),
-            minlength=self.n_windows,
-        )[: self.n_windows]
-
     def arrivals_by_journey_window(self) -> list[tuple[str, int, int]]:
         """(journey, arrival window, arrivals) of journey and dropped rows with a journey."""
         arr = self.counts.arrivals

@@ -18,10 +18,11 @@ import math
 from typing import Any
 
 from authsurge.analysis.curves import Curves
+from authsurge.analysis.knee import MIN_POINT_REQUESTS
 
 DOMINANT = 0.5
 RATIO = 2.0
-MIN_REQUESTS = 20  # per curve point: a p50 of fewer is noise
+MIN_REQUESTS = MIN_POINT_REQUESTS  # per curve point: fewer is too thin, as for a knee
 RULE = (
     "the unit's cost is apportioned by each step's time served before the knees (its lowest "
     f"curve-point p50 there, over points of at least {MIN_REQUESTS} requests, x its requests "

@@ -296,9 +296,7 @@ class HttpClient:
         self._flush()
         scheme, host, port, real_path, query = split(url)
         path = shown_path or real_path  # what reasons name
-        short_url = url.split("?", 1)[0]
-        if shown_path:
-            short_url = short_url[: len(short_url) - len(real_path)] + shown_path
+        short_url = public_url(url, path)
         if host not in self.settings.allowed_hosts or scheme not in ("http", "https") or not port:
             # Never follow a redirect (or a discovery document) off the allowed hosts.
             raise self._transport_failure(
@@ -348,8 +346,7 @@ class HttpClient:
         finally:
             timer.close()
         elapsed = _ms(t0)
-        resp = Response(step, method, url, path, answer, data, start, elapsed)
-        resp.public_url = short_url
+        resp = Response(step, method, url, path, answer, data, start, elapsed, short_url)
         for header in resp.set_cookies:
             self.jar.set_cookie(header, scheme, host, real_path)
         self._pending = resp
@@ -421,6 +418,16 @@ class HttpClient:
     ) -> StepFailed:
         self.reporter.request(method, step, url, 0, start, elapsed, 0, outcome, reason)
         return StepFailed(step, outcome, reason)
+
+
+def public_url(url: str, path: str) -> str:
+    """What events may show of `url`: scheme, host and `path` (the real one, or what a
+    step shows instead of a secret one); never a query or a fragment."""
+    scheme, sep, rest = url.partition("://")
+    if not sep:
+        return path
+    netloc = rest.split("/", 1)[0].split("?", 1)[0].split("#", 1)[0]
+    return f"{scheme}://{netloc}{path}"
 
 
 def _ms(t0: float) -> float:

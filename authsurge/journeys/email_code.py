@@ -14,11 +14,11 @@ import re
 from authsurge.journeys import forms
 from authsurge.journeys.client import HttpClient, Response, StepFailed
 from authsurge.journeys.form_login import CompiledRule, submit
-from authsurge.journeys.mail_wait import wait_for_mail
+from authsurge.journeys.mail_wait import nothing_found, wait_for_mail
 from authsurge.journeys.signup import email_field
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import resolve_url
-from authsurge.mail import MailboxClient
+from authsurge.mail import MailboxClient, extract_code
 from authsurge.rundir import records as record
 from authsurge.scenario import EmailCodeSettings, MailSettings
 from authsurge.secret import Secret
@@ -62,37 +62,42 @@ class EmailCodeLogin:
         if field is None:
             raise http.fail(page, record.UNEXPECTED_PAGE, f"no e-mail field on {page.path}")
         http.ok(page)
-        asked = submit(http, "otp.request", form, form.fill({field: email}), page.url)
-        if asked.status not in (302, 303):
+        values: dict[str, str | Secret] = dict(self.settings.request_fields)
+        values[field] = email
+        asked = submit(http, "otp.request", form, form.fill(values), page.url)
+        # the code is asked for on the page the request redirects to (allauth), or on the
+        # page it answers with (Flask-Security's unified sign-in)
+        code_page = None
+        if asked.status == 200:
+            code_page = self._code_form(asked)
+            if code_page is None:
+                raise http.fail(asked, record.REJECTED, f"{asked.describe()}: no code sent")
+        elif asked.status not in (302, 303):
             if asked.status >= 400:
                 raise http.fail_status(asked)
             raise http.fail(asked, record.REJECTED, f"{asked.describe()}: no code sent")
         http.ok(asked)
-        mail = wait_for_mail(state, "otp.email", self.mailbox, email, asked.start, self.mail.wait_s)
-        match = self.code.search(mail.body)
-        if match is None:
-            reason = "the sign-in mail has no code matching flows.mail.code_pattern"
-            http.reporter.request(
-                "GET",
-                "otp.verify",
-                "",
-                0,
-                mail.received_at,
-                0.0,
-                0,
-                record.INVALID_RESPONSE,
-                reason,
-            )
-            raise StepFailed("otp.verify", record.INVALID_RESPONSE, reason)
-        code = Secret(match.group(0), "the sign-in mail")
-        location = asked.location or resolve_url(state.base_url, self.settings.url)
-        page = http.request("otp.verify", "GET", location)
-        form = self._form(http, page, password=False)
-        name = code_field(form, self.settings.code_field)
-        if name is None:
-            raise http.fail(page, record.UNEXPECTED_PAGE, f"no code field on {page.path}")
-        http.ok(page)
-        resp = submit(http, "otp.verify", form, form.fill({name: code}), page.url)
+        mail = wait_for_mail(state, "otp.email", self.mailbox, email, asked, self.mail)
+        found = extract_code(mail, self.code)
+        if found is None:
+            raise nothing_found(state, "otp.verify", "code matching flows.mail.code_pattern")
+        code = Secret(found, "the sign-in mail")
+        if code_page is None:
+            location = asked.location or resolve_url(state.base_url, self.settings.url)
+            page = http.request("otp.verify", "GET", location)
+            if page.status != 200:
+                raise http.fail_status(page)
+            code_page = self._code_form(page)
+            if code_page is None:
+                raise http.fail(page, record.UNEXPECTED_PAGE, f"no code field on {page.path}")
+            http.ok(page)
+            url = page.url
+        else:
+            url = asked.url
+        form, name = code_page
+        values = dict(self.settings.verify_fields)
+        values[name] = code
+        resp = submit(http, "otp.verify", form, form.fill(values), url)
         start_over = resolve_url(state.base_url, self.settings.url).split("?", 1)[0]
         if resp.location is not None and resp.location.split("?", 1)[0] == start_over:
             # allauth after too many wrong codes: back to the start, the code is void
@@ -102,6 +107,15 @@ class EmailCodeLogin:
                 raise http.fail_status(resp)
             raise http.fail(resp, record.REJECTED, f"{resp.describe()}: code not accepted")
         http.ok(resp)
+
+    def _code_form(self, page: Response) -> tuple[forms.Form, str] | None:
+        """The form on `page` with a code field, and the field's name; None without one."""
+        tree, charset = forms.parse(page.body, page.content_type)
+        for form in forms.forms_in(tree, page.url, charset):
+            name = code_field(form, self.settings.code_field)
+            if name is not None and name in form.names() and not form.has_password:
+                return form, name
+        return None
 
     @staticmethod
     def _form(http: HttpClient, page: Response, *, password: bool) -> forms.Form:

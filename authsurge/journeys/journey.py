@@ -20,6 +20,7 @@ from authsurge.journeys.credentials import ScenarioSecrets
 from authsurge.journeys.email_code import EmailCodeLogin
 from authsurge.journeys.form_login import FormLogin
 from authsurge.journeys.logout import FormLogout, OidcLogout
+from authsurge.journeys.magic_link import MagicLinkLogin
 from authsurge.journeys.oidc import OidcLogin, Provider
 from authsurge.journeys.reporting import Reporter
 from authsurge.journeys.signup import EmailVerify, FormSignup
@@ -38,6 +39,7 @@ _NEEDS = {
     "userinfo": ("oidc_login",),
     "token_introspect": ("oidc_login", "client_credentials"),
     "token_revoke": ("oidc_login", "client_credentials"),
+    "email_verify": ("form_signup",),
 }
 
 
@@ -103,6 +105,8 @@ class Journey:
         """Does a successful attempt leave the person signed in (before any logout)?"""
         return (
             self.abandon_after is None
+            # a signed-up identity is no account the population could sign in again with
+            and not any(getattr(s, "creates_account", False) for s in self.steps)
             and any(s.group in SIGN_IN_GROUPS for s in self.steps)
             # a revoke is no logout step (it runs for everyone): its token is gone
             and not any(s.group in LEAVING_GROUPS and not s.logout for s in self.steps)
@@ -235,6 +239,7 @@ STEP_FACTORIES: dict[str, StepFactory] = {
     "form_signup": lambda f, s, sh: FormSignup(f.signup),
     "email_verify": lambda f, s, sh: EmailVerify(f.mail, sh.mailbox),
     "email_code_login": lambda f, s, sh: EmailCodeLogin(f.email_code, f.mail, sh.mailbox),
+    "magic_link_login": lambda f, s, sh: MagicLinkLogin(f.magic_link, f.mail, sh.mailbox),
 }
 
 

@@ -41,13 +41,14 @@ class Response:
         body: bytes,
         start: float,
         elapsed_ms: float,
+        public_url: str = "",
     ) -> None:
         self.step = step
         self.method = method
         self.url = url
         self.path = path  # path only: queries can carry codes and tokens, reasons must not
         # what events and reasons may show: no query, and a secret path shown as given
-        self.public_url = url.split("?", 1)[0]
+        self.public_url = public_url or url.split("?", 1)[0].split("#", 1)[0]
         self.status = head.status
         self.headers = head.headers  # lower-case names; repeated fields joined with ", "
         self.set_cookies = head.set_cookies

@@ -17,7 +17,7 @@ from authsurge.journeys import forms
 from authsurge.journeys.client import StepFailed
 from authsurge.journeys.credentials import Account
 from authsurge.journeys.form_login import CompiledRule, submit
-from authsurge.journeys.mail_wait import shown_link_path, wait_for_mail
+from authsurge.journeys.mail_wait import nothing_found, shown_link_path, wait_for_mail
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import resolve_url
 from authsurge.mail import MailboxClient, extract_link
@@ -84,7 +84,7 @@ class FormSignup:
             raise http.fail(resp, record.REJECTED, f"{resp.describe()}: {'; '.join(failures)}")
         http.ok(resp)
         state.account = Account(email, password)
-        state.mail_sent_at = resp.start
+        state.mail_asked = resp
 
 
 class EmailVerify:
@@ -100,7 +100,7 @@ class EmailVerify:
         self.link = re.compile(settings.link_pattern)
 
     def __call__(self, state: JourneyState) -> None:
-        if state.account is None or state.mail_sent_at is None:
+        if state.account is None or state.mail_asked is None:
             raise StepFailed(
                 "signup.email", record.UNEXPECTED_PAGE, "no sign-up before email_verify"
             )
@@ -109,26 +109,14 @@ class EmailVerify:
             "signup.email",
             self.mailbox,
             state.account.username,
-            state.mail_sent_at,
-            self.settings.wait_s,
+            state.mail_asked,
+            self.settings,
         )
-        state.mail_sent_at = None  # the mail is taken: a later wait wants the next one
+        state.mail_asked = None  # the mail is taken: a later wait wants the next one
         link = extract_link(mail, self.link)
         http = state.http
         if link is None:
-            reason = "the verification mail has no link matching flows.mail.link_pattern"
-            http.reporter.request(
-                "GET",
-                "signup.confirm",
-                "",
-                0,
-                mail.received_at,
-                0.0,
-                0,
-                record.INVALID_RESPONSE,
-                reason,
-            )
-            raise StepFailed("signup.confirm", record.INVALID_RESPONSE, reason)
+            raise nothing_found(state, "signup.confirm", "link matching flows.mail.link_pattern")
         shown = shown_link_path(link)
         resp = http.request("signup.confirm", "GET", link, shown_path=shown)
         if resp.status == 200:
@@ -145,7 +133,7 @@ class EmailVerify:
                 body=body,
                 headers=headers,
                 form=True,
-                shown_path=shown if url.split("?")[0] == link else None,
+                shown_path=shown_link_path(url),  # the action is the link, or like it
             )
         if resp.status not in (302, 303):
             if resp.status >= 400:

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from authsurge.journeys.client import HttpClient
     from authsurge.journeys.credentials import Account
+    from authsurge.journeys.response import Response
 
 
 @dataclass
@@ -51,9 +52,9 @@ class JourneyState:
     id_token: str | None = None
     token_expires_at: float | None = None  # epoch s, from the token response's expires_in
     revoked: set[str] = field(default_factory=set)  # token kinds revoked by token.revoke
-    # when the target was last asked to send this person a mail (epoch s; a sign-up, a
-    # code request): the mail to wait for was sent at or after it
-    mail_sent_at: float | None = None
+    # the request that last asked the target to send this person a mail (the sign-up):
+    # the mail to wait for was sent at or after its start
+    mail_asked: Response | None = None
 
     @property
     def base_url(self) -> str:
@@ -71,6 +72,8 @@ class Step(Protocol):
 
     group: str  # the scenario's step group name
     needs_account: bool
+    # optional: creates_account = True when later groups use the identity it signs up
+    # (form_signup); read with getattr, so custom steps need not declare it
     logout: bool  # skipped for people outside JourneyConfig.logout_share
 
     def __call__(self, state: JourneyState) -> None: ...

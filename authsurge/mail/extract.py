@@ -13,7 +13,7 @@ from authsurge.mail.message import Mail
 URL = re.compile(r"https?://[^\s<>\"'()\[\]{}]+")
 # a sentence's full stop or comma after a link is not part of it
 TRAILING = ".,;:!?"
-CODE = r"\b[A-Z0-9]{6}\b"
+CODE = r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b|\b\d{6}\b"  # allauth's XXXX-XXXX, or six digits
 
 
 def links(mail: Mail) -> list[str]:
@@ -36,7 +36,7 @@ def extract_link(mail: Mail, pattern_or_prefix: str | re.Pattern[str]) -> str | 
 
 def extract_code(mail: Mail, regex: str | re.Pattern[str] = CODE) -> str | None:
     """The first match of `regex` in the body (its first group when it has one), e.g.
-    a sign-in code "ABC123"; None when nothing matches."""
+    a sign-in code "BCDF-GHJK" (allauth) or "482913"; None when nothing matches."""
     match = re.search(regex, mail.body)
     if match is None:
         return None

@@ -37,9 +37,11 @@ import psutil
 import authsurge
 from authsurge import crashlog, rundir
 from authsurge.journeys import load_scenario_secrets
+from authsurge.mail import MailSink
 from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, PrometheusScraper, ResourceSampler
 from authsurge.run.abort import Abort, AbortSwitch
+from authsurge.run.mail_sink import mail_info, run_mail_sink
 from authsurge.run.options import RunOptions, RunResult
 from authsurge.run.preflight import check_target, scenario_target_pids
 from authsurge.run.progress_line import Progress
@@ -75,13 +77,16 @@ class Run:
         self.meta: RunMeta | None = None  # written when the clock starts
         self.t0 = 0.0
         self.run_dir = Path()
+        self.mail_sink: MailSink | None = None
 
     # --- the template --------------------------------------------------------------------
 
     def execute(self) -> RunResult:
-        """Prepare, then drive with the secrets masked in every log line; always finishes."""
+        """Prepare, then drive with the secrets masked in every log line (and the mail
+        sink running when journeys read mail); always finishes."""
         self.prepare()
-        with redacted_logs(self.secrets):
+        with redacted_logs(self.secrets), run_mail_sink(self.scenario) as sink:
+            self.mail_sink = sink
             return self.drive()
 
     def drive(self) -> RunResult:
@@ -172,6 +177,7 @@ class Run:
         """Write the final meta.json (status, end, what each worker did, what aborted it)
         and return the result."""
         meta = finish_meta(self.meta or self.start_meta(), status, workers, dropped)
+        meta = meta.model_copy(update={"mail": mail_info(self.scenario, self.mail_sink)})
         if aborted is not None:
             meta = meta.model_copy(update={"aborted": aborted.as_dict()})
         rundir.write_meta(self.run_dir, meta)

@@ -108,6 +108,14 @@ class CalibrationInfo(_Section):
     given: bool = False  # the capacity was given (`authsurge demo --capacity`), not measured
 
 
+class MailInfo(_Section):
+    """The mail sink the run started (authsurge.run.mail_sink) and what it saw."""
+
+    smtp_port: int
+    behaviour: dict[str, Any] = {}  # the scenario's flows.mail.sink, as given
+    counters: dict[str, int] = {}  # received, delivered, dropped, rejected
+
+
 class Level(_Section):
     start: float
     end: float
@@ -137,6 +145,7 @@ class RunMeta(_Section):
     aborted: dict[str, Any] | None = None
     population: PopulationInfo | None = None  # format 2, with a scenario population
     calibration: CalibrationInfo | None = None  # the run was sized by a calibration
+    mail: MailInfo | None = None  # the run started a mail sink (flows.mail.sink)
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON types, every key (also unknown ones) as written."""

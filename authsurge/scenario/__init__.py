@@ -13,7 +13,15 @@ from __future__ import annotations
 
 from authsurge.scenario.base import Strict
 from authsurge.scenario.loading import apply_override, load_scenario, parse_scenario
-from authsurge.scenario.mail_flows import EmailCodeSettings, MailSettings, SignupSettings
+from authsurge.scenario.mail_flows import (
+    MAIL_GROUPS,
+    MAIL_WAIT_STEPS,
+    EmailCodeSettings,
+    MagicLinkSettings,
+    MailSettings,
+    MailSinkConfig,
+    SignupSettings,
+)
 from authsurge.scenario.model import (
     STEP_GROUPS,
     STEP_REQUESTS,
@@ -67,6 +75,10 @@ __all__ = [
     "FormSpec",
     "EmailCodeSettings",
     "MailSettings",
+    "MailSinkConfig",
+    "MagicLinkSettings",
+    "MAIL_GROUPS",
+    "MAIL_WAIT_STEPS",
     "SignupSettings",
     "JourneyConfig",
     "LinearRampShape",

@@ -21,7 +21,12 @@ from authsurge.scenario import addresses
 from authsurge.scenario.abort import AbortCondition
 from authsurge.scenario.base import Strict
 from authsurge.scenario.forms import FormSpec, SuccessRule
-from authsurge.scenario.mail_flows import EmailCodeSettings, MailSettings, SignupSettings
+from authsurge.scenario.mail_flows import (
+    EmailCodeSettings,
+    MagicLinkSettings,
+    MailSettings,
+    SignupSettings,
+)
 from authsurge.scenario.population import PopulationConfig, check_sign_in
 from authsurge.scenario.traffic import Behaviour, TraceShape, TrafficConfig
 
@@ -195,6 +200,7 @@ class FlowSettings(Strict):
     signup: SignupSettings = Field(default_factory=SignupSettings)
     mail: MailSettings = Field(default_factory=MailSettings)
     email_code: EmailCodeSettings = Field(default_factory=EmailCodeSettings)
+    magic_link: MagicLinkSettings = Field(default_factory=MagicLinkSettings)
 
 
 StepGroup = Literal[
@@ -211,6 +217,7 @@ StepGroup = Literal[
     "form_signup",
     "email_verify",
     "email_code_login",
+    "magic_link_login",
 ]
 STEP_GROUPS: tuple[str, ...] = get_args(StepGroup)
 
@@ -239,6 +246,7 @@ STEP_REQUESTS: dict[str, tuple[str, ...]] = {
     "form_signup": ("signup.form", "signup.submit"),
     "email_verify": ("signup.email", "signup.confirm"),  # signup.email: waiting for the mail
     "email_code_login": ("otp.request", "otp.email", "otp.verify"),
+    "magic_link_login": ("magic.request", "magic.email", "magic.follow"),
 }
 
 

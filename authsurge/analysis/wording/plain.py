@@ -243,12 +243,11 @@ def _named(cause: Finding) -> str:
 
 
 def _apportioned(cause: Finding) -> str:
-    if not cause["apportioned_in"]:
+    within = cause["apportioned_in"]
+    if not within:
         return ""
-    return (
-        " (its part of what the whole sign-in used, judged by how long each step takes on "
-        "an idle server)"
-    )
+    whole = "the steps it always comes with" if within == "its steps" else f"journey {within}"
+    return f" (its part of what {whole} used, judged by how long each step takes on an idle server)"
 
 
 def _collapse_sentence(findings: list[Finding]) -> str:
