@@ -12,7 +12,7 @@ from typing import Any
 
 from gunicorn.glogging import Logger
 
-from authsurge.target.redaction import redact_path
+from authsurge.target.redaction import RedactSecretPaths, redact_path
 
 _host = os.environ.get("AUTHSURGE_TARGET_HOST", "127.0.0.1")
 _port = os.environ.get("AUTHSURGE_TARGET_PORT", "8000")
@@ -34,7 +34,13 @@ access_log_format = '%(h)s %(t)s "%(m)s %(U)s" %(s)s %(b)s'
 
 class RedactingLogger(Logger):
     """gunicorn's logger with secret-bearing path segments (a confirmation link's key)
-    redacted in the access log's path (authsurge.target.redaction)."""
+    redacted in the access log's path, and URLs (path and query: "Error handling request
+    <uri>") in its error log (authsurge.target.redaction)."""
+
+    def setup(self, cfg: Any) -> None:
+        super().setup(cfg)
+        for handler in self.error_log.handlers:
+            handler.addFilter(RedactSecretPaths())
 
     def atoms(self, resp: Any, req: Any, environ: Any, request_time: Any) -> dict[str, Any]:
         atoms: dict[str, Any] = super().atoms(resp, req, environ, request_time)

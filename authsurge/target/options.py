@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 import math
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,6 +32,7 @@ DEFAULT_HASHER_ITERATIONS = 100_000
 DEFAULT_DATA_DIR = Path(".authsurge/target")
 TOPOLOGIES = ("shared", "split")
 SIGNUP_VERIFICATIONS = ("link", "code")  # how allauth verifies a signed-up address
+DEFAULT_MAGIC_LINK_MAX_AGE_S = 600  # a mailed sign-in link's lifetime (--signup)
 LOOPBACK_NAMES = ("localhost",)
 
 
@@ -100,6 +102,9 @@ class TargetOptions:
     smtp_port: int | None = None
     """signup: the target sends its mail to an SMTP server on 127.0.0.1 at this port
     (no TLS, no authentication; e.g. authsurge.mail.MailSink)."""
+    magic_link_max_age_s: int = DEFAULT_MAGIC_LINK_MAX_AGE_S
+    """signup: a sign-in link mailed from /accounts/magic/ (django-sesame) is refused
+    this many seconds after it was made (SESAME_MAX_AGE); it works once either way."""
 
     def checked(self) -> TargetOptions:
         """Raise BadInput for anything we refuse to serve; returns self for chaining."""
@@ -160,6 +165,8 @@ class TargetOptions:
             )
         if self.smtp_port is not None and not 1 <= self.smtp_port <= 65535:
             raise BadInput(f"--smtp-port {self.smtp_port}: must be 1..65535")
+        if not 1 <= self.magic_link_max_age_s <= 86400:
+            raise BadInput("magic_link_max_age_s must be 1..86400 seconds")
         if self.signup and self.smtp_port is None:
             raise BadInput(
                 "--signup needs --smtp-port: the target sends real mail (verification links, "
@@ -173,6 +180,8 @@ class TargetOptions:
             ):
                 if getattr(self, name) != default:
                     raise BadInput(f"--{name.replace('_', '-')} only makes sense with --signup")
+            if self.magic_link_max_age_s != DEFAULT_MAGIC_LINK_MAX_AGE_S:
+                raise BadInput("magic_link_max_age_s only makes sense with signup")
 
     @property
     def scheme(self) -> str:
@@ -239,9 +248,30 @@ def server_env(
         env["AUTHSURGE_TARGET_SIGNUP"] = "1"
         env["AUTHSURGE_TARGET_SIGNUP_VERIFICATION"] = opts.signup_verification
         env["AUTHSURGE_TARGET_SIGNUP_RATE_LIMITS"] = "1" if opts.signup_rate_limits else "0"
+        env["AUTHSURGE_TARGET_MAGIC_LINK_MAX_AGE_S"] = str(opts.magic_link_max_age_s)
     if opts.smtp_port is not None:
         env["AUTHSURGE_TARGET_SMTP_PORT"] = str(opts.smtp_port)
     if opts.login_capacity is not None:
         env["AUTHSURGE_TARGET_LOGIN_CAPACITY"] = repr(float(opts.login_capacity))
         env["AUTHSURGE_TARGET_LOGIN_QUEUE"] = str(opts.queue)
+    return env
+
+
+_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # so children import this authsurge
+
+
+def child_env(
+    opts: TargetOptions, data_dir: Path, port: int, *, role: str = "auth", public_port: int = 0
+) -> dict[str, str]:
+    """The whole environment of a child process with the target's settings: this one's,
+    without other targets' AUTHSURGE_TARGET_* and without the secrets (the child reads
+    the password hashes from the database), plus `server_env`."""
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("AUTHSURGE_TARGET_") and k not in (PASSWORD_ENV, CLIENT_SECRET_ENV)
+    }
+    env.update(server_env(opts, data_dir, port, role=role, public_port=public_port))
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+    env["PYTHONUNBUFFERED"] = "1"
     return env

@@ -46,6 +46,7 @@ from authsurge.target.options import (
     CLIENT_SECRET_ENV,
     PASSWORD_ENV,
     TargetOptions,
+    child_env,
     server_env,
     url_host,
 )
@@ -55,7 +56,6 @@ from authsurge.target.tree import alive, terminate
 logger = logging.getLogger(__name__)
 
 PREPARE_TIMEOUT_S = 600.0  # migrate + 1,000,000 users fits; 10,000 users take a few seconds
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # so children import this authsurge
 
 
 @dataclass
@@ -170,7 +170,7 @@ def start_target(
         )
         if new
     ]
-    env = _child_env(opts, data_dir, auth_port, role="auth", public_port=port)
+    env = child_env(opts, data_dir, auth_port, role="auth", public_port=port)
     if not detach:
         env["AUTHSURGE_TARGET_OWNER_PID"] = str(os.getpid())
     if opts.login_capacity is not None:
@@ -336,20 +336,6 @@ def target_status(data_dir: Path) -> TargetStatus:
 
 
 # --- helpers ----------------------------------------------------------------------------
-
-
-def _child_env(
-    opts: TargetOptions, data_dir: Path, port: int, *, role: str, public_port: int
-) -> dict[str, str]:
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("AUTHSURGE_TARGET_") and k not in (PASSWORD_ENV, CLIENT_SECRET_ENV)
-    }
-    env.update(server_env(opts, data_dir, port, role=role, public_port=public_port))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
-    env["PYTHONUNBUFFERED"] = "1"
-    return env
 
 
 def _wait_prepared(target: TargetProcess, popen: subprocess.Popen[bytes]) -> dict[str, Any]:

@@ -154,7 +154,7 @@ if _smtp_port := os.environ.get("AUTHSURGE_TARGET_SMTP_PORT"):
 else:  # nothing leaves the process (serving with --signup requires --smtp-port)
     EMAIL_BACKEND = "django.core.mail.backends.dummy.EmailBackend"
 
-# Sign-up with e-mail verification and sign-in by e-mailed code (TargetOptions.signup):
+# Sign-up with e-mail verification, sign-in by e-mailed code or link (TargetOptions.signup):
 # django-allauth, configured here and loaded only when asked for, so the default target
 # starts as fast as before. Its URLs are mounted after Django's own login and logout
 # (authsurge.target.urls): those two pages stay Django's views.
@@ -179,6 +179,14 @@ if AUTHSURGE_SIGNUP:
     ACCOUNT_LOGIN_BY_CODE_ENABLED = True
     ACCOUNT_DEFAULT_HTTP_PROTOCOL = _scheme  # links in mails: https when served with TLS
     ACCOUNT_EMAIL_SUBJECT_PREFIX = "[authsurge target] "
+    # Sign-in by e-mailed link (authsurge.target.magic_link): django-sesame's signed
+    # tokens. Its backend only reads a token (authenticate(sesame=...)) and never checks a
+    # password; password checks (and capacity slots) stay SignupBackend's alone.
+    AUTHENTICATION_BACKENDS += ["sesame.backends.ModelBackend"]
+    SESAME_MAX_AGE = int(_env("MAGIC_LINK_MAX_AGE_S", "600"))  # s after the link was made
+    # once: the token signs the user's last_login, which the sign-in changes (so does
+    # any other sign-in of the user, and a password change)
+    SESAME_ONE_TIME = True
     if _env("SIGNUP_RATE_LIMITS", "0") != "1":
         # allauth counts per client address (and per e-mail), in each worker's local
         # cache: a load test from one address would measure the limits, not the target

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -29,12 +28,7 @@ from typing import Any
 
 from authsurge.errors import BadInput
 from authsurge.target.layout import DB_FILE, MARKER_FILE, RSA_KEY_FILE, SECRET_KEY_FILE
-from authsurge.target.options import (
-    CLIENT_SECRET_ENV,
-    PASSWORD_ENV,
-    TargetOptions,
-    server_env,
-)
+from authsurge.target.options import TargetOptions, child_env
 from authsurge.target.prepare import USERNAME_PATTERN
 
 RESERVED_TLDS = ("test", "example")
@@ -42,7 +36,6 @@ RESERVED_TLDS = ("test", "example")
 EMAIL_ADDRESS_TABLE = "account_emailaddress"  # allauth's, there once served with --signup
 RESET_TIMEOUT_S = 300.0
 CHUNK = 500  # users deleted per query
-_PACKAGE_ROOT = Path(__file__).resolve().parents[2]  # so the child imports this authsurge
 
 
 @dataclass(frozen=True)
@@ -67,15 +60,9 @@ def reset_signups(data_dir: Path) -> ResetResult:
             f"{data_dir} holds no prepared target ({', '.join(missing)} missing): "
             "nothing to reset; start it once with `authsurge target serve`"
         )
-    env = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith("AUTHSURGE_TARGET_") and k not in (PASSWORD_ENV, CLIENT_SECRET_ENV)
-    }
     # the settings of a target with sign-up, so allauth's models are loaded; no mail is sent
     # (no SMTP port: Django's dummy backend) and nothing listens (port 0 is never bound)
-    env.update(server_env(TargetOptions(data_dir=data_dir, signup=True), data_dir, 0))
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p)
+    env = child_env(TargetOptions(data_dir=data_dir, signup=True), data_dir, 0)
     done = subprocess.run(
         [sys.executable, "-m", "authsurge.target.signups"],
         env=env,

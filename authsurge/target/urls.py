@@ -1,5 +1,6 @@
 """URLs: Django's login/logout views, DOT's OAuth2/OIDC endpoints under /o/, our small views,
-and with --signup django-allauth's account pages under /accounts/."""
+and with --signup django-allauth's account pages under /accounts/ and sign-in by e-mailed
+link (authsurge.target.magic_link) under /accounts/magic/."""
 
 from __future__ import annotations
 
@@ -38,3 +39,6 @@ if settings.AUTHSURGE_SIGNUP:
     # confirm-email/..., login/code/, login/code/confirm/, password/reset/... (its URL
     # names all start with account_, so none replaces login, logout or profile).
     urlpatterns.append(path("accounts/", include("allauth.account.urls")))
+    # sign-in by e-mailed link (django-sesame; allauth has no magic/ paths):
+    # accounts/magic/, accounts/magic/sent/, accounts/magic/login/
+    urlpatterns.append(path("accounts/magic/", include("authsurge.target.magic_link")))

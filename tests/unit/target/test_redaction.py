@@ -1,4 +1,5 @@
-"""The target's logs never carry a confirmation link's key (authsurge.target.redaction)."""
+"""The target's logs never carry a confirmation link's key or a sign-in link's token
+(authsurge.target.redaction)."""
 
 from __future__ import annotations
 
@@ -20,3 +21,12 @@ def test_a_log_record_naming_the_key_is_rewritten():
                                "Internal Server Error: %s", ("/accounts/confirm-email/KEY123/",), None)
     assert RedactSecretPaths().filter(record)
     assert "KEY123" not in record.getMessage() and "<redacted>" in record.getMessage()
+
+
+def test_a_sign_in_token_in_a_query_is_redacted_and_other_parameters_are_kept():
+    assert redact_path("GET /accounts/magic/login/?sesame=AAAAAWdK-x_9Zk3 HTTP/1.1") == (
+        "GET /accounts/magic/login/?sesame=<redacted> HTTP/1.1")
+    assert redact_path("/accounts/magic/login/?next=/x&sesame=AbC-_1&a=b") == (
+        "/accounts/magic/login/?next=/x&sesame=<redacted>&a=b")
+    assert redact_path("/accounts/magic/login/?next=/accounts/profile/") == (
+        "/accounts/magic/login/?next=/accounts/profile/")

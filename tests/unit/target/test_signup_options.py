@@ -16,6 +16,8 @@ from authsurge.target.options import TargetOptions, server_env
     ({"smtp_port": 2525}, "--smtp-port only makes sense with --signup"),
     ({"signup_rate_limits": True}, "--signup-rate-limits only makes sense with --signup"),
     ({"signup_verification": "code"}, "--signup-verification only makes sense with --signup"),
+    ({"signup": True, "smtp_port": 2525, "magic_link_max_age_s": 0}, "magic_link_max_age_s"),
+    ({"magic_link_max_age_s": 60}, "magic_link_max_age_s only makes sense with signup"),
 ])
 def test_signup_options_that_do_not_fit_are_refused_by_flag(options, says):
     with pytest.raises(BadInput, match=says):
