@@ -12,10 +12,10 @@ from __future__ import annotations
 import re
 
 from authsurge.journeys import forms
-from authsurge.journeys.client import HttpClient, Response, StepFailed
+from authsurge.journeys.client import Response, StepFailed
 from authsurge.journeys.form_login import CompiledRule, submit
+from authsurge.journeys.mail_forms import address_form
 from authsurge.journeys.mail_wait import nothing_found, wait_for_mail
-from authsurge.journeys.signup import email_field
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import resolve_url
 from authsurge.mail import MailboxClient, extract_code
@@ -57,10 +57,9 @@ class EmailCodeLogin:
             raise StepFailed("otp.request", record.UNEXPECTED_PAGE, "no account for this journey")
         http, email = state.http, state.account.username
         page = http.request("otp.request", "GET", resolve_url(state.base_url, self.settings.url))
-        form = self._form(http, page, password=False)
-        field = email_field(form, self.settings.email_field)
-        if field is None:
-            raise http.fail(page, record.UNEXPECTED_PAGE, f"no e-mail field on {page.path}")
+        form, field = address_form(
+            http, page, self.settings.email_field, self.settings.request_button
+        )
         http.ok(page)
         values: dict[str, str | Secret] = dict(self.settings.request_fields)
         values[field] = email
@@ -109,20 +108,16 @@ class EmailCodeLogin:
         http.ok(resp)
 
     def _code_form(self, page: Response) -> tuple[forms.Form, str] | None:
-        """The form on `page` with a code field, and the field's name; None without one."""
+        """The form on `page` with a code field (pressed with flows.email_code.verify_button
+        when one is named), and the field's name; None without one."""
         tree, charset = forms.parse(page.body, page.content_type)
         for form in forms.forms_in(tree, page.url, charset):
             name = code_field(form, self.settings.code_field)
-            if name is not None and name in form.names() and not form.has_password:
-                return form, name
+            # a form with a password input is a login form, unless the code field was
+            # named (Flask-Security's passcode input is type=password)
+            if name in form.names() and (self.settings.code_field or not form.has_password):
+                button = self.settings.verify_button
+                pressed = form.pressing(button, page.url) if button else form
+                if pressed is not None:
+                    return pressed, name
         return None
-
-    @staticmethod
-    def _form(http: HttpClient, page: Response, *, password: bool) -> forms.Form:
-        if page.status != 200:
-            raise http.fail_status(page)
-        tree, charset = forms.parse(page.body, page.content_type)
-        form = forms.find_form(tree, page.url, charset, password=password)
-        if form is None:
-            raise http.fail(page, record.UNEXPECTED_PAGE, f"no form on {page.path}")
-        return form

@@ -15,7 +15,7 @@ from __future__ import annotations
 import codecs
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from urllib.parse import urldefrag, urljoin
 
 from selectolax.lexbor import LexborHTMLParser, LexborNode
@@ -43,6 +43,7 @@ class Control:
     value: str
     checked: bool = False  # checkboxes and radios
     disabled: bool = False
+    formaction: str | None = None  # a submit button's own action (as written on the page)
 
     @property
     def is_submit(self) -> bool:
@@ -66,6 +67,19 @@ class Form:
 
     def names(self) -> set[str]:
         return {c.name for c in self.controls}
+
+    def pressing(self, button: str, page_url: str) -> Form | None:
+        """This form as submitted with the named submit button: the button's formaction,
+        if any, replaces the action, and no other submit button is sent; None when the
+        form has no such button."""
+        chosen = next((c for c in self.controls if c.is_submit and c.name == button), None)
+        if chosen is None:
+            return None
+        action = self.action
+        if chosen.formaction:
+            action = urldefrag(urljoin(page_url, chosen.formaction.strip()))[0]
+        controls = [c for c in self.controls if not c.is_submit or c is chosen]
+        return replace(self, action=action, controls=controls)
 
     def default_submit(self) -> Control | None:
         """The submit button a person would press: the first *named* one.
@@ -302,7 +316,9 @@ def _control(n: LexborNode) -> Control | None:
             )
         if not name and kind not in _SUBMIT_TYPES:
             return None
-        return Control(name, kind, a.get("value") or "", disabled=disabled)
+        return Control(
+            name, kind, a.get("value") or "", disabled=disabled, formaction=a.get("formaction")
+        )
     if not name and tag != "button":
         return None
     if tag == "select":
@@ -315,7 +331,9 @@ def _control(n: LexborNode) -> Control | None:
         kind = (a.get("type") or "submit").strip().lower()
         if kind != "submit":
             return None
-        return Control(name, "button", a.get("value") or "", disabled=disabled)
+        return Control(
+            name, "button", a.get("value") or "", disabled=disabled, formaction=a.get("formaction")
+        )
     return None
 
 

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import re
 
-from authsurge.journeys import forms
 from authsurge.journeys.client import StepFailed
 from authsurge.journeys.form_login import CompiledRule, submit
+from authsurge.journeys.mail_forms import address_form
 from authsurge.journeys.mail_wait import nothing_found, shown_link_path, wait_for_mail
-from authsurge.journeys.signup import email_field
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import resolve_url
 from authsurge.mail import MailboxClient, extract_link
@@ -44,13 +43,9 @@ class MagicLinkLogin:
             raise StepFailed("magic.request", record.UNEXPECTED_PAGE, "no account for this journey")
         http, email = state.http, state.account.username
         page = http.request("magic.request", "GET", resolve_url(state.base_url, self.settings.url))
-        if page.status != 200:
-            raise http.fail_status(page)
-        tree, charset = forms.parse(page.body, page.content_type)
-        form = forms.find_form(tree, page.url, charset, password=False)
-        field = email_field(form, self.settings.email_field) if form is not None else None
-        if form is None or field is None:
-            raise http.fail(page, record.UNEXPECTED_PAGE, f"no e-mail form on {page.path}")
+        form, field = address_form(
+            http, page, self.settings.email_field, self.settings.request_button
+        )
         http.ok(page)
         values: dict[str, str | Secret] = dict(self.settings.request_fields)
         values[field] = email

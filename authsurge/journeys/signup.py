@@ -17,6 +17,7 @@ from authsurge.journeys import forms
 from authsurge.journeys.client import StepFailed
 from authsurge.journeys.credentials import Account
 from authsurge.journeys.form_login import CompiledRule, submit
+from authsurge.journeys.mail_forms import email_field
 from authsurge.journeys.mail_wait import nothing_found, shown_link_path, wait_for_mail
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import resolve_url
@@ -26,16 +27,6 @@ from authsurge.scenario import MailSettings, SignupSettings
 from authsurge.secret import Secret
 
 _UNSAFE = re.compile(r"[^a-z0-9.-]+")
-
-
-def email_field(form: forms.Form, given: str | None) -> str | None:
-    """The e-mail input: `given`, else type=email, else a name containing "email"."""
-    if given:
-        return given
-    typed = [c.name for c in form.controls if c.kind == "email" and c.name]
-    named = [c.name for c in form.controls if "email" in c.name.lower() and c.kind != "hidden"]
-    found = typed or named
-    return found[0] if found else None
 
 
 class FormSignup:
@@ -98,6 +89,8 @@ class EmailVerify:
         self.settings = settings
         self.mailbox = mailbox
         self.link = re.compile(settings.link_pattern)
+        success = settings.confirm_success
+        self.confirmed = CompiledRule(success) if success else None
 
     def __call__(self, state: JourneyState) -> None:
         if state.account is None or state.mail_asked is None:
@@ -135,7 +128,9 @@ class EmailVerify:
                 form=True,
                 shown_path=shown_link_path(url),  # the action is the link, or like it
             )
-        if resp.status not in (302, 303):
+        rule = self.confirmed
+        refused = rule.failures(http, resp) if rule else resp.status not in (302, 303)
+        if refused:
             if resp.status >= 400:
                 raise http.fail_status(resp)
             raise http.fail(resp, record.REJECTED, f"{resp.describe()}: link not accepted")

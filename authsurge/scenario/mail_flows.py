@@ -82,6 +82,9 @@ class MailSettings(Strict):
     poll_s: Annotated[float, Field(ge=0.01, le=5)] = 0.25
     # the confirmation link in the verification mail (the first match)
     link_pattern: str = r"https?://[^\s<>\"']*confirm[^\s<>\"']*"
+    # how following it is judged (None: any 302/303); a target that redirects good and
+    # used links alike tells them apart by where (e.g. redirect_matches: "/login$")
+    confirm_success: SuccessRule | None = None
     # the code in a sign-in mail: allauth's XXXX-XXXX, or six digits
     code_pattern: str = r"\b[A-Z0-9]{4}-[A-Z0-9]{4}\b|\b\d{6}\b"
 
@@ -95,6 +98,9 @@ class EmailCodeSettings(Strict):
     # sent with the address (e.g. Flask-Security's chosen_method: email) and with the code
     request_fields: dict[str, str] = Field(default_factory=dict)
     verify_fields: dict[str, str] = Field(default_factory=dict)
+    # the submit button to press (its formaction followed), by name; default: the first
+    request_button: str | None = None
+    verify_button: str | None = None
     success: SuccessRule = Field(default_factory=lambda: SuccessRule(status=[302, 303]))
 
 
@@ -102,6 +108,7 @@ class MagicLinkSettings(Strict):
     url: str = "/accounts/magic/"  # the page asking for the e-mail address
     email_field: str | None = None  # default: type=email or a name containing "email"
     request_fields: dict[str, str] = Field(default_factory=dict)  # sent with the address
+    request_button: str | None = None  # the submit button to press, by name
     # the sign-in link in the mail (the first match); its token is a secret
     link_pattern: str = r"https?://[^\s<>\"']*(?:magic|sesame|login)[^\s<>\"']*"
     success: SuccessRule = Field(default_factory=lambda: SuccessRule(status=[302, 303]))

@@ -4,7 +4,9 @@
   consent and logout-confirmation pages; installed by `npm ci` from
   third_party/oidc_provider/package-lock.json into .authsurge/third_party/ on first use.
 - Flask-Security-Too's stock login view with Flask-WTF CSRF (from PyPI); installed into
-  a venv in .authsurge/third_party/ by pip on first use.
+  a venv in .authsurge/third_party/ by pip on first use, and again when
+  third_party/flask_security/requirements.txt changes (test_third_party_signup.py starts
+  the same app with its mail features).
 
 authsurge talks to both with configuration only. Both install folders are git-ignored;
 each server is started on a free loopback port and stopped by PID.
@@ -19,6 +21,7 @@ import sys
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -99,21 +102,31 @@ def oidc_provider(tmp_path_factory) -> Iterator[Server]:
         _stop(proc)
 
 
-@pytest.fixture(scope="module")
-def flask_security(tmp_path_factory) -> Iterator[Server]:
+def flask_security_python() -> Path:
+    """The venv's python with requirements.txt installed: again whenever that file changes."""
     venv = INSTALLS / "flask_security-venv"
     python = venv / "bin" / "python"
-    if not python.exists() or not (venv / ".installed").exists():
+    marker = venv / ".installed"  # the requirements it was installed from
+    wanted = (FS_DIR / "requirements.txt").read_text()
+    if not python.exists() or not marker.exists() or marker.read_text() != wanted:
         steps = [[sys.executable, "-m", "venv", "--clear", str(venv)],
                  [str(python), "-m", "pip", "install", "-q", "-r", str(FS_DIR / "requirements.txt")]]
         for cmd in steps:
             done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
             if done.returncode != 0:
                 pytest.skip(f"installing Flask-Security-Too failed (no registry?): {done.stderr[-300:]}")
-        (venv / ".installed").touch()
+        marker.write_text(wanted)
+    return python
+
+
+@contextmanager
+def running_flask_security(log_dir: Path, **env: str) -> Iterator[Server]:
+    """The Flask-Security app on a free loopback port (app.py says what `env` turns on),
+    stopped on the way out."""
+    python = flask_security_python()
     port = free_port()
-    log = tmp_path_factory.mktemp("flask-security") / "server.log"
-    env = {**os.environ, "FS_PASSWORD": FS_PASSWORD, "FS_OWNER_PID": str(os.getpid())}
+    log = log_dir / "server.log"
+    env = {**os.environ, "FS_PASSWORD": FS_PASSWORD, "FS_OWNER_PID": str(os.getpid()), **env}
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(python), "app.py", str(port)], cwd=FS_DIR, stdout=out,
                                 stderr=subprocess.STDOUT, env=env)
@@ -126,6 +139,12 @@ def flask_security(tmp_path_factory) -> Iterator[Server]:
         yield Server(base, proc.pid)
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def flask_security(tmp_path_factory) -> Iterator[Server]:
+    with running_flask_security(tmp_path_factory.mktemp("flask-security")) as server:
+        yield server
 
 
 def fs_scenario(base_url: str, **form_login):
