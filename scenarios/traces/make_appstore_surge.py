@@ -9,6 +9,9 @@ Six hours of real time at one row a minute, rates in arrivals per second:
   within 20 minutes (a logistic ramp), hold for an hour with +/-8% noise;
 - then decay over 90 minutes to an elevated 6x plateau (the new normal).
 - OIDC app logins are 60% of web form logins (the mobile app signs in via OIDC);
+- new people signing up on the web (web_signup): a fifth of the web logins before the
+  surge, one and a half times them at its peak (most of a #1 surge is people who have no
+  account yet), half of them on the new plateau;
 - API sessions (people already signed in calling the API) follow the signed-in
   population: a leaky integral of logins (mean session 25 min), so they peak later
   and lower relative to their baseline than logins: the API "stays up" while logins fall over.
@@ -39,7 +42,9 @@ def make(seed: int = 20261124) -> dict[str, np.ndarray]:
     for i in range(1, len(t)):
         population[i] = population[i - 1] * np.exp(-60 / 1500) + logins[i] * 60
     api = 0.4 * population / 1500 + 1.0  # API sessions start in proportion to who is signed in
-    return {"t_s": t, "web_login": logins, "app_login": 0.6 * logins, "api_session": api}
+    new_share = 0.2 + 1.3 * surge * decay + 0.3 * surge * (1 - decay)
+    return {"t_s": t, "web_login": logins, "app_login": 0.6 * logins, "api_session": api,
+            "web_signup": new_share * logins}
 
 
 def main() -> None:

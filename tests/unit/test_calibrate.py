@@ -25,7 +25,8 @@ def test_auto_scale_puts_the_trace_login_peak_at_the_chosen_multiple(monkeypatch
     assert info.capacity_rps == 10.0 and info.peak_multiple == 2.0
     curves = curves_for(scenario, rate_scale=scale)
     grid = np.linspace(0, 360, 20_001)
-    peak = float(np.max(curves["web_login"].rate(grid) + curves["app_login"].rate(grid)))
+    peak = float(np.max(curves["web_login"].rate(grid) + curves["app_login"].rate(grid)
+                        + curves["web_signup"].rate(grid)))
     assert peak == pytest.approx(2.0 * 10.0, rel=0.01)
 
 

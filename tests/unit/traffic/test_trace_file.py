@@ -48,7 +48,7 @@ def test_replay_compression_keeps_the_number_of_arrivals_and_scale_multiplies_it
 def test_appstore_scenario_replays_six_hours_in_six_minutes():
     scenario = load_scenario(ROOT / "scenarios" / "appstore_surge.yaml")
     curves = curves_for(scenario)
-    assert set(curves) == {"web_login", "app_login", "api_session"}
+    assert set(curves) == {"web_login", "app_login", "api_session", "web_signup"}
     assert all(c.duration == pytest.approx(360) for c in curves.values())
 
 
@@ -74,3 +74,10 @@ def test_malformed_traces_are_rejected_with_file_and_line(tmp_path, text, words)
 def test_missing_trace_file(tmp_path):
     with pytest.raises(ScenarioError, match="trace file not found"):
         load_trace(tmp_path / "none.csv")
+
+
+def test_the_surge_is_mostly_new_people_at_its_peak_and_returning_ones_before():
+    trace = load_trace(TRACE)
+    logins, signups = trace.columns["web_login"], trace.columns["web_signup"]
+    peak = int(np.argmax(logins))
+    assert signups[peak] > logins[peak] and signups[0] < 0.5 * logins[0]
