@@ -6,6 +6,12 @@
   A data dir without a database gets a copy of the session target's (user0001..0050,
   the clients): migrating costs ~2 s, a copy milliseconds. `fresh=True` skips the copy.
 - `seeded_data_dir`: such a copy in a tmp dir, for targets started through the CLI.
+- `sink` (per module): authsurge's mail sink on 127.0.0.1; `mailbox`, a client of it.
+- `signup_target` (per module): a target with --signup (allauth, magic links) sending
+  its mail to `sink`, on a copy of the session target's data dir, which was prepared
+  without allauth: this start must add allauth's tables.
+- `signup_target_for(sink)`: one more such target, sending to another sink (a slow or
+  dropping provider), for one test.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ from typing import Any
 
 import pytest
 
+from authsurge.mail import MailboxClient, MailSink
 from authsurge.target import TargetOptions, TargetProcess, start_target
 from tests.support.target import TEST_HASHER_ITERATIONS, TargetSecrets, seed_data_dir
 
@@ -61,3 +68,52 @@ def seeded_data_dir(target: TargetProcess, tmp_path: Path) -> Path:
     for tests that start a target some other way (the CLI) without paying for migrations."""
     seed_data_dir(target.data_dir, tmp_path)
     return tmp_path
+
+
+@pytest.fixture(scope="module")
+def sink() -> Iterator[MailSink]:
+    mail_sink = MailSink().start()
+    try:
+        yield mail_sink
+    finally:
+        mail_sink.stop()
+
+
+@pytest.fixture(scope="module")
+def mailbox(sink: MailSink) -> MailboxClient:
+    return MailboxClient(sink.http_url)
+
+
+def _signup_target(target: TargetProcess, data_dir: Path, smtp_port: int) -> TargetProcess:
+    seed_data_dir(target.data_dir, data_dir)
+    opts = TargetOptions(port=0, users=50, workers=1, threads=4,
+                         hasher_iterations=TEST_HASHER_ITERATIONS, data_dir=data_dir,
+                         startup_timeout_s=30, signup=True, smtp_port=smtp_port)
+    return start_target(opts, log=lambda line: None)
+
+
+@pytest.fixture(scope="module")
+def signup_target(target: TargetProcess, target_env: TargetSecrets, sink: MailSink,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetProcess]:
+    proc = _signup_target(target, tmp_path_factory.mktemp("signup-target"), sink.smtp_port)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture()
+def signup_target_for(target: TargetProcess, target_env: TargetSecrets,
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[MailSink], TargetProcess]]:
+    started: list[TargetProcess] = []
+
+    def start(mail_sink: MailSink) -> TargetProcess:
+        proc = _signup_target(target, tmp_path_factory.mktemp("signup-target"), mail_sink.smtp_port)
+        started.append(proc)
+        return proc
+
+    try:
+        yield start
+    finally:
+        for proc in started:
+            proc.stop()

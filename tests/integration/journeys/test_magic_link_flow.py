@@ -4,41 +4,11 @@ steps in the records, and no sign-in token in any event."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
-
 from authsurge.mail import MailSink
 from authsurge.rundir import records as record
-from authsurge.target import TargetOptions, TargetProcess, start_target
 from tests.support.journeys import harness, scenario
-from tests.support.target import TEST_HASHER_ITERATIONS, TargetSecrets, seed_data_dir
 
 MAGIC = {"magic": ["form_signup", "email_verify", "magic_link_login", "api"]}
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[MailSink]:
-    mail_sink = MailSink().start()
-    try:
-        yield mail_sink
-    finally:
-        mail_sink.stop()
-
-
-@pytest.fixture(scope="module")
-def signup_target(target: TargetProcess, target_env: TargetSecrets, sink: MailSink,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetProcess]:
-    data_dir = tmp_path_factory.mktemp("magic-flows")
-    seed_data_dir(target.data_dir, data_dir)
-    opts = TargetOptions(port=0, users=50, workers=1, threads=4,
-                         hasher_iterations=TEST_HASHER_ITERATIONS, data_dir=data_dir,
-                         startup_timeout_s=30, signup=True, smtp_port=sink.smtp_port)
-    proc = start_target(opts, log=lambda line: None)
-    try:
-        yield proc
-    finally:
-        proc.stop()
 
 
 def flows(sink: MailSink, **magic_link: object) -> dict[str, object]:

@@ -40,13 +40,6 @@ SIGNUP_ROWS = [
     ("signup.email", "MAIL", 0, "ok"),  # "Welcome": the confirmation link
     ("signup.confirm", "GET", 302, "ok"),  # to /login, "Thank you. Your email has been confirmed."
 ]
-@pytest.fixture(scope="module")
-def sink() -> Iterator[MailSink]:
-    mail_sink = MailSink().start()
-    try:
-        yield mail_sink
-    finally:
-        mail_sink.stop()
 
 
 @pytest.fixture(scope="module")

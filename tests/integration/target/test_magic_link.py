@@ -7,13 +7,11 @@ Links and tokens are secrets: no assertion message here shows one.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 
-import pytest
 import requests
 
-from authsurge.mail import MailboxClient, MailSink, extract_link
-from authsurge.target import TargetOptions, TargetProcess, start_target
+from authsurge.mail import MailboxClient, extract_link
+from authsurge.target import TargetProcess
 from tests.integration.target.test_signup import (
     TIMEOUT,
     me,
@@ -23,39 +21,9 @@ from tests.integration.target.test_signup import (
     signed_up_and_verified,
     wait_mail,
 )
-from tests.support.target import TEST_HASHER_ITERATIONS, TargetSecrets, seed_data_dir
 
 SENT = "/accounts/magic/sent/"  # where every link request is sent, account or not
 NO_MAIL_WAIT_S = 1.0
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[MailSink]:
-    mail_sink = MailSink().start()
-    try:
-        yield mail_sink
-    finally:
-        mail_sink.stop()
-
-
-@pytest.fixture(scope="module")
-def magic_target(target: TargetProcess, target_env: TargetSecrets, sink: MailSink,
-                 tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetProcess]:
-    data_dir = tmp_path_factory.mktemp("magic-target")
-    seed_data_dir(target.data_dir, data_dir)
-    opts = TargetOptions(port=0, users=50, workers=1, threads=4,
-                         hasher_iterations=TEST_HASHER_ITERATIONS, data_dir=data_dir,
-                         startup_timeout_s=30, signup=True, smtp_port=sink.smtp_port)
-    proc = start_target(opts, log=lambda line: None)
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def mailbox(sink: MailSink) -> MailboxClient:
-    return MailboxClient(sink.http_url)
 
 
 def request_link(base_url: str, email: str) -> requests.Response:
@@ -81,9 +49,9 @@ def test_without_signup_there_are_no_magic_link_pages(target):
     assert requests.get(f"{target.base_url}/accounts/magic/", timeout=TIMEOUT).status_code == 404
 
 
-def test_a_verified_account_gets_a_link_that_signs_in_once(magic_target, mailbox):
-    base = magic_target.base_url
-    email = signed_up_and_verified(magic_target, mailbox)
+def test_a_verified_account_gets_a_link_that_signs_in_once(signup_target, mailbox):
+    base = signup_target.base_url
+    email = signed_up_and_verified(signup_target, mailbox)
     page = requests.get(f"{base}/accounts/magic/", timeout=TIMEOUT)
     assert page.status_code == 200 and 'type="email"' in page.text
     started = time.time()
@@ -103,8 +71,8 @@ def test_a_verified_account_gets_a_link_that_signs_in_once(magic_target, mailbox
 
 
 def test_an_unknown_or_unverified_address_gets_the_same_answer_and_no_mail(
-        magic_target, mailbox):
-    base, unknown, unverified = magic_target.base_url, new_address(), new_address()
+        signup_target, mailbox):
+    base, unknown, unverified = signup_target.base_url, new_address(), new_address()
     signed_up = time.time()
     assert sign_up(base, unverified).status_code == 302
     wait_mail(mailbox, unverified, signed_up)  # the verification mail, left unused
@@ -118,10 +86,10 @@ def test_an_unknown_or_unverified_address_gets_the_same_answer_and_no_mail(
 
 
 def test_a_tampered_missing_or_made_up_token_is_refused_and_the_real_one_still_works(
-        magic_target, mailbox):
-    base = magic_target.base_url
-    email = signed_up_and_verified(magic_target, mailbox)
-    link = mailed_link(magic_target, mailbox, email)
+        signup_target, mailbox):
+    base = signup_target.base_url
+    email = signed_up_and_verified(signup_target, mailbox)
+    link = mailed_link(signup_target, mailbox, email)
     last = "B" if link.endswith("A") else "A"  # a signature bit changed
     login = f"{base}/accounts/magic/login/"
     for bad in (link[:-1] + last, login, login + "?sesame=not-a-token"):
@@ -140,7 +108,7 @@ def test_an_expired_link_is_refused(target_factory, sink, mailbox):
     assert expired.status_code == 403 and "sessionid" not in s.cookies
 
 
-def test_a_link_request_without_the_csrf_token_is_refused(magic_target):
-    refused = requests.post(f"{magic_target.base_url}/accounts/magic/",
+def test_a_link_request_without_the_csrf_token_is_refused(signup_target):
+    refused = requests.post(f"{signup_target.base_url}/accounts/magic/",
                             data={"email": new_address()}, allow_redirects=False, timeout=TIMEOUT)
     assert refused.status_code == 403

@@ -10,17 +10,14 @@ from __future__ import annotations
 import itertools
 import re
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 import requests
 
-from authsurge.mail import Mail, MailboxClient, MailSink, extract_code, extract_link
-from authsurge.target import TargetOptions, TargetProcess, start_target
+from authsurge.mail import Mail, MailboxClient, extract_code, extract_link
+from authsurge.target import TargetProcess
 from authsurge.target.cli import main as target_cli
 from authsurge.target.signups import reset_signups
-from tests.support.target import TEST_HASHER_ITERATIONS, TargetSecrets, seed_data_dir
 
 TIMEOUT = 10
 MAIL_TIMEOUT_S = 10.0
@@ -28,37 +25,6 @@ PASSWORD = "signup-pytest-password"  # the signed-up accounts' own password
 PREPARED_USERS = 50  # the session target's, copied with its database
 LOGIN_CODE = re.compile(r"(?m)^\s*([A-Z0-9]{4}-[A-Z0-9]{4})\s*$")  # allauth's default format
 _numbers = itertools.count(1)
-
-
-@pytest.fixture(scope="module")
-def sink() -> Iterator[MailSink]:
-    mail_sink = MailSink().start()
-    try:
-        yield mail_sink
-    finally:
-        mail_sink.stop()
-
-
-@pytest.fixture(scope="module")
-def signup_target(target: TargetProcess, target_env: TargetSecrets, sink: MailSink,
-                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetProcess]:
-    """A target with --signup on a copy of the session target's data dir, which was
-    prepared without allauth: this start must add allauth's tables."""
-    data_dir = tmp_path_factory.mktemp("signup-target")
-    seed_data_dir(target.data_dir, data_dir)
-    opts = TargetOptions(port=0, users=PREPARED_USERS, workers=1, threads=4,
-                         hasher_iterations=TEST_HASHER_ITERATIONS, data_dir=data_dir,
-                         startup_timeout_s=30, signup=True, smtp_port=sink.smtp_port)
-    proc = start_target(opts, log=lambda line: None)
-    try:
-        yield proc
-    finally:
-        proc.stop()
-
-
-@pytest.fixture(scope="module")
-def mailbox(sink: MailSink) -> MailboxClient:
-    return MailboxClient(sink.http_url)
 
 
 def new_address() -> str:
