@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from authsurge.journeys import forms
-from authsurge.journeys.client import Response, StepFailed
+from authsurge.journeys.client import HttpClient, Response, StepFailed
 from authsurge.journeys.form_login import CompiledRule, submit
 from authsurge.journeys.mail_forms import address_form
 from authsurge.journeys.mail_wait import nothing_found, wait_for_mail
@@ -81,9 +81,11 @@ class EmailCodeLogin:
         if found is None:
             raise nothing_found(state, "otp.verify", "code matching flows.mail.code_pattern")
         code = Secret(found, "the sign-in mail")
+        start_over = resolve_url(state.base_url, self.settings.url).split("?", 1)[0]
         if code_page is None:
-            location = asked.location or resolve_url(state.base_url, self.settings.url)
+            location = asked.location or start_over
             page = http.request("otp.verify", "GET", location)
+            self._refuse_start_over(http, page, start_over)
             if page.status != 200:
                 raise http.fail_status(page)
             code_page = self._code_form(page)
@@ -97,15 +99,19 @@ class EmailCodeLogin:
         values = dict(self.settings.verify_fields)
         values[name] = code
         resp = submit(http, "otp.verify", form, form.fill(values), url)
-        start_over = resolve_url(state.base_url, self.settings.url).split("?", 1)[0]
-        if resp.location is not None and resp.location.split("?", 1)[0] == start_over:
-            # allauth after too many wrong codes: back to the start, the code is void
-            raise http.fail(resp, record.REJECTED, f"{resp.describe()}: sent back to ask again")
+        self._refuse_start_over(http, resp, start_over)
         if self.rule.failures(http, resp):
             if resp.status >= 400:
                 raise http.fail_status(resp)
             raise http.fail(resp, record.REJECTED, f"{resp.describe()}: code not accepted")
         http.ok(resp)
+
+    @staticmethod
+    def _refuse_start_over(http: HttpClient, resp: Response, start_over: str) -> None:
+        """A redirect back to the page asking for the address is a rejection: allauth's
+        answer to an expired code, and to too many wrong ones (the code is void)."""
+        if resp.location is not None and resp.location.split("?", 1)[0] == start_over:
+            raise http.fail(resp, record.REJECTED, f"{resp.describe()}: sent back to ask again")
 
     def _code_form(self, page: Response) -> tuple[forms.Form, str] | None:
         """The form on `page` with a code field (pressed with flows.email_code.verify_button

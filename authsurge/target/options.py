@@ -33,6 +33,7 @@ DEFAULT_DATA_DIR = Path(".authsurge/target")
 TOPOLOGIES = ("shared", "split")
 SIGNUP_VERIFICATIONS = ("link", "code")  # how allauth verifies a signed-up address
 DEFAULT_MAGIC_LINK_MAX_AGE_S = 600  # a mailed sign-in link's lifetime (--signup)
+DEFAULT_LOGIN_CODE_TIMEOUT_S = 180  # a mailed sign-in code's lifetime (allauth's default)
 LOOPBACK_NAMES = ("localhost",)
 
 
@@ -105,6 +106,9 @@ class TargetOptions:
     magic_link_max_age_s: int = DEFAULT_MAGIC_LINK_MAX_AGE_S
     """signup: a sign-in link mailed from /accounts/magic/ (django-sesame) is refused
     this many seconds after it was made (SESAME_MAX_AGE); it works once either way."""
+    login_code_timeout_s: int = DEFAULT_LOGIN_CODE_TIMEOUT_S
+    """signup: an e-mailed sign-in code is refused this many seconds after it was asked
+    for (allauth's ACCOUNT_LOGIN_BY_CODE_TIMEOUT)."""
 
     def checked(self) -> TargetOptions:
         """Raise BadInput for anything we refuse to serve; returns self for chaining."""
@@ -165,8 +169,9 @@ class TargetOptions:
             )
         if self.smtp_port is not None and not 1 <= self.smtp_port <= 65535:
             raise BadInput(f"--smtp-port {self.smtp_port}: must be 1..65535")
-        if not 1 <= self.magic_link_max_age_s <= 86400:
-            raise BadInput("magic_link_max_age_s must be 1..86400 seconds")
+        for name in ("magic_link_max_age_s", "login_code_timeout_s"):
+            if not 1 <= getattr(self, name) <= 86400:
+                raise BadInput(f"{name} must be 1..86400 seconds")
         if self.signup and self.smtp_port is None:
             raise BadInput(
                 "--signup needs --smtp-port: the target sends real mail (verification links, "
@@ -182,6 +187,8 @@ class TargetOptions:
                     raise BadInput(f"--{name.replace('_', '-')} only makes sense with --signup")
             if self.magic_link_max_age_s != DEFAULT_MAGIC_LINK_MAX_AGE_S:
                 raise BadInput("magic_link_max_age_s only makes sense with signup")
+            if self.login_code_timeout_s != DEFAULT_LOGIN_CODE_TIMEOUT_S:
+                raise BadInput("login_code_timeout_s only makes sense with signup")
 
     @property
     def scheme(self) -> str:
@@ -249,6 +256,7 @@ def server_env(
         env["AUTHSURGE_TARGET_SIGNUP_VERIFICATION"] = opts.signup_verification
         env["AUTHSURGE_TARGET_SIGNUP_RATE_LIMITS"] = "1" if opts.signup_rate_limits else "0"
         env["AUTHSURGE_TARGET_MAGIC_LINK_MAX_AGE_S"] = str(opts.magic_link_max_age_s)
+        env["AUTHSURGE_TARGET_LOGIN_CODE_TIMEOUT_S"] = str(opts.login_code_timeout_s)
     if opts.smtp_port is not None:
         env["AUTHSURGE_TARGET_SMTP_PORT"] = str(opts.smtp_port)
     if opts.login_capacity is not None:

@@ -177,6 +177,7 @@ if AUTHSURGE_SIGNUP:
     ACCOUNT_EMAIL_VERIFICATION_BY_CODE_ENABLED = _env("SIGNUP_VERIFICATION", "link") == "code"
     ACCOUNT_CONFIRM_EMAIL_ON_GET = True
     ACCOUNT_LOGIN_BY_CODE_ENABLED = True
+    ACCOUNT_LOGIN_BY_CODE_TIMEOUT = int(_env("LOGIN_CODE_TIMEOUT_S", "180"))  # s
     ACCOUNT_DEFAULT_HTTP_PROTOCOL = _scheme  # links in mails: https when served with TLS
     ACCOUNT_EMAIL_SUBJECT_PREFIX = "[authsurge target] "
     # Sign-in by e-mailed link (authsurge.target.magic_link): django-sesame's signed

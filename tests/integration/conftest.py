@@ -10,8 +10,8 @@
 - `signup_target` (per module): a target with --signup (allauth, magic links) sending
   its mail to `sink`, on a copy of the session target's data dir, which was prepared
   without allauth: this start must add allauth's tables.
-- `signup_target_for(sink)`: one more such target, sending to another sink (a slow or
-  dropping provider), for one test.
+- `signup_target_for(sink, **opts)`: one more such target, sending to another sink (a
+  slow or dropping provider), for one test.
 """
 
 from __future__ import annotations
@@ -84,11 +84,13 @@ def mailbox(sink: MailSink) -> MailboxClient:
     return MailboxClient(sink.http_url)
 
 
-def _signup_target(target: TargetProcess, data_dir: Path, smtp_port: int) -> TargetProcess:
+def _signup_target(target: TargetProcess, data_dir: Path, smtp_port: int,
+                   **overrides: Any) -> TargetProcess:
     seed_data_dir(target.data_dir, data_dir)
-    opts = TargetOptions(port=0, users=50, workers=1, threads=4,
-                         hasher_iterations=TEST_HASHER_ITERATIONS, data_dir=data_dir,
-                         startup_timeout_s=30, signup=True, smtp_port=smtp_port)
+    opts = TargetOptions(**{"port": 0, "users": 50, "workers": 1, "threads": 4,
+                            "hasher_iterations": TEST_HASHER_ITERATIONS, "data_dir": data_dir,
+                            "startup_timeout_s": 30, "signup": True, "smtp_port": smtp_port,
+                            **overrides})
     return start_target(opts, log=lambda line: None)
 
 
@@ -104,11 +106,12 @@ def signup_target(target: TargetProcess, target_env: TargetSecrets, sink: MailSi
 
 @pytest.fixture()
 def signup_target_for(target: TargetProcess, target_env: TargetSecrets,
-                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[MailSink], TargetProcess]]:
+                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., TargetProcess]]:
     started: list[TargetProcess] = []
 
-    def start(mail_sink: MailSink) -> TargetProcess:
-        proc = _signup_target(target, tmp_path_factory.mktemp("signup-target"), mail_sink.smtp_port)
+    def start(mail_sink: MailSink, **overrides: Any) -> TargetProcess:
+        proc = _signup_target(target, tmp_path_factory.mktemp("signup-target"),
+                              mail_sink.smtp_port, **overrides)
         started.append(proc)
         return proc
 

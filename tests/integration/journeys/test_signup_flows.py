@@ -81,6 +81,18 @@ def test_mail_delay_in_the_sink_is_signup_email_latency(signup_target_for, recor
         slow.stop()
 
 
+def test_an_expired_code_is_rejected_at_otp_verify(signup_target_for, recorded):
+    # codes good for 1 s, mail that takes 1.5 s to arrive: expired when entered
+    slow = MailSink(SinkBehaviour(delay_s=1.5)).start()
+    try:
+        proc = signup_target_for(slow, login_code_timeout_s=1)
+        h = harness(recorded, scenario(proc.base_url, SIGNUP, flows(slow)))
+        result = h.run("new_by_code")
+        assert (result.outcome, result.step) == (record.REJECTED, "otp.verify")
+    finally:
+        slow.stop()
+
+
 def test_no_link_code_or_generated_password_appears_in_any_event(signup_target, sink, recorded):
     h = harness(recorded, scenario(signup_target.base_url, SIGNUP, flows(sink)))
     assert h.run("new_by_code").ok

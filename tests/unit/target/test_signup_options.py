@@ -18,6 +18,7 @@ from authsurge.target.options import TargetOptions, server_env
     ({"signup_verification": "code"}, "--signup-verification only makes sense with --signup"),
     ({"signup": True, "smtp_port": 2525, "magic_link_max_age_s": 0}, "magic_link_max_age_s"),
     ({"magic_link_max_age_s": 60}, "magic_link_max_age_s only makes sense with signup"),
+    ({"login_code_timeout_s": 60}, "login_code_timeout_s only makes sense with signup"),
 ])
 def test_signup_options_that_do_not_fit_are_refused_by_flag(options, says):
     with pytest.raises(BadInput, match=says):
