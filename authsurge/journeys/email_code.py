@@ -12,9 +12,9 @@ from __future__ import annotations
 import re
 
 from authsurge.journeys import forms
-from authsurge.journeys.client import HttpClient, Response, StepFailed
+from authsurge.journeys.client import HttpClient, Response
 from authsurge.journeys.form_login import CompiledRule, submit
-from authsurge.journeys.mail_forms import address_form
+from authsurge.journeys.mail_forms import ask_for_mail
 from authsurge.journeys.mail_wait import nothing_found, wait_for_mail
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.urls import resolve_url
@@ -53,17 +53,15 @@ class EmailCodeLogin:
         self.rule = CompiledRule(settings.success)
 
     def __call__(self, state: JourneyState) -> None:
-        if state.account is None:
-            raise StepFailed("otp.request", record.UNEXPECTED_PAGE, "no account for this journey")
-        http, email = state.http, state.account.username
-        page = http.request("otp.request", "GET", resolve_url(state.base_url, self.settings.url))
-        form, field = address_form(
-            http, page, self.settings.email_field, self.settings.request_button
+        settings, http = self.settings, state.http
+        asked, email = ask_for_mail(
+            state,
+            "otp.request",
+            settings.url,
+            settings.email_field,
+            settings.request_button,
+            settings.request_fields,
         )
-        http.ok(page)
-        values: dict[str, str | Secret] = dict(self.settings.request_fields)
-        values[field] = email
-        asked = submit(http, "otp.request", form, form.fill(values), page.url)
         # the code is asked for on the page the request redirects to (allauth), or on the
         # page it answers with (Flask-Security's unified sign-in)
         code_page = None
@@ -96,7 +94,7 @@ class EmailCodeLogin:
         else:
             url = asked.url
         form, name = code_page
-        values = dict(self.settings.verify_fields)
+        values: dict[str, str | Secret] = dict(self.settings.verify_fields)
         values[name] = code
         resp = submit(http, "otp.verify", form, form.fill(values), url)
         self._refuse_start_over(http, resp, start_over)

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import re
 
-from authsurge.journeys.client import StepFailed
-from authsurge.journeys.form_login import CompiledRule, submit
-from authsurge.journeys.mail_forms import address_form
+from authsurge.journeys.form_login import CompiledRule
+from authsurge.journeys.mail_forms import ask_for_mail
 from authsurge.journeys.mail_wait import nothing_found, shown_link_path, wait_for_mail
 from authsurge.journeys.state import JourneyState
-from authsurge.journeys.urls import resolve_url
 from authsurge.mail import MailboxClient, extract_link
 from authsurge.rundir import records as record
 from authsurge.scenario import MagicLinkSettings, MailSettings
-from authsurge.secret import Secret
 
 
 class MagicLinkLogin:
@@ -39,17 +36,15 @@ class MagicLinkLogin:
         self.rule = CompiledRule(settings.success)
 
     def __call__(self, state: JourneyState) -> None:
-        if state.account is None:
-            raise StepFailed("magic.request", record.UNEXPECTED_PAGE, "no account for this journey")
-        http, email = state.http, state.account.username
-        page = http.request("magic.request", "GET", resolve_url(state.base_url, self.settings.url))
-        form, field = address_form(
-            http, page, self.settings.email_field, self.settings.request_button
+        settings, http = self.settings, state.http
+        asked, email = ask_for_mail(
+            state,
+            "magic.request",
+            settings.url,
+            settings.email_field,
+            settings.request_button,
+            settings.request_fields,
         )
-        http.ok(page)
-        values: dict[str, str | Secret] = dict(self.settings.request_fields)
-        values[field] = email
-        asked = submit(http, "magic.request", form, form.fill(values), page.url)
         if asked.status >= 400:
             raise http.fail_status(asked)
         http.ok(asked)

@@ -1,12 +1,17 @@
-"""The forms of the mail flows: the e-mail field, and the form that asks for an address
-(sign-in by code, by link), pressed with the button a target wants pressed."""
+"""The forms of the mail flows: the e-mail field, the form that asks for an address
+(sign-in by code, by link) pressed with the button a target wants pressed, and asking
+for the mail with it."""
 
 from __future__ import annotations
 
 from authsurge.journeys import forms
-from authsurge.journeys.client import HttpClient
+from authsurge.journeys.client import HttpClient, StepFailed
+from authsurge.journeys.form_login import submit
 from authsurge.journeys.response import Response
+from authsurge.journeys.state import JourneyState
+from authsurge.journeys.urls import resolve_url
 from authsurge.rundir import records as record
+from authsurge.secret import Secret
 
 
 def email_field(form: forms.Form, given: str | None) -> str | None:
@@ -41,3 +46,24 @@ def address_form(
     raise http.fail(
         page, record.UNEXPECTED_PAGE, f"no form with an e-mail field{what} on {page.path}"
     )
+
+
+def ask_for_mail(
+    state: JourneyState,
+    step: str,
+    url: str,
+    given_field: str | None,
+    button: str | None,
+    fields: dict[str, str],
+) -> tuple[Response, str]:
+    """GET the page at `url` that asks for the person's address, submit it (with `fields`
+    and `button`), and return the answer, not yet judged, and the address."""
+    if state.account is None:
+        raise StepFailed(step, record.UNEXPECTED_PAGE, "no account for this journey")
+    http, email = state.http, state.account.username
+    page = http.request(step, "GET", resolve_url(state.base_url, url))
+    form, field = address_form(http, page, given_field, button)
+    http.ok(page)
+    values: dict[str, str | Secret] = dict(fields)
+    values[field] = email
+    return submit(http, step, form, form.fill(values), page.url), email

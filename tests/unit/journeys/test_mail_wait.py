@@ -11,8 +11,8 @@ from authsurge.journeys.mail_wait import shown_link_path
 LINKS = [
     "http://127.0.0.1:8000/accounts/confirm-email/MQ:1tAbc:SECRETKEY/",
     "http://127.0.0.1:8000/accounts/confirm-email/MQ:1tAbc:SECRETKEY/?next=/x",
-    "http://app.test/verify#token=SECRETKEY",
-    "http://app.test/confirm/SECRETKEY#top",
+    "http://app.example/verify#token=SECRETKEY",
+    "http://app.example/confirm/SECRETKEY#top",
     "http://127.0.0.1:8000/accounts/magic/login/?sesame=SECRETKEY",
 ]
 
@@ -25,5 +25,5 @@ def test_an_e_mailed_link_is_shown_without_its_key(link):
 
 
 def test_a_plain_url_is_shown_as_it_is_without_query_or_fragment():
-    assert public_url("https://idp.test:8443/o/token/?code=x#y", "/o/token/") == (
-        "https://idp.test:8443/o/token/")
+    assert public_url("https://idp.example:8443/o/token/?code=x#y", "/o/token/") == (
+        "https://idp.example:8443/o/token/")
