@@ -30,7 +30,7 @@ from authsurge.errors import BadInput
 from authsurge.mail import MailboxClient, MailSink, MailSinkError, SinkBehaviour, extract_code
 
 PERSON = "Person0001@Example.com"
-CODE_BODY = "Your sign-in code is listed below.\n\nABC123\n"
+CODE_BODY = "Your sign-in code is listed below.\n\nBCDF-GHJK\n"
 MARGIN_S = 0.5  # slack for a loaded CI machine on top of a stated time
 
 
@@ -79,7 +79,7 @@ def test_a_sent_mail_is_readable_from_its_mailbox_over_http_with_its_receive_tim
     assert mail is not None
     assert (mail.recipient, mail.sender) == (PERSON.lower(), "webmaster@localhost")
     assert mail.subject == "[127.0.0.1:8000] Sign-In Code"
-    assert extract_code(mail) == "ABC123"
+    assert extract_code(mail) == "BCDF-GHJK"
     assert before <= mail.received_at <= after_send
     assert sink.counters() == {"received": 1, "delivered": 1, "dropped": 0, "rejected": 0}
     assert client.counters() == sink.counters()
@@ -129,10 +129,10 @@ def test_wait_for_consumes_so_two_mails_to_one_person_come_back_one_at_a_time_in
     sink = start_sink()
     client = MailboxClient(sink.http_url)
     start = time.time()
-    send(sink, body="first FIRST1\n")
-    send(sink, body="second SECND2\n")
+    send(sink, body="first FIRS-T111\n")
+    send(sink, body="second SECN-D222\n")
     got = [client.wait_for(PERSON, after=start, timeout_s=1.0) for _ in range(2)]
-    assert [extract_code(m) for m in got if m] == ["FIRST1", "SECND2"]
+    assert [extract_code(m) for m in got if m] == ["FIRS-T111", "SECN-D222"]
     assert client.wait_for(PERSON, after=start, timeout_s=0.1) is None
     assert client.peek(PERSON) == []
 
@@ -140,13 +140,13 @@ def test_wait_for_consumes_so_two_mails_to_one_person_come_back_one_at_a_time_in
 def test_wait_for_ignores_mails_received_before_after(start_sink):
     sink = start_sink()
     client = MailboxClient(sink.http_url)
-    send(sink, body="old OLD111\n")
+    send(sink, body="old OLDO-1111\n")
     later = time.time() + 0.001
     time.sleep(0.01)
-    send(sink, body="new NEW222\n")
+    send(sink, body="new NEWN-2222\n")
     mail = client.wait_for(PERSON, after=later, timeout_s=1.0)
-    assert mail is not None and extract_code(mail) == "NEW222"
-    assert [extract_code(m) for m in client.peek(PERSON)] == ["OLD111"]
+    assert mail is not None and extract_code(mail) == "NEWN-2222"
+    assert [extract_code(m) for m in client.peek(PERSON)] == ["OLDO-1111"]
 
 
 def test_a_mail_to_two_recipients_lands_in_both_mailboxes_and_counts_once(start_sink):
@@ -180,7 +180,7 @@ def test_waiting_for_mail_under_gevent_does_not_block_the_sending_greenlet(start
     gevent.sleep(0.05)  # the waiter is polling now
     send(sink)
     mail = waiter.get(timeout=3.0 + MARGIN_S)
-    assert mail is not None and extract_code(mail) == "ABC123"
+    assert mail is not None and extract_code(mail) == "BCDF-GHJK"
 
 
 def test_no_body_or_subject_reaches_the_logs_or_stderr_even_at_debug(start_sink, caplog, capfd):
