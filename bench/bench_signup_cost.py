@@ -1,12 +1,12 @@
 """What each sign-up and sign-in step costs the embedded target (issue 18): target CPU per
 request, from the cost model on a mix whose journey types vary on their own.
 
-    python bench/bench_signup_cost.py [--run-s 90] [--json OUT]
+    python bench/bench_signup_cost.py [--run-s 120] [--json OUT]
 
 A fresh embedded target with --signup (django-allauth; 2 workers x 4 threads; the default
 PBKDF2 cost) sends its mail to the run's own mail sink; `scenarios/signup_varying.yaml`
-(sign-ups that never verify, verified sign-ups that sign in with the password, verified
-sign-ups that sign in by e-mailed code, returning people) runs far below capacity. The
+(sign-ups that never verify, verified sign-ups that sign in with the password, by
+e-mailed code or by e-mailed link, returning people) runs far below capacity. The
 cost model (authsurge.analysis.cost) attributes the target's CPU to the steps; steps the
 same journeys always make together stay one unit. Where there are 2+ cores the target is
 pinned to CPU 1 and the harness (and the mail sink) to CPU 0.
@@ -64,7 +64,7 @@ def cost_of(found: dict[str, Any], step: str) -> float:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--run-s", type=int, default=90, help="seconds of load")
+    parser.add_argument("--run-s", type=int, default=120, help="seconds of load")
     parser.add_argument("--json", type=Path, help="write the result rows here")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="    %(levelname)s %(name)s: %(message)s")
