@@ -10,8 +10,8 @@
 - `signup_target` (per module): a target with --signup (allauth, magic links) sending
   its mail to `sink`, on a copy of the session target's data dir, which was prepared
   without allauth: this start must add allauth's tables.
-- `signup_target_for(sink, **opts)`: one more such target, sending to another sink (a
-  slow or dropping provider), for one test.
+  One more, sending to another sink (a slow or dropping provider), for one test:
+  `target_factory(signup=True, smtp_port=other.smtp_port)`.
 """
 
 from __future__ import annotations
@@ -84,39 +84,16 @@ def mailbox(sink: MailSink) -> MailboxClient:
     return MailboxClient(sink.http_url)
 
 
-def _signup_target(target: TargetProcess, data_dir: Path, smtp_port: int,
-                   **overrides: Any) -> TargetProcess:
-    seed_data_dir(target.data_dir, data_dir)
-    opts = TargetOptions(**{"port": 0, "users": 50, "workers": 1, "threads": 4,
-                            "hasher_iterations": TEST_HASHER_ITERATIONS, "data_dir": data_dir,
-                            "startup_timeout_s": 30, "signup": True, "smtp_port": smtp_port,
-                            **overrides})
-    return start_target(opts, log=lambda line: None)
-
-
 @pytest.fixture(scope="module")
 def signup_target(target: TargetProcess, target_env: TargetSecrets, sink: MailSink,
                   tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetProcess]:
-    proc = _signup_target(target, tmp_path_factory.mktemp("signup-target"), sink.smtp_port)
+    data_dir = tmp_path_factory.mktemp("signup-target")
+    seed_data_dir(target.data_dir, data_dir)
+    opts = TargetOptions(port=0, users=50, workers=1, threads=4,
+                         hasher_iterations=TEST_HASHER_ITERATIONS, data_dir=data_dir,
+                         startup_timeout_s=30, signup=True, smtp_port=sink.smtp_port)
+    proc = start_target(opts, log=lambda line: None)
     try:
         yield proc
     finally:
         proc.stop()
-
-
-@pytest.fixture()
-def signup_target_for(target: TargetProcess, target_env: TargetSecrets,
-                      tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[..., TargetProcess]]:
-    started: list[TargetProcess] = []
-
-    def start(mail_sink: MailSink, **overrides: Any) -> TargetProcess:
-        proc = _signup_target(target, tmp_path_factory.mktemp("signup-target"),
-                              mail_sink.smtp_port, **overrides)
-        started.append(proc)
-        return proc
-
-    try:
-        yield start
-    finally:
-        for proc in started:
-            proc.stop()

@@ -54,10 +54,10 @@ def test_a_wrong_code_is_rejected_at_otp_verify(signup_target, sink, recorded):
     assert (result.ok, result.outcome, result.step) == (False, record.REJECTED, "otp.verify")
 
 
-def test_a_mail_that_never_comes_is_a_timeout_at_signup_email(signup_target_for, recorded):
+def test_a_mail_that_never_comes_is_a_timeout_at_signup_email(target_factory, recorded):
     dropping = MailSink(SinkBehaviour(drop_share=1.0)).start()
     try:
-        proc = signup_target_for(dropping)
+        proc = target_factory(signup=True, smtp_port=dropping.smtp_port)
         h = harness(recorded, scenario(proc.base_url, SIGNUP, flows(dropping, wait_s=1)))
         result = h.run("new")
         assert (result.outcome, result.step) == (record.TIMEOUT, "signup.email")
@@ -67,10 +67,10 @@ def test_a_mail_that_never_comes_is_a_timeout_at_signup_email(signup_target_for,
         dropping.stop()
 
 
-def test_mail_delay_in_the_sink_is_signup_email_latency(signup_target_for, recorded):
+def test_mail_delay_in_the_sink_is_signup_email_latency(target_factory, recorded):
     slow = MailSink(SinkBehaviour(delay_s=1.5)).start()
     try:
-        proc = signup_target_for(slow)
+        proc = target_factory(signup=True, smtp_port=slow.smtp_port)
         h = harness(recorded, scenario(proc.base_url, SIGNUP, flows(slow)))
         assert h.run("new").ok
         waited = next(e for e in recorded.events if e["name"] == "signup.email")
@@ -81,11 +81,11 @@ def test_mail_delay_in_the_sink_is_signup_email_latency(signup_target_for, recor
         slow.stop()
 
 
-def test_an_expired_code_is_rejected_at_otp_verify(signup_target_for, recorded):
+def test_an_expired_code_is_rejected_at_otp_verify(target_factory, recorded):
     # codes good for 1 s, mail that takes 1.5 s to arrive: expired when entered
     slow = MailSink(SinkBehaviour(delay_s=1.5)).start()
     try:
-        proc = signup_target_for(slow, login_code_timeout_s=1)
+        proc = target_factory(signup=True, smtp_port=slow.smtp_port, login_code_timeout_s=1)
         h = harness(recorded, scenario(proc.base_url, SIGNUP, flows(slow)))
         result = h.run("new_by_code")
         assert (result.outcome, result.step) == (record.REJECTED, "otp.verify")
