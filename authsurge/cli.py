@@ -244,7 +244,7 @@ def build_parser() -> argparse.ArgumentParser:
 def cmd_validate(args: argparse.Namespace) -> int:
     from authsurge.scenario import load_scenario
     from authsurge.traffic import build_plan, curves_for
-    from authsurge.traffic.schedule import plan_text
+    from authsurge.traffic.schedule import plan_text, totp_warning
 
     scenario = load_scenario(args.scenario, args.overrides)
     shape = scenario.traffic.shape
@@ -259,6 +259,8 @@ def cmd_validate(args: argparse.Namespace) -> int:
             f"{args.scenario}: ok - {len(scenario.journeys)} journey(s), "
             + plan_text(plan, peak, bounds.duration_s, bounds.max_journeys)
         )
+        if (warning := totp_warning(scenario, curves)) is not None:
+            print(f"  warning: {warning}")
     else:
         print(f"{args.scenario}: ok")
     if (population := scenario.population) is not None:

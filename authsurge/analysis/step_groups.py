@@ -8,8 +8,9 @@ signed in, window by window, with the surge's sign-in load behind them (the repo
         load = analysis.sign_in_load()       # DataFrame or None
 
 The groups (GROUPS, each only when the run has its requests):
-- "sign-in": the surge's requests of the sign-in step groups (form_login, oidc_login:
-  login.form, login.submit, oidc.authorize, ..., oidc.token);
+- "sign-in": the surge's requests of the sign-in step groups (form_login, oidc_login,
+  json_login, password_grant, totp: login.form, login.submit, oidc.authorize, ...,
+  oidc.token, login.json, token.password, mfa.totp);
 - "sign-out": the surge's requests of the sign-out step groups (form_logout, oidc_logout:
   logout.form, logout, oidc.logout);
 - "API of signed-in people": the population's "population:<step>" requests other than its

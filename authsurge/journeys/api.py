@@ -1,4 +1,5 @@
-"""API calls with the person's session cookie or bearer token: a weighted list of endpoints.
+"""API calls with the person's session cookie, bearer token or app session token (in a
+named header): a weighted list of endpoints.
 
 Step: api.call, or the endpoint's own `name`.
 """
@@ -45,7 +46,16 @@ class ApiCalls:
             headers = {"Accept": "application/json"}
             # auto: a person holding a token uses it (an SPA/mobile app), else the session cookie
             use_bearer = auth == "bearer" or (auth == "auto" and state.access_token is not None)
-            if use_bearer:
+            if auth == "header":
+                if not state.session_token:
+                    raise StepFailed(
+                        step,
+                        record.INVALID_RESPONSE,
+                        "no session token held (flows.api.auth is header: a json_login "
+                        "with session_token_path gives one)",
+                    )
+                headers[self.settings.header] = state.session_token
+            elif use_bearer:
                 if not state.access_token:
                     raise StepFailed(
                         step,

@@ -8,6 +8,8 @@ that no account is in use on two workers at once. Passwords and client secrets s
 
 from __future__ import annotations
 
+import base64
+import binascii
 import csv
 import os
 from collections import deque
@@ -19,7 +21,7 @@ from authsurge.scenario import ClientConfig, CredentialsConfig, Scenario
 from authsurge.secret import Secret, load_secret
 
 # Step groups that type a password, and those that talk to the OIDC client.
-PASSWORD_GROUPS = frozenset(("form_login", "oidc_login"))
+PASSWORD_GROUPS = frozenset(("form_login", "oidc_login", "json_login", "password_grant"))
 OIDC_CLIENT_GROUPS = frozenset(
     ("oidc_login", "oidc_logout", "token_refresh", "token_revoke", "token_introspect", "userinfo")
 )
@@ -39,6 +41,7 @@ class ScenarioSecrets:
 
     password: Secret | None = None
     clients: dict[str, Secret] = field(default_factory=dict)  # client_id -> secret
+    totp: dict[str, Secret] = field(default_factory=dict)  # username -> TOTP secret
 
     def client_secret(self, client: ClientConfig | None) -> Secret | None:
         if client is None or client.auth_method == "none":
@@ -68,6 +71,8 @@ def load_scenario_secrets(
         clients.append(flows.tokens.client_credentials)
     if "token_introspect" in used and flows.tokens.introspection_client is not None:
         clients.append(flows.tokens.introspection_client)
+    if "password_grant" in used and flows.tokens.password_client is not None:
+        clients.append(flows.tokens.password_client)
     for client in clients:
         if client.auth_method == "none" or client.client_id in secrets.clients:
             continue
@@ -75,7 +80,54 @@ def load_scenario_secrets(
         secrets.clients[client.client_id] = load_secret(
             f"client secret of {client.client_id}", client.secret_env, file, environ
         )
+    if "totp" in used:
+        secrets.totp = totp_secrets(scenario)
     return secrets
+
+
+def totp_secrets(scenario: Scenario) -> dict[str, Secret]:
+    """username -> TOTP secret from credentials.totp_file (a CSV with the header row
+    `username,totp_secret`); BadInput when it is missing, unreadable, or lacks an account
+    of the credentials. No message ever shows a secret."""
+    creds = scenario.credentials
+    if creds.totp_file is None:
+        raise BadInput("the totp step needs credentials.totp_file (username,totp_secret per row)")
+    path = scenario.resolve_path(creds.totp_file)
+    try:
+        with open(path, newline="", encoding="utf-8") as f:
+            rows = [row for row in csv.reader(f) if row]
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise BadInput(
+            f"credentials.totp_file {path}: cannot read it ({type(exc).__name__})"
+        ) from None
+    if not rows or [c.strip().lower() for c in rows[0][:2]] != ["username", "totp_secret"]:
+        raise BadInput(f"credentials.totp_file {path}: the first row must be username,totp_secret")
+    seeds = {}
+    for n, row in enumerate(rows[1:], start=2):
+        if len(row) < 2 or not row[0].strip() or not row[1].strip():
+            raise BadInput(f"credentials.totp_file {path}: row {n} lacks a username or a secret")
+        if not is_base32(row[1].strip()):
+            raise BadInput(f"credentials.totp_file {path}: row {n}'s secret is not base32")
+        seeds[row[0].strip()] = Secret(row[1].strip(), f"file {path}")
+    missing = [
+        name
+        for name in usernames(creds, scenario.source.parent if scenario.source else None)
+        if name not in seeds
+    ]
+    if missing:
+        raise BadInput(
+            f"credentials.totp_file {path}: no TOTP secret for {len(missing)} account(s) of "
+            f"the credentials, e.g. {missing[0]}"
+        )
+    return seeds
+
+
+def is_base32(value: str) -> bool:
+    try:
+        base64.b32decode(value.upper() + "=" * (-len(value) % 8))
+    except (binascii.Error, ValueError):
+        return False
+    return True
 
 
 def usernames(credentials: CredentialsConfig, base_dir: Path | None = None) -> list[str]:

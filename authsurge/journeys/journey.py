@@ -19,13 +19,22 @@ from authsurge.journeys.client import HttpClient, HttpSettings, PersonLeft, Step
 from authsurge.journeys.credentials import ScenarioSecrets
 from authsurge.journeys.email_code import EmailCodeLogin
 from authsurge.journeys.form_login import FormLogin
+from authsurge.journeys.json_login import JsonLogin
 from authsurge.journeys.logout import FormLogout, OidcLogout
 from authsurge.journeys.magic_link import MagicLinkLogin
 from authsurge.journeys.oidc import OidcLogin, Provider
 from authsurge.journeys.reporting import Reporter
 from authsurge.journeys.signup import EmailVerify, FormSignup
 from authsurge.journeys.state import JourneyContext, JourneyResult, JourneyState, Step
-from authsurge.journeys.tokens import ClientCredentials, Introspect, Refresh, Revoke, Userinfo
+from authsurge.journeys.tokens import (
+    ClientCredentials,
+    Introspect,
+    PasswordGrant,
+    Refresh,
+    Revoke,
+    Userinfo,
+)
+from authsurge.journeys.totp import Totp
 from authsurge.mail import MailboxClient
 from authsurge.rundir import records as record
 from authsurge.scenario import ClientConfig, FlowSettings, Scenario, request_names
@@ -40,6 +49,8 @@ _NEEDS = {
     "token_introspect": ("oidc_login", "client_credentials"),
     "token_revoke": ("oidc_login", "client_credentials"),
     "email_verify": ("form_signup",),
+    # the second factor follows a password step (inside oidc_login it is not supported)
+    "totp": ("json_login", "form_login"),
 }
 
 
@@ -219,6 +230,15 @@ def _client_credentials(flows: FlowSettings, secrets: ScenarioSecrets, shared: _
     return ClientCredentials(shared.provider, client, secrets.client_secret(client), flows.tokens)
 
 
+def _password_grant(flows: FlowSettings, secrets: ScenarioSecrets, shared: _Shared) -> Step:
+    client = flows.tokens.password_client
+    if client is None:
+        raise BadInput("password_grant needs flows.tokens.password_client")
+    if shared.provider is None and not flows.tokens.token_url:
+        raise BadInput("password_grant needs flows.oidc (discovery) or flows.tokens.token_url")
+    return PasswordGrant(shared.provider, client, secrets.client_secret(client), flows.tokens)
+
+
 STEP_FACTORIES: dict[str, StepFactory] = {
     "form_login": lambda f, s, sh: FormLogin(f.form_login),
     "form_logout": lambda f, s, sh: FormLogout(f.form_logout),
@@ -240,6 +260,10 @@ STEP_FACTORIES: dict[str, StepFactory] = {
     "email_verify": lambda f, s, sh: EmailVerify(f.mail, sh.mailbox),
     "email_code_login": lambda f, s, sh: EmailCodeLogin(f.email_code, f.mail, sh.mailbox),
     "magic_link_login": lambda f, s, sh: MagicLinkLogin(f.magic_link, f.mail, sh.mailbox),
+    # json_login's second_factor_next is set by compose, which sees the whole journey
+    "json_login": lambda f, s, sh: JsonLogin(f.json_login),
+    "password_grant": _password_grant,
+    "totp": lambda f, s, sh: Totp(f.totp, s.totp, f.json_login),
 }
 
 
@@ -268,6 +292,9 @@ def compose(
             f"steps; known: {', '.join(known)}"
         )
     steps = [STEP_FACTORIES[g](flows, secrets, shared) for g in groups]
+    for step, after in zip(steps, [*groups[1:], None], strict=True):
+        if isinstance(step, JsonLogin):
+            step.second_factor_next = after == "totp"
     return Journey(name, steps, http, logout_share=logout_share, abandon_after=abandon_after)
 
 

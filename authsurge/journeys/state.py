@@ -51,6 +51,11 @@ class JourneyState:
     refresh_token: str | None = None
     id_token: str | None = None
     token_expires_at: float | None = None  # epoch s, from the token response's expires_in
+    # an app session's token from a JSON login (allauth's X-Session-Token, Flask-Security's
+    # Authentication-Token): later requests carry it in a header
+    session_token: str | None = None
+    # the password step succeeded and the server waits for the second factor (totp)
+    second_factor_pending: bool = False
     revoked: set[str] = field(default_factory=set)  # token kinds revoked by token.revoke
     # the request that last asked the target to send this person a mail (the sign-up):
     # the mail to wait for was sent at or after its start

@@ -15,6 +15,7 @@ import base64
 import json
 import re
 import time
+from collections.abc import Mapping
 from typing import Any, Protocol
 
 from authsurge.journeys.client import HttpClient, Response, StepFailed
@@ -39,7 +40,7 @@ def token_request(
     http: HttpClient,
     step: str,
     url: str,
-    params: dict[str, str],
+    params: Mapping[str, str | Secret],
     client: ClientConfig,
     secret: Secret | None,
     hint: str | None = None,
@@ -53,27 +54,32 @@ def token_request(
     judge its content.
     """
     headers = {"Accept": "application/json"}
-    body = client_auth(client, secret, dict(params), headers)
+    body = client_auth(client, secret, params, headers)
     resp = http.request(step, "POST", url, body=body, headers=headers, form=True)
     return resp, json_answer(http, resp, hint)
 
 
 def client_auth(
-    client: ClientConfig, secret: Secret | None, params: dict[str, str], headers: dict[str, str]
+    client: ClientConfig,
+    secret: Secret | None,
+    params: Mapping[str, str | Secret],
+    headers: dict[str, str],
 ) -> bytes:
     """Authenticate the client (RFC 6749 2.3) into `headers` or the form; the encoded form.
 
-    The one place a client secret is revealed, straight into the request.
+    The one place a client secret (and a password grant's password) is revealed,
+    straight into the request.
     """
+    plain = {k: v.reveal() if isinstance(v, Secret) else v for k, v in params.items()}
     if client.auth_method == "client_secret_basic":
         assert secret is not None  # the schema insists on a secret source, the loader on a value
         headers["Authorization"] = basic_auth(client.client_id, secret.reveal())
     else:
-        params["client_id"] = client.client_id
+        plain["client_id"] = client.client_id
         if client.auth_method == "client_secret_post":
             assert secret is not None
-            params["client_secret"] = secret.reveal()
-    return form_encode(params).encode("ascii")
+            plain["client_secret"] = secret.reveal()
+    return form_encode(plain).encode("utf-8")
 
 
 def with_hints(reason: str, *hints: str | None) -> str:
@@ -232,6 +238,41 @@ class ClientCredentials(TokenStep):
             state.http, "token.client_credentials", url, params, self.client, self.secret
         )
         state.access_token = check_bearer(state.http, resp, data)
+        state.http.ok(resp)
+
+
+class PasswordGrant(TokenStep):
+    """password_grant: the OAuth resource-owner password grant (RFC 6749 4.3), as
+    first-party and legacy apps sign in: the person's password straight to the token
+    endpoint, with the client's authentication."""
+
+    group = "password_grant"
+    needs_account = True
+
+    def __call__(self, state: JourneyState) -> None:
+        assert self.client is not None
+        if state.account is None:
+            raise StepFailed(
+                "token.password", record.UNEXPECTED_PAGE, "no account for this journey"
+            )
+        if self.settings.token_url:
+            url = resolve_url(state.base_url, self.settings.token_url)
+        else:
+            url = self._endpoint(state, "token_endpoint", "token.password")
+        params: dict[str, str | Secret] = {
+            "grant_type": "password",
+            "username": state.account.username,
+            "password": state.account.password,
+        }
+        if self.settings.password_scope:
+            params["scope"] = self.settings.password_scope
+        resp, data = token_request(
+            state.http, "token.password", url, params, self.client, self.secret
+        )
+        state.access_token = check_bearer(state.http, resp, data)
+        state.token_expires_at = expires_at(data)
+        refresh = data.get("refresh_token")
+        state.refresh_token = refresh if isinstance(refresh, str) and refresh else None
         state.http.ok(resp)
 
 

@@ -12,7 +12,7 @@ from authsurge.run.driver_user import DriverSetup, SurgeDriver
 from authsurge.run.options import RunResult
 from authsurge.rundir import records as record
 from authsurge.traffic import build_plan, curves_for
-from authsurge.traffic.schedule import plan_text
+from authsurge.traffic.schedule import plan_text, totp_warning
 
 log = logging.getLogger("authsurge.run")
 
@@ -28,6 +28,8 @@ class OpenRun(Run):
         self.plan = build_plan(self.curves, s.traffic.arrivals, s.traffic.seed, s.run.max_journeys)
         peak = sum(c.peak() for c in self.curves.values())
         log.info("plan: %s", plan_text(self.plan, peak, s.run.duration_s, s.run.max_journeys))
+        if (warning := totp_warning(s, self.curves)) is not None:
+            log.warning("%s", warning)
 
 
 class LocalRun(OpenRun):

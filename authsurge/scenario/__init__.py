@@ -11,6 +11,12 @@
 
 from __future__ import annotations
 
+from authsurge.scenario.app_flows import (
+    JsonLoginSettings,
+    JsonRule,
+    TotpSettings,
+    totp_reuse_warning,
+)
 from authsurge.scenario.base import Strict
 from authsurge.scenario.loading import apply_override, load_scenario, parse_scenario
 from authsurge.scenario.mail_flows import (
@@ -23,8 +29,6 @@ from authsurge.scenario.mail_flows import (
     SignupSettings,
 )
 from authsurge.scenario.model import (
-    STEP_GROUPS,
-    STEP_REQUESTS,
     AnalysisConfig,
     ApiEndpoint,
     ApiSettings,
@@ -45,6 +49,7 @@ from authsurge.scenario.model import (
     TokenSettings,
     request_names,
 )
+from authsurge.scenario.step_groups import STEP_GROUPS, STEP_REQUESTS
 from authsurge.scenario.traffic import (
     Behaviour,
     ClosedModel,
@@ -81,6 +86,10 @@ __all__ = [
     "MAIL_WAIT_STEPS",
     "SignupSettings",
     "JourneyConfig",
+    "JsonLoginSettings",
+    "JsonRule",
+    "TotpSettings",
+    "totp_reuse_warning",
     "LinearRampShape",
     "OidcSettings",
     "RetryBehaviour",

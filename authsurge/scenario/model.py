@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Literal, get_args
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import Field, field_validator, model_validator
@@ -19,6 +19,7 @@ from pydantic import Field, field_validator, model_validator
 from authsurge.errors import ScenarioError
 from authsurge.scenario import addresses
 from authsurge.scenario.abort import AbortCondition
+from authsurge.scenario.app_flows import JsonLoginSettings, TotpSettings
 from authsurge.scenario.base import Strict
 from authsurge.scenario.forms import FormSpec, SuccessRule
 from authsurge.scenario.mail_flows import (
@@ -28,6 +29,7 @@ from authsurge.scenario.mail_flows import (
     SignupSettings,
 )
 from authsurge.scenario.population import PopulationConfig, check_sign_in
+from authsurge.scenario.step_groups import STEP_REQUESTS, StepGroup
 from authsurge.scenario.traffic import Behaviour, TraceShape, TrafficConfig
 
 # --- target -----------------------------------------------------------------------------
@@ -96,6 +98,9 @@ class CredentialsConfig(Strict):
     csv: Path | None = None  # or usernames from the first column of a CSV file
     password_env: str = "AUTHSURGE_PASSWORD"  # the shared password comes from here ...
     password_file: Path | None = None  # ... or from the first line of this file
+    # per-account TOTP secrets (the totp step): a CSV with a header row
+    # `username,totp_secret` (base32, as an authenticator app is given it)
+    totp_file: Path | None = None
 
     @field_validator("pattern")
     @classmethod
@@ -173,8 +178,10 @@ class TokenSettings(Strict):
         "auto"  # auto: refresh token if held
     )
     token_url: str | None = (
-        None  # token endpoint for client_credentials when there is no flows.oidc
+        None  # token endpoint for client_credentials and password_grant without flows.oidc
     )
+    password_client: ClientConfig | None = None  # for the password_grant step (RFC 6749 4.3)
+    password_scope: str | None = None
 
 
 class ApiEndpoint(Strict):
@@ -186,7 +193,11 @@ class ApiEndpoint(Strict):
 
 
 class ApiSettings(Strict):
-    auth: Literal["auto", "session", "bearer"] = "auto"  # auto: bearer when a token is held
+    # auto: bearer when a token is held, else the session cookie; header: the JSON login's
+    # session token in `header` (allauth's X-Session-Token, Flask-Security's
+    # Authentication-Token)
+    auth: Literal["auto", "session", "bearer", "header"] = "auto"
+    header: str = "X-Session-Token"
     endpoints: list[ApiEndpoint] = Field(default_factory=lambda: [ApiEndpoint(path="/api/me")])
     calls: Annotated[int, Field(ge=0)] = 1  # calls per journey
 
@@ -201,53 +212,8 @@ class FlowSettings(Strict):
     mail: MailSettings = Field(default_factory=MailSettings)
     email_code: EmailCodeSettings = Field(default_factory=EmailCodeSettings)
     magic_link: MagicLinkSettings = Field(default_factory=MagicLinkSettings)
-
-
-StepGroup = Literal[
-    "form_login",
-    "form_logout",
-    "oidc_login",
-    "oidc_logout",
-    "token_refresh",
-    "token_introspect",
-    "token_revoke",
-    "userinfo",
-    "client_credentials",
-    "api",
-    "form_signup",
-    "email_verify",
-    "email_code_login",
-    "magic_link_login",
-]
-STEP_GROUPS: tuple[str, ...] = get_args(StepGroup)
-
-# The requests (step names in the records) each step group makes, as the step classes in
-# authsurge/journeys/ name them. Kept here, not beside those classes, because the scenario
-# model checks `abandon_after` against it and must not import the journeys (gevent,
-# locust; and they import this package). oidc.discovery is left out on purpose: it is
-# fetched once per journey and cached, not per person, so nobody can leave after it.
-STEP_REQUESTS: dict[str, tuple[str, ...]] = {
-    "form_login": ("login.form", "login.submit"),
-    "form_logout": ("logout.form", "logout"),  # logout.form only with csrf_page
-    "oidc_login": (
-        "oidc.authorize",
-        "oidc.login_form",
-        "oidc.login_submit",
-        "oidc.consent",
-        "oidc.token",
-    ),
-    "oidc_logout": ("oidc.logout",),
-    "token_refresh": ("token.refresh",),
-    "token_introspect": ("token.introspect",),
-    "token_revoke": ("token.revoke",),
-    "userinfo": ("oidc.userinfo",),
-    "client_credentials": ("token.client_credentials",),
-    "api": ("api.call",),  # or each endpoint's name
-    "form_signup": ("signup.form", "signup.submit"),
-    "email_verify": ("signup.email", "signup.confirm"),  # signup.email: waiting for the mail
-    "email_code_login": ("otp.request", "otp.email", "otp.verify"),
-    "magic_link_login": ("magic.request", "magic.email", "magic.follow"),
-}
+    json_login: JsonLoginSettings = Field(default_factory=JsonLoginSettings)
+    totp: TotpSettings = Field(default_factory=TotpSettings)
 
 
 def request_names(groups: Sequence[str], flows: FlowSettings) -> list[str]:
@@ -425,6 +391,22 @@ class Scenario(Strict):
                 raise ValueError(
                     f"journeys.{name}.steps: client_credentials needs "
                     "flows.tokens.client_credentials"
+                )
+            if "password_grant" in config.steps:
+                tokens = self.flows.tokens
+                if tokens.password_client is None:
+                    raise ValueError(
+                        f"journeys.{name}.steps: password_grant needs flows.tokens.password_client"
+                    )
+                if self.flows.oidc is None and not tokens.token_url:
+                    raise ValueError(
+                        f"journeys.{name}.steps: password_grant needs flows.oidc (discovery) "
+                        "or flows.tokens.token_url"
+                    )
+            if "totp" in config.steps and self.credentials.totp_file is None:
+                raise ValueError(
+                    f"journeys.{name}.steps: totp needs credentials.totp_file "
+                    "(a CSV: username,totp_secret)"
                 )
             leave = config.abandon_after
             if leave is not None and leave not in (

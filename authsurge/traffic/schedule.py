@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from authsurge.scenario import Scenario, totp_reuse_warning
 from authsurge.traffic.shapes import RateCurve
 
 
@@ -125,4 +126,17 @@ def plan_text(plan: Plan, peak_rate: float, duration_s: float, max_journeys: int
     return (
         f"about {len(plan)} arrivals over {duration_s:.0f} s (run.duration_s){cut}, "
         f"peak {peak_rate:.1f} arrivals/s"
+    )
+
+
+def totp_warning(scenario: Scenario, curves: dict[str, RateCurve]) -> str | None:
+    """scenario.totp_reuse_warning for this plan's peaks (a credentials.csv is not
+    counted here: no warning for it)."""
+    journeys = [name for name, config in scenario.journeys.items() if "totp" in config.steps]
+    creds = scenario.credentials
+    return totp_reuse_warning(
+        journeys,
+        {name: curve.peak() for name, curve in curves.items()},
+        creds.count if creds.csv is None else None,
+        scenario.flows.totp.period_s,
     )

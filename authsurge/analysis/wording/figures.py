@@ -24,6 +24,9 @@ PLAIN_STEPS = {
     "token.client_credentials": "issuing service-to-service tokens",
     "api.call": "calling the app's API",
     "oidc.logout": "signing out of single sign-on",
+    "login.json": "signing in through the app's JSON API, where the password is checked",
+    "token.password": "signing in with the OAuth password grant, where the password is checked",
+    "mfa.totp": "checking the one-time code of the second factor",
 }
 
 
