@@ -21,6 +21,7 @@ from authsurge.target.options import (
     CLIENT_SECRET_ENV,
     DEFAULT_DATA_DIR,
     DEFAULT_HASHER_ITERATIONS,
+    DEFAULT_MFA_USERS,
     DEMO_CLIENT_SECRET,
     DEMO_PASSWORD,
     PASSWORD_ENV,
@@ -33,8 +34,8 @@ SERVE_DESCRIPTION = f"""\
 Serve the embedded target: Django form login (CSRF) and django-oauth-toolkit as an
 OpenID Connect provider, on gunicorn (gthread), SQLite in WAL mode, loopback only.
 The first start creates the data dir: database, RSA signing key, OIDC clients
-(surge-public, surge-consent, surge-confidential, surge-service) and users
-user0001..userNNNN sharing the password from ${PASSWORD_ENV}; the confidential
+(surge-public, surge-consent, surge-confidential, surge-service, surge-password) and
+users user0001..userNNNN sharing the password from ${PASSWORD_ENV}; the confidential
 clients use ${CLIENT_SECRET_ENV}. When a variable is not set, serve uses the
 documented demo value (authsurge/target/README.md) and says so. Later starts reuse
 the data dir and add users when --users grew.
@@ -215,8 +216,24 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
     g.add_argument(
         "--signup-rate-limits",
         action="store_true",
-        help="keep allauth's rate limits (e.g. 20 sign-ups a minute per client address); "
-        "default: off, since a load test comes from one address",
+        help="keep allauth's rate limits (e.g. 20 sign-ups a minute per client address), "
+        "also with --app-login alone; default: off, since a load test comes from one address",
+    )
+    g = p.add_argument_group(
+        "sign-in for apps (django-allauth headless; off by default, authsurge/target/README.md)"
+    )
+    g.add_argument(
+        "--app-login",
+        action="store_true",
+        help="add JSON sign-in for apps under /_allauth/app/v1/ (session token and JWT "
+        "access token) with a TOTP second factor for the accounts mfa0001..",
+    )
+    g.add_argument(
+        "--mfa-users",
+        type=int,
+        metavar="N",
+        help="--app-login: TOTP accounts mfa0001..mfaNNNN (the users' password); their "
+        f"secrets go to mfa-secrets.csv in the data dir (default {DEFAULT_MFA_USERS})",
     )
     p.add_argument(
         "--foreground", action="store_true", help="stay attached; Ctrl-C stops the target"
@@ -292,6 +309,8 @@ def options_from_args(args: argparse.Namespace) -> TargetOptions:
         signup_verification=args.signup_verification,
         signup_rate_limits=args.signup_rate_limits,
         smtp_port=args.smtp_port,
+        app_login=args.app_login,
+        mfa_users=args.mfa_users,
     ).checked()
 
 

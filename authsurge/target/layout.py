@@ -3,6 +3,8 @@
 DB_FILE = "db.sqlite3"  # SQLite, WAL mode
 SECRET_KEY_FILE = "secret_key"  # Django SECRET_KEY, 0600, made once
 RSA_KEY_FILE = "oidc_rsa.pem"  # RS256 signing key of ID tokens, 0600, made once
+APP_JWT_KEY_FILE = "app_jwt_rsa.pem"  # --app-login: RS256 key of allauth's JWTs, 0600, made once
+MFA_SECRETS_FILE = "mfa-secrets.csv"  # --app-login: username,totp_secret of mfaNNNN, 0600
 MARKER_FILE = "target.json"  # what the data dir holds: users, iterations, clients
 PREPARED_FILE = "prepared.json"  # what the last start's setup did (written by the gunicorn master)
 PID_FILE = "target.pid"  # the gunicorn master's PID, first token (authsurge.resources reads it)

@@ -34,6 +34,8 @@ TOPOLOGIES = ("shared", "split")
 SIGNUP_VERIFICATIONS = ("link", "code")  # how allauth verifies a signed-up address
 DEFAULT_MAGIC_LINK_MAX_AGE_S = 600  # a mailed sign-in link's lifetime (--signup)
 DEFAULT_LOGIN_CODE_TIMEOUT_S = 180  # a mailed sign-in code's lifetime (allauth's default)
+DEFAULT_MFA_USERS = 20  # --app-login: TOTP accounts mfa0001..mfa0020 unless --mfa-users says
+MAX_MFA_USERS = 100_000
 LOOPBACK_NAMES = ("localhost",)
 
 
@@ -93,13 +95,15 @@ class TargetOptions:
     API then answers 401); None: Django's default, two weeks."""
     signup: bool = False
     """Sign-up with mandatory e-mail verification and sign-in by e-mailed code
-    (django-allauth under /accounts/; needs smtp_port). Off: allauth is not loaded at all."""
+    (django-allauth under /accounts/; needs smtp_port). Off, and app_login off too:
+    allauth is not loaded at all."""
     signup_verification: str = "link"
     """signup: how a new address is verified. "link": following the mail's link confirms
     it (a GET); "code": the mail's code is typed into /accounts/confirm-email/."""
     signup_rate_limits: bool = False
-    """signup: keep allauth's own rate limits (e.g. 20 sign-ups and 20 code requests a
-    minute per client address). Off by default: a load test comes from one address."""
+    """signup or app_login: keep allauth's own rate limits (e.g. 20 sign-ups and 20 code
+    requests a minute per client address, 10 failed logins a minute per address). Off by
+    default: a load test comes from one address."""
     smtp_port: int | None = None
     """signup: the target sends its mail to an SMTP server on 127.0.0.1 at this port
     (no TLS, no authentication; e.g. authsurge.mail.MailSink)."""
@@ -109,6 +113,14 @@ class TargetOptions:
     login_code_timeout_s: int = DEFAULT_LOGIN_CODE_TIMEOUT_S
     """signup: an e-mailed sign-in code is refused this many seconds after it was asked
     for (allauth's ACCOUNT_LOGIN_BY_CODE_TIMEOUT)."""
+    app_login: bool = False
+    """JSON sign-in for apps: django-allauth's headless API for the app client under
+    /_allauth/app/v1/ (session token and JWT access token), with TOTP second factor for
+    the mfa accounts. Combines with signup."""
+    mfa_users: int | None = None
+    """app_login: accounts mfa0001..mfaNNNN (the users' password) with a TOTP
+    authenticator; their secrets go to mfa-secrets.csv in the data dir. None: 20 with
+    app_login (`mfa_count`); anything else needs app_login."""
 
     def checked(self) -> TargetOptions:
         """Raise BadInput for anything we refuse to serve; returns self for chaining."""
@@ -153,6 +165,11 @@ class TargetOptions:
                 flag = "--" + name.removesuffix("_s").replace("_", "-")
                 raise BadInput(f"{flag} must be 1..2592000 seconds")
         self._check_signup()
+        if self.mfa_users is not None:
+            if not self.app_login:
+                raise BadInput("--mfa-users only makes sense with --app-login")
+            if not 0 <= self.mfa_users <= MAX_MFA_USERS:
+                raise BadInput(f"--mfa-users must be 0..{MAX_MFA_USERS}")
         if (self.certfile is None) != (self.keyfile is None):
             raise BadInput("--certfile and --keyfile go together (HTTPS needs both)")
         for name in ("certfile", "keyfile"):
@@ -177,12 +194,10 @@ class TargetOptions:
                 "--signup needs --smtp-port: the target sends real mail (verification links, "
                 "sign-in codes) to an SMTP server on 127.0.0.1, e.g. authsurge's mail sink"
             )
+        if self.signup_rate_limits and not (self.signup or self.app_login):
+            raise BadInput("--signup-rate-limits only makes sense with --signup or --app-login")
         if not self.signup:
-            for name, default in (
-                ("smtp_port", None),
-                ("signup_rate_limits", False),
-                ("signup_verification", "link"),
-            ):
+            for name, default in (("smtp_port", None), ("signup_verification", "link")):
                 if getattr(self, name) != default:
                     raise BadInput(f"--{name.replace('_', '-')} only makes sense with --signup")
             if self.magic_link_max_age_s != DEFAULT_MAGIC_LINK_MAX_AGE_S:
@@ -193,6 +208,13 @@ class TargetOptions:
     @property
     def scheme(self) -> str:
         return "https" if self.certfile is not None else "http"
+
+    @property
+    def mfa_count(self) -> int:
+        """How many mfaNNNN accounts the target has (0 without app_login)."""
+        if not self.app_login:
+            return 0
+        return DEFAULT_MFA_USERS if self.mfa_users is None else self.mfa_users
 
     @property
     def queue(self) -> int:
@@ -251,10 +273,13 @@ def server_env(
         env["AUTHSURGE_TARGET_TOKEN_LIFETIME_S"] = str(opts.token_lifetime_s)
     if opts.session_age_s is not None:
         env["AUTHSURGE_TARGET_SESSION_AGE_S"] = str(opts.session_age_s)
+    if opts.signup or opts.app_login:  # both load allauth, whose rate limits this keeps
+        env["AUTHSURGE_TARGET_SIGNUP_RATE_LIMITS"] = "1" if opts.signup_rate_limits else "0"
+    if opts.app_login:
+        env["AUTHSURGE_TARGET_APP_LOGIN"] = "1"
     if opts.signup:
         env["AUTHSURGE_TARGET_SIGNUP"] = "1"
         env["AUTHSURGE_TARGET_SIGNUP_VERIFICATION"] = opts.signup_verification
-        env["AUTHSURGE_TARGET_SIGNUP_RATE_LIMITS"] = "1" if opts.signup_rate_limits else "0"
         env["AUTHSURGE_TARGET_MAGIC_LINK_MAX_AGE_S"] = str(opts.magic_link_max_age_s)
         env["AUTHSURGE_TARGET_LOGIN_CODE_TIMEOUT_S"] = str(opts.login_code_timeout_s)
     if opts.smtp_port is not None:

@@ -1,10 +1,11 @@
-"""Setup of a data dir on every start: migrate, OIDC clients, test users.
+"""Setup of a data dir on every start: migrate, OIDC clients, test users (and with
+--app-login the TOTP accounts, authsurge.target.mfa_accounts).
 
 It runs in the gunicorn master (`on_starting`, after the app is preloaded and before
 the socket is bound or any worker forked): Django is set up there anyway, and Django
 settings can be configured once per process only, so the caller (a test session, the
 harness) must not do it itself. start_target writes the password, client secret and
-user count as one JSON line to the master's stdin - never environment or argv, which
+user counts as one JSON line to the master's stdin - never environment or argv, which
 other local users can read - and waits for PREPARED_FILE, which says what was done
 (never a secret).
 """
@@ -21,6 +22,8 @@ from typing import Any
 from authsurge.target.layout import MARKER_FILE, PREPARED_FILE
 
 USERNAME_PATTERN = "user{n:04d}"
+MFA_USERNAME_PATTERN = "mfa{n:04d}"  # --app-login: the same password plus a TOTP factor
+MFA_PREFIX = "mfa"
 MARKER_FORMAT = 1
 
 REDIRECT_URI = "http://127.0.0.1/callback"
@@ -68,6 +71,18 @@ def client_specs() -> list[dict[str, Any]]:
             "post_logout_redirect_uris": "",
             "algorithm": A.RS256_ALGORITHM,
         },
+        {
+            # resource-owner password credentials: an app posting the user's password to
+            # /o/token/ (DOT checks it with django.contrib.auth.authenticate)
+            "client_id": "surge-password",
+            "name": "Surge app (password grant, confidential)",
+            "client_type": A.CLIENT_CONFIDENTIAL,
+            "skip_authorization": True,
+            "authorization_grant_type": A.GRANT_PASSWORD,
+            "redirect_uris": "",
+            "post_logout_redirect_uris": "",
+            "algorithm": A.RS256_ALGORITHM,
+        },
     ]
 
 
@@ -108,11 +123,12 @@ def ensure_clients(client_secret: str) -> tuple[list[str], list[str]]:
     return created, updated
 
 
-def ensure_users(count: int, password: str) -> dict[str, Any]:
-    """user0001..userNNNN with the shared password: one hash, bulk inserts.
+def ensure_users(count: int, password: str, mfa_count: int = 0) -> dict[str, Any]:
+    """user0001..userNNNN, and mfa0001..mfaNNNN (--app-login), with the shared password:
+    one hash, bulk inserts.
 
     Accounts made by sign-up (--signup) have an e-mail address and their own password:
-    they are neither re-hashed nor counted."""
+    they are neither re-hashed nor counted. The mfa accounts are counted apart."""
     from django.contrib.auth import get_user_model
     from django.contrib.auth.hashers import check_password, identify_hasher, make_password
     from django.db import transaction
@@ -135,21 +151,24 @@ def ensure_users(count: int, password: str) -> dict[str, Any]:
         if stale:  # password or --hasher-iterations changed since the last start
             rehashed = prepared.update(password=encoded)
     existing = set(User.objects.values_list("username", flat=True))
-    missing = [
-        name
-        for name in (USERNAME_PATTERN.format(n=n) for n in range(1, count + 1))
-        if name not in existing
-    ]
+    wanted = [USERNAME_PATTERN.format(n=n) for n in range(1, count + 1)]
+    wanted_mfa = [MFA_USERNAME_PATTERN.format(n=n) for n in range(1, mfa_count + 1)]
+    missing = [name for name in wanted if name not in existing]
+    missing_mfa = [name for name in wanted_mfa if name not in existing]
     with transaction.atomic():
         User.objects.bulk_create(
-            [User(username=name, password=encoded) for name in missing], batch_size=1000
+            [User(username=name, password=encoded) for name in missing + missing_mfa],
+            batch_size=1000,
         )
-    return {
+    summary = {
         "users_created": len(missing),
-        "users_total": prepared.count(),
+        "users_total": prepared.exclude(username__startswith=MFA_PREFIX).count(),
         "users_rehashed": rehashed,
         "users_s": round(time.monotonic() - started, 2),
     }
+    if mfa_count:
+        summary["mfa_users_created"] = len(missing_mfa)
+    return summary
 
 
 def write_marker(data_dir: Path, summary: dict[str, Any], iterations: int) -> None:
@@ -181,8 +200,11 @@ def write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
-def prepare(users: int, password: str, client_secret: str) -> dict[str, Any]:
-    """Bring the data dir's database up to date; returns what was done. Django must be set up."""
+def prepare(users: int, password: str, client_secret: str, mfa_users: int = 0) -> dict[str, Any]:
+    """Bring the data dir's database up to date; returns what was done. Django must be set up.
+
+    `mfa_users` counts only with --app-login (settings.AUTHSURGE_APP_LOGIN): allauth's
+    MFA tables exist then."""
     from django.conf import settings
     from django.core.management import call_command
     from django.db import connections
@@ -198,7 +220,13 @@ def prepare(users: int, password: str, client_secret: str) -> dict[str, Any]:
         "migrate_s": round(time.monotonic() - started, 2),
     }
     summary["clients_created"], summary["clients_updated"] = ensure_clients(client_secret)
-    summary.update(ensure_users(users, password))
+    app_login = bool(settings.AUTHSURGE_APP_LOGIN)
+    summary.update(ensure_users(users, password, mfa_users if app_login else 0))
+    if app_login:
+        from authsurge.target.mfa_accounts import ensure_totp
+
+        call_command("createcachetable", verbosity=0)  # the used-codes cache (settings)
+        summary.update(ensure_totp(Path(settings.AUTHSURGE_DATA_DIR)))
     write_marker(Path(settings.AUTHSURGE_DATA_DIR), summary, settings.AUTHSURGE_HASHER_ITERATIONS)
     # no connection may cross the fork into the workers
     connections.close_all()
@@ -217,11 +245,12 @@ def prepare_from_stdin() -> None:
             request["password"],
             request["client_secret"],
         )
+        mfa_users = int(request.get("mfa_users", 0))
     except (ValueError, KeyError, TypeError):
         write_json(out, {"error": "no setup request on stdin (start the target with start_target)"})
         raise SystemExit(2) from None
     try:
-        summary = prepare(int(users), password, client_secret)
+        summary = prepare(int(users), password, client_secret, mfa_users)
     except Exception as exc:
         write_json(out, {"error": f"{type(exc).__name__}: {exc}"})
         raise

@@ -33,9 +33,11 @@ from authsurge.target.health import healthz, log_tail, wait_healthy
 from authsurge.target.keys import ensure_rsa_key, ensure_secret_key
 from authsurge.target.layout import (
     API_LOG_FILE,
+    APP_JWT_KEY_FILE,
     COMPANIONS,
     LOG_FILE,
     MARKER_FILE,
+    MFA_SECRETS_FILE,
     PID_FILE,
     PREPARED_FILE,
     SLOT_FILE,
@@ -82,6 +84,9 @@ class TargetProcess:
     """The certificate it serves HTTPS with (None: plain HTTP)."""
     companions: list[Companion] = field(default_factory=list)
     """split topology: the proxy and the API pool (stopped before the auth pool)."""
+    mfa_secrets_file: Path | None = None
+    """--app-login: the CSV (`username,totp_secret`, mode 0600) of the TOTP accounts
+    mfa0001..; None without app_login."""
 
     @property
     def base_url(self) -> str:
@@ -167,6 +172,7 @@ def start_target(
         for name, new in (
             ("Django secret key", ensure_secret_key(data_dir)),
             ("RSA signing key", ensure_rsa_key(data_dir)),
+            ("app JWT key", opts.app_login and ensure_rsa_key(data_dir, APP_JWT_KEY_FILE)),
         )
         if new
     ]
@@ -186,6 +192,7 @@ def start_target(
         stop_timeout_s=opts.stop_timeout_s,
         _popen=popen,
         certfile=certfile,
+        mfa_secrets_file=data_dir / MFA_SECRETS_FILE if opts.app_login else None,
     )
     try:
         # written at once, so `authsurge target stop` also reaches a target still starting
@@ -194,6 +201,7 @@ def start_target(
             "users": opts.users,
             "password": password.reveal(),
             "client_secret": client_secret.reveal(),
+            "mfa_users": opts.mfa_count,
         }
         assert popen.stdin is not None
         with (
@@ -222,6 +230,7 @@ def start_target(
             "delay_ms": opts.delay_ms,
             "detached": detach,
             "certfile": str(certfile) if certfile else None,
+            "app_login": opts.app_login,
         }
         (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
     except BaseException:
@@ -233,6 +242,8 @@ def start_target(
             f"split: nginx -> /api/ on {opts.api_workers} x {opts.api_threads}, the rest on {pools}"
         )
     say(f"target up at {target.base_url} (gunicorn PID {popen.pid}, {pools})")
+    if target.mfa_secrets_file is not None:  # the path only: the file holds secrets
+        say(f"TOTP secrets of the mfa accounts: {target.mfa_secrets_file}")
     return target
 
 
@@ -378,6 +389,8 @@ def _describe(
         + (f", {s['users_rehashed']} re-hashed" if s.get("users_rehashed") else "")
         + ");"
     )
+    if "mfa_accounts" in s:
+        parts.append(f"{s['mfa_accounts']} TOTP accounts ({s['mfa_totp_created']} new);")
     parts.append(f"password from {pw_source}, client secret from {secret_source}")
     return " ".join(parts)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from authsurge.target.layout import DB_FILE, RSA_KEY_FILE, SECRET_KEY_FILE
+from authsurge.target.layout import APP_JWT_KEY_FILE, DB_FILE, RSA_KEY_FILE, SECRET_KEY_FILE
 
 
 def _env(name: str, default: str | None = None) -> str:
@@ -159,12 +159,20 @@ else:  # nothing leaves the process (serving with --signup requires --smtp-port)
 # starts as fast as before. Its URLs are mounted after Django's own login and logout
 # (authsurge.target.urls): those two pages stay Django's views.
 AUTHSURGE_SIGNUP = _env("SIGNUP", "0") == "1"
-if AUTHSURGE_SIGNUP:
+# JSON sign-in for apps (TargetOptions.app_login): allauth's headless API, also below
+AUTHSURGE_APP_LOGIN = _env("APP_LOGIN", "0") == "1"
+if AUTHSURGE_SIGNUP or AUTHSURGE_APP_LOGIN:
     INSTALLED_APPS += ["allauth", "allauth.account"]
     MIDDLEWARE.insert(
         MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1,
         "allauth.account.middleware.AccountMiddleware",
     )
+    if _env("SIGNUP_RATE_LIMITS", "0") != "1":
+        # allauth counts per client address (and per e-mail or account) in the default
+        # cache: a load test from one address would measure the limits, not the target
+        ACCOUNT_RATE_LIMITS = False
+        MFA_RATE_LIMITS = False
+if AUTHSURGE_SIGNUP:
     # allauth's backend, by user name (userNNNN) or e-mail, one password check per attempt;
     # it also refuses unverified addresses on Django's login view and keeps capacity mode
     AUTHENTICATION_BACKENDS = ["authsurge.target.signup_backend.SignupBackend"]
@@ -188,10 +196,44 @@ if AUTHSURGE_SIGNUP:
     # once: the token signs the user's last_login, which the sign-in changes (so does
     # any other sign-in of the user, and a password change)
     SESAME_ONE_TIME = True
-    if _env("SIGNUP_RATE_LIMITS", "0") != "1":
-        # allauth counts per client address (and per e-mail), in each worker's local
-        # cache: a load test from one address would measure the limits, not the target
-        ACCOUNT_RATE_LIMITS = False
+if AUTHSURGE_APP_LOGIN:
+    INSTALLED_APPS += ["allauth.headless", "allauth.mfa"]
+    # The app client only (X-Session-Token, no cookies, no CSRF); the browser client
+    # would add a second copy of every endpoint that nothing here uses.
+    HEADLESS_CLIENTS = ("app",)
+    # With --signup allauth's account pages are mounted and its login stages redirect to
+    # them; without, none are, and headless-only mode lets allauth do without.
+    HEADLESS_ONLY = not AUTHSURGE_SIGNUP
+    # JWT strategy: the login answers meta.access_token (RS256, its own key) and
+    # meta.refresh_token besides meta.session_token
+    HEADLESS_TOKEN_STRATEGY = "allauth.headless.tokens.strategies.jwt.JWTTokenStrategy"
+    HEADLESS_JWT_PRIVATE_KEY = (AUTHSURGE_DATA_DIR / APP_JWT_KEY_FILE).read_text()
+    if _token_lifetime:  # --token-lifetime: for DOT's tokens and allauth's alike
+        HEADLESS_JWT_ACCESS_TOKEN_EXPIRES_IN = int(_token_lifetime)
+    MFA_SUPPORTED_TYPES = ["totp"]  # pyotp's defaults: SHA1, 6 digits, 30 s
+    # prepared users (no e-mail address) pass mandatory verification; sign-up stays
+    # closed without --signup (authsurge.target.app_login)
+    ACCOUNT_ADAPTER = "authsurge.target.app_login.SurgeAccountAdapter"
+    if not AUTHSURGE_SIGNUP:
+        ACCOUNT_LOGIN_METHODS = {"username"}
+        ACCOUNT_SIGNUP_FIELDS = ["username*", "password1*"]
+        ACCOUNT_EMAIL_VERIFICATION = "none"  # nobody has an address to verify
+        # no "unknown account" mail on a password-reset request: it links to a sign-up
+        # page, which headless-only mode does not have (allauth would answer 500)
+        ACCOUNT_EMAIL_UNKNOWN_ACCOUNTS = False
+    # allauth marks a TOTP code used in the default cache (one use per code and account);
+    # Django's default, a cache per worker process, would let the same code in again on
+    # another worker. A table in the one database is shared by all workers, and its add()
+    # is atomic (a transaction, SQLite's IMMEDIATE mode); only allauth uses this cache.
+    # Past MAX_ENTRIES Django culls expired rows first, then live ones: a culled mark
+    # would let its code in again, so the cap sits far above 30 s of 2FA sign-ins.
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+            "LOCATION": "authsurge_cache",
+            "OPTIONS": {"MAX_ENTRIES": 100_000},
+        }
+    }
 
 LOGGING = {
     "version": 1,

@@ -1,6 +1,7 @@
 """URLs: Django's login/logout views, DOT's OAuth2/OIDC endpoints under /o/, our small views,
-and with --signup django-allauth's account pages under /accounts/ and sign-in by e-mailed
-link (authsurge.target.magic_link) under /accounts/magic/."""
+with --signup django-allauth's account pages under /accounts/ and sign-in by e-mailed
+link (authsurge.target.magic_link) under /accounts/magic/, with --app-login allauth's
+headless API for apps under /_allauth/app/v1/."""
 
 from __future__ import annotations
 
@@ -42,3 +43,10 @@ if settings.AUTHSURGE_SIGNUP:
     # sign-in by e-mailed link (django-sesame; allauth has no magic/ paths):
     # accounts/magic/, accounts/magic/sent/, accounts/magic/login/
     urlpatterns.append(path("accounts/magic/", include("authsurge.target.magic_link")))
+if settings.AUTHSURGE_APP_LOGIN:
+    # auth/login, auth/2fa/authenticate, auth/session, tokens/refresh, ... (app client)
+    urlpatterns.append(path("_allauth/", include("allauth.headless.urls")))
+    if settings.AUTHSURGE_SIGNUP:
+        # not headless-only then: allauth's login stages name its 2FA page
+        # (mfa_authenticate), which must exist; the headless API never redirects to it
+        urlpatterns.append(path("accounts/2fa/", include("allauth.mfa.urls")))

@@ -12,6 +12,13 @@
   without allauth: this start must add allauth's tables.
   One more, sending to another sink (a slow or dropping provider), for one test:
   `target_factory(signup=True, smtp_port=other.smtp_port)`.
+- `app_login_target` (per session): a target with --app-login (allauth's headless API for
+  apps, JWT access tokens) and 12 TOTP accounts mfa0001..mfa0012, on a copy of the
+  session target's data dir; `app_login_target.mfa_secrets_file` is their CSV. A code is
+  good once per account and 30 s, so each test signs in with its own mfa accounts
+  (target/test_app_login.py: 1-4; journeys/test_app_login.py: 5-8;
+  secret/test_app_login_leaks.py: 9-12).
+  Others: `target_factory(app_login=True, mfa_users=N)`.
 """
 
 from __future__ import annotations
@@ -92,6 +99,23 @@ def signup_target(target: TargetProcess, target_env: TargetSecrets, sink: MailSi
     opts = TargetOptions(port=0, users=50, workers=1, threads=4,
                          hasher_iterations=TEST_HASHER_ITERATIONS, data_dir=data_dir,
                          startup_timeout_s=30, signup=True, smtp_port=sink.smtp_port)
+    proc = start_target(opts, log=lambda line: None)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def app_login_target(target: TargetProcess, target_env: TargetSecrets,
+                     tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetProcess]:
+    data_dir = tmp_path_factory.mktemp("app-login-target")
+    seed_data_dir(target.data_dir, data_dir)
+    # two workers: a used TOTP code must be refused whichever worker sees it again
+    opts = TargetOptions(port=0, users=50, workers=2, threads=4,
+                         hasher_iterations=TEST_HASHER_ITERATIONS, data_dir=data_dir,
+                         startup_timeout_s=30, app_login=True, mfa_users=12,
+                         access_log=data_dir / "access.log")
     proc = start_target(opts, log=lambda line: None)
     try:
         yield proc
