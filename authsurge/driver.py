@@ -175,7 +175,7 @@ class OpenModelDriver:
         journey = self.journeys[journey_name]
         account = None
         if journey.needs_account and self.ctx.accounts is not None:
-            account = self.ctx.accounts.acquire()
+            account = self.ctx.accounts.acquire(journey_name)
             if account is None:
                 return drop("no free account (raise credentials.count)")
         self.started += 1

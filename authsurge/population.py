@@ -148,10 +148,8 @@ class Population:
         share = self.config.join_share
         if share <= 0 or self.stopping:
             return False
-        if (
-            self.ctx.accounts is not None
-            and self.ctx.accounts.in_use >= self.ctx.accounts.size // 2
-        ):
+        pool = self.ctx.accounts.of(self.steps.sign_in.name) if self.ctx.accounts else None
+        if pool is not None and pool.in_use >= pool.size // 2:
             return False
         return self.rng.random() < share
 
@@ -179,7 +177,7 @@ class Population:
         """A warm-up person: an account, their turn to sign in, then the API."""
         account = None
         if self.steps.sign_in.needs_account and self.ctx.accounts is not None:
-            account = self.ctx.accounts.acquire()
+            account = self.ctx.accounts.acquire(self.steps.sign_in.name)
             if account is None:
                 log.warning("population: no free account for %s (raise credentials.count)", person)
                 return

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from authsurge.journeys import AccountPool
+from authsurge.journeys import AccountPools
 from authsurge.recorder import Recorder
 from authsurge.traffic.behaviour import RetryPolicy
 
@@ -16,7 +16,7 @@ from authsurge.traffic.behaviour import RetryPolicy
 @dataclass(frozen=True)
 class WorkerContext:
     environment: Any  # locust.env.Environment
-    accounts: AccountPool | None  # None: no journey needs an account
+    accounts: AccountPools | None  # None: no journey needs an account
     recorder: Recorder
     retry: RetryPolicy
     base_url: str

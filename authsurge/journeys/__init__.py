@@ -13,6 +13,7 @@ from authsurge.journeys.client import HttpClient, HttpSettings, StepFailed
 from authsurge.journeys.credentials import (
     Account,
     AccountPool,
+    AccountPools,
     ScenarioSecrets,
     load_scenario_secrets,
 )
@@ -27,6 +28,7 @@ from authsurge.journeys.user import JourneyUser
 __all__ = [
     "Account",
     "AccountPool",
+    "AccountPools",
     "ApiCalls",
     "ClientCredentials",
     "FormLogin",

@@ -13,11 +13,12 @@ import binascii
 import csv
 import os
 from collections import deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from authsurge.errors import BadInput
-from authsurge.scenario import ClientConfig, CredentialsConfig, Scenario
+from authsurge.scenario import AccountSet, ClientConfig, Scenario
 from authsurge.secret import Secret, load_secret
 
 # Step groups that type a password, and those that talk to the OIDC client.
@@ -33,6 +34,7 @@ class Account:
     username: str
     password: Secret = field(repr=False)
     index: int = 0  # position in the full list (before the worker slice)
+    pool: str | None = None  # the journey whose own accounts it is (None: the credentials')
 
 
 @dataclass
@@ -80,19 +82,19 @@ def load_scenario_secrets(
         secrets.clients[client.client_id] = load_secret(
             f"client secret of {client.client_id}", client.secret_env, file, environ
         )
-    if "totp" in used:
-        secrets.totp = totp_secrets(scenario)
+    for name, journey in scenario.journeys.items():
+        if "totp" in journey.steps:
+            secrets.totp.update(totp_secrets(scenario, scenario.accounts_of(name)))
     return secrets
 
 
-def totp_secrets(scenario: Scenario) -> dict[str, Secret]:
-    """username -> TOTP secret from credentials.totp_file (a CSV with the header row
-    `username,totp_secret`); BadInput when it is missing, unreadable, or lacks an account
-    of the credentials. No message ever shows a secret."""
-    creds = scenario.credentials
-    if creds.totp_file is None:
+def totp_secrets(scenario: Scenario, accounts: AccountSet) -> dict[str, Secret]:
+    """username -> TOTP secret from the accounts' totp_file (a CSV with the header row
+    `username,totp_secret`); BadInput when it is missing, unreadable, or lacks one of the
+    accounts. No message ever shows a secret."""
+    if accounts.totp_file is None:
         raise BadInput("the totp step needs credentials.totp_file (username,totp_secret per row)")
-    path = scenario.resolve_path(creds.totp_file)
+    path = scenario.resolve_path(accounts.totp_file)
     try:
         with open(path, newline="", encoding="utf-8") as f:
             rows = [row for row in csv.reader(f) if row]
@@ -109,11 +111,8 @@ def totp_secrets(scenario: Scenario) -> dict[str, Secret]:
         if not is_base32(row[1].strip()):
             raise BadInput(f"credentials.totp_file {path}: row {n}'s secret is not base32")
         seeds[row[0].strip()] = Secret(row[1].strip(), f"file {path}")
-    missing = [
-        name
-        for name in usernames(creds, scenario.source.parent if scenario.source else None)
-        if name not in seeds
-    ]
+    base_dir = scenario.source.parent if scenario.source else None
+    missing = [name for name in usernames(accounts, base_dir) if name not in seeds]
     if missing:
         raise BadInput(
             f"credentials.totp_file {path}: no TOTP secret for {len(missing)} account(s) of "
@@ -130,7 +129,7 @@ def is_base32(value: str) -> bool:
     return True
 
 
-def usernames(credentials: CredentialsConfig, base_dir: Path | None = None) -> list[str]:
+def usernames(credentials: AccountSet, base_dir: Path | None = None) -> list[str]:
     """All usernames: the first CSV column (a header row is skipped), or the pattern's range."""
     if credentials.csv is None:
         return [
@@ -163,12 +162,13 @@ class AccountPool:
 
     def __init__(
         self,
-        credentials: CredentialsConfig,
+        credentials: AccountSet,
         password: Secret | None,
         base_dir: Path | None = None,
         *,
         worker_index: int = 0,
         worker_count: int = 1,
+        pool: str | None = None,
     ) -> None:
         if password is None:
             raise BadInput(
@@ -179,7 +179,7 @@ class AccountPool:
             raise ValueError(f"worker_index {worker_index} outside 0..{worker_count - 1}")
         names = usernames(credentials, base_dir)
         mine = [
-            Account(name, password, i)
+            Account(name, password, i, pool)
             for i, name in enumerate(names)
             if i % worker_count == worker_index
         ]
@@ -208,3 +208,42 @@ class AccountPool:
     @property
     def in_use(self) -> int:
         return len(self._busy)
+
+
+class AccountPools:
+    """The scenario's accounts (`credentials`) and the own accounts of journeys that have
+    them (`journeys.<name>.accounts`, e.g. the people with a second factor): one pool each,
+    sliced per worker the same way. An account goes back to the pool it came from."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        password: Secret | None,
+        journeys: Iterable[str],
+        *,
+        worker_index: int = 0,
+        worker_count: int = 1,
+    ) -> None:
+        base_dir = scenario.source.parent if scenario.source else None
+        self.pools: dict[str | None, AccountPool] = {}
+        for name in journeys:
+            key = name if scenario.journeys.get(name) and scenario.journeys[name].accounts else None
+            if key not in self.pools:
+                self.pools[key] = AccountPool(
+                    scenario.accounts_of(name),
+                    password,
+                    base_dir,
+                    worker_index=worker_index,
+                    worker_count=worker_count,
+                    pool=key,
+                )
+
+    def of(self, journey: str) -> AccountPool:
+        """The pool a journey's people take their accounts from."""
+        return self.pools[journey] if journey in self.pools else self.pools[None]
+
+    def acquire(self, journey: str) -> Account | None:
+        return self.of(journey).acquire()
+
+    def release(self, account: Account) -> None:
+        self.pools[account.pool].release(account)

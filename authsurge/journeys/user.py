@@ -79,7 +79,9 @@ class JourneyUser(User):
                 raise ValueError(f"{cls.__name__}: set journey")
             accounts = None
             if journey.needs_account:
-                accounts = AccountPool(scenario.credentials, secrets.password, base_dir)
+                # a scenario journey's own accounts (journeys.<name>.accounts), if it has them
+                name = cls.journey if isinstance(cls.journey, str) else ""
+                accounts = AccountPool(scenario.accounts_of(name), secrets.password, base_dir)
             cls._prepared[cls] = (journey, accounts, scenario.target.base_url)
         return cls._prepared[cls]
 

@@ -20,7 +20,7 @@ from typing import Any
 import psutil
 
 from authsurge.driver import OpenModelDriver, retry_policy
-from authsurge.journeys import AccountPool, build_journeys, load_scenario_secrets
+from authsurge.journeys import AccountPools, build_journeys, load_scenario_secrets
 from authsurge.population import Population, population_steps
 from authsurge.recorder import Recorder
 from authsurge.scenario import Scenario
@@ -53,11 +53,11 @@ class DriverSetup:
         plan = build_plan(self.curves, s.traffic.arrivals, s.traffic.seed, s.run.max_journeys)
         journeys = build_journeys(s, secrets)
         accounts = None
-        if any(j.needs_account for j in journeys.values()):
-            accounts = AccountPool(
-                s.credentials,
+        if needing := [name for name, j in journeys.items() if j.needs_account]:
+            accounts = AccountPools(
+                s,
                 secrets.password,
-                s.source.parent if s.source else None,
+                needing,
                 worker_index=self.worker_index,
                 worker_count=share,
             )

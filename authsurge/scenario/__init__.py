@@ -29,6 +29,7 @@ from authsurge.scenario.mail_flows import (
     SignupSettings,
 )
 from authsurge.scenario.model import (
+    AccountSet,
     AnalysisConfig,
     ApiEndpoint,
     ApiSettings,
@@ -73,6 +74,7 @@ __all__ = [
     "Behaviour",
     "ClientConfig",
     "ClosedModel",
+    "AccountSet",
     "CredentialsConfig",
     "FlowSettings",
     "FormLoginSettings",

@@ -91,13 +91,13 @@ class TargetConfig(Strict):
 # --- credentials ------------------------------------------------------------------------
 
 
-class CredentialsConfig(Strict):
+class AccountSet(Strict):
+    """Who signs in: usernames, and their TOTP secrets when they have a second factor."""
+
     pattern: str = "user{n:04d}"  # usernames from a pattern over [first, first+count)
     first: Annotated[int, Field(ge=0)] = 1
     count: Annotated[int, Field(ge=1)] = 100
     csv: Path | None = None  # or usernames from the first column of a CSV file
-    password_env: str = "AUTHSURGE_PASSWORD"  # the shared password comes from here ...
-    password_file: Path | None = None  # ... or from the first line of this file
     # per-account TOTP secrets (the totp step): a CSV with a header row
     # `username,totp_secret` (base32, as an authenticator app is given it)
     totp_file: Path | None = None
@@ -112,6 +112,13 @@ class CredentialsConfig(Strict):
                 f"must be a format string using {{n}}, e.g. 'user{{n:04d}}' ({exc})"
             ) from None
         return v
+
+
+class CredentialsConfig(AccountSet):
+    """The scenario's accounts and their shared password."""
+
+    password_env: str = "AUTHSURGE_PASSWORD"  # the shared password comes from here ...
+    password_file: Path | None = None  # ... or from the first line of this file
 
 
 class ClientConfig(Strict):
@@ -240,6 +247,9 @@ class JourneyConfig(Strict):
     # login.form: people who open the login page and go): a successful journey, no
     # further requests, no logout. Checked against the steps by Scenario.
     abandon_after: str | None = None
+    # this journey's own people (e.g. the accounts with a second factor, for json_login +
+    # totp) instead of `credentials`' accounts; the password stays the credentials'
+    accounts: AccountSet | None = None
 
 
 # --- SLOs, analysis, run bounds ---------------------------------------------------------
@@ -403,10 +413,10 @@ class Scenario(Strict):
                         f"journeys.{name}.steps: password_grant needs flows.oidc (discovery) "
                         "or flows.tokens.token_url"
                     )
-            if "totp" in config.steps and self.credentials.totp_file is None:
+            if "totp" in config.steps and self.accounts_of(name).totp_file is None:
                 raise ValueError(
-                    f"journeys.{name}.steps: totp needs credentials.totp_file "
-                    "(a CSV: username,totp_secret)"
+                    f"journeys.{name}.steps: totp needs credentials.totp_file, or the "
+                    "journey's accounts.totp_file (a CSV: username,totp_secret)"
                 )
             leave = config.abandon_after
             if leave is not None and leave not in (
@@ -424,11 +434,13 @@ class Scenario(Strict):
         if population is None:
             return self
         check_sign_in(population, {n: list(c.steps) for n, c in self.journeys.items()})
-        if population.size >= self.credentials.count:
+        own = self.journeys[population.sign_in].accounts
+        count = (own or self.credentials).count
+        if population.size >= count:
+            where = f"journeys.{population.sign_in}.accounts.count" if own else "credentials.count"
             raise ValueError(
                 f"population.size {population.size}: every signed-in person holds an account "
-                f"for the whole run; credentials.count ({self.credentials.count}) must leave "
-                "some for the surge"
+                f"for the whole run; {where} ({count}) must leave some for the surge"
             )
         if self.traffic.model != "open":
             raise ValueError("population: needs the open model (traffic.model: open)")
@@ -452,6 +464,12 @@ class Scenario(Strict):
                     "measured; a timeout is a failure: use error_rate"
                 )
         return self
+
+    def accounts_of(self, journey: str) -> AccountSet:
+        """The accounts a journey's people sign in with: its own, else the scenario's."""
+        config = self.journeys.get(journey)
+        own = config.accounts if config is not None else None
+        return own if own is not None else self.credentials
 
     def journey_mix(self) -> dict[str, float]:
         """Share of arrivals per journey, normalised; equal shares when no mix is given."""

@@ -130,13 +130,17 @@ def plan_text(plan: Plan, peak_rate: float, duration_s: float, max_journeys: int
 
 
 def totp_warning(scenario: Scenario, curves: dict[str, RateCurve]) -> str | None:
-    """scenario.totp_reuse_warning for this plan's peaks (a credentials.csv is not
-    counted here: no warning for it)."""
-    journeys = [name for name, config in scenario.journeys.items() if "totp" in config.steps]
-    creds = scenario.credentials
-    return totp_reuse_warning(
-        journeys,
-        {name: curve.peak() for name, curve in curves.items()},
-        creds.count if creds.csv is None else None,
-        scenario.flows.totp.period_s,
-    )
+    """scenario.totp_reuse_warning for this plan's peaks, per set of accounts (the
+    credentials', and each journey's own; a CSV of usernames is not counted here)."""
+    sets: dict[str | None, list[str]] = {}
+    for name, config in scenario.journeys.items():
+        if "totp" in config.steps:
+            sets.setdefault(name if config.accounts else None, []).append(name)
+    peaks = {name: curve.peak() for name, curve in curves.items()}
+    for key, journeys in sets.items():
+        accounts = scenario.accounts_of(key or journeys[0])
+        count = accounts.count if accounts.csv is None else None
+        warning = totp_reuse_warning(journeys, peaks, count, scenario.flows.totp.period_s)
+        if warning is not None:
+            return warning
+    return None

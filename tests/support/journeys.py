@@ -14,6 +14,7 @@ from typing import Any
 
 from authsurge.journeys import (
     AccountPool,
+    AccountPools,
     Journey,
     JourneyContext,
     JourneyResult,
@@ -98,25 +99,26 @@ class Harness:
 
     scenario: Scenario
     journeys: dict[str, Journey]
-    accounts: AccountPool | None
+    accounts: AccountPool | None  # the credentials' accounts
     recorded: Recorded
+    pools: AccountPools | None = None  # and the journeys' own
 
     def run(self, name: str) -> JourneyResult:
         journey = self.journeys[name]
-        account = self.accounts.acquire() if journey.needs_account and self.accounts else None
+        account = self.pools.acquire(name) if journey.needs_account and self.pools else None
         try:
             return journey.run(context(self.recorded, self.scenario.target.base_url, name, account))
         finally:
-            if account is not None and self.accounts is not None:
-                self.accounts.release(account)
+            if account is not None and self.pools is not None:
+                self.pools.release(account)
 
 
 def harness(recorded: Recorded, s: Scenario, environ: dict[str, str] | None = None) -> Harness:
     secrets = load_scenario_secrets(s, environ)
     journeys = build_journeys(s, secrets)
-    accounts = (AccountPool(s.credentials, secrets.password)
-                if any(j.needs_account for j in journeys.values()) else None)
-    return Harness(s, journeys, accounts, recorded)
+    needing = [name for name, j in journeys.items() if j.needs_account]
+    pools = AccountPools(s, secrets.password, needing) if needing else None
+    return Harness(s, journeys, pools.pools.get(None) if pools else None, recorded, pools)
 
 
 def free_port() -> int:

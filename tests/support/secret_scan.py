@@ -69,3 +69,23 @@ def scan_run_dir(run_dir: Path, looking_for: dict[str, str]) -> tuple[list[str],
         elif path.suffix in TEXT_SUFFIXES:
             hits += find_in_text(data.decode("utf-8", "replace"), rel, looking_for)
     return hits, scanned
+
+
+def find_codes(text: str, where: str, codes: dict[str, str]) -> list[str]:
+    """One-time codes (digits) standing alone in `text`: not inside a longer number, nor
+    the decimals of one (a run's JSON is full of numbers)."""
+    return [f"{where}: {label}" for label, code in codes.items()
+            if re.search(rf"(?<![0-9.]){re.escape(code)}(?![0-9])", text)]
+
+
+def scan_for_codes(run_dir: Path, codes: dict[str, str]) -> list[str]:
+    """`find_codes` over a run directory's text files and its tables' string columns (the
+    binary bytes of Parquet would match digits by chance)."""
+    hits: list[str] = []
+    for path in sorted(p for p in Path(run_dir).rglob("*") if p.is_file()):
+        rel = str(path.relative_to(run_dir))
+        if path.suffix == ".parquet":
+            hits += find_codes("\n".join(_table_strings(pq.read_table(path))), rel, codes)
+        elif path.suffix in TEXT_SUFFIXES:
+            hits += find_codes(path.read_text(errors="replace"), rel, codes)
+    return hits
