@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from authsurge.errors import BadInput
-from authsurge.journeys import load_scenario_secrets, totp
+from authsurge.journeys import AccountPools, load_scenario_secrets, totp
 from authsurge.journeys.json_login import MISSING, error_code, json_at, rule_failures
 from authsurge.journeys.totp import Totp, totp_code
-from authsurge.scenario import JsonRule, TotpSettings
+from authsurge.scenario import JsonRule, Scenario, TotpSettings
 from authsurge.secret import Secret
 from tests.support.journeys import scenario
 
@@ -122,3 +122,20 @@ def test_a_bad_totp_file_is_bad_input_that_shows_no_secret(tmp_path, text, messa
     with pytest.raises(BadInput, match=message) as caught:
         load_scenario_secrets(s, {"AUTHSURGE_PASSWORD": "pw"})
     assert SEED_A not in str(caught.value)
+
+
+def test_a_journey_with_its_own_accounts_takes_them_and_gives_them_back(tmp_path):
+    s = Scenario.model_validate({
+        "name": "own-accounts", "credentials": {"pattern": "user{n:04d}", "count": 2},
+        "journeys": {"web": {"steps": ["json_login"]},
+                     "mfa": {"steps": ["json_login", "totp"],
+                             "accounts": {"pattern": "mfa{n:04d}", "count": 1, "totp_file": "x.csv"}}},
+        "traffic": {"model": "closed", "closed": {"users": 1}}})
+    assert s.accounts_of("mfa").pattern == "mfa{n:04d}" and s.accounts_of("web") is s.credentials
+    pools = AccountPools(s, Secret("pw", "test"), ["web", "mfa"])
+    mfa = pools.acquire("mfa")
+    assert mfa is not None and mfa.username == "mfa0001" and pools.acquire("mfa") is None
+    assert pools.acquire("web").username == "user0001"  # type: ignore[union-attr]
+    pools.release(mfa)
+    assert pools.acquire("mfa").username == "mfa0001"  # type: ignore[union-attr]
+    assert pools.of("web").in_use == 1
