@@ -44,9 +44,13 @@ class ApiCalls:
                 endpoint = self.rng.choices(self.endpoints, cum_weights=self.cum_weights)[0]
             step = endpoint.name or "api.call"
             headers = {"Accept": "application/json"}
-            # auto: a person holding a token uses it (an SPA/mobile app), else the session cookie
+            # auto: a person holding a token uses it (an SPA/mobile app: the access token as a
+            # bearer token, else the session token in the header), else the session cookie
             use_bearer = auth == "bearer" or (auth == "auto" and state.access_token is not None)
-            if auth == "header":
+            use_header = auth == "header" or (
+                auth == "auto" and not use_bearer and state.session_token is not None
+            )
+            if use_header:
                 if not state.session_token:
                     raise StepFailed(
                         step,

@@ -200,9 +200,9 @@ class ApiEndpoint(Strict):
 
 
 class ApiSettings(Strict):
-    # auto: bearer when a token is held, else the session cookie; header: the JSON login's
-    # session token in `header` (allauth's X-Session-Token, Flask-Security's
-    # Authentication-Token)
+    # auto: bearer when an access token is held, else the session token in `header` when
+    # one is held, else the session cookie; header: the JSON login's session token in
+    # `header` (allauth's X-Session-Token, Flask-Security's Authentication-Token)
     auth: Literal["auto", "session", "bearer", "header"] = "auto"
     header: str = "X-Session-Token"
     endpoints: list[ApiEndpoint] = Field(default_factory=lambda: [ApiEndpoint(path="/api/me")])
