@@ -45,6 +45,7 @@ from authsurge.analysis.cost_inputs import (
     sample_edges,
 )
 from authsurge.analysis.curves import Curves, capacity_curves
+from authsurge.analysis.device_polls import device_section
 from authsurge.analysis.digest import LATENCY_PER_WINDOW, LATENCY_SEED
 from authsurge.analysis.findings import find as find_findings
 from authsurge.analysis.knee import (
@@ -115,6 +116,7 @@ class RunAnalysis:
     harness: dict[str, Any] = field(default_factory=dict)  # how the load generator fared
     population: dict[str, Any] | None = None  # the signed-in population (analysis.population)
     recovery: dict[str, Any] | None = None  # sign-in's recovery after the surge (analysis.recovery)
+    device: dict[str, Any] | None = None  # device sign-ins' polling (analysis.device_polls)
 
     @property
     def run_dir(self) -> Path:
@@ -190,6 +192,7 @@ class RunAnalysis:
             "harness": self.harness,
             "population": self.population,
             "recovery": self.recovery,
+            "device": self.device,
             "warnings": list(self.warnings),
         }
         doc = clean(doc, exact)
@@ -357,6 +360,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     warnings.extend(population_warnings(population, data.meta.get("status")))
     capacity = capacity_of(data.meta, ranked, knees, curves, index)
     recovery = recovery_section(windows, index, load, capacity, population, _run_end(data))
+    device = device_section(index, steps)
     step("done")
     return RunAnalysis(
         data,
@@ -379,6 +383,7 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
         harness=selfcheck.harness_health(data.meta, data.resources),
         population=population,
         recovery=recovery,
+        device=device,
     )
 
 

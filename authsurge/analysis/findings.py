@@ -21,6 +21,8 @@ from typing import Any
 
 from authsurge.analysis.cause import cause_name
 from authsurge.analysis.collapse import COLLAPSE_SHARE
+from authsurge.analysis.device_polls import FINDING_FIELDS as DEVICE_FIELDS
+from authsurge.analysis.device_polls import finding_fields as device_fields
 from authsurge.analysis.knee import NOTHING_JUDGED, nothing_judged
 from authsurge.analysis.population import FINDING_FIELDS, finding_fields
 from authsurge.analysis.ranking import ARRIVALS, group_interval, together
@@ -114,6 +116,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     # how long sign-in took to recover after the surge fell below capacity, or that it did
     # not (metastable) (analysis.recovery)
     "recovery": RECOVERY_FIELDS,
+    "device": DEVICE_FIELDS,
     "retries": ("amplification", "peak_amplification", "retries", "persons"),
     # the signed-in population's API beside the surge's sign-ins (analysis.population)
     "population": FINDING_FIELDS,
@@ -177,6 +180,7 @@ def find(doc: dict[str, Any]) -> list[Finding]:
     out.append(_surge(doc, out))
     out += _section("recovery", recovery_fields(doc.get("recovery")))
     out += _section("population", finding_fields(doc.get("population")))
+    out += _section("device", device_fields(doc.get("device")))
     out += _retries(doc) + _dropped(doc) + _slos(doc)
     return out
 

@@ -30,7 +30,7 @@ from authsurge.scenario.population import SIGN_IN_GROUPS
 
 PREFIX = record.POPULATION + ":"
 # the population's own sign-in and refresh requests: not its API use
-NOT_API = ("login.", "oidc.", "token.", "mfa.", "logout")
+NOT_API = ("login.", "oidc.", "token.", "mfa.", "device.", "logout")
 # the surge's sign-in steps, for the contrast
 SIGN_IN = tuple(n for g in SIGN_IN_GROUPS for n in STEP_REQUESTS[g])
 

@@ -321,6 +321,27 @@ class RecordIndex:
         ).fetchall()
         return [(str(e), int(w), str(r or ""), int(n)) for e, w, r, n in rows]
 
+    def device_attempts(self) -> pd.DataFrame:
+        """Per attempt of the surge with device sign-in steps (person, attempt): arrive (the
+        device authorization's start), t_auth, t_token (the end of the successful final poll;
+        NaN without one), polls (device.poll and device.token requests), slow_downs, and
+        signed_in. Empty without any."""
+        return self.con.execute(
+            f"""SELECT min(arrive) FILTER (step = 'device.authorize') AS arrive,
+                       min(start_t) FILTER (step = 'device.authorize') AS t_auth,
+                       max(end_t) FILTER (step = 'device.token' AND outcome = 'ok') AS t_token,
+                       count(*) FILTER (step IN ('device.poll', 'device.token')) AS polls,
+                       count(*) FILTER (step = 'device.poll' AND reason = 'slow_down')
+                           AS slow_downs,
+                       coalesce(bool_or(step = 'device.token' AND outcome = 'ok'), false)
+                           AS signed_in
+                FROM valid
+                WHERE kind = '{record.KIND_REQUEST}' AND cohort = '{record.SURGE}'
+                      AND step IN ('device.authorize', 'device.poll', 'device.token')
+                GROUP BY person_id, attempt
+                HAVING count(*) FILTER (step = 'device.authorize') > 0"""
+        ).df()
+
     def arrivals_by_journey_window(self) -> list[tuple[str, int, int]]:
         """(journey, arrival window, arrivals) of journey and dropped rows with a journey."""
         arr = self.counts.arrivals

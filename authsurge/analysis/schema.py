@@ -116,6 +116,14 @@ value that could not be measured is null, never NaN.
                         in seconds from the run's start. recovered and metastable are null
                         when undetermined (reason says why: capacity unknown, no pre-surge
                         windows, too soon to tell) (authsurge.analysis.recovery)
+    device              null without device sign-ins (device_login), else {attempts,
+                         sign_ins, polls, polls_per_attempt, polls_per_sign_in, slow_downs,
+                         approve_s: {p50, p90, max}, by_load: [{offered_per_s, attempts,
+                         polls_per_attempt}], amplification, rising, token_endpoint_requests,
+                         polling_share_of_token_endpoint, rule}: polls per sign-in, the time
+                        from the device authorization to the token, polls per attempt as the
+                        offered device sign-ins rise, and how much of the token endpoint's
+                        load was polling (authsurge.analysis.device_polls)
     warnings            [text]                        damaged shards, short levels, ...
 
 FINDINGS (in story order; exactly one of client_first, fail_together, saturates_first,
@@ -146,6 +154,9 @@ nothing_judged, healthy, no_requests leads, after any journeys_failed):
     recovery            {capacity, capacity_source, fell_below_at_s, recovered_at_s,
                          recovery_s, recovered, metastable, after_fall_s, pre_surge_p95,
                          retry_share, relogins, reason}: from the recovery section
+    device              {attempts, sign_ins, polls_per_sign_in, approve_p50_s, approve_p90_s,
+                         amplification, rising, polling_share_of_token_endpoint, slow_downs}:
+                        from the device section
     population          {size, signed_in_at_start, joined, lowest_signed_in,
                          highest_signed_in, api_steps, api_requests, api_error_rate, api_p95,
                          sign_in_step, sign_in_error_rate, sign_in_p95, refreshes, relogins,
@@ -210,6 +221,7 @@ TOP_LEVEL_KEYS = (
     "harness",
     "population",
     "recovery",
+    "device",
     "warnings",
 )
 RUN_KEYS = (

@@ -352,8 +352,10 @@ class HttpClient:
         self._pending = resp
         return resp
 
-    def ok(self, resp: Response) -> Response:
-        self._report(resp, record.OK, "")
+    def ok(self, resp: Response, note: str = "") -> Response:
+        """Report `resp` as a success; `note` (never a secret) goes into its reason, e.g. a
+        device poll's "authorization_pending"."""
+        self._report(resp, record.OK, note)
         return resp
 
     def fail(

@@ -22,10 +22,12 @@ from authsurge.scenario import AccountSet, ClientConfig, Scenario
 from authsurge.secret import Secret, load_secret
 
 # Step groups that type a password, and those that talk to the OIDC client.
-PASSWORD_GROUPS = frozenset(("form_login", "oidc_login", "json_login", "password_grant"))
+PASSWORD_GROUPS = frozenset(
+    ("form_login", "oidc_login", "json_login", "password_grant", "device_login")
+)
 OIDC_CLIENT_GROUPS = frozenset(
     ("oidc_login", "oidc_logout", "token_refresh", "token_revoke", "token_introspect", "userinfo")
-)
+)  # and device_login without flows.device.client_id
 _HEADER_NAMES = frozenset(("username", "user", "login", "email", "name", "account"))
 
 
@@ -67,7 +69,8 @@ def load_scenario_secrets(
         secrets.password = load_secret("credentials password", creds.password_env, pw_file, environ)
     clients: list[ClientConfig] = []
     flows = scenario.flows
-    if flows.oidc is not None and used & OIDC_CLIENT_GROUPS:
+    device_uses_oidc_client = "device_login" in used and flows.device.client_id is None
+    if flows.oidc is not None and (used & OIDC_CLIENT_GROUPS or device_uses_oidc_client):
         clients.append(flows.oidc.client)
     if "client_credentials" in used and flows.tokens.client_credentials is not None:
         clients.append(flows.tokens.client_credentials)

@@ -17,6 +17,7 @@ from authsurge.errors import BadInput
 from authsurge.journeys.api import ApiCalls
 from authsurge.journeys.client import HttpClient, HttpSettings, PersonLeft, StepFailed
 from authsurge.journeys.credentials import ScenarioSecrets
+from authsurge.journeys.device import DeviceLogin
 from authsurge.journeys.email_code import EmailCodeLogin
 from authsurge.journeys.form_login import FormLogin
 from authsurge.journeys.json_login import JsonLogin
@@ -239,6 +240,17 @@ def _password_grant(flows: FlowSettings, secrets: ScenarioSecrets, shared: _Shar
     return PasswordGrant(shared.provider, client, secrets.client_secret(client), flows.tokens)
 
 
+def _device(flows: FlowSettings, secrets: ScenarioSecrets, shared: _Shared) -> Step:
+    device = flows.device
+    if device.client_id is not None:  # a public CLI client of its own
+        client: ClientConfig = ClientConfig(client_id=device.client_id)
+    elif flows.oidc is not None:
+        client = flows.oidc.client
+    else:
+        raise BadInput("device_login needs flows.device.client_id or flows.oidc")
+    return DeviceLogin(device, shared.provider, client, secrets.client_secret(client))
+
+
 STEP_FACTORIES: dict[str, StepFactory] = {
     "form_login": lambda f, s, sh: FormLogin(f.form_login),
     "form_logout": lambda f, s, sh: FormLogout(f.form_logout),
@@ -264,6 +276,7 @@ STEP_FACTORIES: dict[str, StepFactory] = {
     "json_login": lambda f, s, sh: JsonLogin(f.json_login),
     "password_grant": _password_grant,
     "totp": lambda f, s, sh: Totp(f.totp, s.totp, f.json_login),
+    "device_login": _device,
 }
 
 

@@ -18,6 +18,7 @@ from authsurge.scenario.app_flows import (
     totp_reuse_warning,
 )
 from authsurge.scenario.base import Strict
+from authsurge.scenario.device_flow import DeviceSettings, HumanDelay
 from authsurge.scenario.loading import apply_override, load_scenario, parse_scenario
 from authsurge.scenario.mail_flows import (
     MAIL_GROUPS,
@@ -87,6 +88,8 @@ __all__ = [
     "MAIL_GROUPS",
     "MAIL_WAIT_STEPS",
     "SignupSettings",
+    "DeviceSettings",
+    "HumanDelay",
     "JourneyConfig",
     "JsonLoginSettings",
     "JsonRule",

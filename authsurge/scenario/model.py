@@ -19,8 +19,10 @@ from pydantic import Field, field_validator, model_validator
 from authsurge.errors import ScenarioError
 from authsurge.scenario import addresses
 from authsurge.scenario.abort import AbortCondition
+from authsurge.scenario.accounts import AccountSet, ClientConfig, CredentialsConfig
 from authsurge.scenario.app_flows import JsonLoginSettings, TotpSettings
 from authsurge.scenario.base import Strict
+from authsurge.scenario.device_flow import DeviceSettings
 from authsurge.scenario.forms import FormSpec, SuccessRule
 from authsurge.scenario.mail_flows import (
     EmailCodeSettings,
@@ -85,52 +87,6 @@ class TargetConfig(Strict):
                 f"target.source_addresses are IPv4 loopback addresses; base_url's host {host!r} "
                 "is not, and they cannot reach it (use 127.0.0.1 or localhost)"
             )
-        return self
-
-
-# --- credentials ------------------------------------------------------------------------
-
-
-class AccountSet(Strict):
-    """Who signs in: usernames, and their TOTP secrets when they have a second factor."""
-
-    pattern: str = "user{n:04d}"  # usernames from a pattern over [first, first+count)
-    first: Annotated[int, Field(ge=0)] = 1
-    count: Annotated[int, Field(ge=1)] = 100
-    csv: Path | None = None  # or usernames from the first column of a CSV file
-    # per-account TOTP secrets (the totp step): a CSV with a header row
-    # `username,totp_secret` (base32, as an authenticator app is given it)
-    totp_file: Path | None = None
-
-    @field_validator("pattern")
-    @classmethod
-    def _pattern(cls, v: str) -> str:
-        try:
-            v.format(n=1)
-        except (KeyError, IndexError, ValueError) as exc:
-            raise ValueError(
-                f"must be a format string using {{n}}, e.g. 'user{{n:04d}}' ({exc})"
-            ) from None
-        return v
-
-
-class CredentialsConfig(AccountSet):
-    """The scenario's accounts and their shared password."""
-
-    password_env: str = "AUTHSURGE_PASSWORD"  # the shared password comes from here ...
-    password_file: Path | None = None  # ... or from the first line of this file
-
-
-class ClientConfig(Strict):
-    client_id: str
-    auth_method: Literal["none", "client_secret_basic", "client_secret_post"] = "none"
-    secret_env: str | None = None  # client secret from this environment variable ...
-    secret_file: Path | None = None  # ... or from this file
-
-    @model_validator(mode="after")
-    def _secret_source(self) -> ClientConfig:
-        if self.auth_method != "none" and not (self.secret_env or self.secret_file):
-            raise ValueError(f"auth_method {self.auth_method} needs secret_env or secret_file")
         return self
 
 
@@ -221,6 +177,7 @@ class FlowSettings(Strict):
     magic_link: MagicLinkSettings = Field(default_factory=MagicLinkSettings)
     json_login: JsonLoginSettings = Field(default_factory=JsonLoginSettings)
     totp: TotpSettings = Field(default_factory=TotpSettings)
+    device: DeviceSettings = Field(default_factory=DeviceSettings)
 
 
 def request_names(groups: Sequence[str], flows: FlowSettings) -> list[str]:
@@ -413,6 +370,16 @@ class Scenario(Strict):
                         f"journeys.{name}.steps: password_grant needs flows.oidc (discovery) "
                         "or flows.tokens.token_url"
                     )
+            device = self.flows.device
+            if (
+                "device_login" in config.steps
+                and self.flows.oidc is None
+                and not (device.client_id and device.authorization_endpoint and device.token_url)
+            ):
+                raise ValueError(
+                    f"journeys.{name}.steps: device_login needs flows.oidc, or "
+                    "flows.device.client_id, authorization_endpoint and token_url"
+                )
             if "totp" in config.steps and self.accounts_of(name).totp_file is None:
                 raise ValueError(
                     f"journeys.{name}.steps: totp needs credentials.totp_file, or the "

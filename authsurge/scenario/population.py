@@ -18,7 +18,14 @@ from pydantic import Field, model_validator
 
 from authsurge.scenario.base import Strict
 
-SIGN_IN_GROUPS = ("form_login", "oidc_login", "json_login", "password_grant", "totp")
+SIGN_IN_GROUPS = (
+    "form_login",
+    "oidc_login",
+    "json_login",
+    "password_grant",
+    "totp",
+    "device_login",
+)
 # a population member stays signed in: no step that ends the session or drops the token
 LEAVING_GROUPS = ("form_logout", "oidc_logout", "token_revoke")
 

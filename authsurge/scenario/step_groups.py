@@ -27,6 +27,7 @@ StepGroup = Literal[
     "json_login",
     "password_grant",
     "totp",
+    "device_login",
 ]
 STEP_GROUPS: tuple[str, ...] = get_args(StepGroup)
 
@@ -58,5 +59,12 @@ STEP_REQUESTS: dict[str, tuple[str, ...]] = {
     "magic_link_login": ("magic.request", "magic.email", "magic.follow"),
     "json_login": ("login.json",),
     "password_grant": ("token.password",),
-    "totp": ("mfa.totp",),  # form mode: GET the code page, POST the code, both mfa.totp
+    "totp": ("mfa.totp",),
+    # device.poll repeats; device.verify is the person's browser (every page of it)
+    "device_login": (
+        "device.authorize",
+        "device.poll",
+        "device.verify",
+        "device.token",
+    ),  # form mode: GET the code page, POST the code, both mfa.totp
 }

@@ -27,6 +27,10 @@ PLAIN_STEPS = {
     "login.json": "signing in through the app's JSON API, where the password is checked",
     "token.password": "signing in with the OAuth password grant, where the password is checked",
     "mfa.totp": "checking the one-time code of the second factor",
+    "device.authorize": "starting a device sign-in (a CLI asking for a code)",
+    "device.poll": "a CLI polling for its token while the person approves",
+    "device.verify": "the person approving a device sign-in in the browser",
+    "device.token": "issuing a device's token",
 }
 
 

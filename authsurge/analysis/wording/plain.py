@@ -33,9 +33,26 @@ def sentences(findings: list[Finding]) -> list[str]:
         out.append(_surge_sentence(surge))
     if recovery := of_kind(findings, "recovery"):
         out.append(_recovery_sentence(recovery))
+    if device := of_kind(findings, "device"):
+        out.append(_device_sentence(device))
     if (slos := of_kind(findings, "slos")) and slos["judged"]:
         out.append(_slo_sentence(slos))
     return [s for s in out if s]
+
+
+def _device_sentence(f: Finding) -> str | None:
+    """How much of the token endpoint's work was command-line tools asking whether the
+    person had approved yet."""
+    if f["polling_share_of_token_endpoint"] is None or f["polls_per_sign_in"] is None:
+        return None
+    text = (
+        f"Command-line sign-ins (a code shown in the terminal, approved in a browser) asked "
+        f"the token endpoint {f['polls_per_sign_in']:.1f} times per sign-in while waiting: "
+        f"{percent(f['polling_share_of_token_endpoint'])} of its requests were such polls"
+    )
+    if f["rising"]:
+        text += f", and {multiple(f['amplification'])} as many per sign-in at the busiest"
+    return text + "."
 
 
 def _population_sentence(f: Finding) -> str | None:

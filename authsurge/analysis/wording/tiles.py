@@ -84,6 +84,18 @@ def _tiles(f: Finding) -> list[dict[str, str]]:
                 "n": f"of people already signed in{against}",
             }
         ] + _contrast_tiles(f["contrast"])
+    if kind == "device" and f["polling_share_of_token_endpoint"] is not None:
+        per = f["polls_per_sign_in"]
+        note = f"{per:.1f} polls per device sign-in" if per is not None else "no device sign-in"
+        if f["amplification"] is not None:
+            note += f"; {f['amplification']:.2f}x at the highest load"
+        return [
+            {
+                "k": "token endpoint polling",
+                "v": percent(f["polling_share_of_token_endpoint"]),
+                "n": note,
+            }
+        ]
     if kind == "slos":
         return [
             {

@@ -1,0 +1,265 @@
+"""Sign-in from a CLI: the OAuth device authorization grant (RFC 8628).
+
+The CLI asks for a device code (device.authorize) and shows the person a user code and a
+URL; the person, after a human delay, approves in a browser of their own (device.verify:
+the provider's sign-in page, the user code, the approval), while the CLI polls the token
+endpoint every `interval` seconds (device.poll), 5 s slower after each `slow_down`, until
+the final poll brings the token (device.token). A surge of CLI sign-ins is a surge of
+polls; the poll rows carry the answer (`authorization_pending`, `slow_down`) in their
+reason, so the analysis can count them.
+
+Device codes and user codes are secrets: neither is ever in a reason, a record or a log
+(a verification page whose path carries the user code is shown with it redacted).
+
+Steps: device.authorize, device.poll, device.verify, device.token.
+"""
+
+from __future__ import annotations
+
+import gevent
+
+import random
+import time
+from typing import Any
+
+from authsurge.journeys import forms
+from authsurge.journeys.client import HttpClient, StepFailed
+from authsurge.journeys.form_login import login_pairs
+from authsurge.journeys.reporting import status_outcome
+from authsurge.journeys.response import Response
+from authsurge.journeys.state import JourneyState
+from authsurge.journeys.tokens import (
+    EndpointSource,
+    check_bearer,
+    client_auth,
+    expires_at,
+    json_answer,
+    oauth_error,
+)
+from authsurge.journeys.urls import resolve_url
+from authsurge.rundir import records as record
+from authsurge.scenario import ClientConfig, DeviceSettings
+from authsurge.secret import Secret
+
+GRANT = "urn:ietf:params:oauth:grant-type:device_code"
+PENDING, SLOW_DOWN = "authorization_pending", "slow_down"
+SLOW_DOWN_S = 5.0  # RFC 8628 3.5: every slow_down adds 5 s to the interval, for good
+_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+class DeviceLogin:
+    """The device_login step group."""
+
+    group = "device_login"
+    needs_account = True
+    logout = False
+
+    def __init__(
+        self,
+        settings: DeviceSettings,
+        endpoints: EndpointSource | None,
+        client: ClientConfig,
+        secret: Secret | None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.settings = settings
+        self.endpoints = endpoints
+        self.client = client
+        self.secret = secret
+        self.rng = rng or random.Random()
+
+    def __call__(self, state: JourneyState) -> None:
+        if state.account is None:
+            raise StepFailed("device.authorize", record.UNEXPECTED_PAGE, "no account")
+        grant = self.authorize(state)
+        browser = HttpClient(state.http.settings, state.http.reporter)
+        delay = self.rng.uniform(self.settings.human_delay.min_s, self.settings.human_delay.max_s)
+        person = gevent.spawn(self.approve_later, state, browser, grant, delay)
+        try:
+            self.poll(state, grant, person)
+        finally:
+            person.kill()
+            browser.close()
+
+    # -- the CLI ---------------------------------------------------------------------------
+    def endpoint(self, state: JourneyState, configured: str | None, key: str, step: str) -> str:
+        if configured:
+            return resolve_url(state.base_url, configured)
+        if self.endpoints is None:
+            raise StepFailed(step, record.UNEXPECTED_PAGE, f"no {key}: configure flows.device")
+        return self.endpoints.endpoint(state, key, step)
+
+    def authorize(self, state: JourneyState) -> dict[str, Any]:
+        s, http = self.settings, state.http
+        url = self.endpoint(
+            state, s.authorization_endpoint, "device_authorization_endpoint", "device.authorize"
+        )
+        params: dict[str, str | Secret] = {"scope": s.scope} if s.scope else {}
+        headers = {"Accept": "application/json"}
+        body = client_auth(self.client, self.secret, params, headers)
+        resp = http.request("device.authorize", "POST", url, body=body, headers=headers, form=True)
+        data = json_answer(http, resp)
+        for key in ("device_code", "user_code", "verification_uri"):
+            if not isinstance(data.get(key), str) or not data[key]:
+                raise http.fail(resp, record.INVALID_RESPONSE, f"no {key} in the answer")
+        http.ok(resp)
+        return data
+
+    def poll(self, state: JourneyState, grant: dict[str, Any], person: gevent.Greenlet) -> None:
+        """Poll until the token comes, honouring `interval` and `slow_down`; a failure of the
+        person's approval (device.verify) ends the polling with it."""
+        s, http = self.settings, state.http
+        url = self.endpoint(state, s.token_url, "token_endpoint", "device.poll")
+        interval = number(grant.get("interval")) or s.default_interval_s
+        expires_in = number(grant.get("expires_in")) or 1800.0
+        give_up = time.monotonic() + expires_in + 2 * interval  # the server should have said so
+        params: dict[str, str | Secret] = {
+            "grant_type": GRANT,
+            "device_code": Secret(grant["device_code"], "a device code"),
+        }
+        last = time.monotonic()
+        while True:
+            self.wait(person, last + interval)
+            if time.monotonic() > give_up:
+                raise StepFailed(
+                    "device.poll", record.TIMEOUT, f"no token {expires_in:.0f} s after the code"
+                )
+            headers = {"Accept": "application/json"}
+            body = client_auth(self.client, self.secret, params, headers)
+            last = time.monotonic()
+            resp = http.request("device.poll", "POST", url, body=body, headers=headers, form=True)
+            if resp.status == 200:
+                resp.step = "device.token"  # the final, successful poll
+                data = json_answer(http, resp)
+                state.access_token = check_bearer(http, resp, data)
+                state.token_expires_at = expires_at(data)
+                refresh, id_token = data.get("refresh_token"), data.get("id_token")
+                state.refresh_token = refresh if isinstance(refresh, str) and refresh else None
+                state.id_token = id_token if isinstance(id_token, str) and id_token else None
+                http.ok(resp)
+                return
+            error = oauth_error(resp)
+            if resp.status == 400 and error in (PENDING, SLOW_DOWN):
+                http.ok(resp, note=error)
+                if error == SLOW_DOWN:
+                    interval += SLOW_DOWN_S
+                continue
+            if error and 400 <= resp.status < 500:
+                raise http.fail(resp, record.REJECTED, f"{resp.describe()}: {error}")
+            raise http.fail(resp, status_outcome(resp.status), resp.describe())
+
+    @staticmethod
+    def wait(person: gevent.Greenlet, until: float) -> None:
+        """Sleep until `until` (monotonic), or less if the person fails meanwhile."""
+        while (left := until - time.monotonic()) > 0:
+            person.join(timeout=left)
+            if person.dead:
+                if person.exception is not None:
+                    raise person.exception
+                gevent.sleep(max(0.0, until - time.monotonic()))
+                return
+
+    # -- the person ------------------------------------------------------------------------
+    def approve_later(
+        self, state: JourneyState, browser: HttpClient, grant: dict[str, Any], delay: float
+    ) -> None:
+        gevent.sleep(delay)
+        try:
+            self.approve(state, browser, grant)
+        finally:
+            browser.close()  # reports the last answer before the CLI's poll sees the token
+
+    def approve(self, state: JourneyState, browser: HttpClient, grant: dict[str, Any]) -> None:
+        """Through the provider's own pages: sign in, type the user code, approve."""
+        s = self.settings
+        user_code = Secret(grant["user_code"], "a user code")
+        complete = grant.get("verification_uri_complete")
+        url = (
+            complete if s.use_complete and isinstance(complete, str) else grant["verification_uri"]
+        )
+        account = state.account
+        assert account is not None
+        seen: set[str] = set()
+        resp = self.get(browser, url, user_code)
+        for _ in range(s.max_pages):
+            resp = self.follow(browser, resp, user_code)
+            if resp.status != 200:
+                raise browser.fail_status(resp)
+            tree, charset = forms.parse(resp.body, resp.content_type)
+            text = forms.decode(resp.body, resp.content_type)[0]
+            if s.done_text and s.done_text in text:
+                browser.ok(resp)
+                return
+            form = forms.find_form(
+                tree, resp.url, charset, selector=s.login_form.selector, password=True
+            ) or forms.find_form(tree, resp.url, charset)
+            if form is None:
+                if s.done_text is None:
+                    browser.ok(resp)
+                    return
+                raise browser.fail(
+                    resp, record.UNEXPECTED_PAGE, f"no form and no done_text on {resp.path}"
+                )
+            kind = (
+                "login"
+                if form.has_password
+                else "code"
+                if s.user_code_field in form.names()
+                else "confirm"
+            )
+            if kind in seen and kind != "confirm":
+                what = (
+                    "sign-in form re-shown: wrong credentials?"
+                    if kind == "login"
+                    else "user code refused"
+                )
+                raise browser.fail(resp, record.REJECTED, what)
+            seen.add(kind)
+            if kind == "login":
+                pairs = login_pairs(
+                    browser, resp, form, s.login_form, account.username, account.password
+                )
+            elif kind == "code":
+                pairs = form.fill({s.user_code_field: user_code})
+            else:
+                pairs = form.fill(dict(s.confirm_fields))
+            browser.ok(resp)
+            method, action, body, headers = form.request(pairs, resp.url)
+            resp = browser.request(
+                "device.verify",
+                method,
+                action,
+                body=body,
+                headers=headers,
+                form=body is not None,
+                shown_path=shown(action, user_code),
+            )
+        raise browser.fail(resp, record.UNEXPECTED_PAGE, f"not done after {s.max_pages} pages")
+
+    def get(self, browser: HttpClient, url: str, user_code: Secret) -> Response:
+        return browser.request("device.verify", "GET", url, shown_path=shown(url, user_code))
+
+    def follow(self, browser: HttpClient, resp: Response, user_code: Secret) -> Response:
+        for _ in range(self.settings.max_pages):
+            location = resp.header("location")
+            if resp.status not in _REDIRECTS or not location:
+                return resp
+            browser.ok(resp)
+            resp = self.get(browser, resolve_url(resp.url, location), user_code)
+        raise browser.fail(resp, record.UNEXPECTED_PAGE, "too many redirects")
+
+
+def shown(url: str, user_code: Secret) -> str | None:
+    """The path to show for a URL whose path carries the user code (DOT's confirmation
+    page): the code's segment as <redacted>; None when the path does not carry it."""
+    path = url.split("://", 1)[-1].partition("/")[2].split("?", 1)[0].split("#", 1)[0]
+    code = user_code.reveal()
+    if code not in path:
+        return None
+    return "/" + "/".join("<redacted>" if code in part else part for part in path.split("/"))
+
+
+def number(value: object) -> float | None:
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        return None
+    return float(value)
