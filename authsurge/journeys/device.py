@@ -20,6 +20,7 @@ import gevent
 
 import random
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from authsurge.journeys import forms
@@ -44,7 +45,31 @@ from authsurge.secret import Secret
 GRANT = "urn:ietf:params:oauth:grant-type:device_code"
 PENDING, SLOW_DOWN = "authorization_pending", "slow_down"
 SLOW_DOWN_S = 5.0  # RFC 8628 3.5: every slow_down adds 5 s to the interval, for good
-_REDIRECTS = (301, 302, 303, 307, 308)
+
+
+@dataclass(frozen=True)
+class Grant:
+    """The device authorization answer; the codes (and the link carrying the user code)
+    stay Secrets."""
+
+    device_code: Secret
+    user_code: Secret
+    verification_uri: str
+    verification_uri_complete: Secret | None
+    interval_s: float | None
+    expires_in_s: float | None
+
+    @classmethod
+    def of(cls, data: dict[str, Any]) -> Grant:
+        complete = data.get("verification_uri_complete")
+        return cls(
+            Secret(data["device_code"], "a device code"),
+            Secret(data["user_code"], "a user code"),
+            data["verification_uri"],
+            Secret(complete, "a verification link") if isinstance(complete, str) else None,
+            number(data.get("interval")),
+            number(data.get("expires_in")),
+        )
 
 
 class DeviceLogin:
@@ -89,7 +114,7 @@ class DeviceLogin:
             raise StepFailed(step, record.UNEXPECTED_PAGE, f"no {key}: configure flows.device")
         return self.endpoints.endpoint(state, key, step)
 
-    def authorize(self, state: JourneyState) -> dict[str, Any]:
+    def authorize(self, state: JourneyState) -> Grant:
         s, http = self.settings, state.http
         url = self.endpoint(
             state, s.authorization_endpoint, "device_authorization_endpoint", "device.authorize"
@@ -103,19 +128,19 @@ class DeviceLogin:
             if not isinstance(data.get(key), str) or not data[key]:
                 raise http.fail(resp, record.INVALID_RESPONSE, f"no {key} in the answer")
         http.ok(resp)
-        return data
+        return Grant.of(data)
 
-    def poll(self, state: JourneyState, grant: dict[str, Any], person: gevent.Greenlet) -> None:
+    def poll(self, state: JourneyState, grant: Grant, person: gevent.Greenlet) -> None:
         """Poll until the token comes, honouring `interval` and `slow_down`; a failure of the
         person's approval (device.verify) ends the polling with it."""
         s, http = self.settings, state.http
         url = self.endpoint(state, s.token_url, "token_endpoint", "device.poll")
-        interval = number(grant.get("interval")) or s.default_interval_s
-        expires_in = number(grant.get("expires_in")) or 1800.0
+        interval = grant.interval_s or s.default_interval_s
+        expires_in = grant.expires_in_s or 1800.0
         give_up = time.monotonic() + expires_in + 2 * interval  # the server should have said so
         params: dict[str, str | Secret] = {
             "grant_type": GRANT,
-            "device_code": Secret(grant["device_code"], "a device code"),
+            "device_code": grant.device_code,
         }
         last = time.monotonic()
         while True:
@@ -154,29 +179,32 @@ class DeviceLogin:
         while (left := until - time.monotonic()) > 0:
             person.join(timeout=left)
             if person.dead:
-                if person.exception is not None:
-                    raise person.exception
+                if isinstance(person.value, Exception):
+                    raise person.value
                 gevent.sleep(max(0.0, until - time.monotonic()))
                 return
 
     # -- the person ------------------------------------------------------------------------
     def approve_later(
-        self, state: JourneyState, browser: HttpClient, grant: dict[str, Any], delay: float
-    ) -> None:
+        self, state: JourneyState, browser: HttpClient, grant: Grant, delay: float
+    ) -> Exception | None:
+        """The person's part; a failure is returned, not raised, for the CLI's greenlet to
+        raise (gevent would print a failed greenlet's arguments, the codes among them)."""
         gevent.sleep(delay)
         try:
             self.approve(state, browser, grant)
+        except Exception as exc:  # noqa: BLE001 - handed to the journey's greenlet
+            return exc
         finally:
             browser.close()  # reports the last answer before the CLI's poll sees the token
+        return None
 
-    def approve(self, state: JourneyState, browser: HttpClient, grant: dict[str, Any]) -> None:
+    def approve(self, state: JourneyState, browser: HttpClient, grant: Grant) -> None:
         """Through the provider's own pages: sign in, type the user code, approve."""
         s = self.settings
-        user_code = Secret(grant["user_code"], "a user code")
-        complete = grant.get("verification_uri_complete")
-        url = (
-            complete if s.use_complete and isinstance(complete, str) else grant["verification_uri"]
-        )
+        user_code = grant.user_code
+        complete = grant.verification_uri_complete
+        url = complete.reveal() if s.use_complete and complete else grant.verification_uri
         account = state.account
         assert account is not None
         seen: set[str] = set()
@@ -200,13 +228,7 @@ class DeviceLogin:
                 raise browser.fail(
                     resp, record.UNEXPECTED_PAGE, f"no form and no done_text on {resp.path}"
                 )
-            kind = (
-                "login"
-                if form.has_password
-                else "code"
-                if s.user_code_field in form.names()
-                else "confirm"
-            )
+            kind = "login" if form.has_password else "code" if asks_code(form, s) else "confirm"
             if kind in seen and kind != "confirm":
                 what = (
                     "sign-in form re-shown: wrong credentials?"
@@ -222,7 +244,8 @@ class DeviceLogin:
             elif kind == "code":
                 pairs = form.fill({s.user_code_field: user_code})
             else:
-                pairs = form.fill(dict(s.confirm_fields))
+                form = pressed(browser, resp, form, s.confirm_button)
+                pairs = form.fill(dict(s.confirm_fields), submit=s.confirm_button != "")
             browser.ok(resp)
             method, action, body, headers = form.request(pairs, resp.url)
             resp = browser.request(
@@ -241,12 +264,31 @@ class DeviceLogin:
 
     def follow(self, browser: HttpClient, resp: Response, user_code: Secret) -> Response:
         for _ in range(self.settings.max_pages):
-            location = resp.header("location")
-            if resp.status not in _REDIRECTS or not location:
+            location = resp.location
+            if not resp.is_redirect or location is None:
                 return resp
             browser.ok(resp)
-            resp = self.get(browser, resolve_url(resp.url, location), user_code)
+            resp = self.get(browser, location, user_code)
         raise browser.fail(resp, record.UNEXPECTED_PAGE, "too many redirects")
+
+
+def pressed(
+    browser: HttpClient, page: Response, form: forms.Form, button: str | None
+) -> forms.Form:
+    """The form as sent with the named button (its formaction followed); as it is for None
+    (the first named button) and "" (none)."""
+    if not button:
+        return form
+    chosen = form.pressing(button, page.url)
+    if chosen is None:
+        raise browser.fail(page, record.UNEXPECTED_PAGE, f"no button {button!r} on {page.path}")
+    return chosen
+
+
+def asks_code(form: forms.Form, settings: DeviceSettings) -> bool:
+    """Does the form ask for the user code? A visible input of that name: a confirmation
+    page carries the code on as a hidden one (oidc-provider)."""
+    return any(c.name == settings.user_code_field and c.kind != "hidden" for c in form.controls)
 
 
 def shown(url: str, user_code: Secret) -> str | None:

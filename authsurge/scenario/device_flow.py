@@ -46,6 +46,10 @@ class DeviceSettings(Strict):
     # sent with any other form on the way (the approval): DOT's accept; {action: deny}
     # makes the person deny, as a test of the poll's access_denied
     confirm_fields: dict[str, str] = Field(default_factory=lambda: {"action": "accept"})
+    # the named submit button those forms are sent with (None: the first named one, as a
+    # person would press; "": none of them, e.g. oidc-provider's nameless Continue
+    # beside its named Abort)
+    confirm_button: str | None = None
     # the page that says it is done (text on it); None: the first page without a form
     done_text: str | None = None
     max_pages: Annotated[int, Field(ge=1, le=30)] = 10

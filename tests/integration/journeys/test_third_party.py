@@ -68,8 +68,9 @@ def _stop(proc: subprocess.Popen) -> None:
         proc.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
-def oidc_provider(tmp_path_factory) -> Iterator[Server]:
+def oidc_provider_install() -> tuple[str, Path]:
+    """node, and the folder where oidc-provider is installed (npm ci, again whenever the lock
+    changes) with our server.mjs beside it; skips without node or a registry."""
     node, npm = shutil.which("node"), shutil.which("npm")
     if not node or not npm:
         pytest.skip("node and npm are needed for the oidc-provider tests")
@@ -85,9 +86,17 @@ def oidc_provider(tmp_path_factory) -> Iterator[Server]:
         if done.returncode != 0:
             pytest.skip(f"npm ci of oidc-provider failed (no registry?): {done.stderr[-300:]}")
     shutil.copy2(OP_DIR / "server.mjs", app / "server.mjs")  # ESM resolves imports beside the file
+    return node, app
+
+
+@contextmanager
+def running_oidc_provider(log_dir: Path, **env: str) -> Iterator[Server]:
+    """oidc-provider on a free loopback port (server.mjs says what `env` turns on, e.g.
+    OP_DEVICE_TTL_S, OP_DEVICE_INTERVAL_S), stopped on the way out."""
+    node, app = oidc_provider_install()
     port = free_port()
-    log = tmp_path_factory.mktemp("oidc-provider") / "server.log"
-    env = {**os.environ, "OP_CLIENT_SECRET": OP_SECRET, "OP_OWNER_PID": str(os.getpid())}
+    log = log_dir / "server.log"
+    env = {**os.environ, "OP_CLIENT_SECRET": OP_SECRET, "OP_OWNER_PID": str(os.getpid()), **env}
     with open(log, "wb") as out:
         proc = subprocess.Popen([node, "server.mjs", str(port)], cwd=app, stdout=out,
                                 stderr=subprocess.STDOUT, env=env)
@@ -100,6 +109,12 @@ def oidc_provider(tmp_path_factory) -> Iterator[Server]:
         yield Server(base, proc.pid)
     finally:
         _stop(proc)
+
+
+@pytest.fixture(scope="module")
+def oidc_provider(tmp_path_factory) -> Iterator[Server]:
+    with running_oidc_provider(tmp_path_factory.mktemp("oidc-provider")) as server:
+        yield server
 
 
 def flask_security_python() -> Path:

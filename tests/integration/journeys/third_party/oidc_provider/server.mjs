@@ -1,5 +1,8 @@
 // panva/oidc-provider on 127.0.0.1 for authsurge's third-party journey tests.
 // Usage: node server.mjs PORT   (the client secret comes from OP_CLIENT_SECRET)
+// Optional: OP_DEVICE_TTL_S (device code lifetime in seconds, the provider's ttl.DeviceCode;
+// default 600) and OP_DEVICE_INTERVAL_S (see below: an `interval` in the device
+// authorization answer, which oidc-provider itself never sends).
 // Everything here is the provider's own configuration; authsurge talks to it with
 // configuration only (no per-provider code in the harness).
 import Provider from 'oidc-provider';
@@ -12,6 +15,15 @@ const common = {
   grant_types: ['authorization_code', 'refresh_token'],
   response_types: ['code'],
 };
+const positive = (name) => {
+  const value = process.env[name];
+  if (value === undefined || value === '') return undefined;
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new TypeError(`${name} must be a positive integer`);
+  return n;
+};
+const deviceTtl = positive('OP_DEVICE_TTL_S');
+const deviceInterval = positive('OP_DEVICE_INTERVAL_S');
 
 const provider = new Provider(issuer, {
   clients: [
@@ -22,6 +34,13 @@ const provider = new Provider(issuer, {
       token_endpoint_auth_method: 'client_secret_basic',
       ...common,
     },
+    // RFC 8628 device authorization grant: a public client with no redirect URIs.
+    {
+      client_id: 'op-device',
+      token_endpoint_auth_method: 'none',
+      grant_types: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'],
+      response_types: [],
+    },
   ],
   // devInteractions: the provider's own HTML login and consent pages (any login works).
   features: {
@@ -29,13 +48,30 @@ const provider = new Provider(issuer, {
     revocation: { enabled: true },
     introspection: { enabled: true },
     rpInitiatedLogout: { enabled: true },
+    // POST /device/auth, the user code pages at /device (default charset base-20, mask
+    // ****-****, and the provider's default HTML for the input, confirm and success pages).
+    deviceFlow: { enabled: true },
   },
+  ...(deviceTtl ? { ttl: { DeviceCode: deviceTtl } } : {}),
   pkce: { required: () => true },
   // Refresh tokens without offline_access + prompt=consent, like most apps configure it.
   issueRefreshToken: async (ctx, client) => client.grantTypeAllowed('refresh_token'),
   findAccount: async (ctx, sub) => ({ accountId: sub, claims: async () => ({ sub }) }),
   cookies: { keys: ['authsurge-test-cookie-key'] },
 });
+
+// oidc-provider answers the device authorization request without `interval` (clients use
+// RFC 8628's 5 s default) and never answers slow_down. OP_DEVICE_INTERVAL_S only adds that
+// field to the answer so tests can poll sooner; the provider enforces nothing.
+if (deviceInterval) {
+  provider.use(async (ctx, next) => {
+    await next();
+    if (ctx.method === 'POST' && ctx.path === '/device/auth' && ctx.status === 200
+        && ctx.body && typeof ctx.body === 'object' && 'device_code' in ctx.body) {
+      ctx.body = { ...ctx.body, interval: deviceInterval };
+    }
+  });
+}
 
 const server = provider.listen(port, '127.0.0.1', () => {
   process.stdout.write(`ready ${issuer}\n`);
