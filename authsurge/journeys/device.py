@@ -135,7 +135,7 @@ class DeviceLogin:
         person's approval (device.verify) ends the polling with it."""
         s, http = self.settings, state.http
         url = self.endpoint(state, s.token_url, "token_endpoint", "device.poll")
-        interval = grant.interval_s or s.default_interval_s
+        interval = s.interval_s or grant.interval_s or s.default_interval_s
         expires_in = grant.expires_in_s or 1800.0
         give_up = time.monotonic() + expires_in + 2 * interval  # the server should have said so
         params: dict[str, str | Secret] = {
@@ -151,8 +151,10 @@ class DeviceLogin:
                 )
             headers = {"Accept": "application/json"}
             body = client_auth(self.client, self.secret, params, headers)
-            last = time.monotonic()
             resp = http.request("device.poll", "POST", url, body=body, headers=headers, form=True)
+            # the interval runs from the answer: a poll that queued at a busy target must
+            # not make the next one arrive early
+            last = time.monotonic()
             if resp.status == 200:
                 resp.step = "device.token"  # the final, successful poll
                 data = json_answer(http, resp)

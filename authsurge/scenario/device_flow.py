@@ -55,3 +55,6 @@ class DeviceSettings(Strict):
     max_pages: Annotated[int, Field(ge=1, le=30)] = 10
     # the interval when the device authorization answer gives none (RFC 8628: 5 s)
     default_interval_s: Annotated[float, Field(gt=0, le=600)] = 5.0
+    # poll every this many seconds whatever the server says (a CLI that ignores its
+    # interval; each slow_down still adds 5 s); None: the server's interval, as RFC 8628 asks
+    interval_s: Annotated[float, Field(gt=0, le=600)] | None = None

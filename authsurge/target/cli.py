@@ -34,11 +34,11 @@ SERVE_DESCRIPTION = f"""\
 Serve the embedded target: Django form login (CSRF) and django-oauth-toolkit as an
 OpenID Connect provider, on gunicorn (gthread), SQLite in WAL mode, loopback only.
 The first start creates the data dir: database, RSA signing key, OIDC clients
-(surge-public, surge-consent, surge-confidential, surge-service, surge-password) and
-users user0001..userNNNN sharing the password from ${PASSWORD_ENV}; the confidential
-clients use ${CLIENT_SECRET_ENV}. When a variable is not set, serve uses the
-documented demo value (authsurge/target/README.md) and says so. Later starts reuse
-the data dir and add users when --users grew.
+(surge-public, surge-consent, surge-confidential, surge-service, surge-password,
+surge-device) and users user0001..userNNNN sharing the password from
+${PASSWORD_ENV}; the confidential clients use ${CLIENT_SECRET_ENV}. When a variable
+is not set, serve uses the documented demo value (authsurge/target/README.md) and
+says so. Later starts reuse the data dir and add users when --users grew.
 Without --foreground the target keeps running in the background; stop it with
 `authsurge target stop`."""
 
@@ -235,6 +235,32 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
         help="--app-login: TOTP accounts mfa0001..mfaNNNN (the users' password); their "
         f"secrets go to mfa-secrets.csv in the data dir (default {DEFAULT_MFA_USERS})",
     )
+    g = p.add_argument_group(
+        "device authorization grant (RFC 8628, client surge-device; authsurge/target/README.md)"
+    )
+    g.add_argument(
+        "--device-code-lifetime",
+        type=int,
+        default=d.device_code_lifetime_s,
+        metavar="S",
+        help="device codes and user codes expire after S seconds (the answer's expires_in; "
+        f"default {d.device_code_lifetime_s})",
+    )
+    g.add_argument(
+        "--device-interval",
+        type=int,
+        default=d.device_interval_s,
+        metavar="S",
+        help="the polling interval the device authorization answer gives "
+        f"(default {d.device_interval_s})",
+    )
+    g.add_argument(
+        "--device-slow-down",
+        action="store_true",
+        help="enforce the interval per device code: a poll sooner than the interval after "
+        "the previous one gets 400 slow_down and raises that code's interval by 5 s "
+        "(default: off, as in DOT)",
+    )
     p.add_argument(
         "--foreground", action="store_true", help="stay attached; Ctrl-C stops the target"
     )
@@ -311,6 +337,9 @@ def options_from_args(args: argparse.Namespace) -> TargetOptions:
         smtp_port=args.smtp_port,
         app_login=args.app_login,
         mfa_users=args.mfa_users,
+        device_code_lifetime_s=args.device_code_lifetime,
+        device_interval_s=args.device_interval,
+        device_slow_down=args.device_slow_down,
     ).checked()
 
 

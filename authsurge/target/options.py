@@ -37,6 +37,11 @@ DEFAULT_LOGIN_CODE_TIMEOUT_S = 180  # a mailed sign-in code's lifetime (allauth'
 DEFAULT_MFA_USERS = 20  # --app-login: TOTP accounts mfa0001..mfa0020 unless --mfa-users says
 MAX_MFA_USERS = 100_000
 LOOPBACK_NAMES = ("localhost",)
+# the device authorization grant (RFC 8628): oauthlib's and DOT's own defaults
+DEFAULT_DEVICE_CODE_LIFETIME_S = 1800
+DEFAULT_DEVICE_INTERVAL_S = 5
+MAX_DEVICE_CODE_LIFETIME_S = 86400
+MAX_DEVICE_INTERVAL_S = 3600
 
 
 @dataclass
@@ -121,6 +126,17 @@ class TargetOptions:
     """app_login: accounts mfa0001..mfaNNNN (the users' password) with a TOTP
     authenticator; their secrets go to mfa-secrets.csv in the data dir. None: 20 with
     app_login (`mfa_count`); anything else needs app_login."""
+    device_code_lifetime_s: int = DEFAULT_DEVICE_CODE_LIFETIME_S
+    """Device authorization grant: a device code (and its user code) expires this many
+    seconds after the device asked for it (the answer's expires_in); polling it then
+    answers expired_token."""
+    device_interval_s: int = DEFAULT_DEVICE_INTERVAL_S
+    """Device authorization grant: the `interval` the device authorization answer gives
+    (DOT's DEVICE_FLOW_INTERVAL), the seconds a device waits between polls."""
+    device_slow_down: bool = False
+    """Device authorization grant: enforce the interval per device code at the token
+    endpoint; a poll sooner than the interval after the previous one answers 400
+    slow_down and raises that code's interval by 5 s (authsurge.target.slow_down)."""
 
     def checked(self) -> TargetOptions:
         """Raise BadInput for anything we refuse to serve; returns self for chaining."""
@@ -165,6 +181,12 @@ class TargetOptions:
                 flag = "--" + name.removesuffix("_s").replace("_", "-")
                 raise BadInput(f"{flag} must be 1..2592000 seconds")
         self._check_signup()
+        if not 1 <= self.device_code_lifetime_s <= MAX_DEVICE_CODE_LIFETIME_S:
+            raise BadInput(
+                f"--device-code-lifetime must be 1..{MAX_DEVICE_CODE_LIFETIME_S} seconds"
+            )
+        if not 1 <= self.device_interval_s <= MAX_DEVICE_INTERVAL_S:
+            raise BadInput(f"--device-interval must be 1..{MAX_DEVICE_INTERVAL_S} seconds")
         if self.mfa_users is not None:
             if not self.app_login:
                 raise BadInput("--mfa-users only makes sense with --app-login")
@@ -260,6 +282,8 @@ def server_env(
         "AUTHSURGE_TARGET_THREADS": str(opts.api_threads if api else opts.threads),
         "AUTHSURGE_TARGET_HASHER_ITERATIONS": str(opts.hasher_iterations),
         "AUTHSURGE_TARGET_DELAY_MS": repr(float(opts.delay_ms)),
+        "AUTHSURGE_TARGET_DEVICE_CODE_LIFETIME_S": str(opts.device_code_lifetime_s),
+        "AUTHSURGE_TARGET_DEVICE_INTERVAL_S": str(opts.device_interval_s),
         "DJANGO_SETTINGS_MODULE": "authsurge.target.settings",
     }
     if opts.certfile is not None and opts.keyfile is not None:
@@ -267,6 +291,8 @@ def server_env(
         env["AUTHSURGE_TARGET_KEYFILE"] = str(Path(opts.keyfile).resolve())
     if opts.access_log is not None:
         env["AUTHSURGE_TARGET_ACCESS_LOG"] = str(Path(opts.access_log).resolve())
+    if opts.device_slow_down:
+        env["AUTHSURGE_TARGET_DEVICE_SLOW_DOWN"] = "1"
     if opts.per_ip_limit is not None:
         env["AUTHSURGE_TARGET_PER_IP_LIMIT"] = str(opts.per_ip_limit)
     if opts.token_lifetime_s is not None:

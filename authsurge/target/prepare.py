@@ -1,5 +1,5 @@
-"""Setup of a data dir on every start: migrate, OIDC clients, test users (and with
---app-login the TOTP accounts, authsurge.target.mfa_accounts).
+"""Setup of a data dir on every start: migrate, OIDC clients, cache tables, test users (and
+with --app-login the TOTP accounts, authsurge.target.mfa_accounts).
 
 It runs in the gunicorn master (`on_starting`, after the app is preloaded and before
 the socket is bound or any worker forked): Django is set up there anyway, and Django
@@ -79,6 +79,18 @@ def client_specs() -> list[dict[str, Any]]:
             "client_type": A.CLIENT_CONFIDENTIAL,
             "skip_authorization": True,
             "authorization_grant_type": A.GRANT_PASSWORD,
+            "redirect_uris": "",
+            "post_logout_redirect_uris": "",
+            "algorithm": A.RS256_ALGORITHM,
+        },
+        {
+            # device authorization grant (RFC 8628): a TV or CLI shows the user code, a
+            # person approves it on /o/device/ (DOT's pages always ask accept/deny)
+            "client_id": "surge-device",
+            "name": "Surge device (public, device authorization grant)",
+            "client_type": A.CLIENT_PUBLIC,
+            "skip_authorization": False,
+            "authorization_grant_type": A.GRANT_DEVICE_CODE,
             "redirect_uris": "",
             "post_logout_redirect_uris": "",
             "algorithm": A.RS256_ALGORITHM,
@@ -220,12 +232,14 @@ def prepare(users: int, password: str, client_secret: str, mfa_users: int = 0) -
         "migrate_s": round(time.monotonic() - started, 2),
     }
     summary["clients_created"], summary["clients_updated"] = ensure_clients(client_secret)
+    # the cache tables (settings.CACHES): the device flow's, with --app-login allauth's
+    # used-codes cache; existing tables are kept
+    call_command("createcachetable", verbosity=0)
     app_login = bool(settings.AUTHSURGE_APP_LOGIN)
     summary.update(ensure_users(users, password, mfa_users if app_login else 0))
     if app_login:
         from authsurge.target.mfa_accounts import ensure_totp
 
-        call_command("createcachetable", verbosity=0)  # the used-codes cache (settings)
         summary.update(ensure_totp(Path(settings.AUTHSURGE_DATA_DIR)))
     write_marker(Path(settings.AUTHSURGE_DATA_DIR), summary, settings.AUTHSURGE_HASHER_ITERATIONS)
     # no connection may cross the fork into the workers

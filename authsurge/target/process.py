@@ -231,6 +231,9 @@ def start_target(
             "detached": detach,
             "certfile": str(certfile) if certfile else None,
             "app_login": opts.app_login,
+            "device_code_lifetime_s": opts.device_code_lifetime_s,
+            "device_interval_s": opts.device_interval_s,
+            "device_slow_down": opts.device_slow_down,
         }
         (data_dir / STATE_FILE).write_text(json.dumps(state, indent=2) + "\n")
     except BaseException:

@@ -36,6 +36,11 @@ AUTHSURGE_PER_IP_LIMIT = int(_env("PER_IP_LIMIT", "0")) or None
 _url_host = f"[{AUTHSURGE_HOST}]" if ":" in AUTHSURGE_HOST else AUTHSURGE_HOST
 _scheme = "https" if os.environ.get("AUTHSURGE_TARGET_CERTFILE") else "http"
 AUTHSURGE_BASE_URL = f"{_scheme}://{_url_host}:{AUTHSURGE_PORT}"
+# the device authorization grant (RFC 8628; authsurge.target.device, .slow_down)
+AUTHSURGE_DEVICE_CODE_LIFETIME_S = int(_env("DEVICE_CODE_LIFETIME_S", "1800"))
+AUTHSURGE_DEVICE_INTERVAL_S = int(_env("DEVICE_INTERVAL_S", "5"))
+AUTHSURGE_DEVICE_SLOW_DOWN = _env("DEVICE_SLOW_DOWN", "0") == "1"
+AUTHSURGE_DEVICE_CACHE = "device"  # the CACHES alias of the device flow's shared state
 
 SECRET_KEY = (AUTHSURGE_DATA_DIR / SECRET_KEY_FILE).read_text().strip()
 DEBUG = False
@@ -59,6 +64,14 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "authsurge.target.middleware.LoginCapacityMiddleware",
 ]
+
+if AUTHSURGE_DEVICE_SLOW_DOWN:
+    # after the delay (a slow target is slow for every poll), before sessions: a poll
+    # it refuses costs two cache queries and nothing else
+    MIDDLEWARE.insert(
+        MIDDLEWARE.index("authsurge.target.middleware.DelayMiddleware") + 1,
+        "authsurge.target.slow_down.SlowDownMiddleware",
+    )
 
 ROOT_URLCONF = "authsurge.target.urls"
 WSGI_APPLICATION = "authsurge.target.wsgi.application"
@@ -138,9 +151,32 @@ OAUTH2_PROVIDER = {
     "PKCE_REQUIRED": True,  # every authorization-code client, public or confidential
     "COMPLIANT_BCP_RFC9700_PKCE_METHOD": True,  # S256 only, as RFC 9700 asks; no "plain"
     "ROTATE_REFRESH_TOKEN": True,  # DOT's default, stated because the tests rely on it
+    # the device authorization answer (RFC 8628 3.2): absolute URLs on our own base URL
+    # (DOT has no default: null without these); the complete one pre-fills DOT's form
+    "OAUTH_DEVICE_VERIFICATION_URI": f"{AUTHSURGE_BASE_URL}/o/device/",
+    "OAUTH_DEVICE_VERIFICATION_URI_COMPLETE": (
+        f"{AUTHSURGE_BASE_URL}/o/device/?user_code={{user_code}}"  # oauthlib's format()
+    ),
+    "DEVICE_FLOW_INTERVAL": AUTHSURGE_DEVICE_INTERVAL_S,
 }
 if _token_lifetime := os.environ.get("AUTHSURGE_TARGET_TOKEN_LIFETIME_S"):
     OAUTH2_PROVIDER["ACCESS_TOKEN_EXPIRE_SECONDS"] = int(_token_lifetime)
+
+# The device flow's state that every gunicorn worker must see alike: which device codes
+# were exchanged for a token (authsurge.target.device) and, with --device-slow-down,
+# each code's last poll and interval (authsurge.target.slow_down). A table in the one
+# database (Django's DatabaseCache; its add() is one IMMEDIATE transaction). Past
+# MAX_ENTRIES Django culls rows, live ones too: a culled "exchanged" mark would let a
+# code buy a second token, so the cap sits far above the codes alive at once.
+# "default" stays Django's own per-process cache unless --app-login (below).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
+    AUTHSURGE_DEVICE_CACHE: {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "authsurge_device_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
+    },
+}
 
 # Mail: only the sign-up flows send any, to the SMTP server TargetOptions.smtp_port names
 # on loopback (no TLS, no authentication), one connection per mail (Django's SMTP backend).
@@ -227,12 +263,10 @@ if AUTHSURGE_APP_LOGIN:
     # is atomic (a transaction, SQLite's IMMEDIATE mode); only allauth uses this cache.
     # Past MAX_ENTRIES Django culls expired rows first, then live ones: a culled mark
     # would let its code in again, so the cap sits far above 30 s of 2FA sign-ins.
-    CACHES = {
-        "default": {
-            "BACKEND": "django.core.cache.backends.db.DatabaseCache",
-            "LOCATION": "authsurge_cache",
-            "OPTIONS": {"MAX_ENTRIES": 100_000},
-        }
+    CACHES["default"] = {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "authsurge_cache",
+        "OPTIONS": {"MAX_ENTRIES": 100_000},
     }
 
 LOGGING = {
@@ -245,7 +279,8 @@ LOGGING = {
             "()": "django.utils.log.CallbackFilter",
             "callback": lambda record: getattr(record, "status_code", None) != 503,
         },
-        # a confirmation link's key is in its path (authsurge.target.redaction)
+        # a confirmation link's key, a device flow's user code are in paths
+        # (authsurge.target.redaction)
         "secret_paths": {"()": "authsurge.target.redaction.RedactSecretPaths"},
     },
     "handlers": {

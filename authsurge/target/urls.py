@@ -1,7 +1,8 @@
-"""URLs: Django's login/logout views, DOT's OAuth2/OIDC endpoints under /o/, our small views,
-with --signup django-allauth's account pages under /accounts/ and sign-in by e-mailed
-link (authsurge.target.magic_link) under /accounts/magic/, with --app-login allauth's
-headless API for apps under /_allauth/app/v1/."""
+"""URLs: Django's login/logout views, DOT's OAuth2/OIDC endpoints (with the device
+authorization grant) under /o/, our small views, with --signup django-allauth's account
+pages under /accounts/ and sign-in by e-mailed link (authsurge.target.magic_link) under
+/accounts/magic/, with --app-login allauth's headless API for apps under
+/_allauth/app/v1/."""
 
 from __future__ import annotations
 
@@ -10,13 +11,24 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path, re_path
 from oauth2_provider import urls as dot_urls
 
-from authsurge.target import views
+from authsurge.target import device, views
 from authsurge.target.oidc import DiscoveryView
 
-# Only the protocol endpoints of DOT: its application/token management pages, device
-# flow and dynamic registration are left out (nothing in a surge test uses them, and
-# the management pages would let any test user register clients).
-_dot_patterns = [p for p in dot_urls.base_urlpatterns if not p.name.startswith("device")]
+# Only the protocol endpoints of DOT, with its device authorization grant (RFC 8628):
+# device-authorization/, device/ (the user code form), device-confirm/<client>/<code>,
+# device-grant-status/<client>/<code>. Its application/token management pages and
+# dynamic registration are left out (nothing in a surge test uses them, and the
+# management pages would let any test user register clients). Two views are ours,
+# under DOT's paths and names: they bridge DOT 3.4 and oauthlib 4 (authsurge.target.device).
+_replaced = {
+    "token": path("token/", device.TokenView.as_view(), name="token"),
+    "device-authorization": path(
+        "device-authorization/",
+        device.DeviceAuthorizationView.as_view(),
+        name="device-authorization",
+    ),
+}
+_dot_patterns = [_replaced.get(p.name, p) for p in dot_urls.base_urlpatterns]
 _discovery = "oidc-connect-discovery-info"
 _oidc_patterns = [
     # DOT's own discovery view, extended (authsurge.target.oidc.DiscoveryView)

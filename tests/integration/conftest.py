@@ -19,6 +19,9 @@
   (target/test_app_login.py: 1-4; journeys/test_app_login.py: 5-8;
   secret/test_app_login_leaks.py: 9-12).
   Others: `target_factory(app_login=True, mfa_users=N)`.
+- `device_target` (per session): the device authorization grant with --device-slow-down,
+  a 1-s interval and 600-s device codes, 2 workers, the access log on
+  (target/test_device.py, journeys/test_device_login.py, secret/test_device_leaks.py).
 """
 
 from __future__ import annotations
@@ -116,6 +119,23 @@ def app_login_target(target: TargetProcess, target_env: TargetSecrets,
                          hasher_iterations=TEST_HASHER_ITERATIONS, data_dir=data_dir,
                          startup_timeout_s=30, app_login=True, mfa_users=12,
                          access_log=data_dir / "access.log")
+    proc = start_target(opts, log=lambda line: None)
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture(scope="session")
+def device_target(target: TargetProcess, target_env: TargetSecrets,
+                  tmp_path_factory: pytest.TempPathFactory) -> Iterator[TargetProcess]:
+    """Two workers (the slow-down state and the one-token claim must hold across them),
+    slow-down on, a 1 s interval, the access log on."""
+    data_dir = tmp_path_factory.mktemp("device-target")
+    seed_data_dir(target.data_dir, data_dir)
+    opts = TargetOptions(port=0, users=50, workers=2, threads=4, hasher_iterations=TEST_HASHER_ITERATIONS,
+                         data_dir=data_dir, startup_timeout_s=30, access_log=data_dir / "access.log",
+                         device_slow_down=True, device_interval_s=1, device_code_lifetime_s=600)
     proc = start_target(opts, log=lambda line: None)
     try:
         yield proc
