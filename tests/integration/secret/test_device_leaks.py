@@ -2,11 +2,13 @@
 real run wrote, printed or logged, nor in the target's logs. A short surge of device_login
 against the embedded target (device_target: DOT's device grant) through `authsurge run
 --analyze` and `authsurge report`; the codes it handed out are read from its database
-afterwards.
+afterwards. The same run checks `analyze` and `report` on a real device run: the polls
+counted, the report's tile, the terminal's line.
 """
 
 from __future__ import annotations
 
+import json
 import sqlite3
 
 from authsurge.target.layout import DB_FILE
@@ -36,6 +38,14 @@ def test_a_device_sign_in_run_leaks_no_device_or_user_code(tmp_path, device_targ
     for step in ("device.authorize", "device.poll", "device.verify", "device.token", "api.call"):
         assert seen.get((step, "ok"), 0) >= 1, (step, seen)
     assert not [k for k in seen if k[1] != "ok"], seen
+    # analyze and report on a real device run: its polling counted and shown
+    device = json.loads((run_dir / "analysis.json").read_text())["device"]
+    assert device["sign_ins"] == seen[("device.token", "ok")]
+    assert device["polls"] == seen[("device.token", "ok")] + seen[("device.poll", "ok")]
+    assert device["polling_share_of_token_endpoint"] == seen[("device.poll", "ok")] / device["polls"]
+    assert device["approve_s"]["p50"] >= 1.2  # the person's delay at least
+    assert "token endpoint polling" in (run_dir / "report.html").read_text()
+    assert "Device sign-ins:" in output
     with sqlite3.connect(device_target.data_dir / DB_FILE) as db:
         rows = [r for r in db.execute("SELECT device_code, user_code FROM oauth2_provider_devicegrant")
                 if r[0] not in before]
