@@ -177,7 +177,7 @@ class OpenModelDriver:
         if journey.needs_account and self.ctx.accounts is not None:
             account = self.ctx.accounts.acquire(journey_name)
             if account is None:
-                return drop("no free account (raise credentials.count)")
+                return drop("no free account (raise credentials.count, or the journey's accounts)")
         self.started += 1
         self._seq += 1
         self.in_flight.spawn(

@@ -3,8 +3,10 @@ endpoint until the person approves, so a surge of CLI sign-ins is a surge of pol
 how the provider answers (authorization_pending, slow_down, a timeout) decides whether
 that load grows or shrinks.
 
-From the surge's device_login attempts (device.authorize, device.poll, device.token):
-- polls per attempt and per sign-in (the final, successful poll counted: it is a poll too);
+From the surge's device_login attempts that got a device code and ended (signed in, or a
+device step failed), not those the run's end cut off:
+- polls per attempt, and per sign-in (the sign-ins' own polls; the final, successful poll
+  counted: it is a poll too);
 - the time to approve: from the device authorization to the token, for the sign-ins;
 - poll amplification under load: attempts grouped by the offered device sign-ins around
   their arrival (a 10-s window), polls per attempt in each group; rising with load means
@@ -74,7 +76,7 @@ def device_section(index: DeviceIndex, steps: dict[str, dict[str, Any]]) -> dict
         "sign_ins": len(signed),
         "polls": polls,
         "polls_per_attempt": polls / len(attempts),
-        "polls_per_sign_in": polls / len(signed) if len(signed) else None,
+        "polls_per_sign_in": float(signed["polls"].mean()) if len(signed) else None,
         "slow_downs": int(attempts["slow_downs"].sum()),
         "approve_s": quantiles(approve),
         "by_load": by_load,

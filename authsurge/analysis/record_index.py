@@ -322,7 +322,8 @@ class RecordIndex:
         return [(str(e), int(w), str(r or ""), int(n)) for e, w, r, n in rows]
 
     def device_attempts(self) -> pd.DataFrame:
-        """Per attempt of the surge with device sign-in steps (person, attempt): arrive (the
+        """Per attempt of the surge whose device authorization succeeded and that ended
+        (signed in, or a device step failed; not cut off by the run's end): arrive (the
         device authorization's start), t_auth, t_token (the end of the successful final poll;
         NaN without one), polls (device.poll and device.token requests), slow_downs, and
         signed_in. Empty without any."""
@@ -337,9 +338,11 @@ class RecordIndex:
                            AS signed_in
                 FROM valid
                 WHERE kind = '{record.KIND_REQUEST}' AND cohort = '{record.SURGE}'
-                      AND step IN ('device.authorize', 'device.poll', 'device.token')
+                      AND step IN ('device.authorize', 'device.poll', 'device.verify',
+                                   'device.token')
                 GROUP BY person_id, attempt
-                HAVING count(*) FILTER (step = 'device.authorize') > 0"""
+                HAVING bool_or(step = 'device.authorize' AND outcome = 'ok')
+                       AND bool_or(outcome <> 'ok' OR step = 'device.token')"""
         ).df()
 
     def arrivals_by_journey_window(self) -> list[tuple[str, int, int]]:

@@ -229,21 +229,40 @@ class AccountPools:
     ) -> None:
         base_dir = scenario.source.parent if scenario.source else None
         self.pools: dict[str | None, AccountPool] = {}
+        self.journey_pool: dict[str, str | None] = {}
+        sets: dict[str | None, AccountSet] = {}
         for name in journeys:
-            key = name if scenario.journeys.get(name) and scenario.journeys[name].accounts else None
-            if key not in self.pools:
-                self.pools[key] = AccountPool(
-                    scenario.accounts_of(name),
-                    password,
-                    base_dir,
-                    worker_index=worker_index,
-                    worker_count=worker_count,
-                    pool=key,
-                )
+            accounts = scenario.accounts_of(name)
+            # journeys with the same accounts share one pool: one person per account
+            key = next((k for k, other in sets.items() if other == accounts), name)
+            if accounts is scenario.credentials:
+                key = None
+            self.journey_pool[name] = key
+            if key in self.pools:
+                continue
+            sets[key] = accounts
+            self.pools[key] = AccountPool(
+                accounts,
+                password,
+                base_dir,
+                worker_index=worker_index,
+                worker_count=worker_count,
+                pool=key,
+            )
+        held: dict[str, str | None] = {}
+        for key, accounts in sets.items():
+            for username in usernames(accounts, base_dir):
+                if username in held and held[username] != key:
+                    raise BadInput(
+                        f"account {username} is in two sets of accounts "
+                        f"({held[username] or 'credentials'} and {key or 'credentials'}): "
+                        "two people could hold it at once; make journeys' accounts disjoint"
+                    )
+                held[username] = key
 
     def of(self, journey: str) -> AccountPool:
         """The pool a journey's people take their accounts from."""
-        return self.pools[journey] if journey in self.pools else self.pools[None]
+        return self.pools[self.journey_pool.get(journey)]
 
     def acquire(self, journey: str) -> Account | None:
         return self.of(journey).acquire()

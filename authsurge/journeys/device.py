@@ -22,6 +22,7 @@ import random
 import time
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import unquote
 
 from authsurge.journeys import forms
 from authsurge.journeys.client import HttpClient, StepFailed
@@ -31,10 +32,9 @@ from authsurge.journeys.response import Response
 from authsurge.journeys.state import JourneyState
 from authsurge.journeys.tokens import (
     EndpointSource,
-    check_bearer,
     client_auth,
-    expires_at,
     json_answer,
+    keep_tokens,
     oauth_error,
 )
 from authsurge.journeys.urls import resolve_url
@@ -97,13 +97,16 @@ class DeviceLogin:
         if state.account is None:
             raise StepFailed("device.authorize", record.UNEXPECTED_PAGE, "no account")
         grant = self.authorize(state)
-        browser = HttpClient(state.http.settings, state.http.reporter)
+        browser = browser_of(state.http)
         delay = self.rng.uniform(self.settings.human_delay.min_s, self.settings.human_delay.max_s)
-        person = gevent.spawn(self.approve_later, state, browser, grant, delay)
+        person = Person()
+        greenlet = gevent.spawn(self.approve_later, state, browser, grant, delay, person)
         try:
             self.poll(state, grant, person)
         finally:
-            person.kill()
+            if person.started:  # let a page in flight finish and be recorded
+                greenlet.join(timeout=state.http.settings.timeout_s)
+            greenlet.kill()
             browser.close()
 
     # -- the CLI ---------------------------------------------------------------------------
@@ -130,9 +133,10 @@ class DeviceLogin:
         http.ok(resp)
         return Grant.of(data)
 
-    def poll(self, state: JourneyState, grant: Grant, person: gevent.Greenlet) -> None:
-        """Poll until the token comes, honouring `interval` and `slow_down`; a failure of the
-        person's approval (device.verify) ends the polling with it."""
+    def poll(self, state: JourneyState, grant: Grant, person: Person) -> None:
+        """Poll until the token comes, honouring `interval` and `slow_down`. When the
+        person's approval (device.verify) failed, the next poll still goes (the approval may
+        have been accepted before a later page failed): pending, the journey fails there."""
         s, http = self.settings, state.http
         url = self.endpoint(state, s.token_url, "token_endpoint", "device.poll")
         interval = s.interval_s or grant.interval_s or s.default_interval_s
@@ -144,7 +148,7 @@ class DeviceLogin:
         }
         last = time.monotonic()
         while True:
-            self.wait(person, last + interval)
+            gevent.sleep(max(0.0, last + interval - time.monotonic()))
             if time.monotonic() > give_up:
                 raise StepFailed(
                     "device.poll", record.TIMEOUT, f"no token {expires_in:.0f} s after the code"
@@ -157,12 +161,7 @@ class DeviceLogin:
             last = time.monotonic()
             if resp.status == 200:
                 resp.step = "device.token"  # the final, successful poll
-                data = json_answer(http, resp)
-                state.access_token = check_bearer(http, resp, data)
-                state.token_expires_at = expires_at(data)
-                refresh, id_token = data.get("refresh_token"), data.get("id_token")
-                state.refresh_token = refresh if isinstance(refresh, str) and refresh else None
-                state.id_token = id_token if isinstance(id_token, str) and id_token else None
+                keep_tokens(state, resp, json_answer(http, resp))
                 http.ok(resp)
                 return
             error = oauth_error(resp)
@@ -170,36 +169,27 @@ class DeviceLogin:
                 http.ok(resp, note=error)
                 if error == SLOW_DOWN:
                     interval += SLOW_DOWN_S
+                if person.failure is not None:
+                    raise person.failure
                 continue
             if error and 400 <= resp.status < 500:
                 raise http.fail(resp, record.REJECTED, f"{resp.describe()}: {error}")
             raise http.fail(resp, status_outcome(resp.status), resp.describe())
 
-    @staticmethod
-    def wait(person: gevent.Greenlet, until: float) -> None:
-        """Sleep until `until` (monotonic), or less if the person fails meanwhile."""
-        while (left := until - time.monotonic()) > 0:
-            person.join(timeout=left)
-            if person.dead:
-                if isinstance(person.value, Exception):
-                    raise person.value
-                gevent.sleep(max(0.0, until - time.monotonic()))
-                return
-
     # -- the person ------------------------------------------------------------------------
     def approve_later(
-        self, state: JourneyState, browser: HttpClient, grant: Grant, delay: float
-    ) -> Exception | None:
-        """The person's part; a failure is returned, not raised, for the CLI's greenlet to
-        raise (gevent would print a failed greenlet's arguments, the codes among them)."""
+        self, state: JourneyState, browser: HttpClient, grant: Grant, delay: float, person: Person
+    ) -> None:
+        """The person's part; a failure is kept, not raised, for the CLI's greenlet to raise
+        (gevent would print a failed greenlet's arguments, the codes among them)."""
         gevent.sleep(delay)
+        person.started = True
         try:
             self.approve(state, browser, grant)
         except Exception as exc:  # noqa: BLE001 - handed to the journey's greenlet
-            return exc
+            person.failure = exc
         finally:
             browser.close()  # reports the last answer before the CLI's poll sees the token
-        return None
 
     def approve(self, state: JourneyState, browser: HttpClient, grant: Grant) -> None:
         """Through the provider's own pages: sign in, type the user code, approve."""
@@ -274,6 +264,22 @@ class DeviceLogin:
         raise browser.fail(resp, record.UNEXPECTED_PAGE, "too many redirects")
 
 
+class Person:
+    """The person approving in the browser, as the CLI's greenlet sees them."""
+
+    def __init__(self) -> None:
+        self.started = False  # past the human delay, at the pages
+        self.failure: Exception | None = None  # their step's failure (device.verify)
+
+
+def browser_of(cli: HttpClient) -> HttpClient:
+    """The person's own browser: another cookie jar and connections, its requests recorded
+    in the same journey with the address they come from."""
+    browser = HttpClient(cli.settings, cli.reporter, leave_after=cli.leave_after)
+    browser.reporter = cli.reporter.with_source(browser.source or "")
+    return browser
+
+
 def pressed(
     browser: HttpClient, page: Response, form: forms.Form, button: str | None
 ) -> forms.Form:
@@ -295,12 +301,18 @@ def asks_code(form: forms.Form, settings: DeviceSettings) -> bool:
 
 def shown(url: str, user_code: Secret) -> str | None:
     """The path to show for a URL whose path carries the user code (DOT's confirmation
-    page): the code's segment as <redacted>; None when the path does not carry it."""
+    page), in any case and with or without its dash: that segment as <redacted>; None when
+    the path does not carry it."""
     path = url.split("://", 1)[-1].partition("/")[2].split("?", 1)[0].split("#", 1)[0]
-    code = user_code.reveal()
-    if code not in path:
+    code = _letters(user_code.reveal())
+    parts = path.split("/")
+    if not code or not any(code in _letters(unquote(part)) for part in parts):
         return None
-    return "/" + "/".join("<redacted>" if code in part else part for part in path.split("/"))
+    return "/" + "/".join("<redacted>" if code in _letters(unquote(p)) else p for p in parts)
+
+
+def _letters(text: str) -> str:
+    return "".join(c for c in text.lower() if c.isalnum())
 
 
 def number(value: object) -> float | None:

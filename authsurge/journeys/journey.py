@@ -305,9 +305,9 @@ def compose(
             f"steps; known: {', '.join(known)}"
         )
     steps = [STEP_FACTORIES[g](flows, secrets, shared) for g in groups]
-    for step, after in zip(steps, [*groups[1:], None], strict=True):
-        if isinstance(step, JsonLogin):
-            step.second_factor_next = after == "totp"
+    for i, step in enumerate(steps):
+        if isinstance(step, JsonLogin):  # a totp step later in the journey takes over
+            step.second_factor_next = "totp" in groups[i + 1 :]
     return Journey(name, steps, http, logout_share=logout_share, abandon_after=abandon_after)
 
 

@@ -11,19 +11,18 @@ Step: login.json.
 from __future__ import annotations
 
 import json
-import re
 from typing import Any
 
 from authsurge.journeys.client import HttpClient, Response, StepFailed
 from authsurge.journeys.reporting import status_outcome
 from authsurge.journeys.state import JourneyState
+from authsurge.journeys.tokens import plain_code
 from authsurge.journeys.urls import form_encode, resolve_url
 from authsurge.rundir import records as record
 from authsurge.scenario import JsonLoginSettings, JsonRule
 from authsurge.secret import Secret
 
 MISSING = object()
-_CODE = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # statuses with which a login API says "no" to the credentials in its own words
 _REFUSALS = frozenset((400, 401, 403, 422))
 
@@ -33,7 +32,7 @@ def json_at(data: Any, path: str) -> Any:
     for part in path.split("."):
         if isinstance(data, dict):
             data = data.get(part, MISSING)
-        elif isinstance(data, list) and part.isdigit() and int(part) < len(data):
+        elif isinstance(data, list) and part.isdecimal() and int(part) < len(data):
             data = data[int(part)]
         else:
             return MISSING
@@ -66,8 +65,12 @@ def rule_failures(rule: JsonRule, resp: Response, data: Any) -> list[str]:
             same = type(value) is type(rule.json_equals) and value == rule.json_equals
             if not same:
                 out.append(f"{rule.json_path} is not {json.dumps(rule.json_equals)}")
-        elif value in (None, False, "", [], {}):
+        elif (
+            value is None or value is False or (isinstance(value, str | list | dict) and not value)
+        ):
             out.append(f"{rule.json_path} is empty")
+    if rule.text_present is not None and rule.text_present.encode() not in resp.body:
+        out.append(f"text {rule.text_present!r} absent")
     return out
 
 
@@ -75,9 +78,8 @@ def error_code(data: Any) -> str | None:
     """The machine-readable code of an error answer (OAuth `error`, allauth's
     `errors[0].code`), when it is a plain code: never echo arbitrary server text."""
     for path in ("error", "errors.0.code", "code"):
-        value = json_at(data, path)
-        if isinstance(value, str) and _CODE.fullmatch(value):
-            return value
+        if (code := plain_code(json_at(data, path))) is not None:
+            return code
     return None
 
 

@@ -44,6 +44,11 @@ class Reporter:
         self.base = base
         self.prefix = prefix  # before each request's step name: "population:" (a cohort's)
 
+    def with_source(self, source: str) -> Reporter:
+        """The same journey's reporter for requests from another local address (a second
+        browser of the same person)."""
+        return Reporter(self.fire, {**self.base, "source": source}, self.prefix)
+
     def request(
         self,
         method: str,

@@ -47,13 +47,14 @@ class JourneyState:
     ctx: JourneyContext
     http: HttpClient
     account: Account | None
-    access_token: str | None = None
-    refresh_token: str | None = None
-    id_token: str | None = None
+    # tokens are secrets: never in a repr
+    access_token: str | None = field(default=None, repr=False)
+    refresh_token: str | None = field(default=None, repr=False)
+    id_token: str | None = field(default=None, repr=False)
     token_expires_at: float | None = None  # epoch s, from the token response's expires_in
     # an app session's token from a JSON login (allauth's X-Session-Token, Flask-Security's
     # Authentication-Token): later requests carry it in a header
-    session_token: str | None = None
+    session_token: str | None = field(default=None, repr=False)
     # the password step succeeded and the server waits for the second factor (totp)
     second_factor_pending: bool = False
     revoked: set[str] = field(default_factory=set)  # token kinds revoked by token.revoke

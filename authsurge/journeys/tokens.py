@@ -144,6 +144,21 @@ def expires_at(data: dict[str, Any]) -> float | None:
     return time.time() + float(value)
 
 
+def keep_tokens(state: JourneyState, resp: Response, data: dict[str, Any]) -> None:
+    """A grant's token response into the person's state: the access token (it must be a
+    Bearer token), its expiry, and the refresh and ID tokens when given."""
+    state.access_token = check_bearer(state.http, resp, data)
+    state.token_expires_at = expires_at(data)
+    refresh, id_token = data.get("refresh_token"), data.get("id_token")
+    state.refresh_token = refresh if isinstance(refresh, str) and refresh else None
+    state.id_token = id_token if isinstance(id_token, str) and id_token else None
+
+
+def plain_code(value: object) -> str | None:
+    """An error code fit for a reason: a short plain token, never arbitrary server text."""
+    return value if isinstance(value, str) and _ERROR_CODE.fullmatch(value) else None
+
+
 def jwt_claims(token: str) -> dict[str, Any] | None:
     """The payload of a JWT, unverified (a cheap sanity check, not a signature check)."""
     try:
@@ -269,10 +284,7 @@ class PasswordGrant(TokenStep):
         resp, data = token_request(
             state.http, "token.password", url, params, self.client, self.secret
         )
-        state.access_token = check_bearer(state.http, resp, data)
-        state.token_expires_at = expires_at(data)
-        refresh = data.get("refresh_token")
-        state.refresh_token = refresh if isinstance(refresh, str) and refresh else None
+        keep_tokens(state, resp, data)
         state.http.ok(resp)
 
 

@@ -84,6 +84,9 @@ class Totp:
         seed = self.seeds.get(account.username) if account is not None else None
         if account is None or seed is None:
             raise StepFailed(STEP, record.UNEXPECTED_PAGE, "no TOTP secret for this account")
+        if self.settings.mode == "json" and not state.second_factor_pending:
+            # the JSON login signed the person in fully: the account has no second factor
+            raise StepFailed(STEP, record.UNEXPECTED_PAGE, "the login asked for no second factor")
         counter, reused = self.period(account.username)
         code = totp_code(seed, counter, self.settings)
         if self.settings.mode == "json":
@@ -96,10 +99,13 @@ class Totp:
         """The period whose code to send, and whether this account already sent it."""
         period_s = self.settings.period_s
         counter = int(self.clock() // period_s)
-        reused = self.sent.get(username) == counter
-        if reused and self.settings.reuse == "wait":
-            gevent.sleep(max(0.0, (counter + 1) * period_s - self.clock()) + 0.05)
-            counter, reused = int(self.clock() // period_s), False
+        # >=: a clock stepped back must not send an old code as new
+        reused = self.sent.get(username, -1) >= counter
+        if self.settings.reuse == "wait":
+            while self.sent.get(username, -1) >= counter:  # two people may have waited
+                gevent.sleep(max(0.0, (counter + 1) * period_s - self.clock()) + 0.05)
+                counter = int(self.clock() // period_s)
+            reused = False
         # marked before it is sent: a server counts a code as used once it has seen it
         self.sent[username] = counter
         return counter, reused

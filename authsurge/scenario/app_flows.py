@@ -34,6 +34,7 @@ class JsonRule(Strict):
     status: list[int] = Field(default_factory=lambda: [200])
     json_path: str | None = None
     json_equals: JsonValue | None = None
+    text_present: str | None = None  # and this text somewhere in the body
 
     _check = field_validator("json_path")(classmethod(lambda cls, v: _json_path(v)))
 
@@ -54,8 +55,11 @@ class JsonLoginSettings(Strict):
         default_factory=lambda: JsonRule(json_path="meta.is_authenticated", json_equals=True)
     )
     # the answer that means "password right, second factor next" (allauth: 401 with the
-    # pending mfa_authenticate flow); only a journey with a totp step after it goes on
-    second_factor: JsonRule = Field(default_factory=lambda: JsonRule(status=[401]))
+    # pending mfa_authenticate flow, not its 401 for an unverified address); only a journey
+    # with a totp step after it goes on
+    second_factor: JsonRule = Field(
+        default_factory=lambda: JsonRule(status=[401], text_present='"mfa_authenticate"')
+    )
 
     _check = field_validator("session_token_path", "access_token_path")(
         classmethod(lambda cls, v: _json_path(v))

@@ -31,8 +31,8 @@ class HumanDelay(Strict):
 
 
 class DeviceSettings(Strict):
-    # the CLI's OAuth client (a public client, or one with the usual client authentication)
-    # and its endpoints; None: discovery's (flows.oidc), whose client is the default too
+    # the CLI's OAuth client: a public client of this id, else flows.oidc's client (with its
+    # client authentication); the endpoints: None takes discovery's (flows.oidc)
     client_id: str | None = None
     authorization_endpoint: str | None = None  # device_authorization_endpoint
     token_url: str | None = None

@@ -59,12 +59,12 @@ STEP_REQUESTS: dict[str, tuple[str, ...]] = {
     "magic_link_login": ("magic.request", "magic.email", "magic.follow"),
     "json_login": ("login.json",),
     "password_grant": ("token.password",),
-    "totp": ("mfa.totp",),
+    "totp": ("mfa.totp",),  # form mode: GET the code page, POST the code, both mfa.totp
     # device.poll repeats; device.verify is the person's browser (every page of it)
     "device_login": (
         "device.authorize",
         "device.poll",
         "device.verify",
         "device.token",
-    ),  # form mode: GET the code page, POST the code, both mfa.totp
+    ),
 }

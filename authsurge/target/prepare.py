@@ -218,6 +218,7 @@ def prepare(users: int, password: str, client_secret: str, mfa_users: int = 0) -
     `mfa_users` counts only with --app-login (settings.AUTHSURGE_APP_LOGIN): allauth's
     MFA tables exist then."""
     from django.conf import settings
+    from django.core.cache import caches
     from django.core.management import call_command
     from django.db import connections
     from django.db.migrations.executor import MigrationExecutor
@@ -235,6 +236,12 @@ def prepare(users: int, password: str, client_secret: str, mfa_users: int = 0) -
     # the cache tables (settings.CACHES): the device flow's, with --app-login allauth's
     # used-codes cache; existing tables are kept
     call_command("createcachetable", verbosity=0)
+    # Django's DatabaseCache deletes expired rows only past MAX_ENTRIES and counts the
+    # table on every set: rows left by earlier runs (polls, used codes) would make each
+    # write dearer, run after run on one data dir. What they guard lasts seconds: start clean.
+    for alias in settings.CACHES:
+        if "DatabaseCache" in settings.CACHES[alias]["BACKEND"]:
+            caches[alias].clear()
     app_login = bool(settings.AUTHSURGE_APP_LOGIN)
     summary.update(ensure_users(users, password, mfa_users if app_login else 0))
     if app_login:

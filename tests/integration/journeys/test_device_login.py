@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from authsurge.journeys import StepFailed, person
-from authsurge.journeys.device import DeviceLogin
+from authsurge.journeys.device import DeviceLogin, Person
 from authsurge.rundir import records as record
 from tests.support.journeys import Recorded, context, dot_oidc, harness, scenario
 
@@ -78,10 +78,8 @@ def test_a_device_code_used_again_is_refused(device_target, recorded: Recorded):
     authorize = step.authorize
     step.authorize = lambda state: grants.append(authorize(state)) or grants[-1]  # type: ignore[method-assign]
     assert h.run("cli").ok
-    done = gevent.spawn(lambda: None)
-    done.join()
     with person(context(recorded, s.target.base_url, "cli"), None) as state:
         with pytest.raises(StepFailed) as failed:
-            step.poll(state, grants[0], done)
+            step.poll(state, grants[0], Person())
     assert (failed.value.step, failed.value.outcome) == ("device.poll", record.REJECTED)
     assert "invalid_grant" in failed.value.reason

@@ -12,15 +12,13 @@ user codes are secrets: no assertion message here shows one.
 
 from __future__ import annotations
 
-import gevent
-
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from authsurge.journeys import StepFailed, person
-from authsurge.journeys.device import DeviceLogin
+from authsurge.journeys.device import DeviceLogin, Person
 from authsurge.rundir import records as record
 from tests.integration.journeys.test_third_party import ENVIRON, Server, running_oidc_provider
 from tests.support.journeys import REDIRECT_URI, Recorded, context, harness, scenario
@@ -82,11 +80,9 @@ def test_a_device_code_used_again_is_refused_by_the_provider(op_device, recorded
     authorize = step.authorize
     step.authorize = lambda state: grants.append(authorize(state)) or grants[-1]  # type: ignore[method-assign]
     assert h.run("cli").ok
-    done = gevent.spawn(lambda: None)
-    done.join()
     with person(context(recorded, s.target.base_url, "cli"), None) as state:
         with pytest.raises(StepFailed) as failed:
-            step.poll(state, grants[0], done)
+            step.poll(state, grants[0], Person())
     assert (failed.value.step, failed.value.outcome) == ("device.poll", record.REJECTED)
     assert "invalid_grant" in failed.value.reason
 
