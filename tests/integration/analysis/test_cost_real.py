@@ -14,9 +14,11 @@ accounts: +0.2% at 20 ms, -3.1% at 40 ms). These 60-s runs on 50 accounts, measu
 times against the target's own figure: -6.7/-9.2%, -16.9/-10.0%, +0.2/-13.9% at 25/50 ms.
 The fit reads a little low when the hash is dear (the attenuation of a regression whose
 request counts do not line up exactly with the CPU samples), so the test allows 20%.
-In December 2026 a hash inside the target cost up to 40% more than hashlib's figure that
-sizes the runs (70.5 ms for "50"): the pinned core saturated and the fit read -21 to -32%.
-The runs are now sized at 20/40 ms by hashlib's rate, below saturation with that drift."""
+In December 2026 a hash inside the target cost up to 50% more than hashlib's figure that
+sizes the runs (70.5 ms for "50", 61 ms for "40"). The target's total CPU still matched
+its hashes (21.8 CPU-s more for 361 hashes: 60 ms each), but near saturation of the
+pinned core (p90 84-96%) the fit read 20-32% low. The runs are now sized at 15/30 ms by
+hashlib's rate, about the old 25/50 ms inside the target."""
 
 from __future__ import annotations
 
