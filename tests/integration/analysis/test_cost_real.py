@@ -18,7 +18,11 @@ In December 2026 a hash inside the target cost up to 50% more than hashlib's fig
 sizes the runs (70.5 ms for "50", 61 ms for "40"). The target's total CPU still matched
 its hashes (21.8 CPU-s more for 361 hashes: 60 ms each), but near saturation of the
 pinned core (p90 84-96%) the fit read 20-32% low. The runs are now sized at 15/30 ms by
-hashlib's rate, about the old 25/50 ms inside the target."""
+hashlib's rate, about the old 25/50 ms inside the target. The same day's CI runs read
+-22.7/-21.3% (at 37/53 ms) and +21.6% (at 18 ms, where the base run's own interval is
+0-5.9 ms): on this VM the 60-s runs' error reached about 23% either way, so the test
+allows 30%. It still fails for an attribution that misses the hash or takes the whole
+CPU; bench/bench_cost.py keeps the issue's 15% with longer runs."""
 
 from __future__ import annotations
 
@@ -26,7 +30,7 @@ import pytest
 
 from authsurge.analysis import analyze_run
 
-TOLERANCE = 0.20  # see the module docstring
+TOLERANCE = 0.30  # see the module docstring
 
 
 def submit_cost(run_dir) -> dict:  # noqa: ANN001
