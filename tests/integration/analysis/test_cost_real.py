@@ -13,7 +13,7 @@ TOLERANCE: the issue asks for +/-15%, which bench/bench_cost.py meets (45-s runs
 accounts: +0.2% at 20 ms, -3.1% at 40 ms). These 60-s runs on 50 accounts, measured three
 times against the target's own figure: -6.7/-9.2%, -16.9/-10.0%, +0.2/-13.9% at 25/50 ms.
 The fit reads a little low when the hash is dear (the attenuation of a regression whose
-request counts do not line up exactly with the CPU samples), so the test allows 20%.
+request counts do not line up exactly with the CPU samples), so the test allowed 20%.
 In December 2026 a hash inside the target cost up to 50% more than hashlib's figure that
 sizes the runs (70.5 ms for "50", 61 ms for "40"). The target's total CPU still matched
 its hashes (21.8 CPU-s more for 361 hashes: 60 ms each), but near saturation of the
