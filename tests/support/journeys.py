@@ -145,3 +145,25 @@ traffic:
 
 def parse_abandon(base_url: str, body: str) -> Scenario:
     return parse_scenario(scenario_text(base_url, body), Path("abandon.yaml"))
+
+
+def poll_used_device_code(h: Harness, journey: str = "cli") -> Any:
+    """Sign in once by device code (the journey's first step is device_login), then poll
+    again with the same device code; the StepFailed that poll raised (None if it did not).
+    The provider must refuse a device code that already bought its token."""
+    from authsurge.journeys import StepFailed, person
+    from authsurge.journeys.device import DeviceLogin, Person
+
+    step = h.journeys[journey].steps[0]
+    assert isinstance(step, DeviceLogin)
+    grants: list[Any] = []
+    authorize = step.authorize
+    step.authorize = lambda state: grants.append(authorize(state)) or grants[-1]  # type: ignore[method-assign]
+    result = h.run(journey)
+    assert result.ok, result
+    with person(context(h.recorded, h.scenario.target.base_url, journey), None) as state:
+        try:
+            step.poll(state, grants[0], Person())
+        except StepFailed as failed:
+            return failed
+    return None

@@ -14,10 +14,14 @@ from typing import Any
 
 import pytest
 
-from authsurge.journeys import StepFailed, person
-from authsurge.journeys.device import DeviceLogin, Person
 from authsurge.rundir import records as record
-from tests.support.journeys import Recorded, context, dot_oidc, harness, scenario
+from tests.support.journeys import (
+    Recorded,
+    dot_oidc,
+    harness,
+    poll_used_device_code,
+    scenario,
+)
 
 INTERVAL_S = 1.0  # device_target's (tests/integration/conftest.py)
 
@@ -72,14 +76,6 @@ def test_a_denied_approval_is_access_denied_at_device_poll(device_target, record
 def test_a_device_code_used_again_is_refused(device_target, recorded: Recorded):
     s = device_scenario(device_target.base_url)
     h = harness(recorded, s)
-    step = h.journeys["cli"].steps[0]
-    assert isinstance(step, DeviceLogin)
-    grants: list[Any] = []
-    authorize = step.authorize
-    step.authorize = lambda state: grants.append(authorize(state)) or grants[-1]  # type: ignore[method-assign]
-    assert h.run("cli").ok
-    with person(context(recorded, s.target.base_url, "cli"), None) as state:
-        with pytest.raises(StepFailed) as failed:
-            step.poll(state, grants[0], Person())
-    assert (failed.value.step, failed.value.outcome) == ("device.poll", record.REJECTED)
-    assert "invalid_grant" in failed.value.reason
+    failed = poll_used_device_code(h)
+    assert failed is not None and (failed.step, failed.outcome) == ("device.poll", record.REJECTED)
+    assert "invalid_grant" in failed.reason

@@ -17,11 +17,15 @@ from typing import Any
 
 import pytest
 
-from authsurge.journeys import StepFailed, person
-from authsurge.journeys.device import DeviceLogin, Person
 from authsurge.rundir import records as record
 from tests.integration.journeys.test_third_party import ENVIRON, Server, running_oidc_provider
-from tests.support.journeys import REDIRECT_URI, Recorded, context, harness, scenario
+from tests.support.journeys import (
+    REDIRECT_URI,
+    Recorded,
+    harness,
+    poll_used_device_code,
+    scenario,
+)
 
 DONE = "you can now close this page"  # its success page
 INTERRUPTED = "The Sign-in request was interrupted"  # the page after an abort
@@ -74,17 +78,9 @@ def test_an_aborted_approval_is_access_denied_at_device_poll(op_device, recorded
 def test_a_device_code_used_again_is_refused_by_the_provider(op_device, recorded: Recorded):
     s = device_scenario(op_device.base_url)
     h = harness(recorded, s, ENVIRON)
-    step = h.journeys["cli"].steps[0]
-    assert isinstance(step, DeviceLogin)
-    grants: list[dict[str, Any]] = []
-    authorize = step.authorize
-    step.authorize = lambda state: grants.append(authorize(state)) or grants[-1]  # type: ignore[method-assign]
-    assert h.run("cli").ok
-    with person(context(recorded, s.target.base_url, "cli"), None) as state:
-        with pytest.raises(StepFailed) as failed:
-            step.poll(state, grants[0], Person())
-    assert (failed.value.step, failed.value.outcome) == ("device.poll", record.REJECTED)
-    assert "invalid_grant" in failed.value.reason
+    failed = poll_used_device_code(h)
+    assert failed is not None and (failed.step, failed.outcome) == ("device.poll", record.REJECTED)
+    assert "invalid_grant" in failed.reason
 
 
 def test_an_expired_device_code_is_expired_token_at_device_poll(tmp_path, recorded: Recorded):
