@@ -383,6 +383,8 @@ def _last_step(doc: dict[str, Any], story: list[Finding]) -> Finding | None:
     if last["step"] == _lead_step(story):
         return None
     if not last["reached"]:
+        if last["step"] in ((doc.get("cause") or {}).get("steps") or []):
+            return None  # the cause, throttled by the steps behind it: not "healthy"
         load = doc["steps"][last["step"]]["knee"]["max_offered"]
         return Finding("last_step", {"step": last["step"], "reached": False, "load": load})
     return Finding(

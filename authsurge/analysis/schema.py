@@ -63,7 +63,10 @@ value that could not be measured is null, never NaN.
                         measured, the verdict is stated for it (unless it fits while another
                         step's measured capacity does not): limiting_step is the cause's
                         step, or "journey <name>" for a journey cause, whose steps entry is
-                        in journeys/s and adds {unit, series}
+                        in journeys/s and adds {unit, series}. A cause whose own curve has
+                        no knee because the steps queued behind it failed first (they throttle
+                        what reaches it) is judged on its peak goodput: its steps entry adds
+                        capacity_rule (authsurge.analysis.verdict.THROTTLED_RULE)
     slos                [{slo, step, metric, max, at_offered_max, unit, measured, passed,
                           worst_step, per_step: {<step>: value}}]
     retry               {available, attempts, persons, retries, amplification, rule,

@@ -200,6 +200,8 @@ def headroom(
         judged = None  # the cause fits, but another step's measured capacity does not
     if judged is not None:
         worst, entry = judged
+        if "capacity_rule" in entry:  # its own curve's lower bound is a capacity here
+            steps[worst] = entry
         steps.setdefault(worst, entry)
         need = entry["multiple_needed"]
         status = "fails" if need > 1 else "survives"
@@ -210,6 +212,10 @@ def headroom(
             if status == "fails"
             else f"the surge peak fits: the cause, {worst}, has {entry['headroom']:.1f}x headroom"
         )
+        if "capacity_rule" in entry:
+            text += (
+                "; its capacity is the most it served, as the steps queued behind it failed first"
+            )
     elif known:
         worst = max(known, key=lambda n: known[n]["multiple_needed"])
         status = "fails"
@@ -272,9 +278,10 @@ def _cause_entry(
         unit = "req/s"
         peak = demand["steps"][key]["peak_demand"]
     knee = knees.get(key)
-    if knee is None or not knee.reached or not knee.capacity or not peak:
+    throttled = _throttled(knee, cause)
+    if knee is None or not (knee.reached or throttled) or not knee.capacity or not peak:
         return None
-    return name, {
+    entry = {
         "peak_demand": peak,
         "capacity": knee.capacity,
         "headroom": knee.capacity / peak,
@@ -284,6 +291,29 @@ def _cause_entry(
         "unit": unit,
         "series": key,  # the analysis series: "journey web_login" is the series web_login
     }
+    if throttled:
+        entry["capacity_rule"] = THROTTLED_RULE
+    return name, entry
+
+
+THROTTLED_RULE = (
+    "the cause's own curve shows no knee: the steps queued behind it failed first and "
+    "throttled what reached it, so its capacity is the most goodput it sustained while the "
+    "resource it uses up was saturated"
+)
+
+
+def _throttled(knee: Knee | None, cause: dict[str, Any]) -> bool:
+    """The cause's curve has no knee only because the steps queued behind it failed first.
+
+    On a shared worker pool, a cheap step ahead of the hash in the same journey (the login
+    form before its submit) can time out in the queue first; fewer people then reach the
+    hash, and its offered load stops rising before its own curve can bend. The resource
+    was saturated at the collateral steps' knee (that is how the cause was found), so the
+    cause's peak goodput is what the saturated resource gave it."""
+    return bool(
+        knee is not None and not knee.reached and cause.get("resource") and cause.get("collateral")
+    )
 
 
 def retry_amplification(index: RecordIndex) -> dict[str, Any]:

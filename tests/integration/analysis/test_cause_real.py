@@ -25,15 +25,28 @@ def test_the_cheap_steps_fail_with_or_after_the_password_step(shared_pool) -> No
     analysis, _ = shared_pool
     ranked = analysis.first_to_fail
     reached = {e["step"] for e in ranked if e["reached"]}
-    # the hash and at least one cheap step behind it reach their knees ("a tie or in any
+    # at least one cheap step queued behind the hash reaches its knee ("a tie or in any
     # order"): whatever ranks first, the cause names the hash
-    assert "login.submit" in reached and reached - {"login.submit"}, analysis.summary_text()
+    assert reached - {"login.submit"}, analysis.summary_text()
+    # the hash reaches its own knee too, or the login form timing out ahead of it in the
+    # queue throttled what reached it (a CI run showed that): then the cheap steps that
+    # failed are its collateral, and it is judged on its peak goodput (next test)
+    cause = analysis.cause
+    assert "login.submit" in reached or (
+        "login.submit" in cause["steps"]
+        and reached <= set(cause["collateral"]) | set(cause["steps"])
+    ), analysis.summary_text()
 
 
 def test_capacity_is_the_peak_sustained_goodput_not_the_collapsed_zero(shared_pool) -> None:  # noqa: ANN001
     analysis, estimate = shared_pool
+    doc = analysis.to_json()
+    limiting = doc["verdict"]["limiting_step"]
+    capacity = doc["verdict"]["steps"][limiting]["capacity"]
+    # journeys/s for a journey cause; login.submit's req/s is about half of the journeys
+    assert capacity > 0.3 * estimate, analysis.summary_text()
     submit = analysis.steps["login.submit"]["knee"]
-    assert submit["reached"] and submit["capacity"] > 0.3 * estimate, analysis.summary_text()
+    assert not submit["reached"] or submit["capacity"] > 0.3 * estimate
 
 
 def test_the_collapse_is_a_finding_with_its_failures_and_time(shared_pool) -> None:  # noqa: ANN001
@@ -57,10 +70,12 @@ def test_headline_verdict_and_ranking_name_one_limiting_step(shared_pool) -> Non
     assert doc["verdict"]["limiting_step"] == name
     headline = analysis.summary_text().splitlines()[0]
     assert name in headline and f"today's {name} capacity" in headline
-    # the cause reaches its knee too, and whatever ranks first without being the cause is
-    # said to wait behind it
+    # the cause reaches its knee too (or the steps behind it, failing first, throttled it:
+    # the verdict then says its capacity is its peak goodput), and whatever ranks first
+    # without being the cause is said to wait behind it
     reached = {e["step"] for e in doc["first_to_fail"] if e["reached"]}
-    assert set(cause["steps"]) & reached, analysis.summary_text()
+    throttled = "capacity_rule" in doc["verdict"]["steps"][doc["verdict"]["limiting_step"]]
+    assert set(cause["steps"]) & reached or throttled, analysis.summary_text()
     for step in cause["collateral"]:
         assert step in headline and "behind it" in headline
 

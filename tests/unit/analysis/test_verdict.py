@@ -216,3 +216,29 @@ def test_a_cause_that_fits_does_not_hide_a_step_that_does_not() -> None:
     demand["steps"]["login.submit"]["peak_demand"] = 60.0
     verdict = headroom(demand, knees, cause)
     assert verdict["status"] == "fails" and verdict["limiting_step"] == "login.submit"
+
+
+def test_a_cause_throttled_by_the_steps_queued_behind_it_is_judged_on_its_peak_goodput() -> None:
+    """On a shared pool the login form can time out in the queue first: fewer people reach
+    the hash, whose own curve then shows no knee. The verdict still names the cause."""
+    from authsurge.analysis.knee import Knee
+    from authsurge.analysis.verdict import THROTTLED_RULE, headroom
+
+    form = Knee(True, 58.0, 58.0, 63.0, False, "r", "rule")
+    submit = Knee(False, None, None, 26.3, True, "not reached", "rule")
+    demand = {"basis": "schedule", "rule": "r", "peak_arrivals": 134.0, "journeys": {},
+              "steps": {"login.form": {"peak_demand": 134.0, "requests_per_arrival": None},
+                        "login.submit": {"peak_demand": 67.0, "requests_per_arrival": None}}}
+    knees = {"login.form": form, "login.submit": submit}
+    cause = {"step": "login.submit", "journey": None, "steps": ["login.submit"],
+             "series": "login.submit", "resource": "target CPU", "collateral": ["login.form"]}
+    verdict = headroom(demand, knees, cause)
+    assert verdict["limiting_step"] == "login.submit" and verdict["status"] == "fails"
+    entry = verdict["steps"]["login.submit"]
+    assert entry["capacity"] == 26.3 and not entry["capacity_is_lower_bound"]
+    assert entry["capacity_rule"] == THROTTLED_RULE
+    assert verdict["multiple_needed"] == 67.0 / 26.3
+    assert "queued behind it" in verdict["text"]
+    # without collateral steps (nothing failed ahead of it) a knee-less cause is not judged
+    verdict = headroom(demand, knees, {**cause, "collateral": []})
+    assert verdict["limiting_step"] == "login.form"
