@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING
 from authsurge import __version__, crashlog
 from authsurge.demo_cli import add_demo_parser
 from authsurge.errors import AuthsurgeError, ExitStatus
+from authsurge.plan_cli import add_plan_parser, add_sizing_args
 
 if TYPE_CHECKING:
     from authsurge.scenario import Scenario
@@ -142,7 +143,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("run_dir", type=Path)
     p.add_argument("--json", action="store_true", help="print the analysis as JSON (stable schema)")
     p.add_argument("--no-plots", action="store_true", help="skip writing plots")
+    add_sizing_args(p)
     p.set_defaults(func=cmd_analyze)
+    add_plan_parser(sub)
 
     p = sub.add_parser(
         "report", help="a self-contained HTML report of a run (and a one-page summary)"
@@ -340,7 +343,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_analyze(args: argparse.Namespace) -> int:
     from authsurge.report.terminal import analyze_to_terminal
 
-    return analyze_to_terminal(args.run_dir, as_json=args.json, plots=not args.no_plots)
+    return analyze_to_terminal(
+        args.run_dir,
+        as_json=args.json,
+        plots=not args.no_plots,
+        peak=args.peak,
+        headroom=args.headroom,
+    )
 
 
 def cmd_report(args: argparse.Namespace) -> int:

@@ -29,3 +29,31 @@ def iterations_for(ms: float, probe: int = 20_000) -> int:
     if ms <= 0:
         return 1
     return max(1, round(probe * ms / hash_ms(probe)))
+
+
+# The machine reference printed beside every per-vCPU figure: a table measured on a laptop
+# must not be read as a server's. A round count: only that every run measures the same
+# unit of work matters (one password hash, as Keycloak's guide counts per vCPU).
+REFERENCE_ITERATIONS = 100_000
+REFERENCE_SECONDS = 0.5  # of one core's time, at most (the brief: under a second)
+
+
+def reference_rate(
+    iterations: int = REFERENCE_ITERATIONS, seconds: float = REFERENCE_SECONDS
+) -> dict[str, float]:
+    """PBKDF2-SHA256 hashes per second of one core's CPU time, hashing for about `seconds`
+    of CPU (at least 3 hashes): {"hashes_per_s_per_core", "iterations", "cpu_s", "hashes"}."""
+    hashes, used = 0, 0.0
+    while hashes < 3 or used < seconds:
+        t0 = time.process_time()
+        hashlib.pbkdf2_hmac("sha256", _PASSWORD, _SALT, iterations)
+        used += time.process_time() - t0
+        hashes += 1
+        if hashes >= 3 and used >= seconds / 2 and used / hashes * (hashes + 1) > seconds:
+            break  # one more hash would pass the budget
+    return {
+        "hashes_per_s_per_core": hashes / used if used > 0 else math.inf,
+        "iterations": float(iterations),
+        "cpu_s": used,
+        "hashes": float(hashes),
+    }

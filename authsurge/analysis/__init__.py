@@ -35,7 +35,7 @@ from authsurge.analysis.bottleneck import (
 from authsurge.analysis.cause import find_cause
 from authsurge.analysis.collapse import find_collapse
 from authsurge.analysis.contrast import peak_contrast
-from authsurge.analysis.cost import fit_costs
+from authsurge.analysis.cost import fit_costs, model_at
 from authsurge.analysis.cost_inputs import (
     before_knees,
     completions,
@@ -73,6 +73,7 @@ from authsurge.analysis.rejections import rejection_warnings
 from authsurge.analysis.rundir_reader import RunData, load_run
 from authsurge.analysis.sections import clean, curve_json, first_collapse, series_summaries
 from authsurge.analysis.service_share import unloaded_times
+from authsurge.analysis.sizing import DEFAULT_HEADROOM, sizing_section
 from authsurge.analysis.sources import per_ip_warnings
 from authsurge.analysis.step_groups import group_windows, sign_in_load
 from authsurge.analysis.usl import usl_for_points
@@ -117,6 +118,9 @@ class RunAnalysis:
     population: dict[str, Any] | None = None  # the signed-in population (analysis.population)
     recovery: dict[str, Any] | None = None  # sign-in's recovery after the surge (analysis.recovery)
     device: dict[str, Any] | None = None  # device sign-ins' polling (analysis.device_polls)
+    # the sizing table's peak (journeys/s; None: the planned one) and headroom (analysis.sizing)
+    sizing_peak: float | None = None
+    headroom: float = DEFAULT_HEADROOM
 
     @property
     def run_dir(self) -> Path:
@@ -193,8 +197,12 @@ class RunAnalysis:
             "population": self.population,
             "recovery": self.recovery,
             "device": self.device,
-            "warnings": list(self.warnings),
         }
+        reference = meta.get("reference")
+        doc["sizing"] = sizing_section(
+            doc, reference if isinstance(reference, dict) else None, self.sizing_peak, self.headroom
+        )
+        doc["warnings"] = list(self.warnings)
         doc = clean(doc, exact)
         # the story, decided once from the sections above; it leads the document
         story = [f.to_json() for f in find_findings(doc)]
@@ -320,11 +328,14 @@ def analyze_run(run_dir: str | Path, *, progress: Progress | None = None) -> Run
     fits = [fit_costs(r, done, t_from, t_to) for r in sampled]
     cost = [f.doc for f in fits]
     cpu_cost = next((f for f in fits if f.doc["resource"] == "target CPU"), None)
+    knee_rates = rates_at_first_knee(ranked, knees, curves, windows, index, request_steps)
+    for fit in fits:  # what sizing and plan calibrate the model's costs by (analysis.sizing)
+        fit.doc["at_knee"] = model_at(fit, knee_rates)
     cause = find_cause(
         ranked,
         {n: steps[n]["bottleneck"] for n in request_steps},
         cpu_cost,
-        rates_at_first_knee(ranked, knees, curves, windows, index, request_steps),
+        knee_rates,
         unloaded_times(curves, served, t_to),
     )
     if cause is not None:

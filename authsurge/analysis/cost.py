@@ -128,6 +128,7 @@ def fit_costs(resource: Resource, completions: Completions, t_from: float, t_to:
         "idle_interval": None,
         "units": [],
         "rule": None,
+        "at_knee": None,  # set by model_at(): the requests' use at the first knee, by the model
     }
     use = (resource.start >= t_from) & (resource.end <= t_to) & np.isfinite(resource.usage)
     start, end = resource.start[use], resource.end[use]
@@ -270,6 +271,18 @@ def shares_at(fit: CostFit | None, rates: dict[str, float]) -> list[dict[str, An
         }
         for rank, i in enumerate(order)
     ]
+
+
+def model_at(fit: CostFit | None, rates: dict[str, float]) -> float | None:
+    """What the requests use at these step rates (req/s) by the model: sum of cost x rate."""
+    if fit is None or not fit.doc.get("fitted") or not rates:
+        return None
+    return float(
+        sum(
+            u["cost_per_request"] * sum(rates.get(s, 0.0) for s in u["steps"])
+            for u in fit.doc["units"]
+        )
+    )
 
 
 def decisive(shares: list[dict[str, Any]]) -> bool:

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from authsurge.analysis import sizing
 from authsurge.analysis.cause import cause_name
 from authsurge.analysis.collapse import COLLAPSE_SHARE
 from authsurge.analysis.device_polls import FINDING_FIELDS as DEVICE_FIELDS
@@ -117,6 +118,7 @@ KINDS: dict[str, tuple[str, ...]] = {
     # not (metastable) (analysis.recovery)
     "recovery": RECOVERY_FIELDS,
     "device": DEVICE_FIELDS,
+    "sizing": sizing.FINDING_FIELDS,  # the run's cost model as vCPUs (analysis.sizing)
     "retries": ("amplification", "peak_amplification", "retries", "persons"),
     # the signed-in population's API beside the surge's sign-ins (analysis.population)
     "population": FINDING_FIELDS,
@@ -178,6 +180,7 @@ def find(doc: dict[str, Any]) -> list[Finding]:
     if doc.get("collapse"):
         out.append(_collapse(doc["collapse"]))
     out.append(_surge(doc, out))
+    out += _section("sizing", sizing.finding_fields(doc.get("sizing")))
     out += _section("recovery", recovery_fields(doc.get("recovery")))
     out += _section("population", finding_fields(doc.get("population")))
     out += _section("device", device_fields(doc.get("device")))

@@ -42,18 +42,21 @@ value that could not be measured is null, never NaN.
     cost                [{resource, unit, fitted, note, samples, span, r2, idle,
                           idle_interval, units: [{steps, separable, cost_per_request,
                           interval, journeys, per_journey: {journey, requests, cost, interval},
-                          reason}], rule}]
+                          reason}], rule, at_knee}]
                         one cost model per resource (target CPU in CPU-ms, scraped counters);
                         samples counts the resource's sample intervals used, span the time
                         they may come from; r2, idle, idle_interval and rule are null when
-                        fitted is false (note says why) (authsurge.analysis.cost)
+                        fitted is false (note says why); at_knee: what the model gives the
+                        requests at the first knee's last passing point (null without one)
+                        (authsurge.analysis.cost)
     collapse            null, or the collapse at the lowest surge over steps and journeys:
                         {series, scope, collapsed, rule, peak_goodput, peak_arrivals,
                          at_arrivals, at_offered, lowest_goodput, failures: {<outcome>: n},
                          seconds} (authsurge.analysis.collapse)
     verdict             {status: "fails" | "survives" | "unknown", text, limiting_step,
                          multiple_needed, demand_basis: "schedule" | "observed", demand_rule,
-                         peak_arrivals, generator_bound, steps: {<step>: {peak_demand, capacity,
+                         peak_arrivals, journeys: {<journey>: planned (or observed) peak
+                         arrivals/s}, generator_bound, steps: {<step>: {peak_demand, capacity,
                          headroom, multiple_needed, capacity_is_lower_bound,
                          requests_per_arrival}}}
                         generator_bound: the limiting step was judged while the load
@@ -127,6 +130,14 @@ value that could not be measured is null, never NaN.
                         from the device authorization to the token, polls per attempt as the
                         offered device sign-ins rise, and how much of the token endpoint's
                         load was polling (authsurge.analysis.device_polls)
+    sizing              {available, note, resource, reference: meta.json's reference | null,
+                         reference_text, headroom, peak_arrivals, peak_basis: "schedule" |
+                         "observed" | "stated", idle, rows: [{steps, name, separable, cost,
+                         interval, per_vcpu, per_vcpu_interval, journey, journeys_per_vcpu,
+                         peak_rps, cpu_at_peak, share}], cpu_at_peak, vcpus,
+                         vcpus_with_headroom, dominant: {name, steps, share}, rule}: the
+                        target-CPU cost model as requests/s per vCPU, and the vCPUs the
+                        peak needs (authsurge.analysis.sizing); costs in CPU-ms
     warnings            [text]                        damaged shards, short levels, ...
 
 FINDINGS (in story order; exactly one of client_first, fail_together, saturates_first,
@@ -160,6 +171,8 @@ nothing_judged, healthy, no_requests leads, after any journeys_failed):
     device              {attempts, sign_ins, polls_per_sign_in, approve_p50_s, approve_p90_s,
                          amplification, rising, polling_share_of_token_endpoint, slow_downs}:
                         from the device section
+    sizing              {available, reference_text, rows, peak_arrivals, peak_basis, vcpus,
+                         vcpus_with_headroom, headroom, dominant}: from the sizing section
     population          {size, signed_in_at_start, joined, lowest_signed_in,
                          highest_signed_in, api_steps, api_requests, api_error_rate, api_p95,
                          sign_in_step, sign_in_error_rate, sign_in_p95, refreshes, relogins,
@@ -225,6 +238,7 @@ TOP_LEVEL_KEYS = (
     "population",
     "recovery",
     "device",
+    "sizing",
     "warnings",
 )
 RUN_KEYS = (

@@ -249,6 +249,7 @@ def headroom(
         "demand_basis": demand["basis"],
         "demand_rule": demand["rule"],
         "peak_arrivals": demand["peak_arrivals"],
+        "journeys": demand.get("journeys") or {},
         "steps": steps,
     }
 

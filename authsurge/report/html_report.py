@@ -24,7 +24,8 @@ import jinja2
 
 from authsurge import __version__
 from authsurge.analysis.wording import headline, ms, multiple, percent, rate, tiles
-from authsurge.report.inputs import ReportInputs, load_with_baseline
+from authsurge.report.inputs import ReportInputs, load_inputs, load_with_baseline
+from authsurge.report.sizing_table import prediction_context, sizing_context
 
 if TYPE_CHECKING:
     from authsurge.analysis.compare import CompareRule
@@ -79,9 +80,14 @@ def write_report(
     """
     run_dir = Path(run_dir)
     inputs, comparison = load_with_baseline(run_dir, baseline, rule, force, progress)
+    prediction = None
+    if baseline is not None:  # what `plan` on the baseline says of this run's mix
+        from authsurge.analysis.plan import predicted_vs_measured
+
+        prediction = predicted_vs_measured(load_inputs(baseline).doc, inputs.doc)
     if progress:
         progress("render")
-    html = render_report(inputs, comparison)
+    html = render_report(inputs, comparison, prediction)
     path = Path(out) if out is not None else run_dir / "report.html"
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(path.name + ".tmp")
@@ -105,7 +111,9 @@ def data_uri(png: bytes) -> str:
     return "data:image/png;base64," + base64.b64encode(png).decode("ascii")
 
 
-def render_report(inputs: ReportInputs, comparison: Any = None) -> str:
+def render_report(
+    inputs: ReportInputs, comparison: Any = None, prediction: dict[str, Any] | None = None
+) -> str:
     doc, meta = inputs.doc, inputs.meta
     css = resources.files("authsurge.report").joinpath("templates/report.css").read_text("utf-8")
     context = {
@@ -140,6 +148,8 @@ def render_report(inputs: ReportInputs, comparison: Any = None) -> str:
         "warnings": doc["warnings"],
         "command": meta.get("command") or "(not recorded)",
         "compare": compare_context(comparison) if comparison is not None else None,
+        "prediction": prediction_context(prediction),
+        "sizing": sizing_context(doc.get("sizing")),
     }
     health = doc["harness"]
     context["harness"] = harness_rows(health, doc)

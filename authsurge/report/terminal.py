@@ -10,17 +10,27 @@ import json
 import sys
 from pathlib import Path
 
+from authsurge.analysis.sizing import DEFAULT_HEADROOM
 from authsurge.errors import ExitStatus
 
 
-def analyze_to_terminal(run_dir: Path, *, as_json: bool, plots: bool) -> int:
+def analyze_to_terminal(
+    run_dir: Path,
+    *,
+    as_json: bool,
+    plots: bool,
+    peak: float | None = None,
+    headroom: float = DEFAULT_HEADROOM,
+) -> int:
     """Analyse a run, write analysis.json (and plots), print the summary or the JSON;
-    the exit status: GATE_FAILED when an SLO was breached (`analyze`, `run`, `make demo`)."""
+    the exit status: GATE_FAILED when an SLO was breached (`analyze`, `run`, `make demo`).
+    `peak` (journeys/s) and `headroom` size the sizing table (authsurge.analysis.sizing)."""
     from authsurge.analysis import analyze_run
     from authsurge.report.stage_progress import StageProgress
 
     with StageProgress(f"analyze {run_dir}") as progress:
         analysis = analyze_run(run_dir, progress=progress)
+    analysis.sizing_peak, analysis.headroom = peak, headroom
     with analysis:
         analysis.write_json()  # and the compare digest beside it
         data = analysis.to_json()

@@ -38,6 +38,7 @@ import authsurge
 from authsurge import crashlog, rundir
 from authsurge.journeys import load_scenario_secrets
 from authsurge.mail import MailSink
+from authsurge.pbkdf2 import reference_rate
 from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, PrometheusScraper, ResourceSampler
 from authsurge.run.abort import Abort, AbortSwitch
@@ -49,6 +50,7 @@ from authsurge.rundir import records as record
 from authsurge.rundir.meta import (
     HarnessInfo,
     Level,
+    MachineReference,
     PopulationInfo,
     RunMeta,
     TargetInfo,
@@ -78,6 +80,7 @@ class Run:
         self.t0 = 0.0
         self.run_dir = Path()
         self.mail_sink: MailSink | None = None
+        self.reference: MachineReference | None = None
 
     # --- the template --------------------------------------------------------------------
 
@@ -109,6 +112,8 @@ class Run:
         rundir.write_scenario(self.run_dir, s.public_dict())
         log.info("run directory: %s", self.run_dir)
         self.secrets = all_secrets(secrets)
+        # before the clock and the load: the machine's own speed, undisturbed
+        self.reference = MachineReference.model_validate(reference_rate())
 
     def environment(self, user_classes: list[Any]) -> Environment:
         return Environment(
@@ -169,6 +174,7 @@ class Run:
             command=self.opts.command,
             population=population_info(s, self.t0),
             calibration=self.opts.calibration,
+            reference=self.reference,
         )
 
     def finish(

@@ -116,6 +116,16 @@ class MailInfo(_Section):
     counters: dict[str, int] = {}  # received, delivered, dropped, rejected
 
 
+class MachineReference(_Section):
+    """What one core of the harness's machine does, measured at run start
+    (authsurge.pbkdf2.reference_rate): printed beside every per-vCPU figure."""
+
+    hashes_per_s_per_core: float | None = None  # PBKDF2-SHA256 of `iterations`
+    iterations: int | None = None
+    cpu_s: float | None = None
+    hashes: int | None = None
+
+
 class Level(_Section):
     start: float
     end: float
@@ -146,6 +156,7 @@ class RunMeta(_Section):
     population: PopulationInfo | None = None  # format 2, with a scenario population
     calibration: CalibrationInfo | None = None  # the run was sized by a calibration
     mail: MailInfo | None = None  # the run started a mail sink (flows.mail.sink)
+    reference: MachineReference | None = None  # this machine's PBKDF2 rate, at run start
 
     def as_dict(self) -> dict[str, Any]:
         """Plain JSON types, every key (also unknown ones) as written."""

@@ -21,7 +21,8 @@ from authsurge.analysis.wording.figures import (
 def sentences(findings: list[Finding]) -> list[str]:
     """The summary's sentences about the run: (what failed outright,) capacity, where it
     breaks first, (whether the signed-in people's API stayed up, how they fared,) what the
-    surge needs, (whether sign-in recovered after it,) the SLOs."""
+    surge needs, (whether sign-in recovered after it,) the SLOs, (the processor cores the
+    peak needs, and the step that takes most of them.)"""
     out: list[str | None] = [
         _failed_sentence(f) for f in findings if f["kind"] == "journeys_failed"
     ]
@@ -37,7 +38,24 @@ def sentences(findings: list[Finding]) -> list[str]:
         out.append(_device_sentence(device))
     if (slos := of_kind(findings, "slos")) and slos["judged"]:
         out.append(_slo_sentence(slos))
+    if (sizing := of_kind(findings, "sizing")) and sizing["vcpus"] is not None:
+        out += _sizing_sentences(sizing)
     return [s for s in out if s]
+
+
+def _sizing_sentences(f: Finding) -> list[str]:
+    """The vCPUs the peak needs, and the step that dominates them."""
+    peak = f" of {rate(f['peak_arrivals'])} people a second" if f["peak_arrivals"] else ""
+    dominant = f["dominant"]
+    what = " and ".join(plain(s) for s in dominant["steps"])
+    return [
+        f"At the surge's peak{peak}, the sign-in service needs about {f['vcpus']:,.1f} "
+        f"processor cores of this test machine's speed, {f['vcpus_with_headroom']:,.1f} "
+        f"with the {f['headroom']:.0%} spare capacity Keycloak's sizing guide advises "
+        f"({f['reference_text']}).",
+        f"{what[:1].upper() + what[1:]} ({dominant['name']}) takes {percent(dominant['share'])} "
+        "of that processor time.",
+    ]
 
 
 def _device_sentence(f: Finding) -> str | None:

@@ -248,10 +248,42 @@ def story_lines(findings: list[Finding]) -> list[str]:
             "arrivals: the harness's concurrency cap was reached, or no account was free; the "
             "dropped rows' reason says which)"
         )
+    if sizing := of_kind(findings, "sizing"):
+        lines += sizing_lines(sizing)
     surge = of_kind(findings, "surge")
     if surge:
         lines.append(
             f"Verdict: {surge['status']}: {surge['text']} (demand from the {surge['demand_basis']})"
+        )
+    return lines
+
+
+def sizing_lines(f: Finding) -> list[str]:
+    """'Sizing (target CPU; this machine: 27.1 PBKDF2-SHA256 hashes/s per core ...):', a
+    line per step ('  login.submit: 37.8 CPU-ms/request = 26.4 [21.6-34.0] req/s per vCPU,
+    87% of the CPU at the peak'), then what the peak needs."""
+    lines = [f"Sizing (target CPU; {f['reference_text']}):"]
+    for row in f["rows"]:
+        low, high = row["per_vcpu_interval"]
+        text = f"  {row['name']}: {row['cost']:,.2f} CPU-ms/request"
+        if row["per_vcpu"] is None:
+            text += " (no CPU the model can see)"
+        else:
+            text += (
+                f" = {rate(row['per_vcpu'])} [{rate(low)}-{'no bound' if high is None else rate(high)}]"
+                " req/s per vCPU"
+            )
+        if row["journeys_per_vcpu"] is not None:
+            text += f" (inseparable: {rate(row['journeys_per_vcpu'])} {row['journey']} journeys/s per vCPU)"
+        if row["share"] is not None:
+            text += f", {percent(row['share'])} of the CPU at the peak"
+        lines.append(text)
+    if f["vcpus"] is not None:
+        peak = f"{rate(f['peak_arrivals'])} journeys/s, " if f["peak_arrivals"] is not None else ""
+        lines.append(
+            f"  the peak ({peak}{f['peak_basis']}) needs {f['vcpus']:,.1f} vCPUs, "
+            f"{f['vcpus_with_headroom']:,.1f} with {f['headroom']:.0%} headroom; "
+            f"{f['dominant']['name']} is {percent(f['dominant']['share'])} of the CPU its requests use"
         )
     return lines
 

@@ -84,6 +84,15 @@ def _tiles(f: Finding) -> list[dict[str, str]]:
                 "n": f"of people already signed in{against}",
             }
         ] + _contrast_tiles(f["contrast"])
+    if kind == "sizing" and f["vcpus"] is not None:
+        return [
+            {
+                "k": "vCPUs at the peak",
+                "v": f"{f['vcpus']:,.1f} ({f['vcpus_with_headroom']:,.1f} with headroom)",
+                "n": f"{f['dominant']['name']} {percent(f['dominant']['share'])} of the CPU; "
+                f"{f['reference_text']}",
+            }
+        ]
     if kind == "device" and f["polling_share_of_token_endpoint"] is not None:
         per = f["polls_per_sign_in"]
         note = f"{per:.1f} polls per device sign-in" if per is not None else "no device sign-in"

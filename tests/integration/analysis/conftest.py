@@ -29,3 +29,12 @@ def shared_pool(target, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN0
 
     run_dir, estimate = shared_pool_run(target.data_dir, tmp_path_factory.mktemp("shared-pool"))
     return analyze_run(run_dir), estimate
+
+
+@pytest.fixture(scope="session")
+def sizing_runs(target, tmp_path_factory: pytest.TempPathFactory):  # noqa: ANN001, ANN201
+    """Two mixes ramped past their knee on a target pinned to one core
+    (tests/support/sizing_runs.py)."""
+    from tests.support.sizing_runs import sizing_runs as make
+
+    return make(target.data_dir, tmp_path_factory.mktemp("sizing-runs"))

@@ -25,8 +25,11 @@ def doc(report_run: Path, summary: SummaryFiles) -> dict:
     return json.loads((report_run / "analysis.json").read_text())
 
 
-def test_three_to_five_sentences(summary: SummaryFiles) -> None:
-    assert 3 <= len(summary.sentences) <= 5
+def test_three_to_seven_sentences(summary: SummaryFiles) -> None:
+    # issue 7 asked for three to five; issue 21 added two: the cores the peak needs, and
+    # the step that takes most of them
+    assert 3 <= len(summary.sentences) <= 7
+    assert "processor cores of this test machine's speed" in summary.sentences[-3]
     for sentence in summary.sentences:
         assert sentence.endswith(".") and sentence[0].isupper()
 
@@ -65,7 +68,7 @@ def test_jargon_is_explained_where_it_appears(summary: SummaryFiles) -> None:
 
 
 def test_slos_and_no_baseline_are_said(summary: SummaryFiles) -> None:
-    slo, change = summary.sentences[3], summary.sentences[4]
+    slo, change = summary.sentences[3], summary.sentences[-1]
     assert slo.startswith("Service-level objectives") and ": 1 of 2 were met" in slo
     assert "missed: login_api error_rate < 1%" in slo
     assert change.startswith("No earlier run was given to compare with")
@@ -88,7 +91,7 @@ def test_with_a_baseline_it_says_what_changed(report_run: Path, tmp_path: Path,
     # synthetic runs have no run-to-run spread to model: single runs are trusted
     files = write_summary(report_run, tmp_path, baseline=base, pdf=False,
                           rule=CompareRule(run_to_run={}))
-    assert 3 <= len(files.sentences) <= 5
+    assert 3 <= len(files.sentences) <= 7
     change = files.sentences[-1]
     assert change.startswith("Compared with run base: ")
     assert re.search(r"login\.submit capacity is \d+% lower, between \d+% and \d+% lower with 95% "

@@ -1,0 +1,127 @@
+"""Sizing and `plan` on real runs (tests/support/sizing_runs.py): the embedded target
+pinned to one core, a mix with about 20% sign-ins measured, a mix with 50% predicted
+from it and then measured."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from authsurge.analysis import analyze_run
+from authsurge.analysis.plan import Mix, predict
+from authsurge.cli import main
+from authsurge.pbkdf2 import REFERENCE_ITERATIONS, hash_ms
+from tests.support.sizing_runs import SHARE_A, SHARE_B, SizingRuns
+
+
+@pytest.fixture(scope="module")
+def docs(sizing_runs: SizingRuns) -> tuple[dict, dict]:
+    with analyze_run(sizing_runs.mix_a) as a, analyze_run(sizing_runs.mix_b) as b:
+        return a.to_json(), b.to_json()
+
+
+def measured_knee(doc: dict) -> float:
+    first = doc["first_to_fail"][0]
+    assert first["reached"] and first["rank_by"] == "journey arrivals/s", json.dumps(first)
+    return float(first["knee"])
+
+
+def test_the_knee_of_another_mix_is_predicted_within_twenty_percent(docs: tuple[dict, dict]) -> None:
+    a, b = docs
+    plan = predict(a, Mix({"browse": 1 - SHARE_B, "sign_in": SHARE_B}))
+    measured = measured_knee(b)
+    error = plan["knee_arrivals"] / measured - 1
+    assert abs(error) <= 0.20, (plan["knee_arrivals"], measured, plan["calibration"])
+    # not just a bigger surge: half signing in costs far more per arrival than a fifth
+    assert measured < 0.8 * measured_knee(a)
+    assert plan["cause"] == "login.submit"
+
+
+def test_a_surge_at_twice_the_capacity_of_the_pinned_core_needs_two_vcpus(
+    sizing_runs: SizingRuns, docs: tuple[dict, dict], tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    a, _ = docs
+    assert a["steps"]["login.submit"]["bottleneck"]["target_cpu_count"] == 1  # taskset's one core
+    scenario = tmp_path / "mean-mix.yaml"  # the run's mean mix, steady
+    scenario.write_text(
+        "name: mean-mix\ntarget: {base_url: 'http://127.0.0.1:9'}\n"
+        "journeys:\n  browse: {steps: [form_login], abandon_after: login.form}\n"
+        "  sign_in: {steps: [form_login]}\n"
+        f"traffic: {{model: open, shape: {{kind: steady, rate: 10}}, "
+        f"mix: {{browse: {1 - SHARE_A}, sign_in: {SHARE_A}}}}}\nrun: {{duration_s: 10}}\n"
+    )
+    peak = 2 * measured_knee(a)
+    code = main(["plan", str(sizing_runs.mix_a), "--scenario", str(scenario),
+                 "--peak", f"{peak:.3f}/s", "--headroom", "0%", "--json"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    plan = json.loads(out)
+    assert plan["vcpus"] == pytest.approx(2.0, abs=0.4), plan
+    assert plan["vcpus_with_headroom"] == plan["vcpus"]
+
+
+def test_the_run_records_the_machine_reference_and_it_matches_hashlib(docs: tuple[dict, dict]) -> None:
+    a, _ = docs
+    reference = a["sizing"]["reference"]
+    assert reference["iterations"] == REFERENCE_ITERATIONS
+    hashlib_rate = 1000.0 / hash_ms(REFERENCE_ITERATIONS)
+    assert reference["hashes_per_s_per_core"] == pytest.approx(hashlib_rate, rel=0.25)
+
+
+def test_analyze_prints_a_sizing_line_per_step_with_the_reference(
+    sizing_runs: SizingRuns, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["analyze", str(sizing_runs.mix_a), "--no-plots", "--peak", "1000/s"]) == 0
+    out = capsys.readouterr().out
+    assert "PBKDF2-SHA256 hashes/s per core" in out
+    for step in ("login.form", "login.submit"):
+        assert any(line.strip().startswith(f"{step}:") and "req/s per vCPU" in line
+                   for line in out.splitlines()), out
+    assert "the peak (1,000 journeys/s, stated) needs" in out
+
+
+def test_plan_answers_what_a_ten_times_surge_needs(
+    sizing_runs: SizingRuns, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["plan", str(sizing_runs.mix_a), "--rate-scale", "10"]) == 0
+    out = capsys.readouterr().out
+    assert "predicted knee" in out and "vCPUs" in out and "with 150% headroom" in out
+
+
+def test_plan_with_steps_the_run_never_measured_exits_2_naming_them(
+    sizing_runs: SizingRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    scenario = tmp_path / "json.yaml"
+    scenario.write_text(
+        "name: app\ntarget: {base_url: 'http://127.0.0.1:9'}\n"
+        "journeys:\n  app: {steps: [json_login, api]}\nflows: {json_login: {}}\n"
+        "traffic: {model: open, shape: {kind: steady, rate: 5}}\nrun: {duration_s: 10}\n"
+    )
+    code = main(["plan", str(sizing_runs.mix_a), "--scenario", str(scenario)])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "login.json, api.call" in err and "Traceback" not in err
+
+
+def test_the_report_shows_the_sizing_table_and_the_prediction_beside_the_measurement(
+    sizing_runs: SizingRuns, tmp_path: Path
+) -> None:
+    out = tmp_path / "report.html"
+    # two mixes are two scenarios: --force compares them
+    assert main(["report", str(sizing_runs.mix_b), "--baseline", str(sizing_runs.mix_a),
+                 "--force", "-o", str(out)]) == 0
+    html = out.read_text()
+    assert "<h2 id=\"sizing\">Sizing</h2>" in html and "PBKDF2-SHA256 hashes/s per core" in html
+    assert "Predicted from the baseline, and measured" in html
+    assert "first knee (journeys/s)" in html and "%</td>" in html  # an error in percent
+
+
+def test_the_leadership_summary_says_the_vcpus_and_the_step_that_dominates(
+    sizing_runs: SizingRuns, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["report", str(sizing_runs.mix_a), "--summary", "-o", str(tmp_path)]) == 0
+    text = (tmp_path / "summary.md").read_text()
+    assert "processor cores of this test machine's speed" in text
+    assert "(login.submit) takes" in text
