@@ -237,14 +237,15 @@ def predicted_vs_measured(base: dict[str, Any], later: dict[str, Any]) -> dict[s
         plan = predict(base, run_mix(later), reference=(base.get("sizing") or {}).get("reference"))
     except BadInput as exc:
         return {"available": False, "note": str(exc), "rows": []}
-    first = next((e for e in later["first_to_fail"] if e["reached"]), None)
+    reached = [e for e in later["first_to_fail"] if e["reached"]]
+    first = reached[0] if reached else None
+    by_arrivals = bool(reached) and reached[0]["rank_by"] == "journey arrivals/s"
     rows = [
         {
             "what": "first knee (journeys/s)",
             "predicted": plan["knee_arrivals"],
-            "measured": first["knee"]
-            if first and first["rank_by"] == "journey arrivals/s"
-            else None,
+            # steps failing together: the lowest of their knees
+            "measured": min(e["knee"] for e in reached) if by_arrivals else None,
         }
     ]
     for name, step in plan["steps"].items():

@@ -23,9 +23,12 @@ def docs(sizing_runs: SizingRuns) -> tuple[dict, dict]:
 
 
 def measured_knee(doc: dict) -> float:
-    first = doc["first_to_fail"][0]
-    assert first["reached"] and first["rank_by"] == "journey arrivals/s", json.dumps(first)
-    return float(first["knee"])
+    """The lowest knee of the run, in journeys/s arriving; the run dropped no arrival (a
+    dropped one never reached the target, but counts as arriving)."""
+    assert doc["dropped"]["count"] == 0, doc["dropped"]
+    reached = [e for e in doc["first_to_fail"] if e["reached"]]
+    assert reached and reached[0]["rank_by"] == "journey arrivals/s", json.dumps(reached)
+    return min(float(e["knee"]) for e in reached)
 
 
 def test_the_knee_of_another_mix_is_predicted_within_twenty_percent(docs: tuple[dict, dict]) -> None:
@@ -66,8 +69,10 @@ def test_the_run_records_the_machine_reference_and_it_matches_hashlib(docs: tupl
     a, _ = docs
     reference = a["sizing"]["reference"]
     assert reference["iterations"] == REFERENCE_ITERATIONS
-    hashlib_rate = 1000.0 / hash_ms(REFERENCE_ITERATIONS)
-    assert reference["hashes_per_s_per_core"] == pytest.approx(hashlib_rate, rel=0.25)
+    # this VM's own speed wanders: hashlib's rate read 18-25/s within seconds (2026-12-01),
+    # so the reference is held to the range of three readings, with 30% either side
+    rates = [1000.0 / hash_ms(REFERENCE_ITERATIONS) for _ in range(3)]
+    assert 0.7 * min(rates) <= reference["hashes_per_s_per_core"] <= 1.3 * max(rates), rates
 
 
 def test_analyze_prints_a_sizing_line_per_step_with_the_reference(
@@ -102,7 +107,7 @@ def test_plan_with_steps_the_run_never_measured_exits_2_naming_them(
     code = main(["plan", str(sizing_runs.mix_a), "--scenario", str(scenario)])
     err = capsys.readouterr().err
     assert code == 2, err
-    assert "login.json, api.call" in err and "Traceback" not in err
+    assert "api.call, login.json" in err and "Traceback" not in err
 
 
 def test_the_report_shows_the_sizing_table_and_the_prediction_beside_the_measurement(
