@@ -171,8 +171,9 @@ nothing_judged, healthy, no_requests leads, after any journeys_failed):
     device              {attempts, sign_ins, polls_per_sign_in, approve_p50_s, approve_p90_s,
                          amplification, rising, polling_share_of_token_endpoint, slow_downs}:
                         from the device section
-    sizing              {available, reference_text, rows, peak_arrivals, peak_basis, vcpus,
-                         vcpus_with_headroom, headroom, dominant}: from the sizing section
+    sizing              {available, note, reference_text, calibration, rows, peak_arrivals,
+                         peak_basis, vcpus, vcpus_with_headroom, headroom, dominant}: from the
+                        sizing section (available false: no cost model; note says why)
     population          {size, signed_in_at_start, joined, lowest_signed_in,
                          highest_signed_in, api_steps, api_requests, api_error_rate, api_p95,
                          sign_in_step, sign_in_error_rate, sign_in_p95, refreshes, relogins,

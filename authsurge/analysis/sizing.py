@@ -194,6 +194,7 @@ def per_vcpu(cost_ms: float | None) -> float | None:
 
 FINDING_FIELDS = (
     "available",
+    "note",
     "reference_text",
     "calibration",
     "rows",
@@ -207,7 +208,8 @@ FINDING_FIELDS = (
 
 
 def finding_fields(section: dict[str, Any] | None) -> dict[str, Any] | None:
-    """The `sizing` finding: None without a cost model to size from."""
-    if not section or not section["available"]:
+    """The `sizing` finding (with `available` false and the note when there is no cost
+    model to size from)."""
+    if not section:
         return None
     return {k: section[k] for k in FINDING_FIELDS}

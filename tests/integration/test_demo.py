@@ -117,3 +117,20 @@ def test_in_shared_mode_the_api_fails_with_sign_in_and_the_answer_says_so(shared
     assert contrast["sign_in_held"] is False and contrast["api_stayed_up"] is False, contrast
     assert any("failed with it" in s for s in shared.answer), shared.answer
     assert shared.meta["calibration"]["probes"] == []  # it reused the split run's capacity
+
+
+def test_analyze_on_the_demo_run_prints_a_sizing_line_per_step(split, capsys):
+    from authsurge.cli import main
+
+    assert main(["analyze", str(split.run_dir), "--no-plots"]) in (0, ExitStatus.GATE_FAILED)
+    out = capsys.readouterr().out
+    sizing = split.doc["sizing"]
+    assert sizing["reference"]["hashes_per_s_per_core"] > 0  # the demo's run measured it
+    if not sizing["available"]:  # this short demo's knee comes early: too few CPU samples
+        assert f"Sizing: not available: {sizing['note']}" in out
+        return
+    lines = out.splitlines()
+    for row in sizing["rows"]:
+        assert any(line.startswith(f"  {row['name']}: ") and "CPU-ms/request" in line
+                   for line in lines), out
+    assert "PBKDF2-SHA256 hashes/s per core" in out and "vCPUs" in out

@@ -262,6 +262,8 @@ def sizing_lines(f: Finding) -> list[str]:
     """'Sizing (target CPU; this machine: 27.1 PBKDF2-SHA256 hashes/s per core ...):', a
     line per step ('  login.submit: 37.8 CPU-ms/request = 26.4 [21.6-34.0] req/s per vCPU,
     87% of the CPU at the peak'), then what the peak needs."""
+    if not f["available"]:
+        return [f"Sizing: not available: {f['note']}"]
     lines = [f"Sizing (target CPU; {f['reference_text']}):"]
     for row in f["rows"]:
         low, high = row["per_vcpu_interval"]

@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
+
+import pytest
 
 from tests.support.cli import GOOD, closed_port, run_cli, write
 
@@ -28,5 +31,19 @@ def test_usage_error_exits_2_with_argparse_message():
 def test_help_lists_the_commands_and_exit_codes():
     proc = subprocess.run([sys.executable, "-m", "authsurge", "--help"], capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0
-    for word in ("run", "validate", "analyze", "runs", "target", "demo", "exit codes"):
+    for word in ("run", "validate", "analyze", "plan", "runs", "target", "demo", "exit codes"):
         assert word in proc.stdout
+
+
+@pytest.mark.parametrize("args", [
+    ["plan", "{tmp}"],  # not a run directory
+    ["plan", "{tmp}", "--peak", "lots"],
+    ["plan", "{tmp}", "--headroom", "-50%"],
+    ["analyze", "{tmp}", "--peak", "0/s"],
+])
+def test_plan_and_sizing_bad_input_exits_2_with_a_message(args: list[str], tmp_path: Path) -> None:
+    argv = [a.format(tmp=tmp_path) for a in args]
+    proc = subprocess.run([sys.executable, "-m", "authsurge", *argv], capture_output=True,
+                          text=True, timeout=60)
+    assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr
+    assert "error" in proc.stderr
