@@ -135,7 +135,7 @@ value that could not be measured is null, never NaN.
                          "observed" | "stated", idle, rows: [{steps, name, separable, cost,
                          interval, per_vcpu, per_vcpu_interval, journey, journeys_per_vcpu,
                          peak_rps, cpu_at_peak, share}], cpu_at_peak, vcpus,
-                         vcpus_with_headroom, dominant: {name, steps, share}, rule}: the
+                         vcpus_with_headroom, dominant: {name, steps, journey, share}, rule}: the
                         target-CPU cost model as requests/s per vCPU, and the vCPUs the
                         peak needs (authsurge.analysis.sizing); costs in CPU-ms
     warnings            [text]                        damaged shards, short levels, ...

@@ -182,7 +182,12 @@ def sizing_section(
         cpu_at_peak=cpu,
         vcpus=cpu / 1000.0,
         vcpus_with_headroom=cpu / 1000.0 * (1.0 + headroom),
-        dominant={"name": rows[0]["name"], "steps": rows[0]["steps"], "share": rows[0]["share"]},
+        dominant={
+            "name": rows[0]["name"],
+            "steps": rows[0]["steps"],
+            "journey": rows[0]["journey"],
+            "share": rows[0]["share"],
+        },
     )
     return out
 

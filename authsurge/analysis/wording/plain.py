@@ -47,7 +47,11 @@ def _sizing_sentences(f: Finding) -> list[str]:
     """The vCPUs the peak needs, and the step that dominates them."""
     peak = f" of {rate(f['peak_arrivals'])} people a second" if f["peak_arrivals"] else ""
     dominant = f["dominant"]
-    what = " and ".join(plain(s) for s in dominant["steps"])
+    if len(dominant["steps"]) > 1:  # inseparable: the journey that makes them, or the list
+        journey = dominant["journey"]
+        what = f"the requests of journey {journey}" if journey else "these steps together"
+    else:
+        what = plain(dominant["steps"][0])
     return [
         f"At the surge's peak{peak}, the sign-in service needs about {f['vcpus']:,.1f} "
         f"processor cores of this test machine's speed, {f['vcpus_with_headroom']:,.1f} "
