@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,8 @@ def peak_rate(text: str) -> float:
         value = float(text.removesuffix("/s").replace(",", "").replace("_", ""))
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: a rate in journeys/s, e.g. 10000/s") from None
-    if not value > 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: the peak must be above 0")
+    if not 0 < value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r}: the peak must be above 0 and finite")
     return value
 
 
@@ -37,8 +38,8 @@ def headroom_share(text: str) -> float:
         value = float(text[:-1]) / 100 if text.endswith("%") else float(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"{text!r}: a share, e.g. 150% or 1.5") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"{text!r}: headroom cannot be negative")
+    if not 0 <= value < math.inf:
+        raise argparse.ArgumentTypeError(f"{text!r}: headroom must be 0 or more, and finite")
     return value
 
 
@@ -86,8 +87,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
 
     if args.rate_scale is not None and args.peak is not None:
         raise BadInput("--rate-scale and --peak both set the peak: give one")
-    if args.rate_scale is not None and not args.rate_scale > 0:
-        raise BadInput(f"--rate-scale {args.rate_scale:g}: must be above 0")
+    if args.rate_scale is not None and not 0 < args.rate_scale < math.inf:
+        raise BadInput(f"--rate-scale {args.rate_scale:g}: must be above 0 and finite")
     mix = None
     if args.scenario is not None:
         from authsurge.scenario import load_scenario

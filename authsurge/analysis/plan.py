@@ -85,17 +85,27 @@ def predict(
             f"run {doc['run']['id']}: no target-CPU cost model to plan from (the target's CPU "
             "was not sampled, or too few samples below the knee)"
         )
+    own_mix = mix is None
     mix = mix if mix is not None else run_mix(doc)
     total = sum(mix.rates.values())
     if total <= 0:
         raise BadInput(
             f"run {doc['run']['id']}: no planned mix (a run without a schedule); give a scenario"
+            if own_mix
+            else f"{mix.source}: no planned arrivals (a closed-model scenario, or no shape)"
         )
     per_arrival, notes = _requests_per_arrival(doc, mix, total)
     calibrated = calibration(doc)
     costs = {s: calibrated["factor"] * c for s, c in _step_costs(fit).items()}
     cpu_per_arrival = sum(r * costs.get(s, 0.0) for s, r in per_arrival.items())
     budget, budget_source = _budget(doc, fit, calibrated)
+    background = sum(costs.get(st, 0.0) * r for st, r in _unplanned(doc).items())
+    if background > 0:  # the signed-in population's API: it stays whatever the mix
+        budget -= background
+        notes.append(
+            f"{background:,.0f} CPU-ms/s of the budget goes to steps no journey makes (the "
+            "signed-in population's API, at their observed peak)"
+        )
     cpu_knee = budget / cpu_per_arrival if cpu_per_arrival > 0 and budget > 0 else math.inf
     steps: dict[str, dict[str, Any]] = {}
     for name, r in per_arrival.items():
@@ -163,17 +173,18 @@ def _requests_per_arrival(
     missing: list[str] = []
     for journey, rate in mix.rates.items():
         share = rate / total
-        if journey in ratios:
+        named = mix.steps.get(journey)
+        if journey in ratios and (named is None or set(named) == set(ratios[journey])):
             made = ratios[journey]
         else:
-            named = mix.steps.get(journey)
             if not named:
                 raise BadInput(
                     f"journey {journey!r}: the run did not make it and its steps are unknown "
                     "(plan it from its scenario: --scenario FILE)"
                 )
             made = {s: 1.0 for s in named}
-            notes.append(f"{journey}: not in the run; one request per step assumed")
+            why = "its steps differ from the run's" if journey in ratios else "not in the run"
+            notes.append(f"{journey}: {why}; one request per step assumed")
         for step, r in made.items():
             if step not in doc["steps"]:
                 missing.append(step)
@@ -185,6 +196,18 @@ def _requests_per_arrival(
             + ", ".join(sorted(set(missing)))
         )
     return out, notes
+
+
+def _unplanned(doc: dict[str, Any]) -> dict[str, float]:
+    """Steps no journey makes (the signed-in population's API), at their observed peak
+    req/s, on a run with a planned schedule."""
+    if doc["verdict"].get("demand_basis") != "schedule":
+        return {}
+    return {
+        name: float(doc["steps"][name].get("offered_max") or 0.0)
+        for name, entry in (doc["verdict"].get("steps") or {}).items()
+        if not entry.get("requests_per_arrival") and name in doc["steps"]
+    }
 
 
 def _step_costs(fit: dict[str, Any]) -> dict[str, float]:
@@ -249,7 +272,7 @@ def predicted_vs_measured(base: dict[str, Any], later: dict[str, Any]) -> dict[s
         }
     ]
     for name, step in plan["steps"].items():
-        knee = later["steps"][name]["knee"]
+        knee = (later["steps"].get(name) or {}).get("knee") or {"reached": False}
         rows.append(
             {
                 "what": f"{name} knee (req/s offered)",

@@ -55,8 +55,9 @@ value that could not be measured is null, never NaN.
                          seconds} (authsurge.analysis.collapse)
     verdict             {status: "fails" | "survives" | "unknown", text, limiting_step,
                          multiple_needed, demand_basis: "schedule" | "observed", demand_rule,
-                         peak_arrivals, journeys: {<journey>: planned (or observed) peak
-                         arrivals/s}, generator_bound, steps: {<step>: {peak_demand, capacity,
+                         peak_arrivals, journeys: {<journey>: planned arrivals/s in the
+                         busiest second (observed basis: each journey's highest offered)},
+                         generator_bound, steps: {<step>: {peak_demand, capacity,
                          headroom, multiple_needed, capacity_is_lower_bound,
                          requests_per_arrival}}}
                         generator_bound: the limiting step was judged while the load
@@ -132,12 +133,16 @@ value that could not be measured is null, never NaN.
                         load was polling (authsurge.analysis.device_polls)
     sizing              {available, note, resource, reference: meta.json's reference | null,
                          reference_text, headroom, peak_arrivals, peak_basis: "schedule" |
-                         "observed" | "stated", idle, rows: [{steps, name, separable, cost,
-                         interval, per_vcpu, per_vcpu_interval, journey, journeys_per_vcpu,
-                         peak_rps, cpu_at_peak, share}], cpu_at_peak, vcpus,
-                         vcpus_with_headroom, dominant: {name, steps, journey, share}, rule}: the
-                        target-CPU cost model as requests/s per vCPU, and the vCPUs the
-                        peak needs (authsurge.analysis.sizing); costs in CPU-ms
+                         "observed" | "stated", idle, calibration: {factor, step, cpu_at_knee,
+                         text}, rows: [{steps, name, separable, cost, interval, per_vcpu,
+                         per_vcpu_interval, journey, journeys_per_vcpu, peak_rps, planned,
+                         cpu_at_peak, share}], cpu_at_peak, vcpus, vcpus_with_headroom,
+                         dominant: {name, steps, journey, share}, rule}: the target-CPU cost
+                        model, calibrated (cost = the model's x calibration.factor, CPU-ms
+                        per request), as requests/s per vCPU, and the vCPUs the peak needs;
+                        idle, cpu_at_peak and calibration.cpu_at_knee in CPU-ms/s; planned
+                        false: a step no journey makes (the signed-in population's API),
+                        at its observed peak, not scaled (authsurge.analysis.sizing)
     warnings            [text]                        damaged shards, short levels, ...
 
 FINDINGS (in story order; exactly one of client_first, fail_together, saturates_first,

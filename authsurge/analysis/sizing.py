@@ -5,14 +5,16 @@ From the target-CPU cost model (authsurge.analysis.cost), per unit (a step, or s
 costs cannot be separated, with their cost per journey when one journey makes them):
 
     requests/s per vCPU = 1,000 CPU-ms/s / CPU-ms per request     (interval: the cost's, inverted)
-    CPU at the peak     = idle + factor x sum over units of cost x the unit's peak req/s
+    cost                = the model's CPU-ms per request x factor
+    CPU at the peak     = idle + sum over units of cost x the unit's peak req/s
     vCPUs               = CPU at the peak / 1,000;  with headroom: vCPUs x (1 + headroom)
 
 The factor brings the model to the target CPU measured at the run's first knee when
 that knee was CPU-bound (``calibration``), else 1. The peak is the scenario's planned
 peak (each step at its own planned peak: the verdict's demand), or a stated peak in
 journeys/s that scales it (``--peak``). A step's share is its part of the CPU the
-requests use at the peak. Per-vCPU figures are this machine's: meta.json's reference
+requests use at the peak. A step no journey makes (the signed-in population's API) is
+at its observed peak: it does not follow the surge. Per-vCPU figures are this machine's: meta.json's reference
 (PBKDF2-SHA256 hashes/s per core, authsurge.pbkdf2.reference_rate) goes beside each of
 them.
 """
@@ -26,10 +28,11 @@ CPU_RESOURCE = "target CPU"
 CPU_KINDS = ("cpu", "cpu_per_process")  # bottleneck kinds: the target's CPU saturated
 DEFAULT_HEADROOM = 1.5  # Keycloak's guide: add 150% on top of what the load needs
 RULE = (
-    "requests/s per vCPU = 1,000 / CPU-ms per request (target-CPU cost model); vCPUs = "
-    "(idle + factor x sum of cost x peak req/s) / 1,000 (factor: the model against the CPU "
-    "measured at a CPU-bound knee, else 1), each step at its planned peak (a stated peak "
-    "scales the plan); with headroom x (1 + headroom)"
+    "cost = the target-CPU cost model's CPU-ms per request x factor (the model against the "
+    "CPU measured at a CPU-bound knee, else 1); requests/s per vCPU = 1,000 / cost; vCPUs = "
+    "(idle + sum of cost x peak req/s) / 1,000, each step at its planned peak (a stated "
+    "peak scales the plan; a step no journey makes at its observed peak); with headroom "
+    "x (1 + headroom)"
 )
 
 
@@ -76,7 +79,11 @@ def calibration(doc: dict[str, Any]) -> dict[str, Any]:
 
 def reference_text(reference: dict[str, Any] | None) -> str:
     """'this machine: 27.1 PBKDF2-SHA256 hashes/s per core at 100,000 iterations'."""
-    if not reference or not reference.get("hashes_per_s_per_core"):
+    if (
+        not reference
+        or not reference.get("hashes_per_s_per_core")
+        or not reference.get("iterations")
+    ):
         return "no machine reference in meta.json (a run made before authsurge measured one)"
     return (
         f"this machine: {reference['hashes_per_s_per_core']:,.1f} PBKDF2-SHA256 hashes/s per "
@@ -130,14 +137,13 @@ def sizing_section(
     arrivals, scale, basis = peak_scale(doc, peak)
     calibrated = calibration(doc)
     factor = calibrated["factor"]
-    demand = doc["verdict"].get("steps") or {}
+    peaks = unit_peaks(doc, scale)
     rows = []
     for unit in fit["units"]:
-        cost = unit["cost_per_request"]
-        low, high = unit["interval"]
-        peak_rps = sum((demand.get(s) or {}).get("peak_demand") or 0.0 for s in unit["steps"])
-        peak_rps = peak_rps * scale if math.isfinite(scale) else None
-        per_journey = unit.get("per_journey")
+        cost = factor * unit["cost_per_request"]
+        low, high = (factor * x for x in unit["interval"])
+        peak_rps, planned = peaks(unit["steps"])
+        per_journey = unit.get("per_journey") if not unit["separable"] else None
         rows.append(
             {
                 "steps": unit["steps"],
@@ -147,14 +153,13 @@ def sizing_section(
                 "interval": [low, high],
                 "per_vcpu": per_vcpu(cost),
                 "per_vcpu_interval": [per_vcpu(high), per_vcpu(low)],
-                "journey": per_journey["journey"]
-                if per_journey and not unit["separable"]
-                else None,
+                "journey": per_journey["journey"] if per_journey else None,
                 "journeys_per_vcpu": (
-                    per_vcpu(per_journey["cost"]) if per_journey and not unit["separable"] else None
+                    per_vcpu(factor * per_journey["cost"]) if per_journey else None
                 ),
                 "peak_rps": peak_rps,
-                "cpu_at_peak": factor * cost * peak_rps if peak_rps is not None else None,
+                "planned": planned,
+                "cpu_at_peak": cost * peak_rps if peak_rps is not None else None,
                 "share": None,
             }
         )
@@ -172,10 +177,14 @@ def sizing_section(
         calibration=calibrated,
         rows=rows,
     )
-    if not used:
+    if not math.isfinite(scale):
         out["note"] = (
-            "no planned peak per step (no schedule): --peak cannot be turned into step rates"
+            "the run has no planned schedule, so a stated peak cannot be turned into step "
+            "rates: the vCPUs are not given (size from a run of an open-model scenario)"
         )
+        return out
+    if not used:
+        out["note"] = "no peak request rate for any step"
         return out
     cpu = fit["idle"] + total
     out.update(
@@ -190,6 +199,33 @@ def sizing_section(
         },
     )
     return out
+
+
+def unit_peaks(doc: dict[str, Any], scale: float) -> Any:
+    """A function of a unit's steps: (their peak req/s, whether the plan made it). Planned
+    steps are at their planned peak x `scale`; a step no journey makes (the signed-in
+    population's API) at its observed peak, unscaled: it does not follow the surge."""
+    demand = doc["verdict"].get("steps") or {}
+
+    def unplanned(step: str) -> bool:
+        entry = demand.get(step) or {}
+        return doc["verdict"].get("demand_basis") == "schedule" and not entry.get(
+            "requests_per_arrival"
+        )
+
+    def peaks(steps: list[str]) -> tuple[float | None, bool]:
+        if not math.isfinite(scale):
+            return None, True
+        total, planned = 0.0, True
+        for step in steps:
+            if unplanned(step):
+                total += (doc["steps"].get(step) or {}).get("offered_max") or 0.0
+                planned = False
+            else:
+                total += ((demand.get(step) or {}).get("peak_demand") or 0.0) * scale
+        return total, planned
+
+    return peaks
 
 
 def per_vcpu(cost_ms: float | None) -> float | None:

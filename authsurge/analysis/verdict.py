@@ -73,6 +73,12 @@ def peak_demand(
             name: float(rates[:, j].max()) if rates.size else 0.0
             for j, name in enumerate(index.journey_names)
         }
+        # the mix of the busiest second (the journeys' own peaks may fall in other seconds)
+        busiest = int(rates.sum(axis=1).argmax()) if rates.size else 0
+        out["at_peak"] = {
+            name: float(rates[busiest, j]) if rates.size else 0.0
+            for j, name in enumerate(index.journey_names)
+        }
         for name in steps:
             s = index.series_of(name)
             demand = rates @ ratios[s]  # [T, J] x [J]: planned step req/s each second
@@ -249,7 +255,7 @@ def headroom(
         "demand_basis": demand["basis"],
         "demand_rule": demand["rule"],
         "peak_arrivals": demand["peak_arrivals"],
-        "journeys": demand.get("journeys") or {},
+        "journeys": demand.get("at_peak") or demand.get("journeys") or {},
         "steps": steps,
     }
 

@@ -18,7 +18,12 @@ def plan_lines(plan: dict[str, Any]) -> list[str]:
     ]
     knee = plan["knee_arrivals"]
     if knee is None:
-        lines.append("  predicted knee: none (the mix costs the target no CPU)")
+        why = (
+            "the mix costs the target no CPU the model can see"
+            if plan["cpu_per_arrival"] <= 0
+            else "no CPU is left for the mix's requests"
+        )
+        lines.append(f"  predicted knee: none ({why})")
     else:
         first = plan["first_to_fail"]
         verb = "fails" if len(first) == 1 else "fail together"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from authsurge.cpu_affinity import pinned_apart
-from authsurge.pbkdf2 import hash_ms, iterations_for
+from authsurge.pbkdf2 import REFERENCE_ITERATIONS, hash_ms, iterations_for
 from tests.support.real import run_against, start
 
 HASH_MS = 20.0
@@ -51,6 +51,9 @@ class SizingRuns:
     mix_a: Path
     mix_b: Path
     hash_ms: float  # hashlib's PBKDF2 of the target's iterations, on this machine
+    # hashlib's reference rate (hashes/s) read just before mix_a starts, beside the run's own
+    # reading: this VM's speed wanders by a third within minutes (18 vs 28 hashes/s in a CI run)
+    reference_rate: float
 
 
 def knee_estimate(share: float, one_hash_ms: float) -> float:
@@ -75,6 +78,7 @@ def sizing_runs(seed_from: Path, tmp: Path) -> SizingRuns:
                  hasher_iterations=iterations, users=ACCOUNTS)
     try:
         runs = []
+        reference = 1000.0 / hash_ms(REFERENCE_ITERATIONS)
         with pinned_apart(proc.pids()):  # the target on one core, the harness on the other
             for name, share, swing in (("mix-a", SHARE_A, SWING_A), ("mix-b", SHARE_B, 0.0)):
                 k = knee_estimate(share, one)
@@ -83,4 +87,4 @@ def sizing_runs(seed_from: Path, tmp: Path) -> SizingRuns:
                 runs.append(run_against(proc, body, tmp, name, timeout_s=2))
     finally:
         proc.stop()
-    return SizingRuns(runs[0], runs[1], one)
+    return SizingRuns(runs[0], runs[1], one, reference)

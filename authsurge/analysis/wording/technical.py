@@ -264,7 +264,7 @@ def sizing_lines(f: Finding) -> list[str]:
     87% of the CPU at the peak'), then what the peak needs."""
     if not f["available"]:
         return [f"Sizing: not available: {f['note']}"]
-    lines = [f"Sizing (target CPU; {f['reference_text']}):"]
+    lines = [f"Sizing (target CPU; {f['reference_text']}; {f['calibration']['text']}):"]
     for row in f["rows"]:
         low, high = row["per_vcpu_interval"]
         text = f"  {row['name']}: {row['cost']:,.2f} CPU-ms/request"
@@ -279,6 +279,8 @@ def sizing_lines(f: Finding) -> list[str]:
             text += f" (inseparable: {rate(row['journeys_per_vcpu'])} {row['journey']} journeys/s per vCPU)"
         if row["share"] is not None:
             text += f", {percent(row['share'])} of the CPU at the peak"
+        if not row["planned"]:
+            text += " (at its observed peak: no journey makes it, it does not follow the surge)"
         lines.append(text)
     if f["vcpus"] is not None:
         peak = f"{rate(f['peak_arrivals'])} journeys/s, " if f["peak_arrivals"] is not None else ""
@@ -287,6 +289,8 @@ def sizing_lines(f: Finding) -> list[str]:
             f"{f['vcpus_with_headroom']:,.1f} with {f['headroom']:.0%} headroom; "
             f"{f['dominant']['name']} is {percent(f['dominant']['share'])} of the CPU its requests use"
         )
+    if f["note"]:
+        lines.append(f"  note: {f['note']}")
     return lines
 
 

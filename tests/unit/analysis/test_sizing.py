@@ -24,7 +24,7 @@ def planted_doc(cpu_percent: float | None = 95.0, at_knee: float = 850.0) -> dic
     it, where the model gives the requests `at_knee` CPU-ms/s (850: the model is right)."""
 
     def step(kind: str | None) -> dict:
-        return {"knee": {"reached": True, "capacity": 50.0},
+        return {"knee": {"reached": True, "capacity": 50.0, "offered": 50.0},
                 "bottleneck": {"kind": kind, "target_cpu_percent": cpu_percent,
                                "cpu_percent_before_knee": 90.0, "target_cpu_count": 1}}
 
@@ -137,3 +137,61 @@ def test_the_section_says_how_the_costs_were_calibrated() -> None:
     assert section["calibration"]["step"] == "login.form"
     section = sizing_section(planted_doc(cpu_percent=None), None)
     assert section["calibration"]["factor"] == 1.0 and section["calibration"]["step"] is None
+
+
+def with_population(doc: dict) -> dict:
+    """The signed-in population's API beside the surge: 1 CPU-ms a request, 20 req/s
+    observed, made by no journey."""
+    doc["cost"][0]["units"].append({"steps": ["population:api.call"], "separable": True,
+                                    "cost_per_request": 1.0, "interval": [0.5, 1.5],
+                                    "per_journey": None})
+    doc["steps"]["population:api.call"] = {"knee": {"reached": False, "capacity": 20.0},
+                                           "bottleneck": {"kind": "none"}, "offered_max": 20.0}
+    doc["verdict"]["steps"]["population:api.call"] = {"peak_demand": 0.0,
+                                                      "requests_per_arrival": {}}
+    return doc
+
+
+def test_the_population_is_sized_at_its_observed_peak_and_left_out_of_the_budget() -> None:
+    doc = with_population(planted_doc())
+    section = sizing_section(doc, None, peak=1000.0, headroom=0.0)
+    row = next(r for r in section["rows"] if r["name"] == "population:api.call")
+    assert row["peak_rps"] == 20.0 and not row["planned"]  # not scaled with the surge
+    assert section["vcpus"] == pytest.approx((50 + 10 * 1400 + 20) / 1000)
+    plan = predict(doc, Mix({"browse": 10.0, "sign_in": 10.0}))
+    assert plan["knee_arrivals"] == pytest.approx((900 - 20) / 17)
+    assert any("no journey makes" in n for n in plan["notes"])
+
+
+def test_a_stated_peak_without_a_schedule_says_why_no_vcpus_are_given() -> None:
+    from authsurge.analysis.wording.technical import sizing_lines
+
+    doc = planted_doc()
+    doc["verdict"].update(demand_basis="observed", peak_arrivals=None)
+    section = sizing_section(doc, None, peak=1000.0)
+    assert section["available"] and section["vcpus"] is None and "no planned schedule" in section["note"]
+    lines = sizing_lines({"kind": "sizing", **{k: section[k] for k in (
+        "available", "note", "reference_text", "calibration", "rows", "peak_arrivals",
+        "peak_basis", "vcpus", "vcpus_with_headroom", "headroom", "dominant")}})
+    assert lines[-1] == f"  note: {section['note']}"
+
+
+def test_a_journey_whose_steps_changed_is_planned_from_its_new_steps() -> None:
+    plan = predict(planted_doc(), Mix({"sign_in": 1.0}, {"sign_in": ["login.form"]}))
+    assert plan["cpu_per_arrival"] == pytest.approx(2.0)
+    assert any("differ" in n for n in plan["notes"])
+
+
+def test_the_prediction_beside_a_later_run_without_one_of_its_steps_is_not_measured() -> None:
+    from authsurge.analysis.plan import predicted_vs_measured
+
+    later = planted_doc()
+    later["run"]["id"] = "later"
+    del later["steps"]["login.submit"]
+    later["first_to_fail"] = [{"step": "login.form", "reached": True,
+                               "rank_by": "journey arrivals/s", "knee": 50.0}]
+    shown = predicted_vs_measured(planted_doc(), later)
+    rows = {r["what"]: r for r in shown["rows"]}
+    assert rows["login.submit knee (req/s offered)"]["measured"] is None
+    assert rows["first knee (journeys/s)"]["measured"] == 50.0
+    assert rows["first knee (journeys/s)"]["error"] is not None
