@@ -95,14 +95,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         from authsurge.traffic.mix import peak_mix
 
         scenario = load_scenario(args.scenario, args.overrides)
-        shape = scenario.traffic.shape
-        auto = getattr(shape, "rate_scale", None) == "auto"
-        if auto and args.rate_scale is None and args.peak is None:
-            raise BadInput(
-                f"{args.scenario}: its trace's rate_scale is auto (set by a calibration): "
-                "give --peak or --rate-scale"
-            )
-        found = peak_mix(scenario, 1.0 if auto else None)
+        scaled = args.rate_scale is not None or args.peak is not None
+        found = peak_mix(scenario, scaled)
         mix = Mix(found.rates, found.steps, f"{args.scenario}'s mix at its planned peak")
     with analyze_run(args.run_dir) as analysis:
         doc = analysis.to_json()

@@ -164,15 +164,14 @@ def test_the_population_is_sized_at_its_observed_peak_and_left_out_of_the_budget
 
 
 def test_a_stated_peak_without_a_schedule_says_why_no_vcpus_are_given() -> None:
+    from authsurge.analysis.sizing import finding_fields
     from authsurge.analysis.wording.technical import sizing_lines
 
     doc = planted_doc()
     doc["verdict"].update(demand_basis="observed", peak_arrivals=None)
     section = sizing_section(doc, None, peak=1000.0)
     assert section["available"] and section["vcpus"] is None and "no planned schedule" in section["note"]
-    lines = sizing_lines({"kind": "sizing", **{k: section[k] for k in (
-        "available", "note", "reference_text", "calibration", "rows", "peak_arrivals",
-        "peak_basis", "vcpus", "vcpus_with_headroom", "headroom", "dominant")}})
+    lines = sizing_lines({"kind": "sizing", **finding_fields(section)})
     assert lines[-1] == f"  note: {section['note']}"
 
 
