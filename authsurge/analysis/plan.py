@@ -107,9 +107,10 @@ def predict(
             "signed-in population's API, at their observed peak)"
         )
     cpu_knee = budget / cpu_per_arrival if cpu_per_arrival > 0 and budget > 0 else math.inf
+    on_the_cpu = _failing_with_the_cpu(doc)
     steps: dict[str, dict[str, Any]] = {}
     for name, r in per_arrival.items():
-        own = _own_limit(doc["steps"][name])
+        own = None if name in on_the_cpu else _own_limit(doc["steps"][name])
         own_knee = own / r if own is not None and r > 0 else math.inf
         knee = min(own_knee, cpu_knee)
         steps[name] = {
@@ -241,6 +242,22 @@ def _budget(
         f"all {cores} of the target's cores (the run reached no CPU-bound knee: assumes the "
         "target can use them all)"
     )
+
+
+def _failing_with_the_cpu(doc: dict[str, Any]) -> set[str]:
+    """Steps whose knees cannot be ordered from a CPU-bound one's (the fail_together
+    finding): judged by the CPU too. A run whose sign-in share swings read 82% CPU at
+    login.submit's knee (a burst's queue) while login.form beside it was CPU-bound; its
+    capacity there is no limit of its own."""
+    together = next((f for f in doc.get("findings") or [] if f["kind"] == "fail_together"), None)
+    if together is None:
+        return set()
+    steps = doc["steps"]
+    if not any(
+        steps.get(s, {}).get("bottleneck", {}).get("kind") in CPU_KINDS for s in together["steps"]
+    ):
+        return set()
+    return set(together["steps"])
 
 
 def _own_limit(step: dict[str, Any]) -> float | None:

@@ -32,12 +32,20 @@ def measured_knee(doc: dict) -> float:
     return min(float(e["knee"]) for e in reached)
 
 
-def test_the_knee_of_another_mix_is_predicted_within_twenty_percent(docs: tuple[dict, dict]) -> None:
+def test_the_knee_of_another_mix_is_predicted_within_twenty_percent(
+    sizing_runs: SizingRuns, docs: tuple[dict, dict]
+) -> None:
+    """The prediction is for the machine mix_a ran on. This VM's speed wanders from run to
+    run (a CI run: 42 predicted, 78 measured on a core that ran ~1.9x faster), so the
+    prediction is compared at the speed mix_b ran at: scaled by the ratio of the target's
+    own hash CPU in the two runs, as measured inside the target."""
     a, b = docs
     plan = predict(a, Mix({"browse": 1 - SHARE_B, "sign_in": SHARE_B}))
     measured = measured_knee(b)
-    error = plan["knee_arrivals"] / measured - 1
-    assert abs(error) <= 0.20, (plan["knee_arrivals"], measured, plan["calibration"])
+    predicted = plan["knee_arrivals"] * sizing_runs.speed_b_over_a
+    error = predicted / measured - 1
+    assert abs(error) <= 0.20, (plan["knee_arrivals"], sizing_runs.speed_b_over_a, measured,
+                                plan["calibration"])
     # not just a bigger surge: half signing in costs far more per arrival than a fifth
     assert measured < 0.8 * measured_knee(a)
     assert plan["cause"] == "login.submit"
@@ -56,7 +64,11 @@ def test_a_surge_at_twice_the_capacity_of_the_pinned_core_needs_two_vcpus(
         f"traffic: {{model: open, shape: {{kind: steady, rate: 10}}, "
         f"mix: {{browse: {1 - SHARE_A}, sign_in: {SHARE_A}}}}}\nrun: {{duration_s: 10}}\n"
     )
-    peak = 2 * measured_knee(a)
+    # the capacity: the first step's goodput at saturation, in journeys/s (its knee's
+    # arrivals read late, by the time the queue reaches the timeout)
+    first = next(e for e in a["first_to_fail"] if e["reached"])["step"]
+    per_arrival = predict(a)["requests_per_arrival"][first]
+    peak = 2 * a["steps"][first]["knee"]["capacity"] / per_arrival
     code = main(["plan", str(sizing_runs.mix_a), "--scenario", str(scenario),
                  "--peak", f"{peak:.3f}/s", "--headroom", "0%", "--json"])
     out = capsys.readouterr().out
