@@ -1,12 +1,10 @@
 """The `authsurge` command: parses arguments, calls the library, maps errors to exit codes.
 
-Exit codes (also in the README): 0 success; 1 a gate failed - an SLO threshold was
-breached, a run.abort_on condition stopped the run, or compare found a regression - and
-nothing else; 2 bad input (usage, scenario,
-trace, run directory, unreachable target, port in use) - nothing was run; 3 the harness
-failed: an internal error (one line on stderr, the full traceback in a log file in the
-run directory or the temp dir, see authsurge.crashlog) or a run that failed (its
-directory is still written); 130 interrupted by Ctrl-C (its directory is still written).
+Exit codes (also in the README): 0 success; 1 a gate failed (an SLO, run.abort_on, a
+regression in compare) and nothing else; 2 bad input (usage, scenario, trace, run
+directory, unreachable target, port in use): nothing was run; 3 the harness failed (an
+internal error: one line, the traceback in a log file, authsurge.crashlog; or a failed
+run); 130 interrupted by Ctrl-C or the web UI's Stop (the run directory is written).
 """
 
 from __future__ import annotations
@@ -23,6 +21,7 @@ from typing import TYPE_CHECKING
 from authsurge import __version__, crashlog
 from authsurge.demo_cli import add_demo_parser
 from authsurge.errors import AuthsurgeError, ExitStatus
+from authsurge.live_cli import add_live_arguments
 from authsurge.plan_cli import add_plan_parser, add_sizing_args
 
 if TYPE_CHECKING:
@@ -104,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-progress", action="store_true", help="no live progress line")
     p.add_argument("--analyze", action="store_true", help="analyze the run when it ends")
+    add_live_arguments(p)
     dist = p.add_argument_group("several machines (Locust master/worker)")
     dist.add_argument(
         "--master",
@@ -317,6 +317,7 @@ def cmd_run(args: argparse.Namespace) -> int:
         command=command,
         progress=not args.no_progress,
     )
+    options.web, options.metrics = args.web, args.metrics  # authsurge.live_cli
     if args.master:
         host, _, port = args.master_bind.rpartition(":")
         if not host or not port.isdigit() or args.expect_workers < 1:

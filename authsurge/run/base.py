@@ -42,6 +42,7 @@ from authsurge.pbkdf2 import reference_rate
 from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, PrometheusScraper, ResourceSampler
 from authsurge.run.abort import Abort, AbortSwitch
+from authsurge.run.live_view import LiveView, RunShape, check_free
 from authsurge.run.mail_sink import mail_info, run_mail_sink
 from authsurge.run.options import RunOptions, RunResult
 from authsurge.run.preflight import check_target, scenario_target_pids
@@ -81,16 +82,31 @@ class Run:
         self.run_dir = Path()
         self.mail_sink: MailSink | None = None
         self.reference: MachineReference | None = None
+        self.live: LiveView | None = None  # --web, --metrics
 
     # --- the template --------------------------------------------------------------------
 
     def execute(self) -> RunResult:
         """Prepare, then drive with the secrets masked in every log line (and the mail
-        sink running when journeys read mail); always finishes."""
+        sink running when journeys read mail, and the live view when asked); always
+        finishes."""
+        for flag, at in (("--web", self.opts.web), ("--metrics", self.opts.metrics)):
+            if at is not None:
+                check_free(*at, flag)  # before the run directory exists
         self.prepare()
-        with redacted_logs(self.secrets), run_mail_sink(self.scenario) as sink:
-            self.mail_sink = sink
-            return self.drive()
+        if self.opts.web is not None or self.opts.metrics is not None:
+            self.live = LiveView(self.scenario, self.curves, self.opts.web, self.opts.metrics)
+            self.live.open_metrics()
+        status = "failed"
+        try:
+            with redacted_logs(self.secrets), run_mail_sink(self.scenario) as sink:
+                self.mail_sink = sink
+                result = self.drive()
+                status = result.status
+                return result
+        finally:
+            if self.live is not None:
+                self.live.close(status)
 
     def drive(self) -> RunResult:
         raise NotImplementedError
@@ -116,8 +132,12 @@ class Run:
         self.reference = MachineReference.model_validate(reference_rate())
 
     def environment(self, user_classes: list[Any]) -> Environment:
+        # with --web, a shape: Locust's UI then hides its user-count fields, disables Edit
         return Environment(
-            user_classes=user_classes, events=self.events, host=self.scenario.target.base_url
+            user_classes=user_classes,
+            events=self.events,
+            host=self.scenario.target.base_url,
+            shape_class=RunShape() if self.opts.web is not None else None,
         )
 
     def start_delay_s(self) -> float:
@@ -237,6 +257,20 @@ class Session:
         self.progress: Progress | None = None
         gevent.signal_handler(signal.SIGINT, self.interrupted.set)
         gevent.signal_handler(signal.SIGTERM, self.interrupted.set)
+        if (live := run.live) is not None:
+            live.start(run.t0)
+            for table, observe in (
+                (requests, live.state.observe),
+                (resources, live.state.observe_resources),
+            ):
+                if table is not None:
+                    table.observers.append(observe)
+            live.open_web(env, self.stop_from_web)
+
+    def stop_from_web(self) -> None:
+        """The web UI's Stop: ends the run as Ctrl-C does (interrupted, all recorded)."""
+        log.warning("stopped from the web UI")
+        self.interrupted.set()
 
     def show_progress(self, counter: Any) -> None:
         s = self.run.scenario
@@ -260,12 +294,13 @@ class Session:
         interrupted, aborted or failed."""
         deadline = time.time() + self.bound()
         while time.time() < deadline:
-            if finished():
-                return "complete"
+            # interrupted first: the web UI's Stop also ends the drivers, which finishes
             if self.interrupted.is_set():
                 log.warning("interrupted: stopping the load and keeping what was recorded")
                 on_interrupt()
                 return "interrupted"
+            if finished():
+                return "complete"
             if self.abort is not None and (tripped := self.abort.tick(time.time())):
                 log.error("aborting the run: %s (%s)", tripped.condition, tripped.measured)
                 self.aborted = tripped

@@ -1,6 +1,6 @@
 """The closed model: Locust's classic user count, each user running journeys back to back.
 
-Kept for people who want it and for `locust -f locustfiles/surge.py`. It under-reports
+Kept for people who want it and for `locust -f locustfiles/closed_users.py`. It under-reports
 collapse (a slow target slows its own arrivals); `authsurge run` uses the open model.
 """
 

@@ -117,7 +117,11 @@ class SurgeDriver(User):
 
     @task
     def drive(self) -> None:
-        setup: DriverSetup = self.environment.authsurge
+        setup: DriverSetup | None = getattr(self.environment, "authsurge", None)
+        if setup is None or setup.done.is_set():
+            # a run that could not start, or one that has ended (under `locust -f`, a
+            # test start whose setup never came): nothing to drive
+            raise StopUser()
         try:
             driver = setup.make_driver(self.environment)
             if setup.population is not None:

@@ -56,6 +56,8 @@ class MasterRun(OpenRun):
                 shards[name] = record.StreamTable(
                     self.run_dir / "requests" / f"{name}.parquet", record.REQUEST_SCHEMA
                 )
+                if self.live is not None:
+                    shards[name].observers.append(self.live.state.observe)
             for batch in record.bytes_to_batches(msg.data["data"]):
                 shards[name].write_batch(batch)
                 counter.add(batch)

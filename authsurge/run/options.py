@@ -22,6 +22,8 @@ class RunOptions:
     start_delay_s: float = 0.5  # lets every greenlet get going before the first arrival
     expect_workers: int | None = None  # remote workers to wait for (`--master`)
     master_bind: tuple[str, int] = ("127.0.0.1", 0)
+    web: tuple[str, int] | None = None  # --web: Locust's web UI and the live page
+    metrics: tuple[str, int] | None = None  # --metrics: /metrics for Prometheus
 
 
 @dataclass

@@ -48,15 +48,27 @@ class WorkerRun:
     driver is done; it writes no run directory (the master does).
     """
 
-    def __init__(self, master_host: str, master_port: int) -> None:
-        self.events = Events()
-        self.env = Environment(user_classes=[SurgeDriver], events=self.events)
-        self.runner = self.env.create_worker_runner(master_host, master_port)
+    def __init__(self, env: Environment, runner: Any) -> None:
+        self.env, self.events, self.runner = env, env.events, runner
         self.setup: DriverSetup | None = None
-
-    def execute(self) -> int:
         self.runner.register_message(MSG_SETUP, self.on_setup)
         self.runner.register_message(MSG_STOP, self.on_stop)
+        # Locust's own stop (its master's Stop, Ctrl-C) kills the driver's user: first let
+        # the driver stop starting journeys and record those in flight
+        self.events.test_stopping.add_listener(lambda **_: self.stop_driver())
+
+    @classmethod
+    def connect(cls, master_host: str, master_port: int) -> WorkerRun:
+        """`authsurge worker`: a worker of its own, with its own Locust Events."""
+        env = Environment(user_classes=[SurgeDriver], events=Events())
+        return cls(env, env.create_worker_runner(master_host, master_port))
+
+    @classmethod
+    def hosted(cls, environment: Environment) -> WorkerRun:
+        """A worker Locust's command line made (`--worker`, `--processes`)."""
+        return cls(environment, environment.runner)
+
+    def execute(self) -> int:
         self.runner.greenlet.join()
         return ExitStatus.SUCCESS
 
@@ -103,10 +115,14 @@ class WorkerRun:
         if self.setup is not None:
             gevent.spawn(self.setup.stop_driver)
 
+    def stop_driver(self) -> None:
+        if self.setup is not None and not self.setup.done.is_set():
+            self.setup.stop_driver()
+
 
 def serve(master_host: str, master_port: int) -> int:
     """`authsurge worker`: serve one MasterRun until the master quits."""
-    return WorkerRun(master_host, master_port).execute()
+    return WorkerRun.connect(master_host, master_port).execute()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,6 +10,7 @@ Parquet shard and removes it. Readers (``authsurge.analysis.rundir_reader``) tak
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import time
@@ -21,6 +22,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
+
+log = logging.getLogger("authsurge.records")
 
 # Outcome vocabulary: "ok" or the class of error, used by journeys and analysis alike.
 OK = "ok"
@@ -237,6 +240,8 @@ class StreamTable(_RowBuffer):
         self._sink = open(self.stream_path, "wb")  # noqa: SIM115 - closed in close()
         self._writer = ipc.new_stream(self._sink, schema)
         self._closed = False
+        # each batch once written (the live view): readers of the run as it happens
+        self.observers: list[Callable[[pa.RecordBatch], None]] = []
 
     def flush(self) -> int:
         """Write what is buffered as one record batch and fsync-free flush it; return rows."""
@@ -249,7 +254,8 @@ class StreamTable(_RowBuffer):
             self._writer.write_batch(batch)
             self._sink.flush()
             self.rows_written += batch.num_rows
-            return batch.num_rows
+        self._tell(batch)
+        return batch.num_rows
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
         """Append a batch made elsewhere (a worker's shipment) straight to the stream."""
@@ -261,6 +267,14 @@ class StreamTable(_RowBuffer):
             )
             self._sink.flush()
             self.rows_written += batch.num_rows
+        self._tell(batch)
+
+    def _tell(self, batch: pa.RecordBatch) -> None:
+        for observe in self.observers:
+            try:
+                observe(batch)
+            except Exception:  # a live view's fault must never lose or stop the record
+                log.exception("a live observer of %s failed", self.parquet_path.name)
 
     def close(self) -> None:
         """Flush, then compact the stream into a Parquet shard and remove the stream."""

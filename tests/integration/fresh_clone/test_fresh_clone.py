@@ -50,5 +50,5 @@ def test_the_clone_collects_the_whole_suite(clone):
 def test_shipped_files_are_in_the_clone(clone):
     for path in ["scenarios/demo_surge.yaml", "scenarios/traces/demo_surge.csv",
                  "scenarios/demo_spike.yaml", "scenarios/appstore_surge.yaml", "scenarios/traces/appstore_surge.csv",
-                 "locustfiles/surge.py", "analysis/capacity_walkthrough.ipynb", "README.md", "pyproject.toml"]:
+                 "locustfiles/closed_users.py", "analysis/capacity_walkthrough.ipynb", "README.md", "pyproject.toml"]:
         assert (clone / path).exists(), path

@@ -1,4 +1,4 @@
-"""locustfiles/surge.py works with plain `locust -f` (headless), against the real target."""
+"""locustfiles/closed_users.py works with plain `locust -f` (headless), against the real target."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ def test_plain_locust_runs_the_scenarios_journeys_by_step_name(tmp_path, target,
     scenario.write_text(scenario_text(target.base_url, WEB))
     env = {**os.environ, "AUTHSURGE_SCENARIO": str(scenario)}
     done = subprocess.run(
-        [sys.executable, "-m", "locust", "-f", str(ROOT / "locustfiles" / "surge.py"), "--headless",
+        [sys.executable, "-m", "locust", "-f", str(ROOT / "locustfiles" / "closed_users.py"), "--headless",
          "-u", "2", "-r", "2", "-t", "4s", "--stop-timeout", "3", "--host", target.base_url,
          "--csv", str(tmp_path / "stats"), "--only-summary"],
         cwd=ROOT, env=env, capture_output=True, text=True, timeout=90)

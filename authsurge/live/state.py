@@ -1,0 +1,340 @@
+"""LiveState: per-second, per-step counts of a run in progress, from its record batches.
+
+One writer (the run feeding it the batches it has just written, in its own greenlet) and
+two readers (the live page's JSON, the Prometheus collector), all in one gevent loop: no
+locks. Request rows are counted at the second they started (t_start - t0); the seconds
+of the last few are still filling, as slow answers arrive.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from authsurge.analysis.knee import CurvePoints, criteria_for, find_knee, knee_rule
+from authsurge.rundir import records as record
+from authsurge.scenario import Scenario
+
+# the latency histogram's upper bounds (s): Prometheus's usual ladder, up to a minute
+LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+KNEE_WINDOW_S = 5  # the live knee judges five-second windows, in time order
+OPEN_S = 3  # seconds this close to now may still get rows (answers in flight)
+
+
+@dataclass
+class _Second:
+    """One step's requests that started in one second."""
+
+    requests: int = 0
+    ok: int = 0
+    latencies: list[np.ndarray] = field(default_factory=list)
+    p95: float | None = None  # cached once the second is closed
+
+    def add(self, n: int, ok: int, latencies: np.ndarray) -> None:
+        self.requests += n
+        self.ok += ok
+        self.latencies.append(latencies)
+        self.p95 = None
+
+    def all_latencies(self) -> np.ndarray:
+        if len(self.latencies) > 1:
+            self.latencies = [np.concatenate(self.latencies)]
+        return self.latencies[0] if self.latencies else np.empty(0)
+
+
+class LiveState:
+    """What the live page and /metrics show; fed the run's record batches."""
+
+    def __init__(self, scenario: Scenario, planned: np.ndarray | None = None) -> None:
+        self.scenario = scenario
+        # planned journey arrivals/s in each second from t0 (the open model's schedule)
+        self.planned = planned if planned is not None else np.empty(0)
+        self.t0: float | None = None
+        self.ended_at: float | None = None
+        self.status = "starting"
+        self.steps: dict[str, dict[int, _Second]] = defaultdict(dict)
+        self.step_order: list[str] = []
+        # cumulative, for Prometheus: (step, cohort, outcome) -> requests
+        self.request_totals: dict[tuple[str, str, str], int] = defaultdict(int)
+        # (step, cohort) -> [bucket counts (not cumulative) + overflow], latency sum (s)
+        self.histograms: dict[tuple[str, str], list[Any]] = {}
+        self.journey_totals: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.dropped_totals: dict[str, int] = defaultdict(int)
+        self.retries = 0  # journey attempts after the first
+        self.arrivals: dict[int, int] = defaultdict(int)  # journeys started, by intended second
+        self.dropped: dict[int, int] = defaultdict(int)
+        self.events: dict[str, int] = defaultdict(int)  # the population's, by kind
+        self.generators: dict[str, dict[str, float | None]] = {}  # harness:<worker> -> last sample
+        self.target_cpu: float | None = None
+        self._bounds = np.array(LATENCY_BUCKETS_S)
+
+    # --- the writer ----------------------------------------------------------------------
+
+    def start(self, t0: float) -> None:
+        """The run's clock started (rows before it are the population's warm-up)."""
+        self.t0 = t0
+        self.status = "running"
+
+    def finish(self, status: str) -> None:
+        self.status = status
+        self.ended_at = time.time()
+
+    def observe(self, batch: pa.RecordBatch) -> None:
+        """Count one batch of request-table rows (requests, journeys, drops, events)."""
+        if batch.num_rows == 0:
+            return
+        frame = _columns(batch)
+        kind = frame["kind"]
+        self._requests(frame, kind == record.KIND_REQUEST)
+        self._journeys(frame, kind == record.KIND_JOURNEY)
+        self._drops(frame, kind == record.KIND_DROPPED)
+        for what in frame["step"][kind == record.KIND_EVENT]:
+            self.events[str(what)] += 1
+
+    def observe_resources(self, batch: pa.RecordBatch) -> None:
+        """The latest sample of each generator (CPU, loop lag) and of the target's CPU."""
+        rows = batch.to_pylist()
+        for row in rows:
+            source = row["source"] or ""
+            if source.startswith("harness:"):
+                self.generators[source.split(":", 1)[1]] = {
+                    "cpu_percent": _finite(row["cpu_percent"]),
+                    "loop_lag_ms": _finite(row["loop_lag_ms"]),
+                    "rss_mb": (row["rss_bytes"] or 0) / 1e6,
+                }
+            elif source == "target":
+                self.target_cpu = _finite(row["cpu_percent"])
+
+    def _second(self, t: np.ndarray) -> np.ndarray:
+        return np.floor(t - (self.t0 if self.t0 is not None else 0.0)).astype(np.int64)
+
+    def _requests(self, frame: dict[str, np.ndarray], mask: np.ndarray) -> None:
+        if not mask.any():
+            return
+        step, cohort, outcome = frame["step"][mask], frame["cohort"][mask], frame["outcome"][mask]
+        latency_s = frame["latency_ms"][mask] / 1000.0
+        seconds = self._second(frame["t_start"][mask])
+        ok = outcome == record.OK
+        for key in set(zip(step.tolist(), cohort.tolist(), outcome.tolist(), strict=True)):
+            self.request_totals[key] += int(
+                np.count_nonzero((step == key[0]) & (cohort == key[1]) & (outcome == key[2]))
+            )
+        for s, c in set(zip(step.tolist(), cohort.tolist(), strict=True)):
+            rows = (step == s) & (cohort == c)
+            lat = latency_s[rows]
+            lat = lat[np.isfinite(lat)]
+            hist = self.histograms.setdefault((s, c), [np.zeros(len(self._bounds) + 1, int), 0.0])
+            hist[0] += np.bincount(
+                np.searchsorted(self._bounds, lat, side="left"), minlength=len(self._bounds) + 1
+            )
+            hist[1] += float(lat.sum())
+        # the live curves: the surge's own requests (the warm-up is before t0, the
+        # population's API calls have steps of their own)
+        live = cohort != record.WARMUP
+        for s in dict.fromkeys(step[live].tolist()):  # in order of first appearance
+            if s not in self.steps:
+                self.step_order.append(s)
+            cells = self.steps[s]
+            rows = live & (step == s)
+            for sec in set(seconds[rows].tolist()):
+                at = rows & (seconds == sec)
+                cell = cells.setdefault(int(sec), _Second())
+                lat = latency_s[at]
+                cell.add(int(at.sum()), int((at & ok).sum()), lat[np.isfinite(lat)] * 1000.0)
+
+    def _journeys(self, frame: dict[str, np.ndarray], mask: np.ndarray) -> None:
+        if not mask.any():
+            return
+        journey, cohort = frame["journey"][mask], frame["cohort"][mask]
+        outcome, attempt = frame["outcome"][mask], frame["attempt"][mask]
+        for key in set(zip(journey.tolist(), cohort.tolist(), outcome.tolist(), strict=True)):
+            self.journey_totals[key] += int(
+                np.count_nonzero((journey == key[0]) & (cohort == key[1]) & (outcome == key[2]))
+            )
+        self.retries += int(np.count_nonzero(attempt > 1))
+        surge = (cohort == record.SURGE) & (attempt <= 1)
+        for sec, n in zip(
+            *np.unique(self._second(frame["t_intended"][mask][surge]), return_counts=True),
+            strict=True,
+        ):
+            self.arrivals[int(sec)] += int(n)
+
+    def _drops(self, frame: dict[str, np.ndarray], mask: np.ndarray) -> None:
+        if not mask.any():
+            return
+        for j in frame["journey"][mask].tolist():
+            self.dropped_totals[j] += 1
+        for sec in self._second(frame["t_intended"][mask]).tolist():
+            self.dropped[int(sec)] += 1
+
+    # --- the readers ---------------------------------------------------------------------
+
+    def elapsed_s(self) -> float:
+        if self.t0 is None:
+            return 0.0
+        return max(0.0, (self.ended_at or time.time()) - self.t0)
+
+    def step_series(self, step: str) -> dict[str, list[Any]]:
+        """Per second: requests/s offered, goodput/s, error rate and p95 (ms)."""
+        cells = self.steps.get(step, {})
+        last = int(self.elapsed_s())
+        open_from = last - OPEN_S if self.ended_at is None else math.inf
+        seconds = sorted(s for s in cells if s <= last)
+        out: dict[str, list[Any]] = {
+            "t": [],
+            "offered": [],
+            "goodput": [],
+            "error_rate": [],
+            "p95_ms": [],
+        }
+        for s in seconds:
+            cell = cells[s]
+            if cell.p95 is None or s >= open_from:
+                lat = cell.all_latencies()
+                cell.p95 = float(np.percentile(lat, 95)) if len(lat) else math.nan
+            out["t"].append(s)
+            out["offered"].append(cell.requests)
+            out["goodput"].append(cell.ok)
+            out["error_rate"].append(1.0 - cell.ok / cell.requests if cell.requests else 0.0)
+            out["p95_ms"].append(None if math.isnan(cell.p95) else round(cell.p95, 1))
+        return out
+
+    def knee(self, step: str, series: dict[str, list[Any]]) -> dict[str, Any] | None:
+        """The analysis's knee rule over the closed five-second windows so far (None: none
+        yet). Arrivals are the planned ones: the live view has no journey attribution."""
+        closed = [
+            i
+            for i, s in enumerate(series["t"])
+            if s < int(self.elapsed_s()) - OPEN_S or self.ended_at is not None
+        ]
+        if len(closed) < 2 * KNEE_WINDOW_S:
+            return None
+        t = np.array(series["t"])[closed] // KNEE_WINDOW_S
+        offered = np.array(series["offered"], float)[closed]
+        goodput = np.array(series["goodput"], float)[closed]
+        p95 = np.array([np.nan if v is None else v for v in series["p95_ms"]], float)[closed]
+        windows = np.unique(t)
+        n = np.array([offered[t == w].sum() for w in windows])
+        points = CurvePoints(
+            offered_rps=n / KNEE_WINDOW_S,
+            arrivals_rps=np.array([self._planned_mean(int(w)) for w in windows]),
+            goodput_rps=np.array([goodput[t == w].sum() for w in windows]) / KNEE_WINDOW_S,
+            metrics={
+                "error_rate": 1.0
+                - np.array([goodput[t == w].sum() for w in windows]) / np.maximum(n, 1),
+                "p95": np.array(
+                    [
+                        np.nanmax(p95[t == w]) if np.isfinite(p95[t == w]).any() else np.nan
+                        for w in windows
+                    ]
+                ),
+                **{
+                    m: np.full(len(windows), np.nan)
+                    for m in ("p50", "p90", "p99", "max", "concurrency")
+                },
+            },
+            completed=n,
+            seconds=np.full(len(windows), float(KNEE_WINDOW_S)),
+        )
+        config, slos = self.scenario.analysis, self.scenario.slos
+        found = find_knee(points, criteria_for(step, config, slos), knee_rule(config, slos))
+        if not found.reached or found.first_fail_point is None:
+            return None
+        return {
+            "step": step,
+            "offered": _round(found.offered),
+            "capacity": _round(found.capacity),
+            "reason": found.reason,
+            "at_s": int(windows[found.first_fail_point]) * KNEE_WINDOW_S,
+        }
+
+    def _planned_mean(self, window: int) -> float:
+        part = self.planned[window * KNEE_WINDOW_S : (window + 1) * KNEE_WINDOW_S]
+        return float(part.mean()) if len(part) else math.nan
+
+    def snapshot(self) -> dict[str, Any]:
+        """The live page's JSON: the run so far, per step and in total."""
+        last = int(self.elapsed_s())
+        steps, knees = [], []
+        span = float(min(10, last + 1))  # the last ten seconds, or all there were
+        for name in self.step_order:
+            series = self.step_series(name)
+            recent = [i for i, s in enumerate(series["t"]) if s > last - 10]
+            requests = sum(series["offered"][i] for i in recent)
+            ok = sum(series["goodput"][i] for i in recent)
+            p95s = [series["p95_ms"][i] for i in recent if series["p95_ms"][i] is not None]
+            knee = self.knee(name, series)
+            if knee is not None:
+                knees.append(knee)
+            steps.append(
+                {
+                    "step": name,
+                    "series": series,
+                    "last10s": {
+                        "offered_per_s": round(requests / span, 2),
+                        "goodput_per_s": round(ok / span, 2),
+                        "error_rate": round(1.0 - ok / requests, 4) if requests else 0.0,
+                        "p95_ms": max(p95s) if p95s else None,
+                    },
+                    "knee": knee,
+                }
+            )
+        run = self.scenario.run  # seconds to show: the plan's, and what ran past it
+        last = min(last, int(run.duration_s + run.drain_s) + 60)
+        horizon = max(last + 1, len(self.planned))
+        return {
+            "scenario": self.scenario.name,
+            "status": self.status,
+            "elapsed_s": round(self.elapsed_s(), 1),
+            "duration_s": self.scenario.run.duration_s,
+            "planned": [round(float(r), 3) for r in self.planned[:horizon]],
+            "arrivals": [self.arrivals.get(s, 0) for s in range(min(last + 1, horizon))],
+            "steps": steps,
+            "knees": sorted(knees, key=lambda k: k["at_s"]),
+            "journeys": {
+                "started": sum(self.journey_totals.values()),
+                "ok": sum(n for (_, _, o), n in self.journey_totals.items() if o == record.OK),
+                "retries": self.retries,
+                "dropped": sum(self.dropped_totals.values()),
+            },
+            "population": dict(self.events) if self.scenario.population is not None else None,
+            "generators": self.generators,
+            "target_cpu_percent": self.target_cpu,
+        }
+
+
+def _columns(batch: pa.RecordBatch) -> dict[str, np.ndarray]:
+    """The columns LiveState reads, as numpy arrays (strings as objects)."""
+    names = (
+        "kind",
+        "t_intended",
+        "t_start",
+        "step",
+        "journey",
+        "attempt",
+        "outcome",
+        "latency_ms",
+        "cohort",
+    )
+    out: dict[str, np.ndarray] = {}
+    for name in names:
+        column = batch.column(name)
+        if pa.types.is_string(column.type):
+            out[name] = np.array(column.to_pylist(), dtype=object)
+        else:
+            out[name] = column.to_numpy(zero_copy_only=False)
+    return out
+
+
+def _finite(x: Any) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else round(float(x), 2)
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(x, 2)
