@@ -13,8 +13,11 @@ population. One authsurge driver per Locust worker (`--processes N`, `--master` 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from authsurge.run.hosted import SurgeDriver, SurgeShape, install
 
-install(default_scenario="scenarios/appstore_surge.yaml")
+# beside this file, wherever locust is started from
+install(default_scenario=str(Path(__file__).resolve().parents[1] / "scenarios" / "appstore_surge.yaml"))
 
 __all__ = ["SurgeDriver", "SurgeShape"]

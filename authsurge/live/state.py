@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from authsurge.analysis.knee import CurvePoints, criteria_for, find_knee, knee_rule
@@ -24,7 +25,20 @@ from authsurge.scenario import Scenario
 # the latency histogram's upper bounds (s): Prometheus's usual ladder, up to a minute
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 KNEE_WINDOW_S = 5  # the live knee judges five-second windows, in time order
-OPEN_S = 3  # seconds this close to now may still get rows (answers in flight)
+MAX_OPEN_S = 10.0  # a second stays open this long at most (its requests' timeout, capped)
+SNAPSHOT_S = 1.0  # a snapshot serves every reader for this long
+# the request-table columns LiveState reads
+_COLUMNS = (
+    "kind",
+    "t_intended",
+    "t_start",
+    "step",
+    "journey",
+    "attempt",
+    "outcome",
+    "latency_ms",
+    "cohort",
+)
 
 
 @dataclass
@@ -72,30 +86,34 @@ class LiveState:
         self.events: dict[str, int] = defaultdict(int)  # the population's, by kind
         self.generators: dict[str, dict[str, float | None]] = {}  # harness:<worker> -> last sample
         self.target_cpu: float | None = None
+        self.run_id = ""  # the run directory's name: the page starts afresh on a new one
         self._bounds = np.array(LATENCY_BUCKETS_S)
+        self._snapshot: tuple[float, dict[str, Any]] | None = None
 
     # --- the writer ----------------------------------------------------------------------
 
-    def start(self, t0: float) -> None:
+    def start(self, t0: float, run_id: str = "") -> None:
         """The run's clock started (rows before it are the population's warm-up)."""
-        self.t0 = t0
+        self.t0, self.run_id = t0, run_id
         self.status = "running"
 
     def finish(self, status: str) -> None:
         self.status = status
         self.ended_at = time.time()
+        self._snapshot = None
 
     def observe(self, batch: pa.RecordBatch) -> None:
-        """Count one batch of request-table rows (requests, journeys, drops, events)."""
+        """Count one batch of request-table rows (requests, journeys, drops, events): grouped
+        by pandas, as this runs on the run's own event loop with every flushed batch."""
         if batch.num_rows == 0:
             return
-        frame = _columns(batch)
-        kind = frame["kind"]
-        self._requests(frame, kind == record.KIND_REQUEST)
-        self._journeys(frame, kind == record.KIND_JOURNEY)
-        self._drops(frame, kind == record.KIND_DROPPED)
-        for what in frame["step"][kind == record.KIND_EVENT]:
-            self.events[str(what)] += 1
+        rows = batch.select(list(_COLUMNS)).to_pandas()
+        kind = rows["kind"]
+        self._requests(rows[kind == record.KIND_REQUEST])
+        self._journeys(rows[kind == record.KIND_JOURNEY])
+        self._drops(rows[kind == record.KIND_DROPPED])
+        for what, n in rows.loc[kind == record.KIND_EVENT, "step"].value_counts().items():
+            self.events[str(what)] += int(n)
 
     def observe_resources(self, batch: pa.RecordBatch) -> None:
         """The latest sample of each generator (CPU, loop lag) and of the target's CPU."""
@@ -114,64 +132,58 @@ class LiveState:
     def _second(self, t: np.ndarray) -> np.ndarray:
         return np.floor(t - (self.t0 if self.t0 is not None else 0.0)).astype(np.int64)
 
-    def _requests(self, frame: dict[str, np.ndarray], mask: np.ndarray) -> None:
-        if not mask.any():
+    def _requests(self, rows: pd.DataFrame) -> None:
+        if rows.empty:
             return
-        step, cohort, outcome = frame["step"][mask], frame["cohort"][mask], frame["outcome"][mask]
-        latency_s = frame["latency_ms"][mask] / 1000.0
-        seconds = self._second(frame["t_start"][mask])
-        ok = outcome == record.OK
-        for key in set(zip(step.tolist(), cohort.tolist(), outcome.tolist(), strict=True)):
-            self.request_totals[key] += int(
-                np.count_nonzero((step == key[0]) & (cohort == key[1]) & (outcome == key[2]))
+        for key, n in rows.groupby(["step", "cohort", "outcome"], sort=False).size().items():
+            self.request_totals[key] += int(n)
+        latency_s = rows["latency_ms"].to_numpy(dtype=float) / 1000.0
+        timed = rows.assign(latency_s=latency_s)[np.isfinite(latency_s)]
+        timed = timed.assign(
+            bucket=np.searchsorted(self._bounds, timed["latency_s"].to_numpy(), side="left")
+        )
+        for (step, cohort), group in timed.groupby(["step", "cohort"], sort=False):
+            hist = self.histograms.setdefault(
+                (step, cohort), [np.zeros(len(self._bounds) + 1, int), 0.0]
             )
-        for s, c in set(zip(step.tolist(), cohort.tolist(), strict=True)):
-            rows = (step == s) & (cohort == c)
-            lat = latency_s[rows]
-            lat = lat[np.isfinite(lat)]
-            hist = self.histograms.setdefault((s, c), [np.zeros(len(self._bounds) + 1, int), 0.0])
-            hist[0] += np.bincount(
-                np.searchsorted(self._bounds, lat, side="left"), minlength=len(self._bounds) + 1
+            hist[0] += np.bincount(group["bucket"].to_numpy(), minlength=len(self._bounds) + 1)
+            hist[1] += float(group["latency_s"].sum())
+        # the live curves: the surge's requests by step; the signed-in population's under
+        # "step (population)" (its API calls are not the surge's); the warm-up, before t0, not
+        live = rows[rows["cohort"] != record.WARMUP]
+        surge = live["cohort"] == record.SURGE
+        live = live.assign(
+            row=live["step"].where(surge, live["step"] + " (" + live["cohort"] + ")"),
+            second=self._second(live["t_start"].to_numpy(dtype=float)),
+            ok=live["outcome"] == record.OK,
+        )
+        for (name, second), group in live.groupby(["row", "second"], sort=False):
+            if name not in self.steps:
+                self.step_order.append(name)
+            lat = group["latency_ms"].to_numpy(dtype=float)
+            self.steps[name].setdefault(int(second), _Second()).add(
+                len(group), int(group["ok"].sum()), lat[np.isfinite(lat)]
             )
-            hist[1] += float(lat.sum())
-        # the live curves: the surge's own requests (the warm-up is before t0, the
-        # population's API calls have steps of their own)
-        live = cohort != record.WARMUP
-        for s in dict.fromkeys(step[live].tolist()):  # in order of first appearance
-            if s not in self.steps:
-                self.step_order.append(s)
-            cells = self.steps[s]
-            rows = live & (step == s)
-            for sec in set(seconds[rows].tolist()):
-                at = rows & (seconds == sec)
-                cell = cells.setdefault(int(sec), _Second())
-                lat = latency_s[at]
-                cell.add(int(at.sum()), int((at & ok).sum()), lat[np.isfinite(lat)] * 1000.0)
 
-    def _journeys(self, frame: dict[str, np.ndarray], mask: np.ndarray) -> None:
-        if not mask.any():
+    def _journeys(self, rows: pd.DataFrame) -> None:
+        if rows.empty:
             return
-        journey, cohort = frame["journey"][mask], frame["cohort"][mask]
-        outcome, attempt = frame["outcome"][mask], frame["attempt"][mask]
-        for key in set(zip(journey.tolist(), cohort.tolist(), outcome.tolist(), strict=True)):
-            self.journey_totals[key] += int(
-                np.count_nonzero((journey == key[0]) & (cohort == key[1]) & (outcome == key[2]))
-            )
+        for key, n in rows.groupby(["journey", "cohort", "outcome"], sort=False).size().items():
+            self.journey_totals[key] += int(n)
+        attempt = rows["attempt"].to_numpy()
         self.retries += int(np.count_nonzero(attempt > 1))
-        surge = (cohort == record.SURGE) & (attempt <= 1)
-        for sec, n in zip(
-            *np.unique(self._second(frame["t_intended"][mask][surge]), return_counts=True),
-            strict=True,
-        ):
-            self.arrivals[int(sec)] += int(n)
+        first = rows[(rows["cohort"] == record.SURGE).to_numpy() & (attempt <= 1)]
+        seconds = self._second(first["t_intended"].to_numpy(dtype=float))
+        for second, n in zip(*np.unique(seconds, return_counts=True), strict=True):
+            self.arrivals[int(second)] += int(n)
 
-    def _drops(self, frame: dict[str, np.ndarray], mask: np.ndarray) -> None:
-        if not mask.any():
+    def _drops(self, rows: pd.DataFrame) -> None:
+        if rows.empty:
             return
-        for j in frame["journey"][mask].tolist():
-            self.dropped_totals[j] += 1
-        for sec in self._second(frame["t_intended"][mask]).tolist():
-            self.dropped[int(sec)] += 1
+        for journey, n in rows["journey"].value_counts().items():
+            self.dropped_totals[str(journey)] += int(n)
+        for second in self._second(rows["t_intended"].to_numpy(dtype=float)).tolist():
+            self.dropped[int(second)] += 1
 
     # --- the readers ---------------------------------------------------------------------
 
@@ -180,11 +192,19 @@ class LiveState:
             return 0.0
         return max(0.0, (self.ended_at or time.time()) - self.t0)
 
+    def closed_to(self) -> float:
+        """The last second whose rows are all in: a request started then has answered or
+        timed out, and been flushed or shipped (two seconds); all of them once ended."""
+        last = int(self.elapsed_s())
+        if self.ended_at is not None:
+            return last
+        return last - math.ceil(min(self.scenario.target.timeout_s, MAX_OPEN_S) + 2)
+
     def step_series(self, step: str) -> dict[str, list[Any]]:
         """Per second: requests/s offered, goodput/s, error rate and p95 (ms)."""
         cells = self.steps.get(step, {})
         last = int(self.elapsed_s())
-        open_from = last - OPEN_S if self.ended_at is None else math.inf
+        closed_to = self.closed_to()
         seconds = sorted(s for s in cells if s <= last)
         out: dict[str, list[Any]] = {
             "t": [],
@@ -195,7 +215,7 @@ class LiveState:
         }
         for s in seconds:
             cell = cells[s]
-            if cell.p95 is None or s >= open_from:
+            if cell.p95 is None or s > closed_to:
                 lat = cell.all_latencies()
                 cell.p95 = float(np.percentile(lat, 95)) if len(lat) else math.nan
             out["t"].append(s)
@@ -208,11 +228,8 @@ class LiveState:
     def knee(self, step: str, series: dict[str, list[Any]]) -> dict[str, Any] | None:
         """The analysis's knee rule over the closed five-second windows so far (None: none
         yet). Arrivals are the planned ones: the live view has no journey attribution."""
-        closed = [
-            i
-            for i, s in enumerate(series["t"])
-            if s < int(self.elapsed_s()) - OPEN_S or self.ended_at is not None
-        ]
+        closed_to = self.closed_to()
+        closed = [i for i, s in enumerate(series["t"]) if s <= closed_to]
         if len(closed) < 2 * KNEE_WINDOW_S:
             return None
         t = np.array(series["t"])[closed] // KNEE_WINDOW_S
@@ -259,13 +276,24 @@ class LiveState:
         return float(part.mean()) if len(part) else math.nan
 
     def snapshot(self) -> dict[str, Any]:
-        """The live page's JSON: the run so far, per step and in total."""
+        """The live page's JSON: the run so far, per step and in total (made at most once a
+        second: the page, Locust's tab and every open browser share it)."""
+        now = time.monotonic()
+        if self._snapshot is not None and now - self._snapshot[0] < SNAPSHOT_S:
+            return self._snapshot[1]
+        doc = self._make_snapshot()
+        self._snapshot = (now, doc)
+        return doc
+
+    def _make_snapshot(self) -> dict[str, Any]:
         last = int(self.elapsed_s())
         steps, knees = [], []
-        span = float(min(10, last + 1))  # the last ten seconds, or all there were
+        # the last ten seconds whose rows are all in (the newest still fill)
+        closed_to = self.closed_to()
+        span = float(max(1, min(10, closed_to + 1)))
         for name in self.step_order:
             series = self.step_series(name)
-            recent = [i for i, s in enumerate(series["t"]) if s > last - 10]
+            recent = [i for i, s in enumerate(series["t"]) if closed_to - 10 < s <= closed_to]
             requests = sum(series["offered"][i] for i in recent)
             ok = sum(series["goodput"][i] for i in recent)
             p95s = [series["p95_ms"][i] for i in recent if series["p95_ms"][i] is not None]
@@ -289,6 +317,7 @@ class LiveState:
         last = min(last, int(run.duration_s + run.drain_s) + 60)
         horizon = max(last + 1, len(self.planned))
         return {
+            "run": self.run_id,
             "scenario": self.scenario.name,
             "status": self.status,
             "elapsed_s": round(self.elapsed_s(), 1),
@@ -307,29 +336,6 @@ class LiveState:
             "generators": self.generators,
             "target_cpu_percent": self.target_cpu,
         }
-
-
-def _columns(batch: pa.RecordBatch) -> dict[str, np.ndarray]:
-    """The columns LiveState reads, as numpy arrays (strings as objects)."""
-    names = (
-        "kind",
-        "t_intended",
-        "t_start",
-        "step",
-        "journey",
-        "attempt",
-        "outcome",
-        "latency_ms",
-        "cohort",
-    )
-    out: dict[str, np.ndarray] = {}
-    for name in names:
-        column = batch.column(name)
-        if pa.types.is_string(column.type):
-            out[name] = np.array(column.to_pylist(), dtype=object)
-        else:
-            out[name] = column.to_numpy(zero_copy_only=False)
-    return out
 
 
 def _finite(x: Any) -> float | None:

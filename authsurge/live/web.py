@@ -76,9 +76,11 @@ class LivePage:
                 json.dumps(self.snapshot(), allow_nan=False, default=str), "application/json"
             )
 
-        app.add_url_rule(PAGE, "authsurge_live_page", page)
-        app.add_url_rule(f"{PAGE}/<name>", "authsurge_live_asset", asset)
-        app.add_url_rule(DATA, "authsurge_live_data", data)
+        # behind Locust's --web-login when it is on, as Locust's own pages are
+        guard = web_ui.auth_required_if_enabled if web_ui is not None else (lambda view: view)
+        app.add_url_rule(PAGE, "authsurge_live_page", guard(page))
+        app.add_url_rule(f"{PAGE}/<name>", "authsurge_live_asset", guard(asset))
+        app.add_url_rule(DATA, "authsurge_live_data", guard(data))
         if web_ui is not None:
             self._extend_locust_ui(app, web_ui)
 
@@ -90,7 +92,8 @@ class LivePage:
 
         @app.after_request
         def extend_stats(response: Response) -> Response:
-            if request.path != "/stats/requests" or not response.is_json:
+            # under --web-base-path too
+            if not request.path.endswith("/stats/requests") or not response.is_json:
                 return response
             body = response.get_json() or {}
             body["extended_stats"] = [{"key": TAB, "data": self.table_rows()}]

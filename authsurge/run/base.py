@@ -258,7 +258,7 @@ class Session:
         gevent.signal_handler(signal.SIGINT, self.interrupted.set)
         gevent.signal_handler(signal.SIGTERM, self.interrupted.set)
         if (live := run.live) is not None:
-            live.start(run.t0)
+            live.start(run.t0, run.run_dir.name)
             for table, observe in (
                 (requests, live.state.observe),
                 (resources, live.state.observe_resources),

@@ -28,6 +28,7 @@ from locust.runners import MasterRunner, WorkerRunner
 import argparse
 import contextlib
 import logging
+import re
 import sys
 import time
 from pathlib import Path
@@ -36,6 +37,7 @@ from typing import Any
 from authsurge.errors import AuthsurgeError, BadInput, ExitStatus
 from authsurge.live.metrics import MetricsServer
 from authsurge.live.web import LivePage
+from authsurge.live_cli import hostport
 from authsurge.recorder import Recorder
 from authsurge.resources import LoopLag, ResourceSampler
 from authsurge.run.base import redacted_logs
@@ -44,10 +46,11 @@ from authsurge.run.driver_user import (
     MSG_RECORDS,
     MSG_RESOURCES,
     MSG_SETUP,
+    MSG_STOP,
     DriverSetup,
     SurgeDriver,
 )
-from authsurge.run.live_view import new_live_state, planned_per_second
+from authsurge.run.live_view import check_free, new_live_state, planned_per_second
 from authsurge.run.local import OpenRun
 from authsurge.run.mail_sink import run_mail_sink
 from authsurge.run.options import RunOptions
@@ -59,6 +62,7 @@ log = logging.getLogger("authsurge.run")
 
 SCENARIO_ENV = "AUTHSURGE_SCENARIO"
 DONE_WAIT_S = 5.0  # after Stop: how long the master waits for each worker's last rows
+BOUND_SLACK_S = 15.0  # past duration + drain: a run that has not ended is stopped, failed
 
 __all__ = ["SurgeDriver", "SurgeShape", "install"]
 
@@ -72,8 +76,10 @@ def _scenario_file(value: str) -> str:
     return value
 
 
-def _rate_scale(value: str) -> float:
-    if value == "auto":
+def _rate_scale(value: str) -> str:
+    """--rate-scale: a number above 0, kept as text (Locust's web form writes the option
+    back as text, and `float("auto")` there would be its 500); 'auto' is refused."""
+    if value.strip() == "auto":
         raise argparse.ArgumentTypeError(
             "'auto' calibrates with probe runs before the load, which Locust's own command "
             "line cannot host: run `authsurge run SCENARIO --rate-scale auto --web` (the same "
@@ -85,14 +91,22 @@ def _rate_scale(value: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number, got {value!r}") from None
     if not scale > 0:
         raise argparse.ArgumentTypeError(f"expected a number above 0, got {value!r}")
-    return scale
+    return value
 
 
-def _hostport(value: str) -> tuple[str, int]:
-    host, _, port = value.rpartition(":")
-    if not host or not port.isdigit():
-        raise argparse.ArgumentTypeError(f"expected HOST:PORT, got {value!r}")
-    return host.strip("[]"), int(port)
+def _metrics_at(value: str) -> tuple[str, int]:
+    """--metrics HOST:PORT, which must be free: checked before Locust starts (exit 2)."""
+    host, port = hostport(value)
+    try:
+        check_free(host, port, "--metrics")
+    except BadInput as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    return host, port
+
+
+def _public_command(argv: list[str]) -> str:
+    """The command for meta.json, without a URL's user:password (Locust's -H may carry one)."""
+    return "locust " + re.sub(r"://[^/@\s]+@", "://***@", " ".join(argv))
 
 
 class SurgeShape(LoadTestShape):
@@ -107,7 +121,7 @@ class SurgeShape(LoadTestShape):
         if host.refused:
             return None
         current = host.current  # None until this test's start made its run
-        if current is not None and (current.done() or current.failed):
+        if current is not None and (current.done() or current.failed or current.overdue()):
             return None
         drivers = host.drivers()
         return drivers, float(drivers)
@@ -116,8 +130,9 @@ class SurgeShape(LoadTestShape):
 class HostedRun(OpenRun):
     """One run inside Locust's process: the `Run` stages, driven by Locust's events."""
 
-    def __init__(self, opts: RunOptions, environment: Any, workers: int) -> None:
-        super().__init__(opts, workers)
+    def __init__(self, opts: RunOptions, environment: Any, clients: list[Any]) -> None:
+        super().__init__(opts, max(1, len(clients)))
+        self.clients = clients  # the master's workers (none in a local run)
         self.env = environment
         self.runner = environment.runner
         self.stack = contextlib.ExitStack()
@@ -147,20 +162,19 @@ class HostedRun(OpenRun):
         self.resources.observers.append(self.state.observe_resources)
         self.lag = LoopLag().start()
         self.start_clock(time.time() + self.start_delay_s() + (1.0 if self.distributed else 0.0))
-        self.state.start(self.t0)
+        self.state.start(self.t0, self.run_dir.name)
         if self.distributed:
-            self.runner.send_message(
-                MSG_SETUP,
-                {
-                    "scenario": self.scenario.model_dump(mode="json"),
-                    "source": str(self.scenario.source) if self.scenario.source else None,
-                    "curves": {
-                        n: [c.times.tolist(), c.rates.tolist()] for n, c in self.curves.items()
-                    },
-                    "t0": self.t0,
-                    "worker_count": self.workers,
-                },
-            )
+            setup = {
+                "scenario": self.scenario.model_dump(mode="json"),
+                "source": str(self.scenario.source) if self.scenario.source else None,
+                "curves": {n: [c.times.tolist(), c.rates.tolist()] for n, c in self.curves.items()},
+                "t0": self.t0,
+                "worker_count": self.workers,
+                "run": self.run_dir.name,
+            }
+            # each its own slice, 0..N-1 for this run (Locust's worker_index only grows)
+            for index, client in enumerate(self.clients):
+                self.runner.send_message(MSG_SETUP, {**setup, "worker_index": index}, client.id)
             name = "master"
         else:
             self.requests = record.StreamTable(
@@ -189,6 +203,18 @@ class HostedRun(OpenRun):
             return len(self.summaries) >= self.workers
         return self.setup is not None and self.setup.done.is_set()
 
+    def overdue(self) -> bool:
+        """Past the run's bound (a worker that never reports): the shape ends the test."""
+        bound = self.scenario.run.duration_s + self.scenario.run.drain_s + BOUND_SLACK_S
+        if self.meta is not None and time.time() > self.t0 + bound:
+            log.error("the run did not finish within its bound of %.0f s; stopping it", bound)
+            return True
+        return False
+
+    def accepts(self, msg: Any) -> bool:
+        """A worker's message for this run (not the last run's, late after its Stop)."""
+        return self.meta is not None and msg.data.get("run") == self.run_dir.name
+
     def on_records(self, msg: Any) -> None:
         name = msg.data["worker"]
         if name not in self.shards:
@@ -212,6 +238,10 @@ class HostedRun(OpenRun):
         log.warning("stopped before the plan's end: keeping what was recorded")
         if self.setup is not None:
             self.setup.stop_driver()
+        elif self.distributed:
+            # Locust's own quit (Ctrl-C, -t, headless end) stops no worker: tell them, and
+            # end() waits for their last rows
+            self.runner.send_message(MSG_STOP, None)
 
     def end(self) -> None:
         """Locust's test_stop: every worker's last rows, then the finished meta.json."""
@@ -232,9 +262,10 @@ class HostedRun(OpenRun):
         summaries = list(self.summaries.values())
         if self.setup is not None:
             summaries = [self.setup.summary()]
-        status = "interrupted" if self.interrupted else "complete"
-        if len(summaries) < self.workers:
-            status = "failed" if not self.interrupted else status
+        finished = self.done()
+        status = "interrupted" if self.interrupted else "complete" if finished else "failed"
+        if status == "failed":
+            self.env.process_exit_code = ExitStatus.RUN_FAILED
         dropped = sum(int(s.get("dropped", 0)) for s in summaries)
         result = self.finish(status, summaries, dropped)
         self.state.finish(result.status)
@@ -264,8 +295,8 @@ class Host:
             type=_scenario_file,
             env_var=SCENARIO_ENV,
             default=self.default_scenario,
-            required=self.default_scenario is None,
-            help=f"the scenario file (YAML) to run (env {SCENARIO_ENV})",
+            help=f"the scenario file (YAML) to run (env {SCENARIO_ENV}); not on a --worker, "
+            "which takes the master's",
         )
         group.add_argument(
             "--rate-scale",
@@ -283,7 +314,7 @@ class Host:
         )
         group.add_argument(
             "--metrics",
-            type=_hostport,
+            type=_metrics_at,
             default=None,
             metavar="HOST:PORT",
             include_in_web_ui=False,
@@ -299,6 +330,8 @@ class Host:
         if environment.web_ui is not None:
             self.page.add_to(environment.web_ui.app, environment.web_ui)
         options = environment.parsed_options
+        if options is not None and not options.scenario:
+            sys.exit(f"locust: error: --scenario FILE (or {SCENARIO_ENV}) is required")
         if options is not None and options.metrics is not None:
             host, port = options.metrics
             self.metrics = MetricsServer(lambda: self.page.state, host, port).start()
@@ -309,26 +342,34 @@ class Host:
 
     def _to_current(self, handler: str) -> Any:
         def forward(environment: Any, msg: Any, **_: Any) -> None:
-            if self.current is not None and not self.current.failed:
+            if self.current is not None and not self.current.failed and self.current.accepts(msg):
                 getattr(self.current, handler)(msg)
 
         return forward
 
     def _on_done(self, environment: Any, msg: Any, **_: Any) -> None:
-        if self.current is not None:
+        if self.current is not None and self.current.accepts(msg):
             self.current.summaries[msg.data["worker"]] = msg.data
 
-    def drivers(self) -> int:
+    def clients(self) -> list[Any]:
+        """The master's connected workers, in a stable order (none in a local run)."""
         runner = self.environment.runner if self.environment is not None else None
-        return max(1, runner.worker_count) if isinstance(runner, MasterRunner) else 1
+        if not isinstance(runner, MasterRunner):
+            return []
+        nodes = runner.clients.ready + runner.clients.spawning + runner.clients.running
+        return sorted(nodes, key=lambda node: node.id)
+
+    def drivers(self) -> int:
+        return max(1, len(self.clients()))
 
     def on_test_start(self, environment: Any, **_: Any) -> None:
         if isinstance(environment.runner, WorkerRunner):
             return
         environment.authsurge = None  # never the last run's driver setup
+        environment.process_exit_code = None  # a refused start before does not stick
         self.refused = False
         try:
-            run = HostedRun(self.run_options(environment), environment, self.drivers())
+            run = HostedRun(self.run_options(environment), environment, self.clients())
         except AuthsurgeError as exc:
             self.current = None
             self.refuse(environment, exc)
@@ -337,10 +378,25 @@ class Host:
         self.page.state = run.state
         try:
             run.begin()
-        except AuthsurgeError as exc:
-            run.failed = str(exc)
-            run.stack.close()
-            self.refuse(environment, exc)
+        except BaseException as exc:
+            run.failed = str(exc) or type(exc).__name__
+            self.abandon(run)
+            if not isinstance(exc, Exception):
+                raise  # Stop killed the greenlet starting it: the run is closed, go on
+            if isinstance(exc, AuthsurgeError):
+                self.refuse(environment, exc)
+            else:
+                log.exception("the run could not start")
+                self.refused = True
+                environment.process_exit_code = ExitStatus.INTERNAL_ERROR
+
+    def abandon(self, run: HostedRun) -> None:
+        """A run that failed to start: its directory still says so (meta.json: failed)."""
+        run.stack.close()
+        run.state.finish("failed")
+        if run.meta is not None:
+            with contextlib.suppress(Exception):
+                run.finish("failed", [], 0)
 
     def refuse(self, environment: Any, exc: AuthsurgeError) -> None:
         """A run that cannot start: the message (no traceback), exit 2 for bad input, and
@@ -359,10 +415,12 @@ class Host:
     def on_test_stop(self, environment: Any, **_: Any) -> None:
         if isinstance(environment.runner, WorkerRunner):
             return
-        if self.current is not None and self.current.failed is None and self.current.meta:
-            self.current.end()
-        # the next start (New test) begins afresh; the live page keeps showing this run
-        self.current, self.refused = None, False
+        try:
+            if self.current is not None and self.current.failed is None and self.current.meta:
+                self.current.end()
+        finally:
+            # the next start (New test) begins afresh; the live page keeps showing this run
+            self.current, self.refused = None, False
 
     def on_quit(self, **_: Any) -> None:
         if self.metrics is not None:
@@ -376,17 +434,17 @@ class Host:
         if options.host:  # Locust's -H: the target's base URL
             overrides.append(f"target.base_url={options.host}")
         scenario: Scenario = load_scenario(options.scenario, overrides)
-        scale = options.rate_scale  # the web UI's form gives it back as text
-        if isinstance(scale, str):
+        scale = None
+        if options.rate_scale is not None and str(options.rate_scale).strip():
             try:
-                scale = _rate_scale(scale) if scale.strip() else None
-            except argparse.ArgumentTypeError as exc:
+                scale = float(_rate_scale(str(options.rate_scale)))
+            except argparse.ArgumentTypeError as exc:  # typed into the web UI's form
                 raise BadInput(f"rate_scale: {exc}") from None
         return RunOptions(
             scenario=scenario,
             out_root=Path(options.runs_dir),
             rate_scale=scale,
-            command="locust " + " ".join(sys.argv[1:]),
+            command=_public_command(sys.argv[1:]),
             progress=False,
         )
 
@@ -406,4 +464,4 @@ def install(default_scenario: str | None = None) -> None:
     events.test_start.add_listener(host.on_test_start)
     events.test_stopping.add_listener(host.on_test_stopping)
     events.test_stop.add_listener(host.on_test_stop)
-    events.quitting.add_listener(host.on_quit)
+    events.quit.add_listener(host.on_quit)  # after the runner quit: the final counts

@@ -76,8 +76,8 @@ class LiveView:
         self.web_ui: Any = None
         self.linger_s = scenario.run.drain_s
 
-    def start(self, t0: float) -> None:
-        self.state.start(t0)
+    def start(self, t0: float, run_id: str) -> None:
+        self.state.start(t0, run_id)
 
     def open_metrics(self) -> None:
         if self.metrics_at is None:

@@ -72,24 +72,36 @@ class WorkerRun:
         self.runner.greenlet.join()
         return ExitStatus.SUCCESS
 
-    def send(self, kind: str, name: str) -> Any:
-        return lambda data: self.runner.send_message(kind, {"worker": name, "data": data})
+    def send(self, kind: str, name: str, run: str | None) -> Any:
+        """Ship to the master, naming this worker and the run (a late message of an
+        earlier run is then told apart)."""
+        return lambda data: self.runner.send_message(
+            kind, {"worker": name, "data": data, "run": run}
+        )
 
     def on_setup(self, environment: Any, msg: Any, **_: Any) -> None:
         data = msg.data
+        if self.setup is not None and not self.setup.done.is_set():
+            log.warning("a new run's setup before the last run ended: ending the last one")
+            self.setup.stop_driver()
+            self.setup.done.set()  # its finish() ships what it has and detaches
         scenario = Scenario.model_validate(data["scenario"])
         scenario.source = Path(data["source"]) if data.get("source") else None
         curves = {n: RateCurve(np.array(t), np.array(r)) for n, (t, r) in data["curves"].items()}
-        name = f"worker-{self.runner.worker_index}"
-        requests = record.ShippingTable(record.REQUEST_SCHEMA, self.send(MSG_RECORDS, name))
-        resources = record.ShippingTable(record.RESOURCE_SCHEMA, self.send(MSG_RESOURCES, name))
+        # the master's index for this run (0..N-1), else Locust's, which only grows
+        index = int(data.get("worker_index", self.runner.worker_index))
+        name, run = f"worker-{index}", data.get("run")
+        requests = record.ShippingTable(record.REQUEST_SCHEMA, self.send(MSG_RECORDS, name, run))
+        resources = record.ShippingTable(
+            record.RESOURCE_SCHEMA, self.send(MSG_RESOURCES, name, run)
+        )
         recorder = Recorder(requests, name)  # type: ignore[arg-type]
         recorder.attach(self.events)
         setup = DriverSetup(
             scenario=scenario,
             curves=curves,
             t0=data["t0"],
-            worker_index=self.runner.worker_index,
+            worker_index=index,
             worker_count=data["worker_count"],
             recorder=recorder,
         )
@@ -107,7 +119,7 @@ class WorkerRun:
             flusher.stop()
             requests.close()
             resources.close()
-            self.runner.send_message(MSG_DONE, setup.summary())
+            self.runner.send_message(MSG_DONE, {**setup.summary(), "run": run})
 
         gevent.spawn(finish)
 

@@ -92,6 +92,10 @@ function render(data) {
   }
 
   const tbody = document.querySelector("#steps tbody");
+  if (tbody.dataset.run !== String(data.run || "")) {  // a new run (New test): its own rows
+    tbody.replaceChildren();
+    tbody.dataset.run = String(data.run || "");
+  }
   const tMax = Math.max(data.duration_s || 0, now);
   const planned = (data.planned || []).slice(0, now + 1).map((r, t) => [t, r]);
   for (const step of data.steps || []) {

@@ -50,7 +50,9 @@ class LiveRun:
 
 
 @contextlib.contextmanager
-def start_live_run(tmp: Path, base_url: str, body: str, web: bool) -> Iterator[LiveRun]:
+def start_live_run(
+    tmp: Path, base_url: str, body: str, web: bool, extra: list[str] | None = None
+) -> Iterator[LiveRun]:
     """`authsurge run` in its own process, with --metrics (and --web), on free loopback ports."""
     scenario = tmp / "live.yaml"
     scenario.write_text(scenario_text(base_url, body, name="live"))
@@ -59,6 +61,7 @@ def start_live_run(tmp: Path, base_url: str, body: str, web: bool) -> Iterator[L
            "--no-progress", "--metrics", f"127.0.0.1:{metrics}"]
     if web:
         cmd += ["--web", f"127.0.0.1:{web_port}"]
+    cmd += extra or []
     proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             text=True)
     live = LiveRun(proc, tmp / "runs", f"http://127.0.0.1:{web_port}",

@@ -4,6 +4,7 @@ Locust's own UI leaving a complete run directory."""
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -104,4 +105,13 @@ def test_new_tests_and_edits_from_the_ui_are_refused_during_a_cli_run(
         answer = requests.post(live.web + "/swarm", data={"user_count": 5, "spawn_rate": 1},
                                timeout=5)
         assert answer.status_code == 409 and "authsurge run" in answer.json()["message"]
+        # Locust's own UI gets an "authsurge (live)" tab: one row per step, through its stats
+        until_rows = time.time() + 30
+        while time.time() < until_rows:
+            stats = requests.get(live.web + "/stats/requests", timeout=5).json()
+            [tab] = [t for t in stats.get("extended_stats", []) if t["key"] == "authsurge"]
+            if {row["step"] for row in tab["data"]} >= STEPS:
+                break
+            time.sleep(0.5)
+        assert {row["step"] for row in tab["data"]} >= STEPS, tab
         assert live.proc.wait(timeout=60) == ExitStatus.SUCCESS

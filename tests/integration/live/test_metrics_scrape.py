@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import time
 
+import pytest
 import requests
 from prometheus_client.parser import text_string_to_metric_families
 
@@ -22,8 +23,13 @@ run: {duration_s: 8, drain_s: 8}
 """
 
 
-def test_metrics_after_the_last_records_match_the_records(target, target_env, tmp_path) -> None:  # noqa: ANN001
-    with start_live_run(tmp_path, target.base_url, BODY, web=False) as live:
+@pytest.mark.parametrize("workers", [1, 2], ids=["one process", "master and two workers"])
+def test_metrics_after_the_last_records_match_the_records(
+    target, target_env, tmp_path, workers: int  # noqa: ANN001
+) -> None:
+    """With two workers the endpoint is the master's, fed the rows the workers ship."""
+    with start_live_run(tmp_path, target.base_url, BODY, web=False,
+                        extra=["--workers", str(workers)]) as live:
         wait_for(live.metrics + "/metrics", proc=live.proc)
         during = requests.get(live.metrics + "/metrics", timeout=5).text
         run_dir = live.run_dir()
@@ -48,3 +54,4 @@ def test_metrics_after_the_last_records_match_the_records(target, target_env, tm
     assert counts[("login.submit", None)] == (requests_["step"] == "login.submit").sum()
     journeys = sum(int(s.value) for s in families["authsurge_journeys"].samples)
     assert journeys == int((rows["kind"] == "journey").sum()) > 0
+    assert len(set(rows["worker"])) == workers

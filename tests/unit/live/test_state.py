@@ -134,3 +134,15 @@ def test_generator_and_target_samples_show_their_latest() -> None:
     snap = s.snapshot()
     assert snap["generators"] == {"worker-0": {"cpu_percent": 40.0, "loop_lag_ms": 3.0, "rss_mb": 2.0}}
     assert snap["target_cpu_percent"] == 95.0
+
+
+def test_the_populations_requests_have_rows_of_their_own_and_the_warm_up_none() -> None:
+    def fill(rec: Recorder) -> None:
+        request(rec, "api.call", T0 + 1, ms=3.0)
+        request(rec, "api.call", T0 + 1.5, ms=3.0, cohort=record.POPULATION)
+        request(rec, "login.submit", T0 - 5, ms=30.0, cohort=record.WARMUP)
+    s = state()
+    for b in batches(fill):
+        s.observe(b)
+    assert s.step_order == ["api.call", "api.call (population)"]
+    assert s.request_totals[("login.submit", record.WARMUP, record.OK)] == 1  # still counted
