@@ -3,15 +3,18 @@
 
     python tools/live_screenshot.py [--after 70]
 
-Starts the embedded target on 127.0.0.1 (a fresh data dir in a temporary folder), runs
-the scenario with --web on a free loopback port, screenshots the live page in Debian's
-Chromium (chromedriver, no download), presses Stop and stops everything it started.
+Starts the embedded target on 127.0.0.1 (a fresh data dir in a temporary folder) with a
+planted sign-in capacity (--capacity, 14/s: the ramp passes it on any machine, so the
+page shows login.submit bend), runs the scenario with --web on a free loopback port,
+screenshots the live page in Debian's Chromium (chromedriver, no download), presses Stop
+and stops everything it started.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import socket
 import subprocess
 import sys
 import tempfile
@@ -23,7 +26,6 @@ from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
 from authsurge.report.chromium import find_chromium
-from authsurge.run.master import free_port
 from authsurge.target import (
     CLIENT_SECRET_ENV,
     DEMO_CLIENT_SECRET,
@@ -37,17 +39,27 @@ ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "docs" / "img" / "live_page.png"
 
 
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--after", type=float, default=70.0, metavar="S",
                         help="seconds into the run to take the screenshot (default 70)")
+    parser.add_argument("--capacity", type=float, default=14.0, metavar="N",
+                        help="the target's planted sign-in capacity, per second (default 14)")
     args = parser.parse_args(argv)
     os.environ.setdefault(PASSWORD_ENV, DEMO_PASSWORD)
     os.environ.setdefault(CLIENT_SECRET_ENV, DEMO_CLIENT_SECRET)
     with tempfile.TemporaryDirectory(prefix="authsurge-shot-") as tmp, running_target(
-        TargetOptions(port=0, data_dir=Path(tmp) / "target", users=200, workers=1), log=print
+        TargetOptions(port=0, data_dir=Path(tmp) / "target", users=200, workers=2, threads=16,
+                      login_capacity=args.capacity),
+        log=print,
     ) as target:
-        port = free_port("127.0.0.1")
+        port = free_port()
         web = f"http://127.0.0.1:{port}"
         cmd = [sys.executable, "-m", "authsurge", "run", "scenarios/demo_spike.yaml",
                "--target", target.base_url, "--web", f"127.0.0.1:{port}", "--no-progress",

@@ -26,6 +26,7 @@ from authsurge.scenario import Scenario
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 KNEE_WINDOW_S = 5  # the live knee judges five-second windows, in time order
 MAX_OPEN_S = 10.0  # a second stays open this long at most (its requests' timeout, capped)
+FLUSH_S = 2  # a row reaches the live state within this (flushed each 0.5 s, shipped each 1 s)
 SNAPSHOT_S = 1.0  # a snapshot serves every reader for this long
 # the request-table columns LiveState reads
 _COLUMNS = (
@@ -198,14 +199,17 @@ class LiveState:
         last = int(self.elapsed_s())
         if self.ended_at is not None:
             return last
-        return last - math.ceil(min(self.scenario.target.timeout_s, MAX_OPEN_S) + 2)
+        return last - math.ceil(min(self.scenario.target.timeout_s, MAX_OPEN_S) + FLUSH_S)
 
     def step_series(self, step: str) -> dict[str, list[Any]]:
         """Per second: requests/s offered, goodput/s, error rate and p95 (ms)."""
         cells = self.steps.get(step, {})
         last = int(self.elapsed_s())
         closed_to = self.closed_to()
-        seconds = sorted(s for s in cells if s <= last)
+        # not the two newest seconds while running: their rows are still being flushed
+        # and shipped, and drawn they would look like a collapse
+        shown_to = last if self.ended_at is not None else last - FLUSH_S
+        seconds = sorted(s for s in cells if s <= shown_to)
         out: dict[str, list[Any]] = {
             "t": [],
             "offered": [],

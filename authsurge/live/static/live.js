@@ -3,7 +3,7 @@
 "use strict";
 
 const COLORS = { planned: "#888", offered: "#1f6feb", goodput: "#1a7f37", errors: "#cf222e", p95: "#8250df" };
-const W = 320, H = 110, PAD = 30;
+const W = 250, H = 100, PAD = 30;
 
 function text(id, value) {
   const el = document.getElementById(id);
@@ -21,7 +21,7 @@ function draw(canvas, lines, unit, tMax) {
   ctx.clearRect(0, 0, W, H);
   let yMax = 0;
   for (const line of lines) for (const [, y] of line.values) if (y !== null && y > yMax) yMax = y;
-  yMax = yMax > 0 ? yMax * 1.1 : 1;
+  yMax = unit === "%" ? 100 : yMax > 0 ? yMax * 1.1 : 1;  // a rate's axis: 0-100%
   const x = (t) => PAD + (W - PAD - 4) * (tMax > 0 ? t / tMax : 0);
   const y = (v) => H - 14 - (H - 20) * (v / yMax);
   ctx.strokeStyle = "#ccc"; ctx.beginPath(); ctx.moveTo(PAD, 4); ctx.lineTo(PAD, H - 14); ctx.lineTo(W - 4, H - 14); ctx.stroke();
