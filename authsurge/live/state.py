@@ -136,40 +136,57 @@ class LiveState:
     def _requests(self, rows: pd.DataFrame) -> None:
         if rows.empty:
             return
-        for key, n in rows.groupby(["step", "cohort", "outcome"], sort=False).size().items():
+        step, cohort = rows["step"].to_numpy(), rows["cohort"].to_numpy()
+        keys, inverse = _group(step, cohort, rows["outcome"].to_numpy())
+        for key, n in zip(keys, np.bincount(inverse), strict=True):
             self.request_totals[key] += int(n)
-        latency_s = rows["latency_ms"].to_numpy(dtype=float) / 1000.0
-        timed = rows.assign(latency_s=latency_s)[np.isfinite(latency_s)]
-        timed = timed.assign(
-            bucket=np.searchsorted(self._bounds, timed["latency_s"].to_numpy(), side="left")
-        )
-        for (step, cohort), group in timed.groupby(["step", "cohort"], sort=False):
-            hist = self.histograms.setdefault(
-                (step, cohort), [np.zeros(len(self._bounds) + 1, int), 0.0]
-            )
-            hist[0] += np.bincount(group["bucket"].to_numpy(), minlength=len(self._bounds) + 1)
-            hist[1] += float(group["latency_s"].sum())
+        latency_ms = rows["latency_ms"].to_numpy(dtype=float)
+        timed = np.isfinite(latency_ms)
+        latency_s = latency_ms[timed] / 1000.0
+        width = len(self._bounds) + 1
+        keys, inverse = _group(step[timed], cohort[timed])
+        buckets = np.searchsorted(self._bounds, latency_s, side="left")
+        counts = np.bincount(inverse * width + buckets, minlength=len(keys) * width)
+        sums = np.bincount(inverse, weights=latency_s, minlength=len(keys))
+        for i, key in enumerate(keys):
+            hist = self.histograms.setdefault(key, [np.zeros(width, int), 0.0])
+            hist[0] += counts[i * width : (i + 1) * width]
+            hist[1] += float(sums[i])
         # the live curves: the surge's requests by step; the signed-in population's under
-        # "step (population)" (its API calls are not the surge's); the warm-up, before t0, not
-        live = rows[rows["cohort"] != record.WARMUP]
-        surge = live["cohort"] == record.SURGE
-        live = live.assign(
-            row=live["step"].where(surge, live["step"] + " (" + live["cohort"] + ")"),
-            second=self._second(live["t_start"].to_numpy(dtype=float)),
-            ok=live["outcome"] == record.OK,
+        # "step (population)" (its API calls are not the surge's); the warm-up, before t0, not.
+        # Grouped with numpy (factorize, bincount): a few groups a batch, never a row loop.
+        live = cohort != record.WARMUP
+        if not live.any():
+            return
+        step, cohort = step[live], cohort[live]
+        names = np.where(cohort == record.SURGE, step, step + " (" + cohort + ")")
+        codes, uniques = pd.factorize(names)  # in order of first appearance
+        seconds = self._second(rows["t_start"].to_numpy(dtype=float)[live])
+        low = int(seconds.min())
+        groups, inverse = np.unique(
+            codes.astype(np.int64) * (int(seconds.max()) - low + 1) + (seconds - low),
+            return_inverse=True,
         )
-        for (name, second), group in live.groupby(["row", "second"], sort=False):
+        counts = np.bincount(inverse)
+        oks = np.bincount(inverse, weights=(rows["outcome"].to_numpy()[live] == record.OK))
+        order = np.argsort(inverse, kind="stable")
+        lat = latency_ms[live][order]
+        for g, (group, chunk) in enumerate(
+            zip(groups, np.split(lat, np.cumsum(counts)[:-1]), strict=True)
+        ):
+            name = str(uniques[group // (int(seconds.max()) - low + 1)])
+            second = int(group % (int(seconds.max()) - low + 1)) + low
             if name not in self.steps:
                 self.step_order.append(name)
-            lat = group["latency_ms"].to_numpy(dtype=float)
-            self.steps[name].setdefault(int(second), _Second()).add(
-                len(group), int(group["ok"].sum()), lat[np.isfinite(lat)]
+            self.steps[name].setdefault(second, _Second()).add(
+                int(counts[g]), int(oks[g]), chunk[np.isfinite(chunk)]
             )
 
     def _journeys(self, rows: pd.DataFrame) -> None:
         if rows.empty:
             return
-        for key, n in rows.groupby(["journey", "cohort", "outcome"], sort=False).size().items():
+        keys, inverse = _group(*(rows[c].to_numpy() for c in ("journey", "cohort", "outcome")))
+        for key, n in zip(keys, np.bincount(inverse), strict=True):
             self.journey_totals[key] += int(n)
         attempt = rows["attempt"].to_numpy()
         self.retries += int(np.count_nonzero(attempt > 1))
@@ -340,6 +357,24 @@ class LiveState:
             "generators": self.generators,
             "target_cpu_percent": self.target_cpu,
         }
+
+
+def _group(*columns: np.ndarray) -> tuple[list[tuple[Any, ...]], np.ndarray]:
+    """The distinct rows of these columns (as tuples, in order of first appearance of each
+    column's values) and each row's group: a groupby in numpy, for a few groups a batch."""
+    codes, uniques = zip(*(pd.factorize(c) for c in columns), strict=True)
+    combined = np.zeros(len(columns[0]), dtype=np.int64)
+    for code, values in zip(codes, uniques, strict=True):
+        combined = combined * len(values) + code
+    groups, inverse = np.unique(combined, return_inverse=True)
+    keys = []
+    for g in groups.tolist():
+        parts = []
+        for values in reversed(uniques):
+            g, i = divmod(g, len(values))
+            parts.append(values[i])
+        keys.append(tuple(reversed(parts)))
+    return keys, inverse
 
 
 def _finite(x: Any) -> float | None:
