@@ -32,6 +32,21 @@ def measured_knee(doc: dict) -> float:
     return min(float(e["knee"]) for e in reached)
 
 
+def measured_capacity(doc: dict) -> float:
+    """The run's capacity in journeys/s, from two measurements of it: the first knee's
+    arrivals, and the first step's capacity (its goodput at saturation) per arrival. Each
+    overshoots in its own way on a ramp: the knee reads late when the queue must reach the
+    timeout (+35% in one run), and a step's capacity reads high when the steps behind it
+    fail and free the CPU (login.form at 142/s where the knee was 74, in a CI run). Within
+    30% of each other they are two readings of one thing: their mean; further apart, one
+    of them overshot: the lower."""
+    first = next(e for e in doc["first_to_fail"] if e["reached"])["step"]
+    per_arrival = predict(doc)["requests_per_arrival"][first]
+    knee, capacity = measured_knee(doc), doc["steps"][first]["knee"]["capacity"] / per_arrival
+    low, high = sorted((knee, capacity))
+    return (low + high) / 2 if high <= 1.3 * low else low
+
+
 def test_the_knee_of_another_mix_is_predicted_within_twenty_percent(
     sizing_runs: SizingRuns, docs: tuple[dict, dict]
 ) -> None:
@@ -64,11 +79,7 @@ def test_a_surge_at_twice_the_capacity_of_the_pinned_core_needs_two_vcpus(
         f"traffic: {{model: open, shape: {{kind: steady, rate: 10}}, "
         f"mix: {{browse: {1 - SHARE_A}, sign_in: {SHARE_A}}}}}\nrun: {{duration_s: 10}}\n"
     )
-    # the capacity: the first step's goodput at saturation, in journeys/s (its knee's
-    # arrivals read late, by the time the queue reaches the timeout)
-    first = next(e for e in a["first_to_fail"] if e["reached"])["step"]
-    per_arrival = predict(a)["requests_per_arrival"][first]
-    peak = 2 * a["steps"][first]["knee"]["capacity"] / per_arrival
+    peak = 2 * measured_capacity(a)
     code = main(["plan", str(sizing_runs.mix_a), "--scenario", str(scenario),
                  "--peak", f"{peak:.3f}/s", "--headroom", "0%", "--json"])
     out = capsys.readouterr().out
