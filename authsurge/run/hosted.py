@@ -36,6 +36,7 @@ from typing import Any
 
 from authsurge.errors import AuthsurgeError, BadInput, ExitStatus
 from authsurge.live.metrics import MetricsServer
+from authsurge.live.state import LiveState
 from authsurge.live.web import LivePage
 from authsurge.live_cli import hostport
 from authsurge.recorder import Recorder
@@ -50,7 +51,7 @@ from authsurge.run.driver_user import (
     DriverSetup,
     SurgeDriver,
 )
-from authsurge.run.live_view import check_free, new_live_state, planned_per_second
+from authsurge.run.live_view import check_free, planned_per_second
 from authsurge.run.local import OpenRun
 from authsurge.run.mail_sink import run_mail_sink
 from authsurge.run.options import RunOptions
@@ -143,7 +144,7 @@ class HostedRun(OpenRun):
         self.shards: dict[str, record.StreamTable] = {}
         self.requests: record.StreamTable | None = None
         self.recorder: Recorder | None = None
-        self.state = new_live_state(self.scenario)  # the live page's, for this run
+        self.state = LiveState(self.scenario)  # the live page's, for this run
 
     @property
     def distributed(self) -> bool:
@@ -289,8 +290,7 @@ class Host:
 
     def add_arguments(self, parser: Any) -> None:
         # on the parser itself: Locust's include_in_web_ui is not an argument group's
-        group = parser
-        group.add_argument(
+        parser.add_argument(
             "--scenario",
             type=_scenario_file,
             env_var=SCENARIO_ENV,
@@ -298,21 +298,21 @@ class Host:
             help=f"the scenario file (YAML) to run (env {SCENARIO_ENV}); not on a --worker, "
             "which takes the master's",
         )
-        group.add_argument(
+        parser.add_argument(
             "--rate-scale",
             type=_rate_scale,
             default=None,
             metavar="K",
             help="scale a trace's rates by K ('auto' is refused here: see the README)",
         )
-        group.add_argument(
+        parser.add_argument(
             "--runs-dir",
             default="runs",
             metavar="DIR",
             include_in_web_ui=False,
             help="where run directories are made (default: runs)",
         )
-        group.add_argument(
+        parser.add_argument(
             "--metrics",
             type=_metrics_at,
             default=None,

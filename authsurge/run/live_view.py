@@ -44,10 +44,6 @@ def planned_per_second(curves: dict[str, RateCurve], duration_s: float) -> np.nd
     return total
 
 
-def new_live_state(scenario: Scenario) -> LiveState:
-    return LiveState(scenario)
-
-
 class RunShape(LoadTestShape):
     """Marks a run's Environment as shape-driven for Locust's UI: the user-count fields
     are hidden and Edit is disabled. Its tick is never called (the run starts its one
@@ -69,7 +65,7 @@ class LiveView:
         web: tuple[str, int] | None,
         metrics: tuple[str, int] | None,
     ) -> None:
-        self.state = new_live_state(scenario)
+        self.state = LiveState(scenario)
         self.state.planned = planned_per_second(curves, scenario.run.duration_s)
         self.web, self.metrics_at = web, metrics
         self.metrics: MetricsServer | None = None
