@@ -51,6 +51,7 @@ from authsurge.run.driver_user import (
     DriverSetup,
     SurgeDriver,
 )
+from authsurge.run.ingest import RecordIngest
 from authsurge.run.live_view import check_free, planned_per_second
 from authsurge.run.local import OpenRun
 from authsurge.run.mail_sink import run_mail_sink
@@ -141,7 +142,7 @@ class HostedRun(OpenRun):
         self.interrupted = False
         self.setup: DriverSetup | None = None
         self.summaries: dict[str, dict[str, Any]] = {}
-        self.shards: dict[str, record.StreamTable] = {}
+        self.ingest: RecordIngest | None = None  # a master's: its workers' rows
         self.requests: record.StreamTable | None = None
         self.recorder: Recorder | None = None
         self.state = LiveState(self.scenario)  # the live page's, for this run
@@ -176,6 +177,7 @@ class HostedRun(OpenRun):
             # each its own slice, 0..N-1 for this run (Locust's worker_index only grows)
             for index, client in enumerate(self.clients):
                 self.runner.send_message(MSG_SETUP, {**setup, "worker_index": index}, client.id)
+            self.ingest = RecordIngest(self.run_dir, self.resources, [self.state.observe])
             name = "master"
         else:
             self.requests = record.StreamTable(
@@ -217,18 +219,12 @@ class HostedRun(OpenRun):
         return self.meta is not None and msg.data.get("run") == self.run_dir.name
 
     def on_records(self, msg: Any) -> None:
-        name = msg.data["worker"]
-        if name not in self.shards:
-            self.shards[name] = record.StreamTable(
-                self.run_dir / "requests" / f"{name}.parquet", record.REQUEST_SCHEMA
-            )
-            self.shards[name].observers.append(self.state.observe)
-        for batch in record.bytes_to_batches(msg.data["data"]):
-            self.shards[name].write_batch(batch)
+        if self.ingest is not None:
+            self.ingest.records(msg.data)
 
     def on_resources(self, msg: Any) -> None:
-        for batch in record.bytes_to_batches(msg.data["data"]):
-            self.resources.write_batch(batch)  # its observer: the live state
+        if self.ingest is not None:
+            self.ingest.resource_samples(msg.data)  # the resources' observer: the live state
 
     def stopping(self) -> None:
         """Locust's test_stopping: Stop (or Ctrl-C) before the plan's end stops the drivers,
@@ -257,7 +253,9 @@ class HostedRun(OpenRun):
         self.lag.stop()
         if self.recorder is not None:
             self.recorder.detach()
-        for table in [self.requests, *self.shards.values(), self.resources]:
+        if self.ingest is not None:
+            self.ingest.close()
+        for table in (self.requests, self.resources):
             if table is not None:
                 table.close()
         summaries = list(self.summaries.values())

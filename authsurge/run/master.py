@@ -27,6 +27,7 @@ from authsurge.run.driver_user import (
     MSG_STOP,
     SurgeDriver,
 )
+from authsurge.run.ingest import RecordIngest
 from authsurge.run.local import OpenRun
 from authsurge.run.options import RunResult
 from authsurge.rundir import records as record
@@ -46,25 +47,16 @@ class MasterRun(OpenRun):
             port = free_port(host)
         master = env.create_master_runner(master_bind_host=host, master_bind_port=port)
         resources = record.StreamTable(self.run_dir / "resources.parquet", record.RESOURCE_SCHEMA)
-        shards: dict[str, record.StreamTable] = {}
         summaries: dict[str, dict[str, Any]] = {}
         counter = MasterCounter()
+        observers = [counter.add] + ([self.live.state.observe] if self.live is not None else [])
+        ingest = RecordIngest(self.run_dir, resources, observers)
 
         def on_records(environment: Any, msg: Any, **_: Any) -> None:
-            name = msg.data["worker"]
-            if name not in shards:
-                shards[name] = record.StreamTable(
-                    self.run_dir / "requests" / f"{name}.parquet", record.REQUEST_SCHEMA
-                )
-                if self.live is not None:
-                    shards[name].observers.append(self.live.state.observe)
-            for batch in record.bytes_to_batches(msg.data["data"]):
-                shards[name].write_batch(batch)
-                counter.add(batch)
+            ingest.records(msg.data)
 
         def on_resources(environment: Any, msg: Any, **_: Any) -> None:
-            for batch in record.bytes_to_batches(msg.data["data"]):
-                resources.write_batch(batch)
+            ingest.resource_samples(msg.data)
 
         def on_done(environment: Any, msg: Any, **_: Any) -> None:
             summaries[msg.data["worker"]] = msg.data
@@ -123,8 +115,7 @@ class MasterRun(OpenRun):
             else:
                 master.quit()
             stop_processes(procs)
-            for table in shards.values():
-                table.close()
+            ingest.close()
             resources.close()
         if len(summaries) < workers and status == "complete":
             status = "failed"

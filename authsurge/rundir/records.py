@@ -286,9 +286,8 @@ class StreamTable(_RowBuffer):
             self._closed = True
             self._writer.close()
             self._sink.close()
-        table = read_stream(self.stream_path, self.schema)
         tmp = self.parquet_path.with_suffix(".parquet.tmp")
-        pq.write_table(table, tmp, compression="zstd")
+        compact(self.stream_path, tmp, self.schema)
         os.replace(tmp, self.parquet_path)
         self.stream_path.unlink(missing_ok=True)
 
@@ -316,6 +315,47 @@ class ShippingTable(_RowBuffer):
         self.flush()
 
 
+# Rows per Parquet row group when a stream is compacted: big enough for fast scans, small
+# enough that compaction holds one group at a time (a master's shard of a long distributed
+# run holds millions of rows).
+ROW_GROUP_ROWS = 256 * 1024
+
+
+def compact(stream_path: Path, parquet_path: Path, schema: pa.Schema) -> int:
+    """Copy an Arrow IPC stream written with `schema` into a zstd Parquet file, one row
+    group at a time (memory stays bounded whatever the stream's size); return its rows.
+    A torn tail (a killed writer) ends the copy at the last complete batch."""
+    rows = 0
+    pending: list[pa.RecordBatch] = []
+    with pq.ParquetWriter(parquet_path, schema, compression="zstd") as writer:
+
+        def write_pending() -> None:
+            if pending:
+                writer.write_table(pa.Table.from_batches(pending, schema))
+                pending.clear()
+
+        for batch in _complete_batches(stream_path):
+            pending.append(batch)
+            rows += batch.num_rows
+            if sum(b.num_rows for b in pending) >= ROW_GROUP_ROWS:
+                write_pending()
+        write_pending()
+    return rows
+
+
+def _complete_batches(path: Path) -> Iterable[pa.RecordBatch]:
+    try:
+        with open(path, "rb") as f:
+            reader = ipc.open_stream(f)
+            while True:
+                try:
+                    yield reader.read_next_batch()
+                except StopIteration:
+                    return
+    except (pa.ArrowInvalid, OSError, EOFError):
+        return  # torn tail or an empty file: keep what was complete
+
+
 def batch_to_bytes(batch: pa.RecordBatch) -> bytes:
     sink = pa.BufferOutputStream()
     with ipc.new_stream(sink, batch.schema) as writer:
@@ -329,17 +369,7 @@ def bytes_to_batches(data: bytes) -> list[pa.RecordBatch]:
 
 def read_stream(path: Path, schema: pa.Schema) -> pa.Table:
     """Read an Arrow IPC stream up to its last complete batch (a killed writer leaves a torn tail)."""
-    batches: list[pa.RecordBatch] = []
-    try:
-        with open(path, "rb") as f:
-            reader = ipc.open_stream(f)
-            while True:
-                try:
-                    batches.append(reader.read_next_batch())
-                except StopIteration:
-                    break
-    except (pa.ArrowInvalid, OSError, EOFError):
-        pass  # torn tail or an empty file: keep what was complete
+    batches = list(_complete_batches(path))
     if not batches:
         return schema.empty_table()
     table = pa.Table.from_batches(batches)
