@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from authsurge.analysis.knee import CurvePoints, criteria_for, find_knee, knee_rule
 from authsurge.rundir import records as record
@@ -28,18 +28,8 @@ KNEE_WINDOW_S = 5  # the live knee judges five-second windows, in time order
 MAX_OPEN_S = 10.0  # a second stays open this long at most (its requests' timeout, capped)
 FLUSH_S = 2  # a row reaches the live state within this (flushed each 0.5 s, shipped each 1 s)
 SNAPSHOT_S = 1.0  # a snapshot serves every reader for this long
-# the request-table columns LiveState reads
-_COLUMNS = (
-    "kind",
-    "t_intended",
-    "t_start",
-    "step",
-    "journey",
-    "attempt",
-    "outcome",
-    "latency_ms",
-    "cohort",
-)
+# the request-table's string columns LiveState groups by
+_STRINGS = ("kind", "step", "journey", "outcome", "cohort")
 
 
 @dataclass
@@ -56,6 +46,13 @@ class _Second:
         self.ok += ok
         self.latencies.append(latencies)
         self.p95 = None
+
+    def close(self) -> None:
+        """Its rows are all in: keep the p95, let the latencies go (a long run at a high
+        rate would otherwise hold every latency it recorded)."""
+        lat = self.all_latencies()
+        self.p95 = float(np.percentile(lat, 95)) if len(lat) else math.nan
+        self.latencies = []
 
     def all_latencies(self) -> np.ndarray:
         if len(self.latencies) > 1:
@@ -76,10 +73,10 @@ class LiveState:
         self.steps: dict[str, dict[int, _Second]] = defaultdict(dict)
         self.step_order: list[str] = []
         # cumulative, for Prometheus: (step, cohort, outcome) -> requests
-        self.request_totals: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.request_totals: dict[tuple[str, ...], int] = defaultdict(int)
         # (step, cohort) -> [bucket counts (not cumulative) + overflow], latency sum (s)
-        self.histograms: dict[tuple[str, str], list[Any]] = {}
-        self.journey_totals: dict[tuple[str, str, str], int] = defaultdict(int)
+        self.histograms: dict[tuple[str, ...], list[Any]] = {}
+        self.journey_totals: dict[tuple[str, ...], int] = defaultdict(int)
         self.dropped_totals: dict[str, int] = defaultdict(int)
         self.retries = 0  # journey attempts after the first
         self.arrivals: dict[int, int] = defaultdict(int)  # journeys started, by intended second
@@ -90,6 +87,7 @@ class LiveState:
         self.run_id = ""  # the run directory's name: the page starts afresh on a new one
         self._bounds = np.array(LATENCY_BUCKETS_S)
         self._snapshot: tuple[float, dict[str, Any]] | None = None
+        self._open_from = 0  # the first second not yet closed (its latencies still held)
 
     # --- the writer ----------------------------------------------------------------------
 
@@ -104,17 +102,40 @@ class LiveState:
         self._snapshot = None
 
     def observe(self, batch: pa.RecordBatch) -> None:
-        """Count one batch of request-table rows (requests, journeys, drops, events): grouped
-        by pandas, as this runs on the run's own event loop with every flushed batch."""
+        """Count one batch of request-table rows (requests, journeys, drops, events).
+
+        This runs on the run's own event loop with every batch written (on a master, every
+        worker's), so it never makes a Python object a row: strings are dictionary-encoded
+        by Arrow and grouped as integer codes with numpy (factorize, bincount), and only
+        each group's key becomes a string. bench/bench_ingest.py --live measures it."""
         if batch.num_rows == 0:
             return
-        rows = batch.select(list(_COLUMNS)).to_pandas()
-        kind = rows["kind"]
-        self._requests(rows[kind == record.KIND_REQUEST])
-        self._journeys(rows[kind == record.KIND_JOURNEY])
-        self._drops(rows[kind == record.KIND_DROPPED])
-        for what, n in rows.loc[kind == record.KIND_EVENT, "step"].value_counts().items():
-            self.events[str(what)] += int(n)
+        rows = _Codes(batch)
+        kind = rows.codes["kind"]
+        for name, part in (
+            (record.KIND_REQUEST, self._requests),
+            (record.KIND_JOURNEY, self._journeys),
+            (record.KIND_DROPPED, self._drops),
+        ):
+            mask = kind == rows.code("kind", name)
+            if mask.any():
+                part(rows, mask)
+        events = kind == rows.code("kind", record.KIND_EVENT)
+        if events.any():
+            keys, counts = rows.count(events, "step")
+            for (what,), n in zip(keys, counts, strict=True):
+                self.events[what] += int(n)
+        self._close_seconds()
+
+    def _close_seconds(self) -> None:
+        closed_to = int(self.closed_to())
+        if self.t0 is None or self.ended_at is not None or closed_to < self._open_from:
+            return
+        for cells in self.steps.values():
+            for second in range(self._open_from, closed_to + 1):
+                if second in cells:
+                    cells[second].close()
+        self._open_from = closed_to + 1
 
     def observe_resources(self, batch: pa.RecordBatch) -> None:
         """The latest sample of each generator (CPU, loop lag) and of the target's CPU."""
@@ -133,18 +154,15 @@ class LiveState:
     def _second(self, t: np.ndarray) -> np.ndarray:
         return np.floor(t - (self.t0 if self.t0 is not None else 0.0)).astype(np.int64)
 
-    def _requests(self, rows: pd.DataFrame) -> None:
-        if rows.empty:
-            return
-        step, cohort = rows["step"].to_numpy(), rows["cohort"].to_numpy()
-        keys, inverse = _group(step, cohort, rows["outcome"].to_numpy())
-        for key, n in zip(keys, np.bincount(inverse), strict=True):
+    def _requests(self, rows: _Codes, mask: np.ndarray) -> None:
+        keys, counts = rows.count(mask, "step", "cohort", "outcome")
+        for key, n in zip(keys, counts, strict=True):
             self.request_totals[key] += int(n)
-        latency_ms = rows["latency_ms"].to_numpy(dtype=float)
-        timed = np.isfinite(latency_ms)
+        latency_ms = rows.number("latency_ms")
+        timed = mask & np.isfinite(latency_ms)
         latency_s = latency_ms[timed] / 1000.0
         width = len(self._bounds) + 1
-        keys, inverse = _group(step[timed], cohort[timed])
+        keys, inverse = rows.group(timed, "step", "cohort")
         buckets = np.searchsorted(self._bounds, latency_s, side="left")
         counts = np.bincount(inverse * width + buckets, minlength=len(keys) * width)
         sums = np.bincount(inverse, weights=latency_s, minlength=len(keys))
@@ -153,54 +171,46 @@ class LiveState:
             hist[0] += counts[i * width : (i + 1) * width]
             hist[1] += float(sums[i])
         # the live curves: the surge's requests by step; the signed-in population's under
-        # "step (population)" (its API calls are not the surge's); the warm-up, before t0, not.
-        # Grouped with numpy (factorize, bincount): a few groups a batch, never a row loop.
-        live = cohort != record.WARMUP
+        # "step (population)" (its API calls are not the surge's); the warm-up, before t0, not
+        live = mask & (rows.codes["cohort"] != rows.code("cohort", record.WARMUP))
         if not live.any():
             return
-        step, cohort = step[live], cohort[live]
-        names = np.where(cohort == record.SURGE, step, step + " (" + cohort + ")")
-        codes, uniques = pd.factorize(names)  # in order of first appearance
-        seconds = self._second(rows["t_start"].to_numpy(dtype=float)[live])
-        low = int(seconds.min())
-        groups, inverse = np.unique(
-            codes.astype(np.int64) * (int(seconds.max()) - low + 1) + (seconds - low),
-            return_inverse=True,
-        )
+        pairs, pair_of = rows.group(live, "step", "cohort")
+        seconds = self._second(rows.number("t_start")[live])
+        low, span = int(seconds.min()), int(seconds.max()) - int(seconds.min()) + 1
+        groups, inverse = np.unique(pair_of * span + (seconds - low), return_inverse=True)
         counts = np.bincount(inverse)
-        oks = np.bincount(inverse, weights=(rows["outcome"].to_numpy()[live] == record.OK))
+        ok = rows.codes["outcome"][live] == rows.code("outcome", record.OK)
+        oks = np.bincount(inverse, weights=ok)
         order = np.argsort(inverse, kind="stable")
         lat = latency_ms[live][order]
         for g, (group, chunk) in enumerate(
-            zip(groups, np.split(lat, np.cumsum(counts)[:-1]), strict=True)
+            zip(groups.tolist(), np.split(lat, np.cumsum(counts)[:-1]), strict=True)
         ):
-            name = str(uniques[group // (int(seconds.max()) - low + 1)])
-            second = int(group % (int(seconds.max()) - low + 1)) + low
+            step, cohort = pairs[group // span]
+            name = step if cohort == record.SURGE else f"{step} ({cohort})"
             if name not in self.steps:
                 self.step_order.append(name)
-            self.steps[name].setdefault(second, _Second()).add(
+            self.steps[name].setdefault(group % span + low, _Second()).add(
                 int(counts[g]), int(oks[g]), chunk[np.isfinite(chunk)]
             )
 
-    def _journeys(self, rows: pd.DataFrame) -> None:
-        if rows.empty:
-            return
-        keys, inverse = _group(*(rows[c].to_numpy() for c in ("journey", "cohort", "outcome")))
-        for key, n in zip(keys, np.bincount(inverse), strict=True):
+    def _journeys(self, rows: _Codes, mask: np.ndarray) -> None:
+        keys, counts = rows.count(mask, "journey", "cohort", "outcome")
+        for key, n in zip(keys, counts, strict=True):
             self.journey_totals[key] += int(n)
-        attempt = rows["attempt"].to_numpy()
-        self.retries += int(np.count_nonzero(attempt > 1))
-        first = rows[(rows["cohort"] == record.SURGE).to_numpy() & (attempt <= 1)]
-        seconds = self._second(first["t_intended"].to_numpy(dtype=float))
+        attempt = rows.number("attempt")
+        self.retries += int(np.count_nonzero(mask & (attempt > 1)))
+        first = mask & (rows.codes["cohort"] == rows.code("cohort", record.SURGE)) & (attempt <= 1)
+        seconds = self._second(rows.number("t_intended")[first])
         for second, n in zip(*np.unique(seconds, return_counts=True), strict=True):
             self.arrivals[int(second)] += int(n)
 
-    def _drops(self, rows: pd.DataFrame) -> None:
-        if rows.empty:
-            return
-        for journey, n in rows["journey"].value_counts().items():
-            self.dropped_totals[str(journey)] += int(n)
-        for second in self._second(rows["t_intended"].to_numpy(dtype=float)).tolist():
+    def _drops(self, rows: _Codes, mask: np.ndarray) -> None:
+        keys, counts = rows.count(mask, "journey")
+        for (journey,), n in zip(keys, counts, strict=True):
+            self.dropped_totals[journey] += int(n)
+        for second in self._second(rows.number("t_intended")[mask]).tolist():
             self.dropped[int(second)] += 1
 
     # --- the readers ---------------------------------------------------------------------
@@ -359,22 +369,45 @@ class LiveState:
         }
 
 
-def _group(*columns: np.ndarray) -> tuple[list[tuple[Any, ...]], np.ndarray]:
-    """The distinct rows of these columns (as tuples, in order of first appearance of each
-    column's values) and each row's group: a groupby in numpy, for a few groups a batch."""
-    codes, uniques = zip(*(pd.factorize(c) for c in columns), strict=True)
-    combined = np.zeros(len(columns[0]), dtype=np.int64)
-    for code, values in zip(codes, uniques, strict=True):
-        combined = combined * len(values) + code
-    groups, inverse = np.unique(combined, return_inverse=True)
-    keys = []
-    for g in groups.tolist():
-        parts = []
-        for values in reversed(uniques):
-            g, i = divmod(g, len(values))
-            parts.append(values[i])
-        keys.append(tuple(reversed(parts)))
-    return keys, inverse
+class _Codes:
+    """A batch's string columns as Arrow dictionary codes (numpy ints) and their few
+    distinct values; its numeric columns as numpy arrays."""
+
+    def __init__(self, batch: pa.RecordBatch) -> None:
+        self.batch = batch
+        self.codes: dict[str, np.ndarray] = {}
+        self.values: dict[str, list[str]] = {}
+        for name in _STRINGS:
+            encoded = pc.dictionary_encode(pc.fill_null(batch.column(name), ""))
+            self.codes[name] = encoded.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+            self.values[name] = encoded.dictionary.to_pylist()
+
+    def code(self, column: str, value: str) -> int:
+        """The value's code in this batch, -1 when absent (no row equals it)."""
+        values = self.values[column]
+        return values.index(value) if value in values else -1
+
+    def number(self, column: str) -> np.ndarray:
+        return self.batch.column(column).to_numpy(zero_copy_only=False).astype(float)
+
+    def group(self, mask: np.ndarray, *columns: str) -> tuple[list[tuple[str, ...]], np.ndarray]:
+        """The distinct (column values...) of the masked rows, and each such row's group."""
+        combined = np.zeros(int(np.count_nonzero(mask)), dtype=np.int64)
+        for column in columns:
+            combined = combined * len(self.values[column]) + self.codes[column][mask]
+        groups, inverse = np.unique(combined, return_inverse=True)
+        keys = []
+        for g in groups.tolist():
+            parts = []
+            for column in reversed(columns):
+                g, i = divmod(g, len(self.values[column]))
+                parts.append(self.values[column][i])
+            keys.append(tuple(reversed(parts)))
+        return keys, inverse
+
+    def count(self, mask: np.ndarray, *columns: str) -> tuple[list[tuple[str, ...]], np.ndarray]:
+        keys, inverse = self.group(mask, *columns)
+        return keys, np.bincount(inverse, minlength=len(keys))
 
 
 def _finite(x: Any) -> float | None:
