@@ -83,7 +83,10 @@ def add_actions(sub: argparse._SubParsersAction) -> None:
     )
     g = p.add_argument_group("where")
     g.add_argument(
-        "--host", default=d.host, help=f"loopback address to listen on (default {d.host})"
+        "--host",
+        default=d.host,
+        help=f"address to listen on: loopback, or 169.254.77.0/24, the links a multi-host "
+        f"test makes itself in network namespaces (default {d.host})",
     )
     g.add_argument(
         "--port", type=int, default=d.port, help=f"TCP port, 0 picks a free one (default {d.port})"

@@ -45,6 +45,8 @@ AUTHSURGE_DEVICE_CACHE = "device"  # the CACHES alias of the device flow's share
 SECRET_KEY = (AUTHSURGE_DATA_DIR / SECRET_KEY_FILE).read_text().strip()
 DEBUG = False
 ALLOWED_HOSTS = ["127.0.0.1", "localhost", "::1", "[::1]"]
+if AUTHSURGE_HOST not in ALLOWED_HOSTS:  # a test link's address (options.is_listenable)
+    ALLOWED_HOSTS.append(AUTHSURGE_HOST)
 
 INSTALLED_APPS = [
     "django.contrib.auth",

@@ -1,11 +1,12 @@
-"""The embedded target only ever listens on loopback: private and public addresses are refused."""
+"""The embedded target only ever listens on loopback, or on the multi-host test's own
+link-local links (169.254.77.0/24): private, public and other link-local addresses are refused."""
 
 from __future__ import annotations
 
 import pytest
 
 from authsurge.errors import BadInput
-from authsurge.target.options import TargetOptions, is_loopback
+from authsurge.target.options import TargetOptions, is_listenable, is_loopback
 
 
 @pytest.mark.parametrize(("host", "loopback"), [
@@ -20,6 +21,20 @@ def test_only_loopback_counts_as_loopback(host, loopback):
 def test_a_target_on_a_private_address_is_refused():
     with pytest.raises(BadInput, match="loopback"):
         TargetOptions(host="192.168.1.5").checked()
+
+
+@pytest.mark.parametrize(("host", "listenable"), [
+    ("127.0.0.1", True), ("169.254.77.1", True), ("169.254.77.254", True),
+    ("169.254.169.254", False), ("169.254.78.1", False), ("169.254.76.255", False),
+    ("10.0.0.1", False), ("fe80::1", False),
+])
+def test_the_multi_host_tests_links_are_listenable_and_no_other_address(host, listenable):
+    assert is_listenable(host) is listenable
+    if listenable:
+        assert TargetOptions(host=host).checked().host == host
+    else:
+        with pytest.raises(BadInput, match="169.254.77.0/24"):
+            TargetOptions(host=host).checked()
 
 
 @pytest.mark.parametrize(("option", "value", "says"), [
