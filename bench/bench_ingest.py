@@ -9,14 +9,18 @@ count MasterRun keeps on each batch). Here:
   pinned to CPU 0, writing into a run directory on disk;
 - this process, pinned to CPU 1, is W fake workers: each a Locust RPC client (zmq DEALER,
   as Locust's workers are) that says client_ready, sends a heartbeat a second and replays
-  pre-encoded record batches, 3,750 rows every 0.5 s = 7,500 records/s, what one
-  generator core ships at ~2-5 ms of client CPU per eight-request OIDC sign-in;
+  pre-encoded record batches, 3,750 rows every 0.5 s = 7,500 records/s: the planning
+  figure of ~40 generator cores for 300,000 records/s (a core running full OIDC sign-ins
+  ships ~2,800; one recording the cheapest requests, up to ~10,800: bench_peers.py);
 - W grows each step (4, 8, 16, 32, then 16 more each time), `--step-s` seconds each, until
   the master's CPU passes 90% of its core; a step counts as kept up with when the master
   absorbed at least 97% of what was offered and the lag's p99 stayed under 250 ms.
 
 Twice (`--live both`, the default): a master that only records, and one that also feeds
-the live view (`authsurge run --web` or `--metrics`: LiveState groups every batch).
+the live view (`authsurge run --web` or `--metrics`: LiveState groups every batch). The
+replayed batches carry the same few seconds over and over, so this measures the live
+view's grouping, not its readers (a page's snapshot once a second, a /metrics scrape:
+bench_live.py) nor its letting go of closed seconds.
 Per step: records/s offered and absorbed, the master's CPU (100% = one core) and memory,
 and the lag from a batch's send time to its rows landing in the run directory (p50, p99);
 a record waits up to 0.5 s more in its worker's buffer before it is sent. At the end the

@@ -26,7 +26,7 @@ from authsurge.scenario import Scenario
 LATENCY_BUCKETS_S = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
 KNEE_WINDOW_S = 5  # the live knee judges five-second windows, in time order
 MAX_OPEN_S = 10.0  # a second stays open this long at most (its requests' timeout, capped)
-FLUSH_S = 2  # a row reaches the live state within this (flushed each 0.5 s, shipped each 1 s)
+FLUSH_S = 2  # a row reaches the live state within this (flushed and shipped each 0.5 s)
 SNAPSHOT_S = 1.0  # a snapshot serves every reader for this long
 # the request-table's string columns LiveState groups by
 _STRINGS = ("kind", "step", "journey", "outcome", "cohort")
@@ -40,10 +40,13 @@ class _Second:
     ok: int = 0
     latencies: list[np.ndarray] = field(default_factory=list)
     p95: float | None = None  # cached once the second is closed
+    closed: bool = False  # its latencies are gone, its p95 is final
 
     def add(self, n: int, ok: int, latencies: np.ndarray) -> None:
         self.requests += n
         self.ok += ok
+        if self.closed:
+            return  # a row later than the request timeout: counted, its p95 kept
         self.latencies.append(latencies)
         self.p95 = None
 
@@ -53,6 +56,7 @@ class _Second:
         lat = self.all_latencies()
         self.p95 = float(np.percentile(lat, 95)) if len(lat) else math.nan
         self.latencies = []
+        self.closed = True
 
     def all_latencies(self) -> np.ndarray:
         if len(self.latencies) > 1:
@@ -128,7 +132,11 @@ class LiveState:
         self._close_seconds()
 
     def _close_seconds(self) -> None:
-        closed_to = int(self.closed_to())
+        """Close the seconds whose rows are all in by the requests' own timeout (not the
+        page's cap): only a row later than that (a master falling behind, a host's clock)
+        can reach a closed second, and it is counted without its latency."""
+        timeout = math.ceil(self.scenario.target.timeout_s + FLUSH_S)
+        closed_to = int(self.elapsed_s()) - timeout
         if self.t0 is None or self.ended_at is not None or closed_to < self._open_from:
             return
         for cells in self.steps.values():

@@ -166,6 +166,8 @@ class HostedRun(OpenRun):
         self.start_clock(time.time() + self.start_delay_s() + (1.0 if self.distributed else 0.0))
         self.state.start(self.t0, self.run_dir.name)
         if self.distributed:
+            # ready before any worker has its setup: its first rows may come at once
+            self.ingest = RecordIngest(self.run_dir, self.resources, [self.state.observe])
             setup = {
                 "scenario": self.scenario.model_dump(mode="json"),
                 "source": str(self.scenario.source) if self.scenario.source else None,
@@ -177,7 +179,6 @@ class HostedRun(OpenRun):
             # each its own slice, 0..N-1 for this run (Locust's worker_index only grows)
             for index, client in enumerate(self.clients):
                 self.runner.send_message(MSG_SETUP, {**setup, "worker_index": index}, client.id)
-            self.ingest = RecordIngest(self.run_dir, self.resources, [self.state.observe])
             name = "master"
         else:
             self.requests = record.StreamTable(

@@ -41,6 +41,7 @@ class RecordIngest:
         self.resources = resources
         self.observers = list(observers)
         self.shards: dict[str, record.StreamTable] = {}
+        self.refused: set[str] = set()  # names that are no file name: their rows dropped
 
     def records(self, data: Mapping[str, Any]) -> int:
         """Write one MSG_RECORDS message's rows to its worker's shard; return the rows."""
@@ -61,7 +62,9 @@ class RecordIngest:
     def shard(self, worker: str) -> record.StreamTable | None:
         if worker not in self.shards:
             if not WORKER_NAME.fullmatch(worker):
-                log.error("rows from a worker named %r dropped: not a worker name", worker[:80])
+                if worker not in self.refused:
+                    log.error("rows from a worker named %r dropped: not a worker name", worker[:80])
+                    self.refused.add(worker)
                 return None
             self.shards[worker] = record.StreamTable(
                 self.run_dir / "requests" / f"{worker}.parquet", record.REQUEST_SCHEMA

@@ -59,7 +59,8 @@ class MasterRun(OpenRun):
             ingest.resource_samples(msg.data)
 
         def on_done(environment: Any, msg: Any, **_: Any) -> None:
-            summaries[msg.data["worker"]] = msg.data
+            if msg.data["worker"] not in ingest.refused:  # its rows are not here: not done
+                summaries[msg.data["worker"]] = msg.data
 
         master.register_message(MSG_RECORDS, on_records)
         master.register_message(MSG_RESOURCES, on_resources)

@@ -325,21 +325,18 @@ def compact(stream_path: Path, parquet_path: Path, schema: pa.Schema) -> int:
     """Copy an Arrow IPC stream written with `schema` into a zstd Parquet file, one row
     group at a time (memory stays bounded whatever the stream's size); return its rows.
     A torn tail (a killed writer) ends the copy at the last complete batch."""
-    rows = 0
+    rows, pending_rows = 0, 0
     pending: list[pa.RecordBatch] = []
     with pq.ParquetWriter(parquet_path, schema, compression="zstd") as writer:
-
-        def write_pending() -> None:
-            if pending:
-                writer.write_table(pa.Table.from_batches(pending, schema))
-                pending.clear()
-
         for batch in _complete_batches(stream_path):
             pending.append(batch)
             rows += batch.num_rows
-            if sum(b.num_rows for b in pending) >= ROW_GROUP_ROWS:
-                write_pending()
-        write_pending()
+            pending_rows += batch.num_rows
+            if pending_rows >= ROW_GROUP_ROWS:
+                writer.write_table(pa.Table.from_batches(pending, schema))
+                pending, pending_rows = [], 0
+        if pending:
+            writer.write_table(pa.Table.from_batches(pending, schema))
     return rows
 
 

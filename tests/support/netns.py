@@ -60,18 +60,19 @@ def remove_stale() -> list[str]:
     return removed
 
 
-def _delete(name: str) -> None:
-    """Kill every process in the namespace by PID, then delete it (and its links)."""
-    for _ in range(2):
-        pids = _ip("netns", "pids", name, check=False).stdout.split()
+def _delete(name: str, timeout_s: float = 10.0) -> None:
+    """Kill every process in the namespace by PID until none is left, then delete it (and
+    its links)."""
+    deadline = time.time() + timeout_s
+    while pids := _ip("netns", "pids", name, check=False).stdout.split():
         for pid in pids:
             try:
                 os.kill(int(pid), signal.SIGKILL)
             except (ProcessLookupError, ValueError):
                 pass
-        if not pids:
-            break
-        time.sleep(0.2)
+        if time.time() > deadline:
+            raise RuntimeError(f"processes {pids} in namespace {name} outlived SIGKILL")
+        time.sleep(0.1)
     _ip("netns", "del", name, check=False)
 
 
@@ -98,10 +99,12 @@ class TestNetwork:
         remove_stale()
         try:
             self._make()
-        except subprocess.CalledProcessError as exc:
+        except BaseException as exc:
             self.__exit__(None, None, None)
-            pytest.skip(f"cannot make network namespaces here: {' '.join(exc.cmd)}: "
-                        f"{exc.stderr.strip()}")
+            if isinstance(exc, subprocess.CalledProcessError):
+                pytest.skip(f"cannot make network namespaces here: {' '.join(exc.cmd)}: "
+                            f"{exc.stderr.strip()}")
+            raise
         return self
 
     def _make(self) -> None:

@@ -9,6 +9,7 @@ namespace's sockets say so (`ss -tan`), and the target's access log names only t
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import subprocess
 import sys
@@ -21,7 +22,7 @@ import pytest
 
 from authsurge.target.layout import PID_FILE
 from authsurge.target.process import stop_target
-from tests.support.netns import TestNetwork
+from tests.support.netns import NETWORK, TestNetwork, ip_binary
 from tests.support.runner import started_at
 from tests.support.target import TEST_HASHER_ITERATIONS
 
@@ -55,6 +56,11 @@ def network():
 
 def loopback(address: str) -> bool:
     return address.startswith(("127.", "[::1]", "::1", "[::ffff:127."))
+
+
+def on_links(address: str) -> bool:
+    """An address:port on the test's own links."""
+    return ipaddress.ip_address(address.rsplit(":", 1)[0].strip("[]")) in NETWORK
 
 
 def test_a_surge_across_four_namespaces_uses_only_their_links_and_lands_in_one_run_directory(
@@ -93,10 +99,12 @@ def test_a_surge_across_four_namespaces_uses_only_their_links_and_lands_in_one_r
     finally:
         stop_target(seeded_data_dir)
 
-    # every socket in every namespace is on the test's links, none on loopback
+    # every connection in every namespace is on the test's links, none on loopback
     for host, rows in sockets.items():
         assert rows, f"no TCP socket in {host}'s namespace mid-run"
         assert not [r for r in rows if loopback(r[1]) or loopback(r[2])], (host, rows)
+        outside = [r for r in rows if r[0] != "LISTEN" and not (on_links(r[1]) and on_links(r[2]))]
+        assert not outside, (host, outside)
     master_at, target_at = f"{ip('master')}:{MASTER_PORT}", f"{ip('target')}:{PORT}"
     peers_of_master = {r[2].rsplit(":", 1)[0] for r in sockets["master"]
                        if r[0] == "ESTAB" and r[1] == master_at}
@@ -133,10 +141,10 @@ def test_namespaces_left_by_a_test_process_that_is_gone_are_removed_and_no_other
     stale, live = f"authsurge-{dead_pid}-stale", f"authsurge-{os.getpid()}-keep"
     try:
         for name in (stale, live):
-            subprocess.run(["ip", "netns", "add", name], check=True)  # noqa: S607
+            subprocess.run([ip_binary(), "netns", "add", name], check=True)
         assert remove_stale() == [stale]
         left = namespaces()
         assert stale not in left and live in left and network.name("target") in left
     finally:
         for name in (stale, live):
-            subprocess.run(["ip", "netns", "del", name], capture_output=True)  # noqa: S607
+            subprocess.run([ip_binary(), "netns", "del", name], capture_output=True)

@@ -146,3 +146,20 @@ def test_the_populations_requests_have_rows_of_their_own_and_the_warm_up_none() 
         s.observe(b)
     assert s.step_order == ["api.call", "api.call (population)"]
     assert s.request_totals[("login.submit", record.WARMUP, record.OK)] == 1  # still counted
+
+
+def test_a_closed_second_keeps_its_p95_lets_its_latencies_go_and_still_counts_late_rows() -> None:
+    s = state()  # its clock started 100 s ago: second 3 is long closed (10-s timeout + 2)
+    first = batches(lambda rec: [request(rec, "login.submit", T0 + 3.2, ms=float(ms))
+                                 for ms in range(1, 21)])
+    late = batches(lambda rec: request(rec, "login.submit", T0 + 3.9, ms=5000.0, ok=False))
+    for b in first:
+        s.observe(b)
+    cell = s.steps["login.submit"][3]
+    assert cell.closed and cell.latencies == []
+    p95 = cell.p95
+    for b in late:
+        s.observe(b)
+    series = s.step_series("login.submit")
+    assert series["offered"] == [21] and series["goodput"] == [20]
+    assert cell.p95 == p95 == float(np.percentile(np.arange(1.0, 21.0), 95))

@@ -51,3 +51,24 @@ def test_a_format_1_stream_reads_with_a_null_cohort(tmp_path):
     got = read_stream(path, REQUEST_SCHEMA)
     assert got.schema == REQUEST_SCHEMA and got.num_rows == 1
     assert got.column("step").to_pylist() == ["api.call"] and got.column("cohort").to_pylist() == [None]
+
+
+def test_a_stream_compacts_to_parquet_a_row_group_at_a_time_and_a_torn_tail_keeps_the_rest(
+    tmp_path, monkeypatch
+):
+    monkeypatch.setattr(record, "ROW_GROUP_ROWS", 25)
+    table = StreamTable(tmp_path / "w.parquet", REQUEST_SCHEMA)
+    for i in range(100):
+        table.append({"step": "s", "journey_id": str(i)})
+        if i % 10 == 9:
+            table.flush()
+    table._sink.flush()
+    stream = tmp_path / "w.arrows"
+    whole = stream.read_bytes()
+    table.close()  # compacts the stream into w.parquet and removes it
+    compacted = pq.ParquetFile(tmp_path / "w.parquet")
+    assert compacted.metadata.num_row_groups == 4  # 30, 30, 30, 10 rows: groups of >= 25
+    assert compacted.read().column("journey_id").to_pylist() == [str(i) for i in range(100)]
+    stream.write_bytes(whole[:-37])  # a killed writer: the last batch torn
+    assert record.compact(stream, tmp_path / "torn.parquet", REQUEST_SCHEMA) == 90
+    assert pq.read_table(tmp_path / "torn.parquet").num_rows == 90

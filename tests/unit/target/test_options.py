@@ -25,16 +25,29 @@ def test_a_target_on_a_private_address_is_refused():
 
 @pytest.mark.parametrize(("host", "listenable"), [
     ("127.0.0.1", True), ("169.254.77.1", True), ("169.254.77.254", True),
+    ("169.254.77.0", False), ("169.254.77.255", False),
     ("169.254.169.254", False), ("169.254.78.1", False), ("169.254.76.255", False),
     ("10.0.0.1", False), ("fe80::1", False),
 ])
-def test_the_multi_host_tests_links_are_listenable_and_no_other_address(host, listenable):
+def test_the_multi_host_tests_links_are_listenable_in_a_namespace_and_no_other_address(
+    host, listenable, monkeypatch
+):
+    monkeypatch.setattr("authsurge.target.options.in_own_network_namespace", lambda: True)
     assert is_listenable(host) is listenable
     if listenable:
         assert TargetOptions(host=host).checked().host == host
     else:
         with pytest.raises(BadInput, match="169.254.77.0/24"):
             TargetOptions(host=host).checked()
+
+
+def test_the_test_links_are_refused_in_the_machines_own_network_namespace(monkeypatch):
+    """A link-local address can be on a real network card: outside a namespace of its own
+    the target never listens on one."""
+    monkeypatch.setattr("authsurge.target.options.in_own_network_namespace", lambda: False)
+    assert not is_listenable("169.254.77.1")
+    with pytest.raises(BadInput, match="network namespace of its own"):
+        TargetOptions(host="169.254.77.1").checked()
 
 
 @pytest.mark.parametrize(("option", "value", "says"), [
