@@ -143,8 +143,8 @@ class TargetOptions:
         if not is_listenable(self.host):
             raise BadInput(
                 f"--host {self.host}: the embedded target listens on loopback only "
-                f"(127.0.0.1, ::1 or localhost), or on {TEST_LINKS} inside a network "
-                "namespace of its own (the links a multi-host test makes itself)"
+                f"(127.0.0.1, ::1 or localhost), or on {TEST_LINKS} from inside a network "
+                "namespace of the multi-host test's (ip netns authsurge-*)"
             )
         if not 0 <= self.port <= 65535:
             raise BadInput(f"--port {self.port}: must be 0..65535 (0 picks a free port)")
@@ -247,32 +247,35 @@ class TargetOptions:
         return max(1, math.ceil(self.login_capacity or 0))
 
 
-# authsurge's multi-host test gives the network namespaces it makes addresses from here
-# (tests/support/netns.py). Link-local addresses can also be on a real network card, so
-# the target listens on one only inside a network namespace of its own (not the machine's,
-# PID 1's). Nothing else that is not loopback is ever served (or loaded).
+# authsurge's multi-host test gives the network namespaces it makes (`ip netns add
+# authsurge-...`, tests/support/netns.py) addresses from here. Link-local addresses can
+# also be on a real network card, so the target listens on one only from inside such a
+# namespace. Nothing else that is not loopback is ever served (or loaded).
 TEST_LINKS = ipaddress.ip_network("169.254.77.0/24")
+NAMED_NAMESPACES = Path("/run/netns")  # where `ip netns add` keeps its namespaces
 
 
 def is_listenable(host: str) -> bool:
     """Loopback, or a host address of the multi-host test's links (TEST_LINKS) from inside
-    a network namespace that is not the machine's own."""
+    one of its network namespaces."""
     if is_loopback(host):
         return True
     try:
         address = ipaddress.ip_address(host.strip("[]"))
     except ValueError:
         return False
-    return address in list(TEST_LINKS.hosts()) and in_own_network_namespace()
+    return address in list(TEST_LINKS.hosts()) and in_test_namespace()
 
 
-def in_own_network_namespace() -> bool:
-    """Whether this process runs in another network namespace than PID 1 (False when
-    that cannot be told)."""
+def in_test_namespace() -> bool:
+    """Whether this process runs in a network namespace named `authsurge-*` by `ip netns`
+    (False when that cannot be told)."""
     try:
-        return os.stat("/proc/self/ns/net").st_ino != os.stat("/proc/1/ns/net").st_ino
+        own = os.stat("/proc/self/ns/net")
+        named = [os.stat(p) for p in NAMED_NAMESPACES.glob("authsurge-*")]
     except OSError:
         return False
+    return any((n.st_dev, n.st_ino) == (own.st_dev, own.st_ino) for n in named)
 
 
 def is_loopback(host: str) -> bool:

@@ -10,19 +10,12 @@ CPU totals, by an amount that drifts; one CI run attributed 27% more than hashli
 The target and the harness are pinned to different CPUs during the runs.
 
 TOLERANCE: the issue asks for +/-15%, which bench/bench_cost.py meets (45-s runs, 100
-accounts: +0.2% at 20 ms, -3.1% at 40 ms). These 60-s runs on 50 accounts, measured three
-times against the target's own figure: -6.7/-9.2%, -16.9/-10.0%, +0.2/-13.9% at 25/50 ms.
-The fit reads a little low when the hash is dear (the attenuation of a regression whose
-request counts do not line up exactly with the CPU samples), so the test allowed 20%.
-In December 2026 a hash inside the target cost up to 50% more than hashlib's figure that
-sizes the runs (70.5 ms for "50", 61 ms for "40"). The target's total CPU still matched
-its hashes (21.8 CPU-s more for 361 hashes: 60 ms each), but near saturation of the
-pinned core (p90 84-96%) the fit read 20-32% low. The runs are now sized at 15/30 ms by
-hashlib's rate, about the old 25/50 ms inside the target. The same day's CI runs read
--22.7/-21.3% (at 37/53 ms) and +21.6% (at 18 ms, where the base run's own interval is
-0-5.9 ms): on this VM the 60-s runs' error reached about 23% either way, so the test
-allows 30%. It still fails for an attribution that misses the hash or takes the whole
-CPU; bench/bench_cost.py keeps the issue's 15% with longer runs."""
+accounts). These 60-s runs read login.submit alone within -17..+22% in most sessions, but
+one CI run read +33% (16.9 against 12.7 ms): every sign-in loads the page and submits the
+password, so the fit splits the two steps' CPU noisily (that run's base read login.submit
+at 4.0 [0-8.5] ms and login.form at 6.3), while their sum is tight. So the known answer is
+the sign-in's two steps together, within 20% (three CI sessions' runs: -2, -2, +1, +6,
++6, -6%), and that most of the growth lands on login.submit, not on the page."""
 
 from __future__ import annotations
 
@@ -30,25 +23,31 @@ import pytest
 
 from authsurge.analysis import analyze_run
 
-TOLERANCE = 0.30  # see the module docstring
+TOLERANCE = 0.20  # see the module docstring
 
 
-def submit_cost(run_dir) -> dict:  # noqa: ANN001
+def sign_in_costs(run_dir) -> tuple[float, float]:  # noqa: ANN001
+    """CPU-ms per request of login.form and of login.submit, each a unit of its own."""
     analysis = analyze_run(run_dir)
     cost = next(c for c in analysis.to_json()["cost"] if c["resource"] == "target CPU")
     assert cost["fitted"], cost["note"]
-    unit = next(u for u in cost["units"] if "login.submit" in u["steps"])
-    assert unit["steps"] == ["login.submit"], "the mix must let the fit separate the steps"
-    return unit
+    units = {tuple(u["steps"]): u["cost_per_request"] for u in cost["units"]}
+    assert ("login.submit",) in units and ("login.form",) in units, \
+        f"the mix must let the fit separate the steps: {list(units)}"
+    return units[("login.form",)], units[("login.submit",)]
 
 
 @pytest.mark.parametrize("which", [1, 2])
-def test_submit_cost_minus_the_cost_at_one_iteration_is_the_hash_the_target_measured(cost_runs, which: int) -> None:  # noqa: ANN001
+def test_a_sign_in_costs_more_by_the_hash_the_target_measured_and_the_submit_carries_it(
+    cost_runs, which: int  # noqa: ANN001
+) -> None:
     base_run, run = cost_runs[0], cost_runs[which]
-    base, unit = submit_cost(base_run.run_dir), submit_cost(run.run_dir)
-    attributed = unit["cost_per_request"] - base["cost_per_request"]
+    (base_form, base_submit), (form, submit) = sign_in_costs(base_run.run_dir), sign_in_costs(run.run_dir)
     measured = run.hash_ms - base_run.hash_ms
-    assert attributed == pytest.approx(measured, rel=TOLERANCE), (run, base_run, unit, base)
+    attributed = (form + submit) - (base_form + base_submit)
+    context = (run, base_run, (base_form, base_submit), (form, submit))
+    assert attributed == pytest.approx(measured, rel=TOLERANCE), context
+    assert submit - base_submit >= 0.5 * measured and form - base_form <= 0.5 * measured, context
 
 
 def test_the_cheap_steps_are_not_charged_for_the_hash(cost_runs) -> None:  # noqa: ANN001

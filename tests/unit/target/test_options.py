@@ -32,7 +32,7 @@ def test_a_target_on_a_private_address_is_refused():
 def test_the_multi_host_tests_links_are_listenable_in_a_namespace_and_no_other_address(
     host, listenable, monkeypatch
 ):
-    monkeypatch.setattr("authsurge.target.options.in_own_network_namespace", lambda: True)
+    monkeypatch.setattr("authsurge.target.options.in_test_namespace", lambda: True)
     assert is_listenable(host) is listenable
     if listenable:
         assert TargetOptions(host=host).checked().host == host
@@ -41,12 +41,12 @@ def test_the_multi_host_tests_links_are_listenable_in_a_namespace_and_no_other_a
             TargetOptions(host=host).checked()
 
 
-def test_the_test_links_are_refused_in_the_machines_own_network_namespace(monkeypatch):
-    """A link-local address can be on a real network card: outside a namespace of its own
+def test_the_test_links_are_refused_outside_the_multi_host_tests_namespaces(monkeypatch):
+    """A link-local address can be on a real network card: outside the test's namespaces
     the target never listens on one."""
-    monkeypatch.setattr("authsurge.target.options.in_own_network_namespace", lambda: False)
+    monkeypatch.setattr("authsurge.target.options.in_test_namespace", lambda: False)
     assert not is_listenable("169.254.77.1")
-    with pytest.raises(BadInput, match="network namespace of its own"):
+    with pytest.raises(BadInput, match="network namespace of the multi-host test"):
         TargetOptions(host="169.254.77.1").checked()
 
 
@@ -69,3 +69,10 @@ def test_limits_and_lifetimes_reach_the_server_as_environment(tmp_path):
     assert env["AUTHSURGE_TARGET_TOKEN_LIFETIME_S"] == "3"
     assert env["AUTHSURGE_TARGET_SESSION_AGE_S"] == "5"
     assert "AUTHSURGE_TARGET_PER_IP_LIMIT" not in server_env(TargetOptions(), tmp_path, 8000)
+
+
+def test_this_process_is_not_in_a_test_namespace_so_the_links_are_refused_here():
+    from authsurge.target.options import in_test_namespace
+
+    assert not in_test_namespace()
+    assert not is_listenable("169.254.77.1")
