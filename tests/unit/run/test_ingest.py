@@ -12,9 +12,12 @@ from authsurge.rundir import records as record
 
 
 def shipment(worker: str, *journeys: str) -> dict:
-    batch = record.ShippingTable(record.REQUEST_SCHEMA, lambda data: None)
-    batch.extend({"step": "login.form", "journey_id": j, "worker": worker} for j in journeys)
-    return {"worker": worker, "data": record.batch_to_bytes(batch._take()), "run": "r"}
+    """One MSG_RECORDS message's data, as a worker's ShippingTable sends it."""
+    shipped: list[bytes] = []
+    table = record.ShippingTable(record.REQUEST_SCHEMA, shipped.append)
+    table.extend({"step": "login.form", "journey_id": j, "worker": worker} for j in journeys)
+    table.flush()
+    return {"worker": worker, "data": shipped[0], "run": "r"}
 
 
 def test_each_workers_rows_land_in_its_own_shard_and_observers_see_every_batch(tmp_path):
