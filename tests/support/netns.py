@@ -3,7 +3,7 @@
 `TestNetwork(["target", "master", ...])` makes one namespace per host, named
 `authsurge-<pid>-<host>`, and a hub namespace holding a bridge; each host is joined to the
 bridge by a veth pair and gets one address from 169.254.77.0/24, a link-local network
-that exists only on these links (never 169.254.169.254). The root namespace gets no
+that exists only on these links (never the cloud metadata address). The root namespace gets no
 address and no route: nothing from here can reach a host, and no host can reach anything
 but the others. On exit every process in the namespaces is killed by PID (`ip netns
 pids`) and the namespaces are deleted, which deletes their links. Namespaces of earlier

