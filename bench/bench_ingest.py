@@ -11,7 +11,7 @@ count MasterRun keeps on each batch). Here:
   as Locust's workers are) that says client_ready, sends a heartbeat a second and replays
   pre-encoded record batches, 3,750 rows every 0.5 s = 7,500 records/s: the planning
   figure of ~40 generator cores for 300,000 records/s (a core running full OIDC sign-ins
-  ships ~2,800; one recording the cheapest requests, up to ~10,800: bench_peers.py);
+  ships 1,700-2,900; one recording the cheapest requests, up to ~10,800: bench_peers.py);
 - W grows each step (4, 8, 16, 32, then 16 more each time), `--step-s` seconds each, until
   the master's CPU passes 90% of its core; a step counts as kept up with when the master
   absorbed at least 97% of what was offered and the lag's p99 stayed under 250 ms.
