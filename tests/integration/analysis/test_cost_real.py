@@ -14,8 +14,8 @@ accounts). These 60-s runs read login.submit alone within -17..+22% in most sess
 one CI run read +33% (16.9 against 12.7 ms): every sign-in loads the page and submits the
 password, so the fit splits the two steps' CPU noisily (that run's base read login.submit
 at 4.0 [0-8.5] ms and login.form at 6.3), while their sum is tight. So the known answer is
-the sign-in's two steps together, within 20% (three CI sessions' runs: -2, -2, +1, +6,
-+6, -6%), and that most of the growth lands on login.submit, not on the page."""
+the sign-in's two steps together, within 20% (four CI sessions' runs: -2, -2, +1, +6,
++6, -6, +1, -14%), and that most of the growth lands on login.submit, not on the page."""
 
 from __future__ import annotations
 
@@ -50,10 +50,20 @@ def test_a_sign_in_costs_more_by_the_hash_the_target_measured_and_the_submit_car
     assert submit - base_submit >= 0.5 * measured and form - base_form <= 0.5 * measured, context
 
 
-def test_the_cheap_steps_are_not_charged_for_the_hash(cost_runs) -> None:  # noqa: ANN001
-    doc = analyze_run(cost_runs[2].run_dir).to_json()
-    cost = next(c for c in doc["cost"] if c["resource"] == "target CPU")
-    form = next(u for u in cost["units"] if "login.form" in u["steps"])
-    submit = next(u for u in cost["units"] if "login.submit" in u["steps"])
-    assert form["steps"] == ["login.form"]
-    assert form["cost_per_request"] < 0.5 * submit["cost_per_request"]
+def test_the_steps_without_a_password_are_not_charged_for_the_hash(cost_runs) -> None:  # noqa: ANN001
+    """The API call and the sign-out cost the same whatever the hash costs. (Not the page
+    against the submit in one run: a CI run split the dearer hash 12.7 to 23.0 ms between
+    them, while the page's growth over the base run stayed under half the hash.)"""
+    base_run, run = cost_runs[0], cost_runs[2]
+    measured = run.hash_ms - base_run.hash_ms
+
+    def others(run_dir) -> dict:  # noqa: ANN001
+        doc = analyze_run(run_dir).to_json()
+        cost = next(c for c in doc["cost"] if c["resource"] == "target CPU")
+        return {tuple(u["steps"]): u["cost_per_request"] for u in cost["units"]
+                if not {"login.form", "login.submit"} & set(u["steps"])}
+
+    base, dear = others(base_run.run_dir), others(run.run_dir)
+    assert dear and set(dear) == set(base), (base, dear)
+    for steps, cost in dear.items():
+        assert cost - base[steps] <= 0.25 * measured, (steps, base[steps], cost, measured)
