@@ -110,7 +110,7 @@ class LiveState:
 
         This runs on the run's own event loop with every batch written (on a master, every
         worker's), so it never makes a Python object a row: strings are dictionary-encoded
-        by Arrow and grouped as integer codes with numpy (factorize, bincount), and only
+        by Arrow and grouped as integer codes with numpy (unique, bincount), and only
         each group's key becomes a string. bench/bench_ingest.py --live measures it."""
         if batch.num_rows == 0:
             return
